@@ -4,7 +4,7 @@
  * adapter and the in-memory test pair all fit it. Binary messages are delivered as ArrayBuffer
  * (set `binaryType = 'arraybuffer'` where the transport has it), text messages as string.
  */
-export interface MessageChannel {
+export interface Channel {
   readonly readyState: 'connecting' | 'open' | 'closing' | 'closed';
   /** Bytes queued by `send` and not yet handed to the network. */
   readonly bufferedAmount: number;

@@ -3,4 +3,4 @@
  * RTCDataChannel (node-datachannel's polyfill, a browser's channel, the WebSocket relay, an in-memory pair).
  * Text messages arrive as `string`, binary ones as `ArrayBuffer` (binaryType 'arraybuffer').
  */
-export type { MessageChannel } from '../../protocol/channel.js';
+export type { Channel } from '../../protocol/channel.js';
