@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+/**
+ * The `sdrlink` command. Each verb lives in `commands/<verb>.ts`, which declares its options and loads
+ * the heavy code only when it runs (vite's CLI), so `sdrlink --help` stays instant.
+ */
+import { Command } from 'commander';
+import { commands } from './commands/index.js';
+
+const program = new Command()
+  .name('sdrlink')
+  .description('Datasets delivered peer to peer: a signaling server, providers and consumers over WebRTC.')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+for (const make of commands) program.addCommand(make());
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`sdrlink: ${message}\n`);
+  process.exit(1);
+});
