@@ -3,6 +3,15 @@
  * receiver use. node-datachannel's polyfill channel, a browser's RTCDataChannel, the WebSocket relay
  * adapter and the in-memory test pair all fit it. Binary messages are delivered as ArrayBuffer
  * (set `binaryType = 'arraybuffer'` where the transport has it), text messages as string.
+ *
+ * Contract the sender relies on (W3C semantics): `send` takes its bytes before it returns — the caller
+ * reuses the same buffer for the next frame. An adapter over a transport that keeps a reference to the
+ * passed buffer (e.g. `ws` on the server side) must copy. A view (`Uint8Array` with an offset) sends
+ * exactly the bytes it covers.
+ *
+ * While `sendFile`/`receiveFile` run they own `onmessage` and `onbufferedamountlow`, and wrap `onopen`,
+ * `onclose` and `onerror` (the previous handlers are still called); all five are restored when they
+ * settle. They never close the channel: the caller does, after the promise settles.
  */
 export interface Channel {
   readonly readyState: 'connecting' | 'open' | 'closing' | 'closed';
