@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
+import { demoCommand } from './demo.js';
+import { provideCommand } from './provide.js';
+import { requestCommand } from './request.js';
 
 /**
  * Every verb of the CLI. A module here only declares options; its action imports the implementation.
  * Add one line per verb.
  */
-export const commands: Array<() => Command> = [];
+export const commands: Array<() => Command> = [demoCommand, provideCommand, requestCommand];

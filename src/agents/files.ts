@@ -1,0 +1,222 @@
+/**
+ * Files on disk for the agents: the provider's byte source, the consumer's receive target (partial file +
+ * sidecar for resume, verified rename into place that never overwrites), safe names, and hashing.
+ * docs/protocol.md §4 describes the partial-file scheme.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { link, open, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 as zlibCrc32 } from 'node:zlib';
+import type { Crc32 } from '../protocol/crc32.js';
+import { wrapDigestHash, type HashFactory } from '../protocol/hashing.js';
+import { checkFileName } from '../protocol/file-name.js';
+import { TransferError } from '../protocol/errors.js';
+import type { ByteSource } from '../protocol/sender.js';
+import type { FileMetadata, ReceiveTarget } from '../protocol/receiver.js';
+
+/** CRC-32 through zlib (native, ~6× a table-driven JS loop). */
+export const crc32: Crc32 = (data) => zlibCrc32(data);
+
+/** SHA-256 through node:crypto. */
+export const createSha256: HashFactory = () => wrapDigestHash(createHash('sha256'));
+
+/** SHA-256 of a file's first `length` bytes (the whole file when `length` is omitted), streamed. */
+export async function sha256File(path: string, length?: number): Promise<string> {
+  const h = createHash('sha256');
+  if (length === 0) return h.digest('hex');
+  const opts: { highWaterMark: number; end?: number } = { highWaterMark: 1 << 20 };
+  if (length !== undefined) opts.end = length - 1;
+  for await (const chunk of createReadStream(path, opts)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** A file opened for sending: positional reads, so resume can start anywhere. */
+export async function openFileSource(path: string): Promise<ByteSource & { close(): Promise<void> }> {
+  const fh = await open(path, 'r');
+  const { size } = await fh.stat();
+  return {
+    size,
+    async read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+      const buf = into !== undefined && into.byteLength >= length ? into.subarray(0, length) : new Uint8Array(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === length ? buf : buf.subarray(0, got);
+    },
+    close: () => fh.close(),
+  };
+}
+
+/**
+ * Checks a file name that came from a peer: the protocol's rule (checkFileName: a base name, no separators
+ * or control characters, ≤ 255 bytes) plus the agent's own: no `..` anywhere, no leading dot (hidden files,
+ * and our own partial files), no leading or trailing white space. Throws ERR_FILENAME. (The seed's receiver
+ * joined the name to its folder as is: a path traversal.)
+ */
+export function safeFileName(name: string): string {
+  checkFileName(name);
+  const shown = JSON.stringify(name.slice(0, 80));
+  if (name.includes('..')) throw new TransferError('ERR_FILENAME', `file name ${shown} contains ".."`);
+  if (name.startsWith('.')) throw new TransferError('ERR_FILENAME', `file name ${shown} starts with "."`);
+  if (name !== name.trim()) throw new TransferError('ERR_FILENAME', `file name ${shown} starts or ends with white space`);
+  return name;
+}
+
+interface Sidecar {
+  filename: string;
+  size: number;
+  sha256: string;
+  verified_bytes: number;
+}
+
+function partPaths(dir: string, filename: string) {
+  const part = join(dir, `.${filename}.part`);
+  return { part, sidecar: `${part}.json` };
+}
+
+/**
+ * Picks the final path for `filename` in `dir` and moves `from` there without ever replacing an existing
+ * file: `name.ext`, else `name (1).ext`, `name (2).ext`, … `link()` fails atomically when the target
+ * exists, so two receivers cannot race into the same name.
+ */
+export async function moveIntoPlace(from: string, dir: string, filename: string): Promise<string> {
+  const dot = filename.lastIndexOf('.');
+  const stem = dot > 0 ? filename.slice(0, dot) : filename;
+  const ext = dot > 0 ? filename.slice(dot) : '';
+  for (let i = 0; i < 10_000; i++) {
+    const candidate = join(dir, i === 0 ? filename : `${stem} (${i})${ext}`);
+    try {
+      await link(from, candidate);
+      await unlink(from);
+      return candidate;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      if ((err as NodeJS.ErrnoException).code === 'EPERM' || (err as NodeJS.ErrnoException).code === 'ENOTSUP') {
+        // File systems without hard links: check-then-rename (a small race, the best available).
+        try {
+          await stat(candidate);
+          continue;
+        } catch {
+          await rename(from, candidate);
+          return candidate;
+        }
+      }
+      throw err;
+    }
+  }
+  throw new TransferError('ERR_IO', `no free name for ${filename} in ${dir}`);
+}
+
+/**
+ * The consumer's receive target in `dir` for the metadata `meta`: reuses a verified partial file from an
+ * earlier attempt at the same file (same sha256) for resume, else starts a new one.
+ */
+export async function openDiskTarget(dir: string, meta: FileMetadata): Promise<ReceiveTarget & { partPath: string }> {
+  const filename = safeFileName(meta.filename);
+  const { part, sidecar } = partPaths(dir, filename);
+  let prefixLength = 0;
+  let hash = createSha256();
+  if (meta.sha256 !== undefined) {
+    const previous = await readSidecar(sidecar);
+    if (previous !== undefined && previous.sha256 === meta.sha256 && previous.size === meta.size) {
+      try {
+        const st = await stat(part);
+        // Only CRC-verified bytes are ever written; a file shorter than the sidecar says is still a valid prefix.
+        prefixLength = Math.min(st.size, previous.verified_bytes, meta.size);
+      } catch {
+        prefixLength = 0;
+      }
+    }
+  }
+  let prefixSha256: string | undefined;
+  if (prefixLength > 0) {
+    // Feed the prefix into the running hash, and take its own digest for the resume request.
+    const h = createHash('sha256');
+    for await (const chunk of createReadStream(part, { end: prefixLength - 1, highWaterMark: 1 << 20 })) {
+      h.update(chunk as Buffer);
+    }
+    const copy = h.copy();
+    prefixSha256 = copy.digest('hex');
+    hash = wrapDigestHash(h);
+  }
+  const fh: FileHandle = await open(part, prefixLength > 0 ? 'r+' : 'w');
+  if (prefixLength > 0) await fh.truncate(prefixLength);
+  let written = prefixLength;
+  let lastSidecar = 0;
+  const saveSidecar = (verified: number) =>
+    meta.sha256 === undefined
+      ? Promise.resolve()
+      : writeFile(
+          sidecar,
+          JSON.stringify({ filename, size: meta.size, sha256: meta.sha256, verified_bytes: verified } satisfies Sidecar),
+        );
+  await saveSidecar(prefixLength);
+
+  const target: ReceiveTarget & { partPath: string } = {
+    partPath: part,
+    prefixLength,
+    hash,
+    async write(offset: number, data: Uint8Array) {
+      if (offset !== written) {
+        throw new TransferError('ERR_IO', `write at ${offset} but ${written} bytes are on disk`);
+      }
+      let done = 0;
+      while (done < data.byteLength) {
+        const { bytesWritten } = await fh.write(data, done, data.byteLength - done, offset + done);
+        done += bytesWritten;
+      }
+      written += data.byteLength;
+      // Keep the sidecar roughly current (every 64 MiB) so a killed consumer still resumes from near the end.
+      if (written - lastSidecar >= 64 << 20) {
+        lastSidecar = written;
+        await saveSidecar(written);
+      }
+    },
+    async truncate(length: number) {
+      await fh.truncate(length);
+      written = length;
+      target.hash = createSha256();
+      if (length > 0) throw new TransferError('ERR_RESUME_OFFSET', 'truncate to a non-zero length is not supported');
+      await saveSidecar(0);
+    },
+    async commit() {
+      await fh.sync();
+      await fh.close();
+      const final = await moveIntoPlace(part, dir, filename);
+      await unlink(sidecar).catch(() => undefined);
+      return final;
+    },
+    async abort(_err: TransferError, keepPrefix: boolean) {
+      await fh.close().catch(() => undefined);
+      if (keepPrefix && meta.sha256 !== undefined && written > 0) {
+        await saveSidecar(written).catch(() => undefined);
+      } else {
+        await unlink(part).catch(() => undefined);
+        await unlink(sidecar).catch(() => undefined);
+      }
+    },
+  };
+  if (prefixSha256 !== undefined) target.prefixSha256 = prefixSha256;
+  return target;
+}
+
+async function readSidecar(path: string): Promise<Sidecar | undefined> {
+  try {
+    const v = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    if (
+      typeof v['sha256'] === 'string' &&
+      typeof v['size'] === 'number' &&
+      typeof v['verified_bytes'] === 'number' &&
+      typeof v['filename'] === 'string'
+    ) {
+      return { sha256: v['sha256'], size: v['size'], verified_bytes: v['verified_bytes'], filename: v['filename'] };
+    }
+  } catch {
+    // no sidecar, or a damaged one: start over
+  }
+  return undefined;
+}

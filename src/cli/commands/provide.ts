@@ -1,0 +1,21 @@
+import { Command, Option } from 'commander';
+
+/** `sdrlink provide`: a long-running provider (Type1). */
+export function provideCommand(): Command {
+  return new Command('provide')
+    .description('serve dataset requests: claim sessions, generate files, send them peer to peer')
+    .requiredOption('--server <url>', 'signaling server URL', process.env['SDRLINK_SERVER'])
+    .requiredOption('--token <jwt>', 'provider token (client_type 1)', process.env['SDRLINK_TOKEN'])
+    .option('--types <list>', 'request types to serve (comma-separated; default: all this provider knows)')
+    .option('--data-dir <dir>', 'where generated files are cached', './.sdrlink/provider-data')
+    .option('--recordings <dir>', 'a folder of SigMF recordings to serve from')
+    .option('--max-concurrent <n>', 'sessions served at once', '4')
+    .option('--max-output <bytes>', 'largest file to produce', String(4 * 1024 ** 3))
+    .addOption(new Option('--transport <kind>', 'how to carry files').choices(['auto', 'p2p', 'relay']).default('auto'))
+    .option('--connect-timeout <ms>', "time for ICE before the relay (default: the server's relay_after_ms)")
+    .option('--json', 'one JSON line per event on stdout')
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      const { runProvide } = await import('../provide.js');
+      await runProvide(o);
+    });
+}

@@ -1,0 +1,23 @@
+import { Command, Option } from 'commander';
+import { collect } from '../format.js';
+
+/** `sdrlink request`: ask for a dataset and receive it (Type2). */
+export function requestCommand(): Command {
+  return new Command('request')
+    .description('request a dataset and receive it, verified, over WebRTC (or the relay)')
+    .argument('<type>', 'request type, e.g. spectrum or signal')
+    .requiredOption('--server <url>', 'signaling server URL', process.env['SDRLINK_SERVER'])
+    .requiredOption('--token <jwt>', 'consumer token (client_type 2)', process.env['SDRLINK_TOKEN'])
+    .option('-p, --param <key=value>', 'request parameter (repeatable; values parsed as JSON when possible)', collect, [])
+    .option('--out <dir>', 'folder to save into', '.')
+    .option('--provider <name>', 'ask this provider (user name or id) only')
+    .addOption(new Option('--transport <kind>', 'how to carry the file').choices(['auto', 'p2p', 'relay']).default('auto'))
+    .option('--wait <ms>', 'how long to wait for a provider', '60000')
+    .option('--connect-timeout <ms>', "time for ICE before the relay (default: the server's relay_after_ms)")
+    .option('--json', 'print the result as one JSON object')
+    .option('--quiet', 'no progress output')
+    .action(async (type: string, o: Record<string, unknown>) => {
+      const { runRequest } = await import('../request.js');
+      process.exitCode = await runRequest(type, o);
+    });
+}

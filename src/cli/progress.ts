@@ -1,0 +1,53 @@
+/**
+ * Progress on long transfers: a bar with bytes, rate and ETA on a terminal (cli-progress), plain lines
+ * every few seconds otherwise (logs, CI). Always on stderr, so stdout stays the result.
+ */
+import cliProgress from 'cli-progress';
+import { formatBytes, formatRate } from './format.js';
+
+export interface Progress {
+  update(done: number, total: number, detail?: string): void;
+  note(line: string): void;
+  stop(): void;
+}
+
+export function createProgress(verb: string): Progress {
+  const tty = process.stderr.isTTY;
+  let bar: cliProgress.SingleBar | undefined;
+  let lastLine = 0;
+  const t0 = Date.now();
+  return {
+    update(done, total, detail) {
+      const elapsed = (Date.now() - t0) / 1000;
+      const rate = elapsed > 0 ? done / elapsed : 0;
+      if (tty) {
+        if (bar === undefined) {
+          bar = new cliProgress.SingleBar(
+            {
+              stream: process.stderr,
+              format: `${verb} [{bar}] {percentage}% | {doneH} / {totalH} | {rateH} | ETA {eta_formatted} | {detail}`,
+              hideCursor: true,
+              etaBuffer: 50,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(total, 0, { doneH: '', totalH: formatBytes(total), rateH: '', detail: detail ?? '' });
+        }
+        bar.setTotal(total);
+        bar.update(done, { doneH: formatBytes(done), totalH: formatBytes(total), rateH: formatRate(rate), detail: detail ?? '' });
+      } else if (Date.now() - lastLine >= 2000 || done === total) {
+        lastLine = Date.now();
+        const pct = total > 0 ? ((done / total) * 100).toFixed(1) : '100.0';
+        process.stderr.write(`${verb} ${pct}% ${formatBytes(done)} / ${formatBytes(total)} ${formatRate(rate)}${detail !== undefined ? ` ${detail}` : ''}\n`);
+      }
+    },
+    note(line) {
+      if (bar !== undefined) return;
+      process.stderr.write(`${line}\n`);
+    },
+    stop() {
+      bar?.stop();
+      bar = undefined;
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/** `sdrlink provide` implementation: see commands/provide.ts. */
+import { createDefaultDatasets } from '../datasets/index.js';
+import { createDatasetRegistry, type Dataset } from '../datasets/types.js';
+import { AgentError, cleanupWebRtc, parseTransportChoice, startProvider, type ProviderEvent, type ProviderOptions } from '../agents/index.js';
+import { formatBytes, formatRate } from './format.js';
+
+export async function runProvide(o: Record<string, string | boolean | undefined>): Promise<void> {
+  const json = o['json'] === true;
+  const maxOutputBytes = Number(o['maxOutput']);
+  const datasetOpts: { recordingsDir?: string; maxOutputBytes?: number } = { maxOutputBytes };
+  if (typeof o['recordings'] === 'string') datasetOpts.recordingsDir = o['recordings'];
+  const all = createDefaultDatasets(datasetOpts);
+  let registry = all;
+  if (typeof o['types'] === 'string') {
+    const wanted = o['types'].split(',').map((t) => t.trim()).filter((t) => t !== '');
+    const modules: Dataset[] = [];
+    for (const t of wanted) {
+      const m = all.get(t);
+      if (m === undefined) throw new AgentError('ERR_CONFIG', `--types: unknown request type ${JSON.stringify(t)} (known: ${all.types().join(', ')})`);
+      modules.push(m);
+    }
+    registry = createDatasetRegistry(modules);
+  }
+  const opts: ProviderOptions = {
+    server: String(o['server']),
+    token: String(o['token']),
+    datasets: registry,
+    dataDir: String(o['dataDir']),
+    transport: parseTransportChoice(String(o['transport'] ?? 'auto')),
+    maxConcurrent: Number(o['maxConcurrent']),
+    maxOutputBytes,
+    log: json ? (e) => process.stdout.write(`${JSON.stringify(e)}\n`) : printEvent,
+    faults: faultsFromEnv(),
+  };
+  if (o['connectTimeout'] !== undefined) opts.connectTimeoutMs = Number(o['connectTimeout']);
+  const provider = await startProvider(opts);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await provider.close();
+  cleanupWebRtc();
+}
+
+/** Test faults, read from the environment (never set in normal use). */
+function faultsFromEnv(): NonNullable<ProviderOptions['faults']> {
+  const f: NonNullable<ProviderOptions['faults']> = {};
+  const corrupt = process.env['SDRLINK_FAULT_CORRUPT_FRAME'];
+  if (corrupt !== undefined) f.corruptFrame = Number(corrupt);
+  if (process.env['SDRLINK_FAULT_WITHHOLD_CANDIDATES'] === '1') f.withholdCandidates = true;
+  const drop = process.env['SDRLINK_FAULT_DROP_P2P_AFTER'];
+  if (drop !== undefined) f.dropChannelAfterBytes = Number(drop);
+  return f;
+}
+
+function printEvent(e: ProviderEvent) {
+  const sid = 'session_id' in e && e.session_id !== undefined ? `[${e.session_id.slice(0, 8)}] ` : '';
+  switch (e.event) {
+    case 'ready':
+      process.stderr.write(`provider ready (user ${e.user_id}, serving ${e.types.join(', ')}, ${e.push ? 'push' : 'polling'})\n`);
+      break;
+    case 'progress':
+      break;
+    case 'sent':
+      process.stderr.write(
+        `${sid}sent ${formatBytes(e.bytes)} over ${e.transport} in ${(e.duration_ms / 1000).toFixed(2)} s (${formatRate((e.bytes / Math.max(1, e.duration_ms)) * 1000)})${e.acked ? ', acknowledged' : ''}${e.start_offset > 0 ? `, resumed at ${e.start_offset}` : ''}\n`,
+      );
+      break;
+    case 'refused':
+    case 'failed':
+      process.stderr.write(`${sid}${e.event}: ${e.code}: ${e.message}\n`);
+      break;
+    case 'session':
+      process.stderr.write(`${sid}request ${e.request_type}\n`);
+      break;
+    case 'claimed':
+    case 'connected':
+    case 'lost-claim':
+    case 'log':
+      process.stderr.write(`${sid}${e.event}${'transport' in e ? ` (${e.transport})` : ''}${'message' in e ? `: ${e.message}` : ''}\n`);
+      break;
+  }
+}

@@ -1,0 +1,68 @@
+/** `sdrlink request` implementation: see commands/request.ts. */
+import { AgentError, cleanupWebRtc, parseTransportChoice, requestFile, type RequestOptions, type RequestResult } from '../agents/index.js';
+import { formatBytes, formatRate, parseParams } from './format.js';
+import { createProgress } from './progress.js';
+
+export async function runRequest(type: string, o: Record<string, unknown>): Promise<number> {
+  const json = o['json'] === true;
+  const quiet = o['quiet'] === true || json;
+  let progress: ReturnType<typeof createProgress> | undefined;
+  try {
+    const opts: RequestOptions = {
+      server: String(o['server']),
+      token: String(o['token']),
+      type,
+      params: parseParams((o['param'] as string[] | undefined) ?? []),
+      outDir: String(o['out'] ?? '.'),
+      transport: parseTransportChoice(String(o['transport'] ?? 'auto')),
+      waitMs: positiveInt(o['wait'], '--wait'),
+    };
+    if (typeof o['provider'] === 'string') opts.provider = o['provider'];
+    if (o['connectTimeout'] !== undefined) opts.connectTimeoutMs = positiveInt(o['connectTimeout'], '--connect-timeout');
+    if (process.env['SDRLINK_FAULT_WITHHOLD_CANDIDATES'] === '1') opts.faults = { withholdCandidates: true };
+    if (!quiet) {
+      const p = createProgress('receiving');
+      progress = p;
+      opts.onProgress = (e) => p.update(e.received, e.total, e.transport);
+      opts.onEvent = (e) => {
+        if (e.event === 'session') p.note(`session ${String(e['session_id'])}: waiting for a provider`);
+        else if (e.event === 'connected') p.note(`connected (${String(e['transport'])})`);
+        else if (e.event === 'log') p.note(String(e['message']));
+      };
+    }
+    const r = await requestFile(opts);
+    progress?.stop();
+    printResult(r, json);
+    return 0;
+  } catch (err) {
+    progress?.stop();
+    const e = err as Error & { code?: string };
+    if (json) process.stdout.write(`${JSON.stringify({ ok: false, code: e.code ?? 'ERR_UNKNOWN', message: e.message })}\n`);
+    else process.stderr.write(`sdrlink request: ${e.code !== undefined ? `${e.code}: ` : ''}${e.message}\n`);
+    return err instanceof AgentError && err.code === 'ERR_CONFIG' ? 2 : 1;
+  } finally {
+    cleanupWebRtc();
+  }
+}
+
+function printResult(r: RequestResult, json: boolean) {
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ok: true, ...r })}\n`);
+    return;
+  }
+  const lines = [
+    `saved      ${r.path}`,
+    `size       ${r.size} bytes (${formatBytes(r.size)})`,
+    `sha256     ${r.sha256}${r.verified ? '  (verified)' : '  (UNVERIFIED: the provider sent no checksum)'}`,
+    `transport  ${r.transport}`,
+    `throughput ${formatRate(r.rate)} over ${(r.transfer_ms / 1000).toFixed(2)} s${r.resumed_from > 0 ? `, resumed at byte ${r.resumed_from}` : ''}`,
+    `session    ${r.session_id}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function positiveInt(v: unknown, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new AgentError('ERR_CONFIG', `${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
