@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, test } from 'node:test';
+import { cleanupWebRtc, parseCandidate, parseDescription, WebRtcPeer, type CandidateInit } from './webrtc.js';
+
+after(() => cleanupWebRtc());
+
+/** Two peers wired directly (no server): candidates go straight across, queued by the peer as needed. */
+function signalPair() {
+  let b!: WebRtcPeer;
+  const a = new WebRtcPeer({ iceServers: [], onCandidate: (c) => void b.addRemoteCandidate(c) });
+  b = new WebRtcPeer({ iceServers: [], onCandidate: (c) => void a.addRemoteCandidate(c) });
+  return { a, b };
+}
+
+test('offerer and answerer open the file-transfer channel and move bytes both ways', async () => {
+  const { a, b } = signalPair();
+  try {
+    const offer = await a.createOffer();
+    assert.match(offer.sdp, /a=setup:actpass/);
+    const answer = await b.acceptOffer(offer);
+    // The answerer read the offer as active, so it answers passive and the offerer runs the DTLS client.
+    assert.match(answer.sdp, /a=setup:passive/);
+    await a.acceptAnswer(answer);
+    const [ca, cb] = await Promise.all([a.openChannel(10_000), b.openChannel(10_000)]);
+    const payload = randomBytes(200_000);
+    const got: Buffer[] = [];
+    const done = new Promise<void>((resolve) => {
+      cb.onmessage = (ev) => {
+        if (typeof ev.data === 'string') {
+          assert.equal(ev.data, 'end');
+          resolve();
+        } else got.push(Buffer.from(ev.data as ArrayBuffer));
+      };
+    });
+    for (let i = 0; i < payload.length; i += 60_000) ca.send(payload.subarray(i, i + 60_000));
+    ca.send('end');
+    await done;
+    assert.equal(
+      createHash('sha256').update(Buffer.concat(got)).digest('hex'),
+      createHash('sha256').update(payload).digest('hex'),
+    );
+    const back = new Promise<unknown>((resolve) => (ca.onmessage = (ev) => resolve(ev.data)));
+    cb.send('pong');
+    assert.equal(await back, 'pong');
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('candidates that arrive before the remote description are queued, not thrown', async () => {
+  const pending: CandidateInit[] = [];
+  let b!: WebRtcPeer;
+  const a = new WebRtcPeer({ iceServers: [], onCandidate: (c) => pending.push(c) });
+  b = new WebRtcPeer({ iceServers: [], onCandidate: (c) => void a.addRemoteCandidate(c) });
+  try {
+    const offer = await a.createOffer();
+    // Wait for a's candidates, then hand them to b before it has any remote description.
+    for (let i = 0; i < 50 && pending.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(pending.length > 0, 'the offerer gathered host candidates');
+    for (const c of pending) await b.addRemoteCandidate(c);
+    await a.acceptAnswer(await b.acceptOffer(offer));
+    const [ca] = await Promise.all([a.openChannel(10_000), b.openChannel(10_000)]);
+    assert.equal(ca.readyState, 'open');
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('withheld candidates: no channel opens, and openChannel rejects on its timeout', async () => {
+  const a = new WebRtcPeer({ iceServers: [], withholdCandidates: true, onCandidate: () => assert.fail('withheld') });
+  const b = new WebRtcPeer({ iceServers: [], withholdCandidates: true, onCandidate: () => assert.fail('withheld') });
+  try {
+    const offer = await a.createOffer();
+    assert.doesNotMatch(offer.sdp, /a=candidate:/);
+    await a.acceptAnswer(await b.acceptOffer(offer));
+    await assert.rejects(a.openChannel(1500), /no open data channel within 1500 ms|peer connection failed/);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('signaled descriptions and candidates are validated', () => {
+  assert.throws(() => parseDescription('nope', 'offer'), /not JSON/);
+  assert.throws(() => parseDescription('{"type":"answer","sdp":"v=0"}', 'offer'), /type is "answer"/);
+  assert.throws(() => parseDescription('{"type":"offer","sdp":"hello"}', 'offer'), /sdp missing or not an SDP/);
+  assert.deepEqual(parseDescription('{"type":"offer","sdp":"v=0\\r\\n"}', 'offer'), { type: 'offer', sdp: 'v=0\r\n' });
+  assert.throws(() => parseCandidate('[]'), /"candidate" must be a string/);
+  assert.throws(() => parseCandidate('{"candidate":5}'), /"candidate" must be a string/);
+  assert.deepEqual(parseCandidate('{"candidate":"candidate:1 1 UDP 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}'), {
+    candidate: 'candidate:1 1 UDP 1 127.0.0.1 5000 typ host',
+    sdpMid: '0',
+    sdpMLineIndex: 0,
+  });
+  // The seed's pion ToJSON() shape, with usernameFragment null.
+  assert.equal(parseCandidate('{"candidate":"c","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":null}').candidate, 'c');
+});
