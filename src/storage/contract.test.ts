@@ -1,0 +1,508 @@
+/**
+ * The storage contract (src/storage/types.ts), run against every implementation: SQLite in a file and in
+ * memory. A Postgres implementation joins the list when it exists.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { createSqliteStorage } from './sqlite/sqlite-storage.js';
+import { StorageError, type NewSession, type Storage } from './types.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sdrlink-storage-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const T0 = '2024-05-01T12:00:00.000Z';
+const at = (s: number) => new Date(Date.parse(T0) + s * 1000).toISOString();
+let seq = 0;
+
+function newSession(initiator: number, over: Partial<NewSession> = {}): NewSession {
+  seq += 1;
+  return {
+    sessionId: `00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`,
+    initiatorUserId: initiator,
+    targetUserId: null,
+    requestType: 'spectrum',
+    parameters: '{"frequency_start":1}',
+    capabilities: ['sdrlink/1'],
+    fileName: 'spectrum_data.npz',
+    fileSize: 0,
+    fileType: 'application/octet-stream',
+    ...over,
+  };
+}
+
+const implementations: Array<{ name: string; open: () => Storage }> = [
+  { name: 'sqlite file', open: () => createSqliteStorage(join(dir, `contract-${++seq}.sqlite`)) },
+  { name: 'sqlite memory', open: () => createSqliteStorage(':memory:') },
+];
+
+for (const impl of implementations) {
+  describe(`storage contract: ${impl.name}`, () => {
+    async function withStorage(
+      fn: (s: Storage, u: { p1: number; p2: number; c1: number; c2: number }) => Promise<void>,
+    ) {
+      const s = impl.open();
+      try {
+        const p1 = (
+          await s.users.create(
+            { username: 'p1', passwordHash: 'h', clientType: 1, requestTypes: ['spectrum'] },
+            T0,
+          )
+        ).id;
+        const p2 = (
+          await s.users.create({ username: 'p2', passwordHash: 'h', clientType: 1, requestTypes: [] }, T0)
+        ).id;
+        const c1 = (
+          await s.users.create({ username: 'c1', passwordHash: 'h', clientType: 2, requestTypes: [] }, T0)
+        ).id;
+        const c2 = (
+          await s.users.create({ username: 'c2', passwordHash: 'h', clientType: 2, requestTypes: [] }, T0)
+        ).id;
+        await fn(s, { p1, p2, c1, c2 });
+      } finally {
+        await s.close();
+      }
+    }
+
+    it('creates users, finds them by id and name, refuses a taken name', () =>
+      withStorage(async (s, { p1 }) => {
+        const u = await s.users.byId(p1);
+        assert.equal(u?.username, 'p1');
+        assert.equal(u?.clientType, 1);
+        assert.deepEqual(u?.requestTypes, ['spectrum']);
+        assert.equal((await s.users.byName('p1'))?.id, p1);
+        assert.equal(await s.users.byName('nobody'), undefined);
+        assert.equal(await s.users.byId(9999), undefined);
+        await assert.rejects(
+          s.users.create({ username: 'p1', passwordHash: 'x', clientType: 2, requestTypes: [] }, T0),
+          (e: unknown) => e instanceof StorageError && e.code === 'ERR_CONFLICT',
+        );
+        assert.equal((await s.users.list()).length, 4);
+      }));
+
+    it('stores hostile text verbatim (bound parameters only)', () =>
+      withStorage(async (s) => {
+        const name = `x'); DROP TABLE users; --`;
+        const u = await s.users.create(
+          { username: name, passwordHash: 'h', clientType: 2, requestTypes: [] },
+          T0,
+        );
+        assert.equal((await s.users.byName(name))?.id, u.id);
+        assert.equal((await s.users.list()).length, 5);
+      }));
+
+    it('unions the request types providers serve', () =>
+      withStorage(async (s, { p2 }) => {
+        await s.users.setRequestTypes(p2, ['signal', 'battery-report', 'spectrum']);
+        assert.deepEqual(await s.users.servedRequestTypes(), ['battery-report', 'signal', 'spectrum']);
+        assert.deepEqual((await s.users.byId(p2))?.requestTypes, ['signal', 'battery-report', 'spectrum']);
+      }));
+
+    it('creates a session with its transfer row and first history entry', () =>
+      withStorage(async (s, { c1 }) => {
+        const ns = newSession(c1);
+        const sess = await s.sessions.create(ns, T0);
+        assert.equal(sess.status, 'pending');
+        assert.equal(sess.targetUserId, null);
+        assert.deepEqual(sess.capabilities, ['sdrlink/1']);
+        assert.deepEqual(await s.sessions.get(ns.sessionId), sess);
+        const t = await s.transfers.get(ns.sessionId);
+        assert.equal(t?.fileName, 'spectrum_data.npz');
+        assert.equal(t?.requestType, 'spectrum');
+        assert.equal(t?.status, 'pending');
+        assert.deepEqual(await s.sessions.history(ns.sessionId), [
+          { status: 'pending', at: T0, byUserId: c1 },
+        ]);
+        await assert.rejects(
+          s.sessions.create(ns, T0),
+          (e: unknown) => e instanceof StorageError && e.code === 'ERR_CONFLICT',
+        );
+        assert.equal(await s.sessions.get('nope'), undefined);
+      }));
+
+    it('lists for a provider only the pending sessions it may serve', () =>
+      withStorage(async (s, { p1, p2, c1 }) => {
+        const open = await s.sessions.create(newSession(c1), T0);
+        const signal = await s.sessions.create(newSession(c1, { requestType: 'signal' }), T0);
+        const forP2 = await s.sessions.create(
+          newSession(c1, { requestType: 'signal', targetUserId: p2 }),
+          T0,
+        );
+        const forP1 = await s.sessions.create(
+          newSession(c1, { requestType: 'signal', targetUserId: p1 }),
+          T0,
+        );
+        const ids = (xs: Array<{ sessionId: string }>) => xs.map((x) => x.sessionId);
+        assert.deepEqual(ids(await s.sessions.listOpenForProvider(p1, ['spectrum'], 100)), [
+          open.sessionId,
+          forP1.sessionId,
+        ]);
+        assert.deepEqual(ids(await s.sessions.listOpenForProvider(p2, null, 100)), [
+          open.sessionId,
+          signal.sessionId,
+          forP2.sessionId,
+        ]);
+        assert.deepEqual(ids(await s.sessions.listOpenForProvider(p2, null, 1)), [open.sessionId]);
+        assert.ok(await s.sessions.claim(open.sessionId, p2, at(1)));
+        assert.deepEqual(ids(await s.sessions.listOpenForProvider(p1, ['spectrum'], 100)), [forP1.sessionId]);
+        assert.equal(await s.sessions.countOpenByInitiator(c1), 4);
+      }));
+
+    it('lets exactly one of two racing providers claim a session', () =>
+      withStorage(async (s, { p1, p2, c1 }) => {
+        for (let i = 0; i < 20; i++) {
+          const sess = await s.sessions.create(newSession(c1), T0);
+          const [a, b] = await Promise.all([
+            s.sessions.claim(sess.sessionId, p1, at(1)),
+            s.sessions.claim(sess.sessionId, p2, at(1)),
+          ]);
+          assert.equal([a, b].filter((x) => x !== undefined).length, 1);
+          const winner = (a ?? b)?.targetUserId;
+          const now = await s.sessions.get(sess.sessionId);
+          assert.equal(now?.status, 'offered');
+          assert.equal(now?.targetUserId, winner);
+        }
+      }));
+
+    it('lets only the named provider claim a targeted session', () =>
+      withStorage(async (s, { p1, p2, c1 }) => {
+        const sess = await s.sessions.create(newSession(c1, { targetUserId: p1 }), T0);
+        assert.equal(await s.sessions.claim(sess.sessionId, p2, at(1)), undefined);
+        assert.equal((await s.sessions.get(sess.sessionId))?.status, 'pending');
+        assert.equal((await s.sessions.claim(sess.sessionId, p1, at(1)))?.targetUserId, p1);
+        assert.equal(
+          await s.sessions.claim(sess.sessionId, p1, at(2)),
+          undefined,
+          'a claimed session cannot be claimed again',
+        );
+      }));
+
+    it('posts signals, claiming atomically, and lists a participant inbox in order', () =>
+      withStorage(async (s, { p1, p2, c1 }) => {
+        const sess = await s.sessions.create(newSession(c1), T0);
+        const sid = sess.sessionId;
+        const offer = await s.signals.post(
+          {
+            sessionId: sid,
+            signalType: 'offer',
+            signalData: '{"type":"offer","sdp":"v=0"}',
+            fromUserId: p1,
+            toUserId: c1,
+          },
+          at(1),
+          { claim: true },
+        );
+        assert.ok(offer.ok);
+        assert.equal(offer.claimed, true);
+        assert.equal(offer.session.status, 'offered');
+        assert.equal(typeof offer.signal.id, 'number');
+        const lost = await s.signals.post(
+          { sessionId: sid, signalType: 'offer', signalData: '{}', fromUserId: p2, toUserId: c1 },
+          at(1),
+          { claim: true },
+        );
+        assert.equal(lost.ok, false);
+        assert.equal(!lost.ok && lost.reason, 'claim-lost');
+        const cand = await s.signals.post(
+          {
+            sessionId: sid,
+            signalType: 'candidate',
+            signalData:
+              '{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMLineIndex":0,"sdpMid":"0"}',
+            fromUserId: p1,
+            toUserId: c1,
+            candidate: {
+              candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host',
+              sdpMLineIndex: 0,
+              sdpMid: '0',
+            },
+          },
+          at(2),
+        );
+        assert.ok(cand.ok);
+        const answer = await s.signals.post(
+          {
+            sessionId: sid,
+            signalType: 'answer',
+            signalData: '{"type":"answer","sdp":"v=0"}',
+            fromUserId: c1,
+            toUserId: p1,
+          },
+          at(3),
+        );
+        assert.ok(answer.ok);
+        const inbox = await s.signals.listFor(sid, c1, 0, 100);
+        assert.deepEqual(
+          inbox.map((x) => x.signalType),
+          ['offer', 'candidate'],
+        );
+        assert.ok(inbox[0] !== undefined && inbox[1] !== undefined && inbox[0].id < inbox[1].id);
+        assert.equal(inbox[0]?.fromUserId, p1);
+        assert.equal(inbox[0]?.signalData, '{"type":"offer","sdp":"v=0"}');
+        assert.deepEqual(
+          (await s.signals.listFor(sid, c1, inbox[0]?.id ?? 0, 100)).map((x) => x.signalType),
+          ['candidate'],
+        );
+        assert.equal((await s.signals.listFor(sid, c1, 0, 1)).length, 1);
+        assert.deepEqual(
+          (await s.signals.listFor(sid, p1, 0, 100)).map((x) => x.signalType),
+          ['answer'],
+        );
+        assert.deepEqual(await s.signals.listFor(sid, p2, 0, 100), []);
+        assert.equal((await s.sessions.get(sid))?.updatedAt, at(3), 'a signal touches its session');
+      }));
+
+    it('fails a session on an error signal and refuses signals on a final session', () =>
+      withStorage(async (s, { p1, c1 }) => {
+        const sess = await s.sessions.create(newSession(c1), T0);
+        const sid = sess.sessionId;
+        assert.ok(await s.sessions.claim(sid, p1, at(1)));
+        const err = await s.signals.post(
+          {
+            sessionId: sid,
+            signalType: 'error',
+            signalData: '{"code":"ERR_PARAMS","message":"no"}',
+            fromUserId: p1,
+            toUserId: c1,
+          },
+          at(2),
+          { fail: true },
+        );
+        assert.ok(err.ok);
+        assert.equal(err.session.status, 'failed');
+        assert.equal(err.statusChanged, true);
+        const late = await s.signals.post(
+          { sessionId: sid, signalType: 'candidate', signalData: '{}', fromUserId: p1, toUserId: c1 },
+          at(3),
+        );
+        assert.equal(late.ok, false);
+        assert.equal(!late.ok && late.reason, 'final');
+        assert.equal((await s.signals.listFor(sid, c1, 0, 100)).length, 1);
+        const t = await s.transfers.get(sid);
+        assert.equal(t?.status, 'failed');
+        assert.equal(t?.completedAt, at(2));
+        assert.deepEqual(
+          (await s.sessions.history(sid)).map((h) => h.status),
+          ['pending', 'offered', 'failed'],
+        );
+      }));
+
+    it('moves a session only from the allowed statuses and records each transition', () =>
+      withStorage(async (s, { p1, c1 }) => {
+        const sid = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        assert.equal(await s.sessions.transition(sid, ['offered'], 'connected', at(1), p1), undefined);
+        assert.ok(await s.sessions.claim(sid, p1, at(1)));
+        assert.equal(
+          (await s.sessions.transition(sid, ['offered'], 'connected', at(2), p1))?.status,
+          'connected',
+        );
+        assert.equal(
+          (await s.sessions.transition(sid, ['pending', 'offered', 'connected'], 'cancelled', at(3), c1))
+            ?.status,
+          'cancelled',
+        );
+        assert.equal(
+          await s.sessions.transition(sid, ['pending', 'offered', 'connected'], 'cancelled', at(4), c1),
+          undefined,
+        );
+        assert.equal(await s.sessions.transition('missing', ['pending'], 'cancelled', at(4), c1), undefined);
+        assert.deepEqual(await s.sessions.history(sid), [
+          { status: 'pending', at: T0, byUserId: c1 },
+          { status: 'offered', at: at(1), byUserId: p1 },
+          { status: 'connected', at: at(2), byUserId: p1 },
+          { status: 'cancelled', at: at(3), byUserId: c1 },
+        ]);
+      }));
+
+    it('expires open sessions untouched since the cutoff, and nothing else', () =>
+      withStorage(async (s, { p1, c1 }) => {
+        const old = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        const oldClaimed = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        assert.ok(await s.sessions.claim(oldClaimed, p1, at(1)));
+        const done = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        assert.ok(await s.sessions.transition(done, ['pending'], 'cancelled', at(1), c1));
+        const fresh = (await s.sessions.create(newSession(c1), at(100))).sessionId;
+        const relayed = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        await s.sessions.touch([relayed], at(100));
+        const expired = await s.sessions.expireStale(at(50), at(101), 100);
+        assert.deepEqual(
+          expired.map((e) => [e.session.sessionId, e.previous, e.session.status]).sort(),
+          [
+            [old, 'pending', 'expired'],
+            [oldClaimed, 'offered', 'expired'],
+          ].sort(),
+        );
+        assert.equal((await s.sessions.get(done))?.status, 'cancelled');
+        assert.equal((await s.sessions.get(fresh))?.status, 'pending');
+        assert.equal((await s.sessions.get(relayed))?.status, 'pending');
+        assert.equal((await s.transfers.get(old))?.status, 'expired');
+        assert.deepEqual(await s.sessions.expireStale(at(50), at(102), 100), []);
+      }));
+
+    it('merges transfer reports, moves the session, and lists a user’s transfers', () =>
+      withStorage(async (s, { p1, c1, c2 }) => {
+        const sid = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        const other = (await s.sessions.create(newSession(c2), T0)).sessionId;
+        assert.ok(await s.sessions.claim(sid, p1, at(1)));
+        const r1 = await s.transfers.report(
+          {
+            sessionId: sid,
+            byUserId: p1,
+            status: 'transferring',
+            transitionFrom: ['offered', 'connected'],
+            patch: { bytes: 10, transport: 'p2p', fileSize: 100, fileName: 'a.npz' },
+          },
+          at(2),
+        );
+        assert.equal(r1?.session.status, 'transferring');
+        assert.equal(r1?.previousStatus, 'offered');
+        assert.equal(r1?.transfer.bytes, 10);
+        const r2 = await s.transfers.report(
+          {
+            sessionId: sid,
+            byUserId: c1,
+            status: 'transferring',
+            transitionFrom: ['offered', 'connected'],
+            patch: { bytes: 50 },
+          },
+          at(3),
+        );
+        assert.equal(r2?.previousStatus, null);
+        assert.equal(r2?.transfer.transport, 'p2p', 'absent fields keep their value');
+        const sha = 'a'.repeat(64);
+        const r3 = await s.transfers.report(
+          {
+            sessionId: sid,
+            byUserId: c1,
+            status: 'completed',
+            transitionFrom: ['offered', 'connected', 'transferring'],
+            patch: { bytes: 100, sha256: sha, durationMs: 1234, verified: true },
+          },
+          at(4),
+        );
+        assert.equal(r3?.session.status, 'completed');
+        assert.deepEqual(
+          {
+            status: r3?.transfer.status,
+            bytes: r3?.transfer.bytes,
+            sha256: r3?.transfer.sha256,
+            durationMs: r3?.transfer.durationMs,
+            verified: r3?.transfer.verified,
+            completedAt: r3?.transfer.completedAt,
+            fileName: r3?.transfer.fileName,
+            fileSize: r3?.transfer.fileSize,
+          },
+          {
+            status: 'completed',
+            bytes: 100,
+            sha256: sha,
+            durationMs: 1234,
+            verified: true,
+            completedAt: at(4),
+            fileName: 'a.npz',
+            fileSize: 100,
+          },
+        );
+        await s.transfers.addRelayBytes(sid, 4096);
+        assert.equal((await s.transfers.get(sid))?.relayBytes, 4096);
+        assert.deepEqual(
+          (await s.transfers.listForUser(p1, 10)).map((t) => t.sessionId),
+          [sid],
+        );
+        assert.deepEqual(
+          (await s.transfers.listForUser(c1, 10)).map((t) => t.sessionId),
+          [sid],
+        );
+        assert.deepEqual(
+          (await s.transfers.listForUser(c2, 10)).map((t) => t.sessionId),
+          [other],
+        );
+        assert.equal(
+          await s.transfers.report(
+            { sessionId: 'missing', byUserId: c1, status: 'failed', transitionFrom: [], patch: {} },
+            at(5),
+          ),
+          undefined,
+        );
+        assert.deepEqual(
+          (await s.sessions.listForUser(c1, 10)).map((x) => x.sessionId),
+          [sid],
+        );
+      }));
+  });
+}
+
+describe('storage: SQLite file', () => {
+  it('keeps everything across close and reopen, and migrates once', async () => {
+    const path = join(dir, 'reopen.sqlite');
+    const a = createSqliteStorage(path);
+    const u = await a.users.create({ username: 'c', passwordHash: 'h', clientType: 2, requestTypes: [] }, T0);
+    const p = await a.users.create({ username: 'p', passwordHash: 'h', clientType: 1, requestTypes: [] }, T0);
+    const sess = await a.sessions.create(newSession(u.id), T0);
+    const posted = await a.signals.post(
+      { sessionId: sess.sessionId, signalType: 'offer', signalData: '{}', fromUserId: p.id, toUserId: u.id },
+      at(1),
+      { claim: true },
+    );
+    assert.ok(posted.ok);
+    await a.close();
+    const b = createSqliteStorage(path);
+    try {
+      assert.equal((await b.users.byName('c'))?.id, u.id);
+      assert.equal((await b.sessions.get(sess.sessionId))?.status, 'offered');
+      assert.equal((await b.signals.listFor(sess.sessionId, u.id, 0, 10))[0]?.id, posted.signal.id);
+      assert.equal((await b.transfers.get(sess.sessionId))?.status, 'offered');
+    } finally {
+      await b.close();
+    }
+    const raw = new BetterSqlite3(path);
+    try {
+      assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
+      const versions = raw.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{
+        version: number;
+      }>;
+      assert.deepEqual(
+        versions.map((v) => v.version),
+        [1, 2],
+      );
+      const cols = (raw.prepare('PRAGMA table_info(ice_candidates)').all() as Array<{ name: string }>).map(
+        (c) => c.name,
+      );
+      for (const seedCol of [
+        'id',
+        'session_id',
+        'user_id',
+        'candidate',
+        'sdp_mline_index',
+        'sdp_mid',
+        'created_at',
+      ]) {
+        assert.ok(cols.includes(seedCol), `seed column ice_candidates.${seedCol}`);
+      }
+      raw
+        .prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 'x')")
+        .run();
+    } finally {
+      raw.close();
+    }
+    assert.throws(
+      () => createSqliteStorage(path),
+      (e: unknown) => e instanceof StorageError && e.code === 'ERR_MIGRATION',
+    );
+  });
+
+  it('refuses a path it cannot open with ERR_STORAGE', () => {
+    assert.throws(
+      () => createSqliteStorage(join(dir, 'reopen.sqlite', 'inside-a-file', 'x.sqlite')),
+      (e: unknown) => e instanceof StorageError && e.code === 'ERR_STORAGE',
+    );
+  });
+});

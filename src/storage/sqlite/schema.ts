@@ -1,0 +1,79 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The SQLite tables as Kysely sees them (migrations 001 + 002). Columns the code never writes keep their
+ * SQL defaults and are typed as `Generated`.
+ */
+export interface Database {
+  users: UsersTable;
+  ice_sessions: IceSessionsTable;
+  ice_candidates: IceCandidatesTable;
+  file_transfers: FileTransfersTable;
+  ice_session_history: IceSessionHistoryTable;
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  password_hash: string;
+  client_type: number;
+  request_types: string;
+  created_at: string;
+}
+
+export interface IceSessionsTable {
+  id: Generated<number>;
+  session_id: string;
+  initiator_user_id: number;
+  target_user_id: number | null;
+  initiator_client_type: number;
+  target_client_type: number;
+  status: string;
+  request_type: string;
+  parameters: string;
+  capabilities: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface IceCandidatesTable {
+  id: Generated<number>;
+  session_id: string;
+  user_id: number;
+  to_user_id: number;
+  signal_type: string;
+  signal_data: string;
+  candidate: string;
+  sdp_mline_index: number;
+  sdp_mid: string;
+  created_at: string;
+}
+
+export interface FileTransfersTable {
+  id: Generated<number>;
+  session_id: string;
+  file_name: string;
+  file_size: number;
+  file_type: string | null;
+  request_type: string;
+  parameters: string | null;
+  status: string;
+  bytes: Generated<number>;
+  sha256: string | null;
+  transport: string | null;
+  duration_ms: number | null;
+  error: string | null;
+  verified: number | null;
+  relay_bytes: Generated<number>;
+  created_at: string;
+  updated_at: string | null;
+  completed_at: string | null;
+}
+
+export interface IceSessionHistoryTable {
+  id: Generated<number>;
+  session_id: string;
+  status: string;
+  at: string;
+  by_user_id: number | null;
+}

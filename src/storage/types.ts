@@ -1,0 +1,263 @@
+/**
+ * The storage contract: what the signaling server needs from a database, as repository interfaces.
+ * The server sees only these types; the composition root (`src/server/app.ts`) picks an implementation
+ * (`sqlite/` today). Every method that changes more than one row does so atomically, and every method
+ * that can lose a race (claiming a session, a state transition) reports whether it won.
+ *
+ * Times are ISO-8601 UTC strings with milliseconds (`2024-05-01T12:00:00.000Z`), which sort as text.
+ * User ids are numbers here; the HTTP layer turns them into strings (docs/api.md).
+ */
+
+/** 1 = provider (the seed's Type1, sends data), 2 = consumer (the seed's Type2, asks for data). */
+export type ClientType = 1 | 2;
+
+/** Session lifecycle (docs/api.md §3, DESIGN.md "Sessions"). */
+export type SessionStatus =
+  'pending' | 'offered' | 'connected' | 'transferring' | 'completed' | 'failed' | 'expired' | 'cancelled';
+
+/** Statuses a session never leaves. */
+export const FINAL_STATUSES: readonly SessionStatus[] = ['completed', 'failed', 'expired', 'cancelled'];
+
+/** Statuses a session can still move on from. */
+export const OPEN_STATUSES: readonly SessionStatus[] = ['pending', 'offered', 'connected', 'transferring'];
+
+/** True when `status` is final (completed, failed, expired, cancelled). */
+export function isFinalStatus(status: SessionStatus): boolean {
+  return FINAL_STATUSES.includes(status);
+}
+
+export type SignalType = 'offer' | 'answer' | 'candidate' | 'error';
+
+export type Transport = 'p2p' | 'relay';
+
+export interface UserRecord {
+  id: number;
+  username: string;
+  clientType: ClientType;
+  /** `scrypt$N$r$p$salt$hash` (see src/server/auth/passwords.ts). */
+  passwordHash: string;
+  /** Request types a provider serves; empty = every known type. Always empty for consumers. */
+  requestTypes: string[];
+  createdAt: string;
+}
+
+export interface NewUser {
+  username: string;
+  passwordHash: string;
+  clientType: ClientType;
+  requestTypes: string[];
+}
+
+export interface SessionRecord {
+  sessionId: string;
+  initiatorUserId: number;
+  /** The provider: named by the consumer at initiate, or the one that claimed the session; null while open. */
+  targetUserId: number | null;
+  requestType: string;
+  /** JSON-encoded object, as the seed sends it. */
+  parameters: string;
+  status: SessionStatus;
+  capabilities: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewSession {
+  sessionId: string;
+  initiatorUserId: number;
+  targetUserId: number | null;
+  requestType: string;
+  parameters: string;
+  capabilities: string[];
+  /** The seed's `file_transfers` fields sent with initiate. */
+  fileName: string;
+  fileSize: number;
+  fileType: string | null;
+}
+
+export interface SignalRecord {
+  id: number;
+  sessionId: string;
+  signalType: SignalType;
+  /** JSON-encoded string, as received. */
+  signalData: string;
+  fromUserId: number;
+  toUserId: number;
+  createdAt: string;
+}
+
+export interface NewSignal {
+  sessionId: string;
+  signalType: SignalType;
+  signalData: string;
+  fromUserId: number;
+  toUserId: number;
+  /** For `candidate` signals, the seed's `ice_candidates` columns, taken from the RTCIceCandidateInit. */
+  candidate?: { candidate: string; sdpMLineIndex: number; sdpMid: string };
+}
+
+export interface PostSignalOptions {
+  /**
+   * Claim the session for `fromUserId` first (pending → offered, target set), in the same transaction.
+   * When the claim is lost the signal is not stored.
+   */
+  claim?: boolean;
+  /** Move the session to `failed` (an `error` signal), in the same transaction. */
+  fail?: boolean;
+}
+
+export type PostSignalResult =
+  | { ok: true; signal: SignalRecord; session: SessionRecord; claimed: boolean; statusChanged: boolean }
+  | { ok: false; reason: 'claim-lost' | 'final'; session: SessionRecord | undefined };
+
+export interface HistoryEntry {
+  status: SessionStatus;
+  at: string;
+  byUserId: number | null;
+}
+
+export interface TransferRecord {
+  sessionId: string;
+  fileName: string;
+  fileSize: number;
+  fileType: string | null;
+  requestType: string;
+  parameters: string | null;
+  status: string;
+  bytes: number;
+  sha256: string | null;
+  transport: Transport | null;
+  durationMs: number | null;
+  error: string | null;
+  verified: boolean | null;
+  relayBytes: number;
+  createdAt: string;
+  updatedAt: string | null;
+  completedAt: string | null;
+}
+
+/** Fields a participant reports; absent fields keep their stored value. */
+export interface TransferPatch {
+  fileName?: string;
+  fileSize?: number;
+  bytes?: number;
+  sha256?: string;
+  transport?: Transport;
+  durationMs?: number;
+  error?: string;
+  verified?: boolean;
+}
+
+export interface TransferReport {
+  sessionId: string;
+  byUserId: number;
+  /** The transfer's new status (also the session's, when `transitionFrom` allows it). */
+  status: 'connected' | 'transferring' | 'completed' | 'failed';
+  /** Session statuses from which the session moves to `status`; from any other it stays put. */
+  transitionFrom: readonly SessionStatus[];
+  patch: TransferPatch;
+}
+
+export interface TransferReportResult {
+  transfer: TransferRecord;
+  session: SessionRecord;
+  /** The session status before the report, when the report moved it. */
+  previousStatus: SessionStatus | null;
+}
+
+export interface UserRepository {
+  /** Creates a user. Throws StorageError('ERR_CONFLICT') when the name is taken. */
+  create(user: NewUser, now: string): Promise<UserRecord>;
+  byId(id: number): Promise<UserRecord | undefined>;
+  byName(username: string): Promise<UserRecord | undefined>;
+  setRequestTypes(id: number, requestTypes: string[]): Promise<void>;
+  /** The union of every provider's declared request types, sorted. */
+  servedRequestTypes(): Promise<string[]>;
+  list(): Promise<UserRecord[]>;
+}
+
+export interface SessionRepository {
+  /** Creates the session, its `file_transfers` row and its first history entry, atomically. */
+  create(session: NewSession, now: string): Promise<SessionRecord>;
+  get(sessionId: string): Promise<SessionRecord | undefined>;
+  /**
+   * Pending sessions a provider may serve, oldest first: those named for it, and unnamed ones whose
+   * request type is in `requestTypes` (null = any type).
+   */
+  listOpenForProvider(
+    providerId: number,
+    requestTypes: readonly string[] | null,
+    limit: number,
+  ): Promise<SessionRecord[]>;
+  /** Sessions the user takes part in (as initiator or target), newest first. */
+  listForUser(userId: number, limit: number): Promise<SessionRecord[]>;
+  /** Count of the initiator's sessions that are not final. */
+  countOpenByInitiator(userId: number): Promise<number>;
+  /**
+   * Claims a pending session for a provider: one UPDATE … WHERE status = 'pending' AND (target IS NULL OR
+   * target = provider). Returns the claimed session, or undefined when the claim was lost.
+   */
+  claim(sessionId: string, providerId: number, now: string): Promise<SessionRecord | undefined>;
+  /**
+   * Moves a session to `to` if its status is one of `from` (one conditional UPDATE), recording history.
+   * Returns the updated session, or undefined when the session was not in one of `from`.
+   */
+  transition(
+    sessionId: string,
+    from: readonly SessionStatus[],
+    to: SessionStatus,
+    now: string,
+    byUserId: number | null,
+  ): Promise<SessionRecord | undefined>;
+  /** Marks sessions not final and untouched since `cutoff` as expired; returns them (at most `limit`). */
+  expireStale(
+    cutoff: string,
+    now: string,
+    limit: number,
+  ): Promise<Array<{ session: SessionRecord; previous: SessionStatus }>>;
+  /** Sets `updated_at` of the given sessions (activity that is not a stored row, e.g. a running relay). */
+  touch(sessionIds: readonly string[], now: string): Promise<void>;
+  history(sessionId: string): Promise<HistoryEntry[]>;
+}
+
+export interface SignalRepository {
+  /** Stores a signal (and touches its session), optionally claiming or failing the session atomically. */
+  post(signal: NewSignal, now: string, options?: PostSignalOptions): Promise<PostSignalResult>;
+  /** Signals of a session addressed to `toUserId` with id > `afterId`, oldest first. */
+  listFor(sessionId: string, toUserId: number, afterId: number, limit: number): Promise<SignalRecord[]>;
+}
+
+export interface TransferRepository {
+  get(sessionId: string): Promise<TransferRecord | undefined>;
+  /** Applies a participant's report to the transfer and (if allowed) the session, atomically. */
+  report(report: TransferReport, now: string): Promise<TransferReportResult | undefined>;
+  /** Adds bytes carried by the server's relay. */
+  addRelayBytes(sessionId: string, bytes: number): Promise<void>;
+  /** Transfers of sessions the user takes part in, newest first. */
+  listForUser(userId: number, limit: number): Promise<TransferRecord[]>;
+}
+
+/** Everything the server needs from a database. */
+export interface Storage {
+  readonly users: UserRepository;
+  readonly sessions: SessionRepository;
+  readonly signals: SignalRepository;
+  readonly transfers: TransferRepository;
+  /** Where the data lives (absolute file path, or `:memory:`). */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+export type StorageErrorCode = 'ERR_CONFLICT' | 'ERR_STORAGE' | 'ERR_MIGRATION';
+
+/** A storage failure with a stable code (docs/errors.md "Signaling server"). */
+export class StorageError extends Error {
+  override name = 'StorageError';
+  constructor(
+    readonly code: StorageErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
