@@ -1,0 +1,51 @@
+/**
+ * The products service's database: tables `products` and `reports` (received battery reports).
+ */
+import type { Generated, Insertable, Selectable } from 'kysely';
+import { openServiceDb, type ServiceDb } from '../shared/sqlite.js';
+import { productsMigrations } from './migrations/index.js';
+
+/** Row of `products`. Prices are kept in cents (integers), exposed in dollars. */
+export interface ProductsTable {
+  id: Generated<number>;
+  sku: string;
+  name: string;
+  manufacturer: string;
+  category: string;
+  description: string;
+  price_cents: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Row of `reports`: a battery report received over the data channel and stored on disk. */
+export interface ReportsTable {
+  id: Generated<number>;
+  session_id: string;
+  file_name: string;
+  /** Path of the file relative to the reports folder. */
+  path: string;
+  size: number;
+  sha256: string;
+  transport: string;
+  provider: string | null;
+  /** The report parameters, JSON. */
+  params: string;
+  duration_ms: number;
+  received_at: string;
+}
+
+/** The products database schema, for Kysely. */
+export interface ProductsDatabase {
+  products: ProductsTable;
+  reports: ReportsTable;
+}
+
+export type ProductRow = Selectable<ProductsTable>;
+export type NewProductRow = Insertable<ProductsTable>;
+export type ReportRow = Selectable<ReportsTable>;
+
+/** Opens and migrates the products database (`:memory:` for tests). */
+export function openProductsDb(path: string): Promise<ServiceDb<ProductsDatabase>> {
+  return openServiceDb<ProductsDatabase>(path, productsMigrations);
+}

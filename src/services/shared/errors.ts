@@ -1,0 +1,67 @@
+/**
+ * Errors of the products and batteries services, one registry for both (docs/errors.md "Services").
+ * Every code maps to exactly one HTTP status; the error handler (`error-handler.ts`) turns any of them into
+ * the one JSON shape every sdrlink HTTP API answers: `{"error":{"code":"ERR_…","message":"…"}}`.
+ */
+export type ServiceErrorCode =
+  | 'ERR_VALIDATION'
+  | 'ERR_UNAUTHORIZED'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_CONFLICT'
+  | 'ERR_PAYLOAD_TOO_LARGE'
+  | 'ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'ERR_UPSTREAM'
+  | 'ERR_REPORT_UNVERIFIED'
+  | 'ERR_NOT_CONFIGURED'
+  | 'ERR_TLS'
+  | 'ERR_CONFIG'
+  | 'ERR_INTERNAL';
+
+/** The HTTP status of each code (ws's `kStatusCode`, fastify's `statusCode`). */
+export const SERVICE_ERROR_STATUS: Readonly<Record<ServiceErrorCode, number>> = {
+  ERR_VALIDATION: 400,
+  ERR_UNAUTHORIZED: 401,
+  ERR_NOT_FOUND: 404,
+  ERR_CONFLICT: 409,
+  ERR_PAYLOAD_TOO_LARGE: 413,
+  ERR_UNSUPPORTED_MEDIA_TYPE: 415,
+  ERR_INTERNAL: 500,
+  ERR_UPSTREAM: 502,
+  ERR_REPORT_UNVERIFIED: 502,
+  ERR_NOT_CONFIGURED: 503,
+  // Start-up errors: never answered over HTTP, the CLI prints them and exits.
+  ERR_TLS: 500,
+  ERR_CONFIG: 500,
+};
+
+/** An error with a stable code, answered as `{"error":{code,message}}` with the code's HTTP status. */
+export class ServiceError extends Error {
+  override name = 'ServiceError';
+  /** HTTP status, read by Fastify and by our error handler. */
+  readonly statusCode: number;
+  constructor(
+    readonly code: ServiceErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.statusCode = SERVICE_ERROR_STATUS[code];
+  }
+}
+
+/**
+ * A report exchange that failed in the transfer layer: answered with 502 and the agent's own code
+ * (`ERR_FRAME_CRC`, `ERR_HASH_MISMATCH`, `ERR_TIMEOUT`, …, docs/errors.md "Transfer protocol" / "Agents"),
+ * so a client can tell a corrupted chunk from a provider that never answered.
+ */
+export class UpstreamTransferError extends Error {
+  override name = 'UpstreamTransferError';
+  readonly statusCode = 502;
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Bearer tokens guarding the services' writes. One static token per service: from `--token`, from the
+ * environment, or generated at first start into `<db>.token` (mode 0600) and reused afterwards.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import type { FastifyRequest } from 'fastify';
+import { ServiceError } from './errors.js';
+
+/** Characters a token may hold: it travels in an HTTP header. */
+const TOKEN_PATTERN = /^[A-Za-z0-9._~+/=-]{16,512}$/;
+
+/** A fresh random token (32 bytes, base64url). */
+export function generateToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Checks a token given by a user; throws `ERR_CONFIG` with the reason. */
+export function checkToken(token: string, source: string): string {
+  if (!TOKEN_PATTERN.test(token)) {
+    throw new ServiceError('ERR_CONFIG', `${source}: a token is 16-512 characters of A-Z a-z 0-9 . _ ~ + / = -`);
+  }
+  return token;
+}
+
+/**
+ * Returns the service token: `explicit` if given, else the content of `file`, else a new token written to
+ * `file` with mode 0600. With no file (in-memory database) a new token is returned and kept nowhere.
+ */
+export async function loadOrCreateToken(
+  file: string | undefined,
+  explicit?: string,
+): Promise<{ token: string; source: 'explicit' | 'file' | 'generated' }> {
+  if (explicit !== undefined) return { token: checkToken(explicit, 'token'), source: 'explicit' };
+  if (file === undefined) return { token: generateToken(), source: 'generated' };
+  try {
+    const text = (await readFile(file, 'utf8')).trim();
+    return { token: checkToken(text, file), source: 'file' };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const token = generateToken();
+  try {
+    await writeFile(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    // Another process created it between our read and write: use theirs.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateToken(file);
+    throw err;
+  }
+  await chmod(file, 0o600);
+  return { token, source: 'generated' };
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/**
+ * A Fastify `onRequest` hook accepting only `Authorization: Bearer <token>`; compares in constant time.
+ */
+export function bearerAuth(token: string): (request: FastifyRequest) => Promise<void> {
+  const expected = digest(token);
+  return async (request) => {
+    const header = request.headers.authorization;
+    if (header === undefined || header === '') {
+      throw new ServiceError('ERR_UNAUTHORIZED', 'missing Authorization: Bearer <token> (writes need the service token)');
+    }
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (m === null) throw new ServiceError('ERR_UNAUTHORIZED', 'Authorization header must be "Bearer <token>"');
+    if (!timingSafeEqual(digest(m[1] ?? ''), expected)) {
+      throw new ServiceError('ERR_UNAUTHORIZED', 'invalid token');
+    }
+  };
+}
