@@ -22,8 +22,12 @@ import { TransferError } from './errors.js';
 export const FRAME_HEADER_BYTES = 16;
 /** The only frame kind (§2). */
 export const FRAME_KIND_DATA = 0x01;
-/** Payload bytes per frame by default (§6): 64 KiB − 16, so a whole frame stays below 65,536 bytes. */
-export const DEFAULT_CHUNK_BYTES = 65536 - FRAME_HEADER_BYTES;
+/**
+ * Payload bytes per frame by default (§6): 64 KiB − 64, so a whole frame (65,488 bytes) stays below
+ * 65,536 — an older pion closes the channel on a message of exactly 65,536 bytes — and every frame carries
+ * whole SHA-256 blocks.
+ */
+export const DEFAULT_CHUNK_BYTES = 65536 - 64;
 /** The largest `chunk_size` a receiver accepts in `file-metadata` (§3.1). */
 export const MAX_CHUNK_BYTES = 1024 * 1024;
 /** Raw chunk size toward seed peers (§3.1, §6): no header, 16 KiB like the seed's Go sender. */
