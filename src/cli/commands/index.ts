@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { batteriesCommand } from './batteries.js';
 import { demoCommand } from './demo.js';
+import { productsCommand } from './products.js';
 import { provideCommand } from './provide.js';
 import { requestCommand } from './request.js';
 
@@ -7,4 +9,4 @@ import { requestCommand } from './request.js';
  * Every verb of the CLI. A module here only declares options; its action imports the implementation.
  * Add one line per verb.
  */
-export const commands: Array<() => Command> = [demoCommand, provideCommand, requestCommand];
+export const commands: Array<() => Command> = [demoCommand, provideCommand, requestCommand, productsCommand, batteriesCommand];

@@ -64,7 +64,9 @@ export const ReportRequestBody = Type.Object(
 );
 type ReportRequestBody = Static<typeof ReportRequestBody>;
 
-const ReportListQuery = Type.Object(paginationProperties(REPORT_SORT_FIELDS, '-id'), { additionalProperties: false });
+const ReportListQuery = Type.Object(paginationProperties(REPORT_SORT_FIELDS, '-id'), {
+  additionalProperties: false,
+});
 
 /** The largest header line read when checking a received report. */
 const MAX_HEADER_BYTES = 64 * 1024;
@@ -101,7 +103,10 @@ async function checkReportHeader(path: string): Promise<void> {
     }
     const h = header as { record?: unknown; format?: unknown } | undefined;
     if (h === undefined || h === null || h.record !== 'header' || h.format !== BATTERY_REPORT_FORMAT) {
-      throw new ServiceError('ERR_UPSTREAM', `the provider sent a file that is not a ${BATTERY_REPORT_FORMAT} report`);
+      throw new ServiceError(
+        'ERR_UPSTREAM',
+        `the provider sent a file that is not a ${BATTERY_REPORT_FORMAT} report`,
+      );
     }
   } finally {
     await fh.close();
@@ -135,7 +140,7 @@ export function registerReportRoutes(app: FastifyInstance, opts: ReportRoutesOpt
     const params = parseReportParams(filters, (m) => new ServiceError('ERR_VALIDATION', m), 'body');
     if (exchange === undefined || reportsDir === undefined) {
       throw new ServiceError(
-        'ERR_NOT_CONFIGURED',
+        'ERR_UNAVAILABLE',
         'this products service was started without a signaling server (--server and --consumer-token), so it cannot request reports',
       );
     }
@@ -175,7 +180,10 @@ export function registerReportRoutes(app: FastifyInstance, opts: ReportRoutesOpt
       // The agent saves under outDir; anything else would be a bug worth refusing loudly.
       const rel = relative(reportsDir, result.path);
       if (rel.startsWith('..') || dirname(rel) !== folder || rel.includes(`..${sep}`)) {
-        throw new ServiceError('ERR_UPSTREAM', `received file landed outside the reports folder: ${result.path}`);
+        throw new ServiceError(
+          'ERR_UPSTREAM',
+          `received file landed outside the reports folder: ${result.path}`,
+        );
       }
       await checkReportHeader(result.path);
       const row = await db
@@ -201,15 +209,29 @@ export function registerReportRoutes(app: FastifyInstance, opts: ReportRoutesOpt
     }
   });
 
-  app.get('/reports', { schema: { querystring: ReportListQuery } }, async (request): Promise<Page<ReportInfo>> => {
-    const q = request.query as { limit: number; offset: number; sort: string };
-    const { field, direction } = parseSort<(typeof REPORT_SORT_FIELDS)[number]>(q.sort);
-    const [rows, count] = await Promise.all([
-      db.selectFrom('reports').selectAll().orderBy(field, direction).orderBy('id', direction).limit(q.limit).offset(q.offset).execute(),
-      db.selectFrom('reports').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return { items: rows.map(toInfo), total: Number(count.n), limit: q.limit, offset: q.offset };
-  });
+  app.get(
+    '/reports',
+    { schema: { querystring: ReportListQuery } },
+    async (request): Promise<Page<ReportInfo>> => {
+      const q = request.query as { limit: number; offset: number; sort: string };
+      const { field, direction } = parseSort<(typeof REPORT_SORT_FIELDS)[number]>(q.sort);
+      const [rows, count] = await Promise.all([
+        db
+          .selectFrom('reports')
+          .selectAll()
+          .orderBy(field, direction)
+          .orderBy('id', direction)
+          .limit(q.limit)
+          .offset(q.offset)
+          .execute(),
+        db
+          .selectFrom('reports')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow(),
+      ]);
+      return { items: rows.map(toInfo), total: Number(count.n), limit: q.limit, offset: q.offset };
+    },
+  );
 
   app.get('/reports/:id', { schema: { params: IdParams } }, async (request) => {
     const { id } = request.params as { id: number };
@@ -219,16 +241,23 @@ export function registerReportRoutes(app: FastifyInstance, opts: ReportRoutesOpt
   app.get('/reports/:id/content', { schema: { params: IdParams } }, async (request, reply) => {
     const { id } = request.params as { id: number };
     const row = await getRow(id);
-    if (reportsDir === undefined) throw new ServiceError('ERR_NOT_FOUND', `report ${id}: no reports folder configured`);
+    if (reportsDir === undefined)
+      throw new ServiceError('ERR_NOT_FOUND', `report ${id}: no reports folder configured`);
     const path = join(reportsDir, row.path);
     try {
       await stat(path);
     } catch {
-      throw new ServiceError('ERR_NOT_FOUND', `report ${id}: file ${row.path} is missing from the reports folder`);
+      throw new ServiceError(
+        'ERR_NOT_FOUND',
+        `report ${id}: file ${row.path} is missing from the reports folder`,
+      );
     }
     return reply
       .header('content-type', 'application/x-ndjson; charset=utf-8')
-      .header('content-disposition', `attachment; filename="${row.file_name.replace(/[^A-Za-z0-9._-]/g, '_')}"`)
+      .header(
+        'content-disposition',
+        `attachment; filename="${row.file_name.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
+      )
       .header('x-content-sha256', row.sha256)
       .send(createReadStream(path));
   });

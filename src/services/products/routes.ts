@@ -6,7 +6,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import { ServiceError } from '../shared/errors.js';
-import { likePattern, paginationProperties, parseIdList, parseSort, type Page } from '../shared/pagination.js';
+import {
+  likePattern,
+  paginationProperties,
+  parseIdList,
+  parseSort,
+  type Page,
+} from '../shared/pagination.js';
 import { IdList, IdParams, OneOf, Text } from '../shared/schemas.js';
 import { isUniqueViolation, nowIso } from '../shared/sqlite.js';
 import type { ProductRow, ProductsDatabase } from './db.js';
@@ -27,7 +33,15 @@ export interface Product {
 }
 
 /** Fields `sort` accepts on `GET /products`. */
-export const PRODUCT_SORT_FIELDS = ['id', 'sku', 'name', 'manufacturer', 'category', 'price', 'created_at'] as const;
+export const PRODUCT_SORT_FIELDS = [
+  'id',
+  'sku',
+  'name',
+  'manufacturer',
+  'category',
+  'price',
+  'created_at',
+] as const;
 
 const SORT_COLUMNS = {
   id: 'id',
@@ -145,23 +159,33 @@ export function registerProductRoutes(app: FastifyInstance, { db, auth }: Produc
       : (err as Error);
   }
 
-  app.get('/products', { schema: { querystring: ProductListQuery } }, async (request): Promise<Page<Product>> => {
-    const f = request.query as ProductListQuery;
-    if (f.min_price !== undefined && f.max_price !== undefined && f.min_price > f.max_price) {
-      throw new ServiceError('ERR_VALIDATION', `query: min_price ${f.min_price} is greater than max_price ${f.max_price}`);
-    }
-    const { field, direction } = parseSort<(typeof PRODUCT_SORT_FIELDS)[number]>(f.sort);
-    const [rows, count] = await Promise.all([
-      applyFilters(db.selectFrom('products').selectAll(), f)
-        .orderBy(SORT_COLUMNS[field], direction)
-        .orderBy('id', direction)
-        .limit(f.limit)
-        .offset(f.offset)
-        .execute(),
-      applyFilters(db.selectFrom('products').select((eb) => eb.fn.countAll<number>().as('n')), f).executeTakeFirstOrThrow(),
-    ]);
-    return { items: rows.map(toProduct), total: Number(count.n), limit: f.limit, offset: f.offset };
-  });
+  app.get(
+    '/products',
+    { schema: { querystring: ProductListQuery } },
+    async (request): Promise<Page<Product>> => {
+      const f = request.query as ProductListQuery;
+      if (f.min_price !== undefined && f.max_price !== undefined && f.min_price > f.max_price) {
+        throw new ServiceError(
+          'ERR_VALIDATION',
+          `query: min_price ${f.min_price} is greater than max_price ${f.max_price}`,
+        );
+      }
+      const { field, direction } = parseSort<(typeof PRODUCT_SORT_FIELDS)[number]>(f.sort);
+      const [rows, count] = await Promise.all([
+        applyFilters(db.selectFrom('products').selectAll(), f)
+          .orderBy(SORT_COLUMNS[field], direction)
+          .orderBy('id', direction)
+          .limit(f.limit)
+          .offset(f.offset)
+          .execute(),
+        applyFilters(
+          db.selectFrom('products').select((eb) => eb.fn.countAll<number>().as('n')),
+          f,
+        ).executeTakeFirstOrThrow(),
+      ]);
+      return { items: rows.map(toProduct), total: Number(count.n), limit: f.limit, offset: f.offset };
+    },
+  );
 
   app.get('/products/:id', { schema: { params: IdParams } }, async (request) => {
     const { id } = request.params as { id: number };
@@ -195,32 +219,36 @@ export function registerProductRoutes(app: FastifyInstance, { db, auth }: Produc
     return reply.status(201).header('location', `/products/${row.id}`).send(toProduct(row));
   });
 
-  app.put('/products/:id', { onRequest: auth, schema: { params: IdParams, body: ProductBody } }, async (request) => {
-    const { id } = request.params as { id: number };
-    const b = request.body as ProductBody;
-    const price_cents = toCents(b.price);
-    await getRow(id);
-    await checkSkuFree(b.sku, id);
-    try {
-      const row = await db
-        .updateTable('products')
-        .set({
-          sku: b.sku,
-          name: b.name,
-          manufacturer: b.manufacturer,
-          category: b.category,
-          description: b.description ?? '',
-          price_cents,
-          updated_at: nowIso(),
-        })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return toProduct(row);
-    } catch (err) {
-      throw conflictOr(err, b.sku);
-    }
-  });
+  app.put(
+    '/products/:id',
+    { onRequest: auth, schema: { params: IdParams, body: ProductBody } },
+    async (request) => {
+      const { id } = request.params as { id: number };
+      const b = request.body as ProductBody;
+      const price_cents = toCents(b.price);
+      await getRow(id);
+      await checkSkuFree(b.sku, id);
+      try {
+        const row = await db
+          .updateTable('products')
+          .set({
+            sku: b.sku,
+            name: b.name,
+            manufacturer: b.manufacturer,
+            category: b.category,
+            description: b.description ?? '',
+            price_cents,
+            updated_at: nowIso(),
+          })
+          .where('id', '=', id)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toProduct(row);
+      } catch (err) {
+        throw conflictOr(err, b.sku);
+      }
+    },
+  );
 
   app.delete('/products/:id', { onRequest: auth, schema: { params: IdParams } }, async (request, reply) => {
     const { id } = request.params as { id: number };
@@ -229,4 +257,3 @@ export function registerProductRoutes(app: FastifyInstance, { db, auth }: Produc
     return reply.status(204).send();
   });
 }
-

@@ -1,18 +1,21 @@
 /**
  * Errors of the products and batteries services, one registry for both (docs/errors.md "Services").
+ * Codes that mean the same as the signaling server's (src/server/errors.ts) carry the same name.
  * Every code maps to exactly one HTTP status; the error handler (`error-handler.ts`) turns any of them into
  * the one JSON shape every sdrlink HTTP API answers: `{"error":{"code":"ERR_…","message":"…"}}`.
  */
 export type ServiceErrorCode =
   | 'ERR_VALIDATION'
-  | 'ERR_UNAUTHORIZED'
+  | 'ERR_JSON'
+  | 'ERR_TOKEN_MISSING'
+  | 'ERR_TOKEN_INVALID'
   | 'ERR_NOT_FOUND'
   | 'ERR_CONFLICT'
-  | 'ERR_PAYLOAD_TOO_LARGE'
-  | 'ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'ERR_BODY_TOO_LARGE'
+  | 'ERR_MEDIA_TYPE'
   | 'ERR_UPSTREAM'
   | 'ERR_REPORT_UNVERIFIED'
-  | 'ERR_NOT_CONFIGURED'
+  | 'ERR_UNAVAILABLE'
   | 'ERR_TLS'
   | 'ERR_CONFIG'
   | 'ERR_INTERNAL';
@@ -20,15 +23,17 @@ export type ServiceErrorCode =
 /** The HTTP status of each code (ws's `kStatusCode`, fastify's `statusCode`). */
 export const SERVICE_ERROR_STATUS: Readonly<Record<ServiceErrorCode, number>> = {
   ERR_VALIDATION: 400,
-  ERR_UNAUTHORIZED: 401,
+  ERR_JSON: 400,
+  ERR_TOKEN_MISSING: 401,
+  ERR_TOKEN_INVALID: 401,
   ERR_NOT_FOUND: 404,
   ERR_CONFLICT: 409,
-  ERR_PAYLOAD_TOO_LARGE: 413,
-  ERR_UNSUPPORTED_MEDIA_TYPE: 415,
+  ERR_BODY_TOO_LARGE: 413,
+  ERR_MEDIA_TYPE: 415,
   ERR_INTERNAL: 500,
   ERR_UPSTREAM: 502,
   ERR_REPORT_UNVERIFIED: 502,
-  ERR_NOT_CONFIGURED: 503,
+  ERR_UNAVAILABLE: 503,
   // Start-up errors: never answered over HTTP, the CLI prints them and exits.
   ERR_TLS: 500,
   ERR_CONFIG: 500,

@@ -24,12 +24,16 @@ export function createServiceApp(service: string, opts: BaseAppOptions): Fastify
     // Fastify's default (`ignoreTrailingSlash` off) makes `/products/` a 404; both spellings work here.
     routerOptions: { ignoreTrailingSlash: true },
   };
-  const app = (
-    opts.tls !== undefined ? Fastify({ ...common, https: { key: opts.tls.key, cert: opts.tls.cert } }) : Fastify(common)
-  ) as unknown as FastifyInstance;
+  const app = (opts.tls !== undefined
+    ? Fastify({ ...common, https: { key: opts.tls.key, cert: opts.tls.cert } })
+    : Fastify(common)) as unknown as FastifyInstance;
   app.setValidatorCompiler(typeboxValidatorCompiler);
-  installErrorHandlers(app);
+  installErrorHandlers(app, common.bodyLimit);
   const started = Date.now();
-  app.get('/healthz', async () => ({ status: 'ok', service, uptime_s: Math.round((Date.now() - started) / 1000) }));
+  app.get('/healthz', async () => ({
+    status: 'ok',
+    service,
+    uptime_s: Math.round((Date.now() - started) / 1000),
+  }));
   return app;
 }

@@ -20,9 +20,12 @@ export const IsoTimestamp = Type.String({
 /** The filter properties of a report request (shared with `POST /reports`). */
 export const reportParamProperties = {
   chemistry: Type.Optional(
-    Type.Union([OneOf(CHEMISTRIES), Type.Array(OneOf(CHEMISTRIES), { minItems: 1, maxItems: CHEMISTRIES.length })], {
-      errorMessage: chemistryMessage,
-    }),
+    Type.Union(
+      [OneOf(CHEMISTRIES), Type.Array(OneOf(CHEMISTRIES), { minItems: 1, maxItems: CHEMISTRIES.length })],
+      {
+        errorMessage: chemistryMessage,
+      },
+    ),
   ),
   manufacturer: Type.Optional(Text(100)),
   category: Type.Optional(OneOf(PRODUCT_CATEGORIES)),
@@ -48,7 +51,11 @@ const check = TypeCompiler.Compile(BatteryReportParamsSchema);
  * Validates and normalises report parameters. Throws the error `fail(message)` returns, with a message naming the
  * parameter (`parameters.min_capacity_ah: must be ≥ 0, got -1`).
  */
-export function parseReportParams(raw: unknown, fail: (message: string) => Error, part = 'parameters'): BatteryReportParams {
+export function parseReportParams(
+  raw: unknown,
+  fail: (message: string) => Error,
+  part = 'parameters',
+): BatteryReportParams {
   if (!check.Check(raw)) {
     const first = check.Errors(raw).First();
     throw fail(first === undefined ? `${part}: invalid` : formatValidationError(part, first));
@@ -61,7 +68,8 @@ export function parseReportParams(raw: unknown, fail: (message: string) => Error
   for (const [lo, hi] of pairs) {
     const a = p[lo] as number | undefined;
     const b = p[hi] as number | undefined;
-    if (a !== undefined && b !== undefined && a > b) throw fail(`${part}: ${lo} ${a} is greater than ${hi} ${b}`);
+    if (a !== undefined && b !== undefined && a > b)
+      throw fail(`${part}: ${lo} ${a} is greater than ${hi} ${b}`);
   }
   const out: BatteryReportParams = {};
   for (const [k, v] of Object.entries(p)) {

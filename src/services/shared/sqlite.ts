@@ -21,13 +21,18 @@ export interface ServiceDb<DB> {
  * Opens (creating if needed) the database at `path` (or `:memory:`), sets WAL and a busy timeout, and
  * migrates it to the latest schema.
  */
-export async function openServiceDb<DB>(path: string, migrations: Record<string, Migration>): Promise<ServiceDb<DB>> {
+export async function openServiceDb<DB>(
+  path: string,
+  migrations: Record<string, Migration>,
+): Promise<ServiceDb<DB>> {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let raw: Database.Database;
   try {
     raw = new Database(path);
   } catch (err) {
-    throw new ServiceError('ERR_CONFIG', `cannot open database ${path}: ${(err as Error).message}`, { cause: err });
+    throw new ServiceError('ERR_CONFIG', `cannot open database ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   raw.pragma('journal_mode = WAL');
   raw.pragma('busy_timeout = 5000');
@@ -37,7 +42,9 @@ export async function openServiceDb<DB>(path: string, migrations: Record<string,
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
     await db.destroy();
-    throw new ServiceError('ERR_CONFIG', `migrating ${path} failed: ${(error as Error).message}`, { cause: error });
+    throw new ServiceError('ERR_CONFIG', `migrating ${path} failed: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   return { db, raw, applied };

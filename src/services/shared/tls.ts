@@ -52,7 +52,10 @@ function run(cmd: string, args: string[]): Promise<string> {
  * @param base path prefix, normally the database file
  * @param hosts extra names for subjectAltName (the listening host, when specific)
  */
-export async function ensureSelfSignedCert(base: string, hosts: readonly string[] = []): Promise<TlsMaterial> {
+export async function ensureSelfSignedCert(
+  base: string,
+  hosts: readonly string[] = [],
+): Promise<TlsMaterial> {
   const certPath = `${base}.cert.pem`;
   const keyPath = `${base}.key.pem`;
   let created = false;
@@ -68,9 +71,13 @@ export async function ensureSelfSignedCert(base: string, hosts: readonly string[
   try {
     x509 = new X509Certificate(cert);
   } catch (err) {
-    throw new ServiceError('ERR_TLS', `${certPath}: not a PEM certificate; delete it and its key to regenerate`, {
-      cause: err,
-    });
+    throw new ServiceError(
+      'ERR_TLS',
+      `${certPath}: not a PEM certificate; delete it and its key to regenerate`,
+      {
+        cause: err,
+      },
+    );
   }
   return { cert, key, certPath, keyPath, fingerprint256: x509.fingerprint256, created };
 }
@@ -91,13 +98,30 @@ async function generate(certPath: string, keyPath: string, hosts: readonly strin
     const tmpKey = join(tmp, 'key.pem');
     const tmpCert = join(tmp, 'cert.pem');
     await run('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-      '-keyout', tmpKey, '-out', tmpCert, '-days', String(CERT_DAYS), '-sha256',
-      '-subj', '/CN=localhost/O=sdrlink self-signed',
-      '-addext', `subjectAltName=${[...names].join(',')}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE',
-      '-addext', 'keyUsage=critical,digitalSignature,keyCertSign',
-      '-addext', 'extendedKeyUsage=serverAuth',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      tmpKey,
+      '-out',
+      tmpCert,
+      '-days',
+      String(CERT_DAYS),
+      '-sha256',
+      '-subj',
+      '/CN=localhost/O=sdrlink self-signed',
+      '-addext',
+      `subjectAltName=${[...names].join(',')}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,digitalSignature,keyCertSign',
+      '-addext',
+      'extendedKeyUsage=serverAuth',
     ]);
     await chmod(tmpKey, 0o600);
     await rename(tmpKey, keyPath);

@@ -18,7 +18,10 @@ export function generateToken(): string {
 /** Checks a token given by a user; throws `ERR_CONFIG` with the reason. */
 export function checkToken(token: string, source: string): string {
   if (!TOKEN_PATTERN.test(token)) {
-    throw new ServiceError('ERR_CONFIG', `${source}: a token is 16-512 characters of A-Z a-z 0-9 . _ ~ + / = -`);
+    throw new ServiceError(
+      'ERR_CONFIG',
+      `${source}: a token is 16-512 characters of A-Z a-z 0-9 . _ ~ + / = -`,
+    );
   }
   return token;
 }
@@ -61,12 +64,16 @@ export function bearerAuth(token: string): (request: FastifyRequest) => Promise<
   return async (request) => {
     const header = request.headers.authorization;
     if (header === undefined || header === '') {
-      throw new ServiceError('ERR_UNAUTHORIZED', 'missing Authorization: Bearer <token> (writes need the service token)');
+      throw new ServiceError(
+        'ERR_TOKEN_MISSING',
+        'missing Authorization: Bearer <token> (writes need the service token)',
+      );
     }
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (m === null) throw new ServiceError('ERR_UNAUTHORIZED', 'Authorization header must be "Bearer <token>"');
+    if (m === null)
+      throw new ServiceError('ERR_TOKEN_INVALID', 'Authorization header must be "Bearer <token>"');
     if (!timingSafeEqual(digest(m[1] ?? ''), expected)) {
-      throw new ServiceError('ERR_UNAUTHORIZED', 'invalid token');
+      throw new ServiceError('ERR_TOKEN_INVALID', 'invalid token');
     }
   };
 }

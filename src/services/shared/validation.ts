@@ -38,7 +38,11 @@ export function formatValidationError(part: string, error: ValueError): string {
     case ValueErrorType.ObjectAdditionalProperties: {
       const allowed = Object.keys((schema as { properties?: object }).properties ?? {}).join(', ');
       const what =
-        part === 'querystring' ? 'unknown query parameter' : part === 'parameters' ? 'unknown parameter' : 'unknown property';
+        part === 'querystring'
+          ? 'unknown query parameter'
+          : part === 'parameters'
+            ? 'unknown parameter'
+            : 'unknown property';
       return `${what} "${key}"${allowed === '' ? '' : ` (allowed: ${allowed})`}`;
     }
     case ValueErrorType.ObjectRequiredProperty:
@@ -120,7 +124,8 @@ function makeValidator(schema: TSchema, part: string, coerce: boolean): (data: u
     }
     if (check.Check(value)) return value;
     const first = check.Errors(value).First();
-    const message = first === undefined ? `${PART_NAMES[part] ?? part}: invalid` : formatValidationError(part, first);
+    const message =
+      first === undefined ? `${PART_NAMES[part] ?? part}: invalid` : formatValidationError(part, first);
     throw new ServiceError('ERR_VALIDATION', message);
   };
 }

@@ -1,0 +1,83 @@
+/**
+ * `sdrlink batteries`: runs the lithium-ion batteries service (server B of the seed), and, given a
+ * signaling server and a provider token, serves `battery-report` requests over WebRTC.
+ */
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { readServiceEnv } from '../shared/config.js';
+import { ServiceError } from '../shared/errors.js';
+import { listenAndAnnounce, prepareService, type CommonRunOptions } from '../shared/run.js';
+import { buildBatteriesApp, type BatteriesAppOptions } from './app.js';
+
+/** Options of `sdrlink batteries` (after parsing). */
+export interface BatteriesRunOptions extends CommonRunOptions {
+  productsUrl: string;
+  productsCa?: string | undefined;
+  server?: string | undefined;
+  providerToken?: string | undefined;
+  dataDir?: string | undefined;
+  transport?: 'auto' | 'p2p' | 'relay' | undefined;
+  log?: boolean | undefined;
+}
+
+/** Starts the service (and the provider); resolves once it listens. */
+export async function runBatteries(o: BatteriesRunOptions, out: (line: string) => void): Promise<void> {
+  const env = readServiceEnv();
+  let productsUrl: URL;
+  try {
+    productsUrl = new URL(o.productsUrl);
+    if (productsUrl.protocol !== 'http:' && productsUrl.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    throw new ServiceError(
+      'ERR_CONFIG',
+      `--products-url must be an http:// or https:// URL, got ${JSON.stringify(o.productsUrl)}`,
+    );
+  }
+  const prepared = await prepareService(o, env.batteriesToken);
+  const server = o.server ?? env.server;
+  const providerToken = o.providerToken ?? env.providerToken;
+  if (server !== undefined && providerToken === undefined) {
+    throw new ServiceError(
+      'ERR_CONFIG',
+      '--server needs --provider-token (or SDRLINK_PROVIDER_TOKEN): a provider JWT',
+    );
+  }
+  const opts: BatteriesAppOptions = { db: prepared.db, token: prepared.token };
+  if (o.log === true) opts.logger = { level: 'info' };
+  if (prepared.tls !== undefined) opts.tls = prepared.tls;
+  if (server !== undefined && providerToken !== undefined) {
+    const dataDir = resolve(o.dataDir ?? join(prepared.dir, 'batteries-data'));
+    opts.provider = {
+      server,
+      token: providerToken,
+      productsUrl: productsUrl.href,
+      dataDir,
+      log: (ev) => out(JSON.stringify({ source: 'provider', ...ev })),
+    };
+    if (o.productsCa !== undefined) {
+      try {
+        opts.provider.productsCa = await readFile(o.productsCa);
+      } catch (err) {
+        throw new ServiceError('ERR_CONFIG', `--products-ca ${o.productsCa}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+    }
+    if (o.transport !== undefined) opts.provider.transport = o.transport;
+    if (env.faultCorruptFrame !== undefined) {
+      const n = Number(env.faultCorruptFrame);
+      if (!Number.isInteger(n) || n < 1) {
+        throw new ServiceError(
+          'ERR_CONFIG',
+          `SDRLINK_FAULT_CORRUPT_FRAME must be a positive integer, got ${env.faultCorruptFrame}`,
+        );
+      }
+      opts.provider.faults = { corruptFrame: n };
+    }
+  }
+  const app = await buildBatteriesApp(opts);
+  await listenAndAnnounce('batteries', app, o, prepared, out, {
+    products_url: productsUrl.href,
+    provider: opts.provider !== undefined,
+  });
+}

@@ -1,0 +1,47 @@
+/**
+ * `sdrlink products`: runs the products service (server A of the seed).
+ */
+import { readServiceEnv } from '../shared/config.js';
+import { ServiceError } from '../shared/errors.js';
+import { listenAndAnnounce, prepareService, type CommonRunOptions } from '../shared/run.js';
+import { join, resolve } from 'node:path';
+import { buildProductsApp, type ProductsAppOptions } from './app.js';
+
+/** Options of `sdrlink products` (after parsing). */
+export interface ProductsRunOptions extends CommonRunOptions {
+  server?: string | undefined;
+  consumerToken?: string | undefined;
+  reportsDir?: string | undefined;
+  transport?: 'auto' | 'p2p' | 'relay' | undefined;
+  /** How long `POST /reports` waits for a provider (ms). */
+  reportWaitMs?: number | undefined;
+  log?: boolean | undefined;
+}
+
+/** Starts the service; resolves once it listens. */
+export async function runProducts(o: ProductsRunOptions, out: (line: string) => void): Promise<void> {
+  const env = readServiceEnv();
+  const prepared = await prepareService(o, env.productsToken);
+  const server = o.server ?? env.server;
+  const consumerToken = o.consumerToken ?? env.consumerToken;
+  if (server !== undefined && consumerToken === undefined) {
+    throw new ServiceError(
+      'ERR_CONFIG',
+      '--server needs --consumer-token (or SDRLINK_CONSUMER_TOKEN): a consumer JWT',
+    );
+  }
+  const reportsDir = resolve(o.reportsDir ?? join(prepared.dir, 'reports'));
+  const opts: ProductsAppOptions = { db: prepared.db, token: prepared.token, reportsDir };
+  if (o.log === true) opts.logger = { level: 'info' };
+  if (prepared.tls !== undefined) opts.tls = prepared.tls;
+  if (server !== undefined && consumerToken !== undefined) {
+    opts.exchange = { server, token: consumerToken };
+    if (o.transport !== undefined) opts.exchange.transport = o.transport;
+    if (o.reportWaitMs !== undefined) opts.exchange.waitMs = o.reportWaitMs;
+  }
+  const app = await buildProductsApp(opts);
+  await listenAndAnnounce('products', app, o, prepared, out, {
+    reports_dir: reportsDir,
+    reports: opts.exchange !== undefined,
+  });
+}
