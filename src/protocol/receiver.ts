@@ -330,10 +330,13 @@ class Receiver {
   }
 
   private async commit(target: ReceiveTarget, sha256: string, verified: boolean): Promise<string> {
+    this.session.check();
     this.report();
+    // Not raced against failures: once the whole file checked out, the rename runs to its end, and a late
+    // peer error or abort cannot leave a committed file that abort() then tries to discard.
     let path: string;
     try {
-      path = await this.session.race(target.commit({ size: this.size, sha256, verified }));
+      path = await target.commit({ size: this.size, sha256, verified });
     } catch (err) {
       throw toTransferError(err, 'ERR_IO', 'receive: committing the file');
     }
@@ -431,13 +434,13 @@ class Receiver {
       const offset = checkFrameHeader(bytes);
       const length = bytes.length - FRAME_HEADER_BYTES;
       if (length > this.chunkSize) {
-        throw new TransferError('ERR_FRAME_SIZE', `receive: frame at offset ${offset}: payload of ${length} bytes exceeds chunk_size ${this.chunkSize}`);
+        throw new TransferError('ERR_FRAME_SIZE', `frame at offset ${offset}: payload of ${length} bytes exceeds chunk_size ${this.chunkSize}`);
       }
       if (offset !== this.expected) {
-        throw new TransferError('ERR_FRAME_OFFSET', `receive: frame at offset ${offset}, expected ${this.expected}`);
+        throw new TransferError('ERR_FRAME_OFFSET', `frame at offset ${offset}, expected ${this.expected}`);
       }
       if (offset + length > this.size) {
-        throw new TransferError('ERR_FRAME_OFFSET', `receive: frame at offset ${offset} of ${length} bytes runs past the size ${this.size}`);
+        throw new TransferError('ERR_FRAME_OFFSET', `frame at offset ${offset} of ${length} bytes runs past the size ${this.size}`);
       }
       const payload = bytes.subarray(FRAME_HEADER_BYTES);
       const crc = this.crc32(payload) >>> 0;

@@ -124,7 +124,7 @@ export class TransferSession {
       else opts.signal.addEventListener('abort', this.onAbort, { once: true });
     }
     if (opts.idleTimeoutMs > 0) {
-      // Four ticks per timeout: a stall is detected between 0.75× and 1× the timeout after the last
+      // Four ticks per timeout: a stall is detected between 1× and 1.25× the timeout after the last
       // progress. Counting progress instead of reading a clock costs nothing per frame.
       const tickMs = Math.max(1, Math.floor(opts.idleTimeoutMs / 4));
       this.watchdog = setInterval(() => this.checkIdle(), tickMs);

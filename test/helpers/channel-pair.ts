@@ -300,7 +300,7 @@ export function pseudoRandomBytes(length: number, seed = 1): Uint8Array {
  */
 export class MemoryDisk {
   /** Partial file bytes (the first `partLength` bytes of `part`). */
-  part = new Uint8Array(0);
+  part: Uint8Array = new Uint8Array(0);
   partLength = 0;
   /** Sidecar: sha256 of the whole file the partial file belongs to. */
   partFileSha256: string | undefined;
