@@ -50,7 +50,20 @@ export function formatValidationError(part: string, error: ValueError): string {
     default:
       break;
   }
-  if (schema.errorMessage !== undefined) return `${name}: ${schema.errorMessage}, got ${got}`;
+  // Bounds are precise on their own; a schema's sentence covers patterns, unions and wrong types.
+  const bounds = [
+    ValueErrorType.NumberMaximum,
+    ValueErrorType.IntegerMaximum,
+    ValueErrorType.NumberMinimum,
+    ValueErrorType.IntegerMinimum,
+    ValueErrorType.NumberExclusiveMinimum,
+    ValueErrorType.IntegerExclusiveMinimum,
+    ValueErrorType.StringMaxLength,
+    ValueErrorType.StringMinLength,
+  ];
+  if (schema.errorMessage !== undefined && !bounds.includes(error.type)) {
+    return `${name}: ${schema.errorMessage}, got ${got}`;
+  }
   switch (error.type) {
     case ValueErrorType.NumberMaximum:
     case ValueErrorType.IntegerMaximum:
@@ -106,12 +119,25 @@ function describeValue(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
+const NUMERIC = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
+
 /**
- * Validates `value` against a TypeBox schema; returns the (defaulted, optionally coerced) value or throws
- * `ServiceError('ERR_VALIDATION')` with a precise message.
+ * Coerces the string values of a flat object (query string, path params) to the numbers and booleans its
+ * schema declares. Strict, unlike TypeBox's `Value.Convert` (which truncates `"1.5"` to the integer 1):
+ * only a canonical decimal becomes a number, and the schema then checks integer-ness and bounds.
  */
-export function validateValue<T>(schema: TSchema, value: unknown, part: string, coerce: boolean): T {
-  return makeValidator(schema, part, coerce)(value) as T;
+function coerceFlat(schema: TSchema, value: unknown): unknown {
+  const props = (schema as { properties?: Record<string, { type?: unknown }> }).properties;
+  if (props === undefined || typeof value !== 'object' || value === null || Array.isArray(value))
+    return value;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const [key, v] of Object.entries(out)) {
+    const type = props[key]?.type;
+    if (typeof v !== 'string') continue;
+    if ((type === 'number' || type === 'integer') && NUMERIC.test(v)) out[key] = Number(v);
+    else if (type === 'boolean' && (v === 'true' || v === 'false')) out[key] = v === 'true';
+  }
+  return out;
 }
 
 function makeValidator(schema: TSchema, part: string, coerce: boolean): (data: unknown) => unknown {
@@ -120,7 +146,7 @@ function makeValidator(schema: TSchema, part: string, coerce: boolean): (data: u
     let value: unknown = data;
     if (value !== undefined && value !== null) {
       value = Value.Default(schema, Value.Clone(value));
-      if (coerce) value = Value.Convert(schema, value);
+      if (coerce) value = coerceFlat(schema, value);
     }
     if (check.Check(value)) return value;
     const first = check.Errors(value).First();
