@@ -1,0 +1,113 @@
+/** The benchmark's table and files: one row per figure, rendered as Markdown and written as JSON. */
+import os from 'node:os';
+
+export type Met = 'yes' | 'no' | '–' | 'skipped' | 'failed';
+
+export interface Row {
+  part: string;
+  metric: string;
+  ours: string;
+  baseline: string;
+  /** ours ÷ baseline, formatted (e.g. `87%`), or `–`. */
+  ratio: string;
+  target: string;
+  met: Met;
+  /** When a target is missed: by how much, in words. */
+  miss?: string;
+}
+
+export interface PartOutcome {
+  status: 'ok' | 'skipped' | 'failed';
+  reason?: string;
+  seconds: number;
+  data?: unknown;
+}
+
+export interface Machine {
+  cpus: number;
+  cpu_model: string;
+  total_mem_bytes: number;
+  node: string;
+  platform: string;
+  release: string;
+  load_avg_at_start: number[];
+}
+
+export interface Results {
+  date: string;
+  quick: boolean;
+  machine: Machine;
+  duration_s: number;
+  rows: Row[];
+  parts: Record<string, PartOutcome>;
+  notes: string[];
+}
+
+export function machine(): Machine {
+  return {
+    cpus: os.cpus().length,
+    cpu_model: os.cpus()[0]?.model.trim() ?? 'unknown',
+    total_mem_bytes: os.totalmem(),
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+    release: os.release(),
+    load_avg_at_start: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+}
+
+/** `x` as a percentage of `base` (`87%`). */
+export function pct(x: number, base: number): string {
+  if (!Number.isFinite(x) || !Number.isFinite(base) || base === 0) return '–';
+  return `${Math.round((x / base) * 100)}%`;
+}
+
+export function fmt(x: number | null | undefined, unit: string, digits = 1): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '–';
+  return `${x.toFixed(digits)} ${unit}`;
+}
+
+export function fmtMiB(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+}
+
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/** The Markdown table: metric, ours, baseline, ratio, target, met? */
+export function markdownTable(rows: Row[]): string {
+  const head = '| part | metric | ours | baseline | ratio | target | met? |\n| --- | --- | --- | --- | --- | --- | --- |';
+  const body = rows.map((r) => `| ${[r.part, r.metric, r.ours, r.baseline, r.ratio, r.target, r.met].map(cell).join(' | ')} |`);
+  return [head, ...body].join('\n');
+}
+
+/** Human summary of the machine, e.g. `2 CPUs (AMD EPYC …), 23.5 GiB RAM, Node v20.20.2, linux x64`. */
+export function machineLine(m: Machine): string {
+  return `${m.cpus} CPUs (${m.cpu_model}), ${(m.total_mem_bytes / 2 ** 30).toFixed(1)} GiB RAM, Node ${m.node}, ${m.platform}, load average at start ${m.load_avg_at_start.join(' / ')}`;
+}
+
+/** The whole Markdown report (results.md). */
+export function markdownReport(r: Results): string {
+  const lines = [
+    `# Benchmark results${r.quick ? ' (quick)' : ''}`,
+    '',
+    `${r.date} · ${machineLine(r.machine)} · ${r.duration_s.toFixed(0)} s`,
+    '',
+    'Each baseline was measured in the same run as the figure next to it (`npm run bench`, bench/README.md).',
+    '',
+    markdownTable(r.rows),
+    '',
+  ];
+  const parts = Object.entries(r.parts).filter(([, p]) => p.status !== 'ok');
+  if (parts.length > 0) {
+    lines.push('Parts not measured:', '');
+    for (const [name, p] of parts) lines.push(`- ${name}: ${p.status}: ${p.reason ?? ''}`);
+    lines.push('');
+  }
+  if (r.notes.length > 0) {
+    lines.push('Notes:', '');
+    for (const n of r.notes) lines.push(`- ${n}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
