@@ -28,6 +28,7 @@ export interface ReportsTable {
   size: number;
   sha256: string;
   transport: string;
+  /** The provider's user id on the signaling server (or the requested name if the id is unknown). */
   provider: string | null;
   /** The report parameters, JSON. */
   params: string;

@@ -43,6 +43,7 @@ export interface ReportInfo {
   size: number;
   sha256: string;
   transport: string;
+  /** The provider's user id on the signaling server. */
   provider: string | null;
   params: Record<string, unknown>;
   duration_ms: number;
@@ -195,7 +196,7 @@ export function registerReportRoutes(app: FastifyInstance, opts: ReportRoutesOpt
           size: result.size,
           sha256: result.sha256,
           transport: result.transport,
-          provider: provider ?? null,
+          provider: result.provider_id === '' ? (provider ?? null) : result.provider_id,
           params: JSON.stringify(params),
           duration_ms: result.duration_ms,
           received_at: nowIso(),
