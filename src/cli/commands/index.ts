@@ -4,9 +4,11 @@ import { demoCommand } from './demo.js';
 import { productsCommand } from './products.js';
 import { provideCommand } from './provide.js';
 import { requestCommand } from './request.js';
+import { serverCommand } from './server.js';
+import { userCommand } from './user.js';
 
 /**
  * Every verb of the CLI. A module here only declares options; its action imports the implementation.
  * Add one line per verb.
  */
-export const commands: Array<() => Command> = [demoCommand, provideCommand, requestCommand, productsCommand, batteriesCommand];
+export const commands: Array<() => Command> = [demoCommand, provideCommand, requestCommand, productsCommand, batteriesCommand, serverCommand, userCommand];

@@ -1,0 +1,70 @@
+import { Command } from 'commander';
+
+/** `sdrlink server`: the signaling server (docs/api.md). */
+export function serverCommand(): Command {
+  return new Command('server')
+    .description('run the signaling server (SQLite database, REST + WebSocket push + relay)')
+    .option('--host <host>', 'address to listen on (env SDRLINK_HOST)', undefined)
+    .option('--port <port>', 'port, 0 = any free port (env SDRLINK_PORT; default 8080)')
+    .option('--db <path>', 'SQLite database file (env SDRLINK_DB; default ./.sdrlink/sdrlink.sqlite)')
+    .option(
+      '--log-level <level>',
+      'fatal|error|warn|info|debug|trace|silent (env SDRLINK_LOG_LEVEL; default info)',
+    )
+    .option(
+      '--ice-servers <json>',
+      'ICE servers for clients, JSON array of {"urls":…} (env SDRLINK_ICE_SERVERS; default [])',
+    )
+    .option(
+      '--session-ttl <ms>',
+      'expire sessions untouched this long (env SDRLINK_SESSION_TTL_MS; default 600000)',
+    )
+    .option('--sweep-interval <ms>', 'how often to look for stale sessions (env SDRLINK_SWEEP_INTERVAL_MS)')
+    .option(
+      '--request-types <list>',
+      'request types accepted without a provider declaring them (env SDRLINK_REQUEST_TYPES; default spectrum,signal,battery-report)',
+    )
+    .option('--token-ttl <s>', 'token lifetime in seconds (env SDRLINK_TOKEN_TTL_S; default 86400)')
+    .option(
+      '--registration <open|closed>',
+      'whether anyone may register (env SDRLINK_REGISTRATION; default open)',
+    )
+    .option(
+      '--relay-window <bytes>',
+      'relay backpressure window (env SDRLINK_RELAY_WINDOW_BYTES; default 4194304)',
+    )
+    .option(
+      '--relay-join-timeout <ms>',
+      'how long a relay side waits for its peer (env SDRLINK_RELAY_JOIN_TIMEOUT_MS; default 30000)',
+    )
+    .option('--max-relays <n>', 'relays open at once (env SDRLINK_RELAY_MAX; default 100)')
+    .action(async (flags: Record<string, string | undefined>) => {
+      const { loadConfig } = await import('../../server/config.js');
+      const { startServer } = await import('../../server/main.js');
+      const options = loadConfig(flags);
+      const server = await startServer(options);
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          process.stderr.write(`sdrlink server: ${signal} again, exiting now\n`);
+          process.exit(1);
+        }
+        stopping = true;
+        process.stderr.write(`sdrlink server: ${signal}, shutting down\n`);
+        server.close().then(
+          () => {
+            process.stdout.write(JSON.stringify({ event: 'stopped' }) + '\n');
+            process.exit(0);
+          },
+          (err: unknown) => {
+            process.stderr.write(
+              `sdrlink server: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`,
+            );
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,144 @@
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+
+interface CommonFlags {
+  db?: string;
+  json?: boolean;
+  tokenTtl?: string;
+}
+
+async function target(flags: CommonFlags) {
+  const { loadConfig } = await import('../../server/config.js');
+  const cfg = loadConfig({
+    ...(flags.db === undefined ? {} : { db: flags.db }),
+    ...(flags.tokenTtl === undefined ? {} : { tokenTtl: flags.tokenTtl }),
+  });
+  return { db: cfg.db, jwtSecret: cfg.jwtSecret, tokenTtlS: cfg.tokenTtlS };
+}
+
+/** `sdrlink user add|token|list`: offline user administration on the server's database. */
+export function userCommand(): Command {
+  const user = new Command('user').description(
+    "manage users directly in the server's database (works offline)",
+  );
+
+  user
+    .command('add')
+    .description('create a user and print a token for it (and the password, when generated)')
+    .argument('<name>', 'user name')
+    .addOption(
+      new Option('--type <type>', '1 = provider (sends data), 2 = consumer (asks for data)')
+        .choices(['1', '2'])
+        .makeOptionMandatory(),
+    )
+    .option('--password <password>', 'password (default: generated and printed)')
+    .option('--password-stdin', 'read the password from the first line of stdin')
+    .option(
+      '--request-types <list>',
+      'for providers: the request types served, comma-separated (default: all)',
+    )
+    .option('--db <path>', 'database file (env SDRLINK_DB; default ./.sdrlink/sdrlink.sqlite)')
+    .option('--token-ttl <s>', 'token lifetime in seconds (default 86400)')
+    .option('--json', 'print one JSON object')
+    .action(
+      async (
+        name: string,
+        flags: CommonFlags & {
+          type: '1' | '2';
+          password?: string;
+          passwordStdin?: boolean;
+          requestTypes?: string;
+        },
+      ) => {
+        const { addUser } = await import('../../server/admin.js');
+        let password = flags.password;
+        if (flags.passwordStdin === true)
+          password = (readFileSync(0, 'utf8').split('\n')[0] ?? '').replace(/\r$/, '');
+        const requestTypes =
+          flags.requestTypes === undefined
+            ? []
+            : flags.requestTypes
+                .split(',')
+                .map((s) => s.trim())
+                .filter((s) => s !== '');
+        const r = await addUser(await target(flags), {
+          username: name,
+          clientType: flags.type === '1' ? 1 : 2,
+          ...(password === undefined ? {} : { password }),
+          requestTypes,
+        });
+        const out = {
+          user_id: String(r.user.id),
+          username: r.user.username,
+          client_type: r.user.clientType,
+          request_types: r.user.requestTypes,
+          token: r.token,
+          expires_at: r.expiresAt,
+          ...(r.generatedPassword === undefined ? {} : { password: r.generatedPassword }),
+        };
+        if (flags.json === true) {
+          process.stdout.write(JSON.stringify(out) + '\n');
+          return;
+        }
+        process.stderr.write(
+          `created ${out.client_type === 1 ? 'provider' : 'consumer'} ${out.username} (user_id ${out.user_id})\n`,
+        );
+        if (out.password !== undefined) process.stderr.write(`password: ${out.password}\n`);
+        process.stderr.write(`token (valid until ${out.expires_at}):\n`);
+        process.stdout.write(out.token + '\n');
+      },
+    );
+
+  user
+    .command('token')
+    .description('print a fresh token for an existing user')
+    .argument('<name>', 'user name')
+    .option('--db <path>', 'database file (env SDRLINK_DB; default ./.sdrlink/sdrlink.sqlite)')
+    .option('--token-ttl <s>', 'token lifetime in seconds (default 86400)')
+    .option('--json', 'print one JSON object')
+    .action(async (name: string, flags: CommonFlags) => {
+      const { tokenFor } = await import('../../server/admin.js');
+      const r = await tokenFor(await target(flags), name);
+      if (flags.json === true) {
+        process.stdout.write(
+          JSON.stringify({
+            user_id: String(r.user.id),
+            username: r.user.username,
+            client_type: r.user.clientType,
+            token: r.token,
+            expires_at: r.expiresAt,
+          }) + '\n',
+        );
+      } else {
+        process.stdout.write(r.token + '\n');
+      }
+    });
+
+  user
+    .command('list')
+    .description('list users')
+    .option('--db <path>', 'database file (env SDRLINK_DB; default ./.sdrlink/sdrlink.sqlite)')
+    .option('--json', 'print a JSON array')
+    .action(async (flags: CommonFlags) => {
+      const { listUsers } = await import('../../server/admin.js');
+      const users = await listUsers(await target(flags));
+      const rows = users.map((u) => ({
+        user_id: String(u.id),
+        username: u.username,
+        client_type: u.clientType,
+        request_types: u.requestTypes,
+        created_at: u.createdAt,
+      }));
+      if (flags.json === true) {
+        process.stdout.write(JSON.stringify(rows) + '\n');
+        return;
+      }
+      for (const r of rows) {
+        process.stdout.write(
+          `${r.user_id}\t${r.username}\t${r.client_type === 1 ? 'provider' : 'consumer'}\t${r.request_types.join(',') || '-'}\n`,
+        );
+      }
+    });
+
+  return user;
+}

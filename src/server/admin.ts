@@ -1,0 +1,125 @@
+/**
+ * Offline administration on the database file, for scripts and the demo (`sdrlink user …`): create a
+ * user and mint a token without a running server (or beside one: SQLite in WAL mode lets both write),
+ * using the same secret file the server uses, so the token works against it.
+ */
+import { randomBytes } from 'node:crypto';
+import { createSqliteStorage } from '../storage/sqlite/sqlite-storage.js';
+import { StorageError, type ClientType, type UserRecord } from '../storage/types.js';
+import { TokenService } from './auth/jwt.js';
+import { hashPassword } from './auth/passwords.js';
+import { loadJwtSecret } from './auth/secret.js';
+import { REQUEST_TYPE_PATTERN } from './config.js';
+import { USERNAME_PATTERN } from './schemas.js';
+
+export interface AdminTarget {
+  /** Database path (the server's `--db`). */
+  db: string;
+  /** SDRLINK_JWT_SECRET when the server uses one. */
+  jwtSecret: string | undefined;
+  tokenTtlS: number;
+}
+
+export interface AddUserInput {
+  username: string;
+  clientType: ClientType;
+  /** Generated (24 random bytes, base64url) when absent. */
+  password?: string;
+  requestTypes?: string[];
+}
+
+export interface UserWithToken {
+  user: UserRecord;
+  token: string;
+  expiresAt: string;
+  /** Present when the password was generated. */
+  generatedPassword?: string;
+}
+
+/** Thrown for a refused admin action (name taken, unknown user, bad input). */
+export class AdminError extends Error {
+  override name = 'AdminError';
+  constructor(
+    readonly code: 'ERR_USERNAME_TAKEN' | 'ERR_USER_NOT_FOUND' | 'ERR_VALIDATION',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function withStorage<T>(
+  target: AdminTarget,
+  fn: (s: ReturnType<typeof createSqliteStorage>, tokens: TokenService) => Promise<T>,
+): Promise<T> {
+  const storage = createSqliteStorage(target.db);
+  try {
+    const tokens = new TokenService(loadJwtSecret(storage.location, target.jwtSecret), target.tokenTtlS);
+    return await fn(storage, tokens);
+  } finally {
+    await storage.close();
+  }
+}
+
+/** Creates a user and returns a token for it. */
+export async function addUser(target: AdminTarget, input: AddUserInput): Promise<UserWithToken> {
+  if (!new RegExp(USERNAME_PATTERN).test(input.username)) {
+    throw new AdminError(
+      'ERR_VALIDATION',
+      "user name must start with a letter and hold only letters, digits, '.', '_' or '-' (at most 64)",
+    );
+  }
+  const requestTypes = input.requestTypes ?? [];
+  for (const t of requestTypes) {
+    if (!REQUEST_TYPE_PATTERN.test(t))
+      throw new AdminError('ERR_VALIDATION', `${JSON.stringify(t)} is not a request type`);
+  }
+  if (input.clientType === 2 && requestTypes.length > 0) {
+    throw new AdminError('ERR_VALIDATION', 'request types are for providers (--type 1) only');
+  }
+  if (input.password !== undefined && (input.password.length < 8 || input.password.length > 1024)) {
+    throw new AdminError('ERR_VALIDATION', 'password must be 8 to 1024 characters long');
+  }
+  const generated = input.password === undefined ? randomBytes(24).toString('base64url') : undefined;
+  const password = input.password ?? (generated as string);
+  return withStorage(target, async (storage, tokens) => {
+    let user: UserRecord;
+    try {
+      user = await storage.users.create(
+        {
+          username: input.username,
+          passwordHash: await hashPassword(password),
+          clientType: input.clientType,
+          requestTypes: [...new Set(requestTypes)],
+        },
+        new Date().toISOString(),
+      );
+    } catch (err) {
+      if (err instanceof StorageError && err.code === 'ERR_CONFLICT') {
+        throw new AdminError('ERR_USERNAME_TAKEN', `user name ${JSON.stringify(input.username)} is taken`);
+      }
+      throw err;
+    }
+    const issued = await tokens.issue(user.id, user.clientType);
+    return {
+      user,
+      token: issued.token,
+      expiresAt: issued.expiresAt,
+      ...(generated === undefined ? {} : { generatedPassword: generated }),
+    };
+  });
+}
+
+/** Mints a fresh token for an existing user. */
+export async function tokenFor(target: AdminTarget, username: string): Promise<UserWithToken> {
+  return withStorage(target, async (storage, tokens) => {
+    const user = await storage.users.byName(username);
+    if (user === undefined) throw new AdminError('ERR_USER_NOT_FOUND', `no user ${JSON.stringify(username)}`);
+    const issued = await tokens.issue(user.id, user.clientType);
+    return { user, token: issued.token, expiresAt: issued.expiresAt };
+  });
+}
+
+/** Every user. */
+export async function listUsers(target: AdminTarget): Promise<UserRecord[]> {
+  return withStorage(target, (storage) => storage.users.list());
+}

@@ -1,0 +1,217 @@
+/**
+ * The signaling server as a Fastify instance (fastify's "app factory" pattern): tests call
+ * `buildServer({ db: ':memory:' })` and use `app.inject()`, or `listen({ port: 0 })` for WebSockets;
+ * `main.ts` listens for real. This is the composition root: it picks the storage (SQLite) and wires auth,
+ * the hub, the signaling service, the relay and the routes.
+ */
+import websocket from '@fastify/websocket';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Writable } from 'node:stream';
+import { createSqliteStorage } from '../storage/sqlite/sqlite-storage.js';
+import type { Storage } from '../storage/types.js';
+import { bearerToken, userForToken } from './auth/authenticate.js';
+import { TokenService } from './auth/jwt.js';
+import { LoginLimiter } from './auth/login-limiter.js';
+import { loadJwtSecret } from './auth/secret.js';
+import { defaultOptions, type LoginLimitOptions, type RelayOptions, type ServerOptions } from './config.js';
+import type { ServerContext } from './context.js';
+import { ApiError, WS_CLOSE, errorBody, makeErrorHandler } from './errors.js';
+import { RelayHub } from './relay/relay-hub.js';
+import { registerRelayRoute } from './relay/route.js';
+import { registerMeRoutes, registerPublicAuthRoutes } from './routes/auth.js';
+import { registerHealthRoute } from './routes/health.js';
+import { registerIceRoutes } from './routes/ice.js';
+import { registerTransferRoutes } from './routes/transfers.js';
+import { UserDirectory } from './signaling/directory.js';
+import { SignalingService } from './signaling/handlers.js';
+import { Heartbeat } from './signaling/heartbeat.js';
+import { SignalingHub } from './signaling/hub.js';
+import { registerPushRoute } from './signaling/push.js';
+
+/** Options for {@link buildServer}: any subset of {@link ServerOptions}, plus what tests inject. */
+export interface BuildOptions extends Partial<Omit<ServerOptions, 'login' | 'relay'>> {
+  login?: Partial<LoginLimitOptions>;
+  relay?: Partial<RelayOptions>;
+  /** Storage to use instead of opening `db` (closed by the caller, not the server). */
+  storage?: Storage;
+  /** Where pino writes (default stderr). */
+  logStream?: Writable;
+  /** Clock in milliseconds (default Date.now). */
+  now?: () => number;
+  /** WebSocket keep-alive interval (default 30 s). */
+  heartbeatMs?: number;
+}
+
+/** Fills unspecified options with the defaults. */
+export function resolveOptions(input: BuildOptions): ServerOptions {
+  const d = defaultOptions();
+  const { login, relay, storage: _s, logStream: _l, now: _n, heartbeatMs: _h, ...rest } = input;
+  const defined = Object.fromEntries(
+    Object.entries(rest).filter(([, v]) => v !== undefined),
+  ) as Partial<ServerOptions>;
+  return {
+    ...d,
+    ...defined,
+    login: { ...d.login, ...login },
+    relay: { ...d.relay, ...relay },
+  };
+}
+
+/** `errorMessage` in a schema: a field's own wording for 400 answers (see errors.ts). */
+function errorMessageKeyword<A extends { addKeyword: (keyword: string) => unknown }>(ajv: A): A {
+  ajv.addKeyword('errorMessage');
+  return ajv;
+}
+
+function hasPrototypeKeys(text: string): boolean {
+  return text.includes('__proto__') || text.includes('constructor');
+}
+
+function rejectPrototypeKeys(key: string, value: unknown): unknown {
+  if (
+    key === '__proto__' ||
+    (key === 'constructor' && typeof value === 'object' && value !== null && 'prototype' in value)
+  ) {
+    throw new SyntaxError(`forbidden key ${JSON.stringify(key)}`);
+  }
+  return value;
+}
+
+/**
+ * Builds the server (not listening). Opens and migrates the database unless `storage` is given, and
+ * loads or creates the JWT secret beside it.
+ *
+ * @example
+ * const app = await buildServer({ db: ':memory:', logLevel: 'warn' });
+ * const res = await app.inject({ method: 'GET', url: '/healthz' });
+ */
+export async function buildServer(input: BuildOptions = {}): Promise<FastifyInstance> {
+  const options = resolveOptions(input);
+  const now = input.now ?? Date.now;
+  const ownStorage = input.storage === undefined;
+  const storage = input.storage ?? createSqliteStorage(options.db);
+  let secret: Uint8Array;
+  try {
+    secret = loadJwtSecret(storage.location, options.jwtSecret);
+  } catch (err) {
+    if (ownStorage) await storage.close();
+    throw err;
+  }
+
+  const app = Fastify({
+    logger: { level: options.logLevel, stream: input.logStream ?? process.stderr },
+    // per-request lines would dominate the log at signaling rates; the service logs domain events instead
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimit,
+    trustProxy: options.trustProxy,
+    ajv: {
+      customOptions: {
+        coerceTypes: false,
+        removeAdditional: false,
+        allErrors: false,
+        verbose: true,
+        allowUnionTypes: true,
+      },
+      plugins: [errorMessageKeyword],
+    },
+  });
+
+  const hub = new SignalingHub();
+  const directory = new UserDirectory(storage, options.requestTypes, now);
+  const service = new SignalingService({ storage, hub, directory, options, now, log: app.log });
+  const relay = new RelayHub(options.relay, {
+    now,
+    onEnd: (sessionId, bytes, durationMs, reason) => {
+      app.log.info({ session: sessionId, bytes, durationMs, reason }, 'relay ended');
+      storage.transfers
+        .addRelayBytes(sessionId, bytes)
+        .catch((err: unknown) => app.log.error({ err }, 'relay bytes not recorded'));
+    },
+  });
+  const ctx: ServerContext = {
+    options,
+    storage,
+    tokens: new TokenService(secret, options.tokenTtlS, now),
+    directory,
+    limiter: new LoginLimiter(options.login, now),
+    hub,
+    service,
+    relay,
+    now,
+    startedAt: now(),
+  };
+  app.decorate('sdrlink', ctx);
+  app.decorateRequest('user', null);
+  app.decorateRequest('requireUser', function requireUser(this: FastifyRequest) {
+    if (this.user === null) throw new Error('route is not behind the token hook');
+    return this.user;
+  });
+
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text, hasPrototypeKeys(text) ? rejectPrototypeKeys : undefined));
+    } catch (err) {
+      done(new ApiError('ERR_JSON', `request body is not valid JSON: ${(err as Error).message}`), undefined);
+    }
+  });
+
+  app.setErrorHandler(makeErrorHandler(options.bodyLimit));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    void reply.code(404).send(errorBody('ERR_NOT_FOUND', `no route ${request.method} ${path.slice(0, 200)}`));
+  });
+
+  const heartbeat = new Heartbeat(input.heartbeatMs ?? 30_000);
+  await app.register(websocket, {
+    options: { maxPayload: options.relay.maxMessageBytes, perMessageDeflate: false },
+    preClose(done) {
+      relay.closeAll();
+      for (const client of app.websocketServer.clients)
+        client.close(WS_CLOSE.GOING_AWAY, 'server shutting down');
+      done();
+    },
+  });
+
+  registerHealthRoute(app, ctx);
+  registerPublicAuthRoutes(app, ctx);
+  registerPushRoute(app, ctx, heartbeat);
+  registerRelayRoute(app, ctx, heartbeat);
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', async (request) => {
+      request.user = await userForToken(ctx.tokens, directory, bearerToken(request.headers.authorization));
+    });
+    registerMeRoutes(scope, ctx);
+    registerIceRoutes(scope, ctx);
+    registerTransferRoutes(scope, ctx);
+  });
+
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    service
+      .sweep(relay.activeSessionIds())
+      .then(() => {
+        ctx.limiter.prune();
+        relay.prune();
+      })
+      .catch((err: unknown) => app.log.error({ err }, 'session sweep failed'))
+      .finally(() => {
+        sweeping = false;
+      });
+  }, options.sweepIntervalMs);
+  sweeper.unref();
+
+  app.addHook('onClose', async () => {
+    clearInterval(sweeper);
+    heartbeat.stop();
+    if (ownStorage) await storage.close();
+  });
+  return app;
+}

@@ -1,0 +1,33 @@
+/**
+ * Bearer-token authentication for REST routes (an `onRequest` hook, so a request without a valid token
+ * is refused before its body is even read) and for WebSocket upgrades (`?token=` is accepted there,
+ * because browsers cannot set headers on a WebSocket).
+ */
+import type { UserRecord } from '../../storage/types.js';
+import { ApiError } from '../errors.js';
+import type { UserDirectory } from '../signaling/directory.js';
+import type { TokenService } from './jwt.js';
+
+/** Takes the token out of `Authorization: Bearer <token>`. */
+export function bearerToken(header: string | undefined): string {
+  if (header === undefined || header === '')
+    throw new ApiError('ERR_TOKEN_MISSING', 'Authorization: Bearer <token> is required');
+  const m = /^Bearer +([^\s]+) *$/i.exec(header);
+  if (m === null || m[1] === undefined)
+    throw new ApiError('ERR_TOKEN_INVALID', 'Authorization header must be "Bearer <token>"');
+  return m[1];
+}
+
+/** Verifies a token and returns its (still existing) user. */
+export async function userForToken(
+  tokens: TokenService,
+  directory: UserDirectory,
+  token: string,
+): Promise<UserRecord> {
+  const claims = await tokens.verify(token);
+  const user = await directory.get(claims.userId);
+  if (user === undefined) throw new ApiError('ERR_TOKEN_INVALID', 'token names a user that does not exist');
+  if (user.clientType !== claims.clientType)
+    throw new ApiError('ERR_TOKEN_INVALID', 'token client type does not match the user');
+  return user;
+}

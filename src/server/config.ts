@@ -1,0 +1,278 @@
+/**
+ * Server configuration: defaults, environment variables and command-line flags, in that order of
+ * precedence (flag > env > default). This is the only module that reads `process.env` for the server.
+ */
+import { resolve } from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** One entry of RTCConfiguration.iceServers (docs/api.md §4). */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+export interface RelayOptions {
+  /** Bytes the server queues toward one side before it stops reading the other (docs/api.md §6). */
+  windowBytes: number;
+  /** Largest relayed message. */
+  maxMessageBytes: number;
+  /** Relays open at once (waiting or running). */
+  maxRelays: number;
+  /** Bytes one relay may carry (both directions). */
+  maxBytesPerRelay: number;
+  /** Bytes a user's relays may carry per `userWindowMs`. */
+  maxBytesPerUser: number;
+  userWindowMs: number;
+  /** How long the first side waits for the other before 4408. */
+  joinTimeoutMs: number;
+}
+
+export interface LoginLimitOptions {
+  /** Failed logins per username+IP within `windowMs` before 429 (an IP alone gets 5× as many). */
+  maxFailures: number;
+  windowMs: number;
+  /** Registrations per IP within `windowMs`. */
+  maxRegistrations: number;
+}
+
+export interface ServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** SQLite file path, or `:memory:`. */
+  db: string;
+  /** HS256 secret (≥ 32 characters). When absent, read from or created at `<db>.jwt-secret`. */
+  jwtSecret: string | undefined;
+  tokenTtlS: number;
+  logLevel: LogLevel;
+  iceServers: IceServer[];
+  /** Hint to agents: how long to try a direct connection before falling back to the relay. */
+  relayAfterMs: number;
+  /** A session not final and untouched this long becomes `expired`. */
+  sessionTtlMs: number;
+  sweepIntervalMs: number;
+  /** Request types accepted even when no provider declares them. */
+  requestTypes: string[];
+  /** Whether `POST /api/auth/register` is open. */
+  registration: boolean;
+  /** Largest request body in bytes. */
+  bodyLimit: number;
+  /** Largest `signal_data` in bytes. */
+  signalMaxBytes: number;
+  /** Sessions a consumer may have open (not final) at once. */
+  maxOpenSessionsPerUser: number;
+  login: LoginLimitOptions;
+  relay: RelayOptions;
+  /** Trust X-Forwarded-For (behind a reverse proxy) for client addresses. */
+  trustProxy: boolean;
+}
+
+export const DEFAULT_REQUEST_TYPES = ['spectrum', 'signal', 'battery-report'];
+export const REQUEST_TYPE_PATTERN = /^[a-z][a-z0-9-]{0,63}$/;
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+/** The defaults, for a server on 127.0.0.1:8080 with its database in `./.sdrlink/`. */
+export function defaultOptions(): ServerOptions {
+  return {
+    host: '127.0.0.1',
+    port: 8080,
+    db: resolve('.sdrlink', 'sdrlink.sqlite'),
+    jwtSecret: undefined,
+    tokenTtlS: 24 * 3600,
+    logLevel: 'info',
+    iceServers: [],
+    relayAfterMs: 5000,
+    sessionTtlMs: 10 * 60_000,
+    sweepIntervalMs: 30_000,
+    requestTypes: [...DEFAULT_REQUEST_TYPES],
+    registration: true,
+    bodyLimit: 256 * KiB,
+    signalMaxBytes: 64 * KiB,
+    maxOpenSessionsPerUser: 100,
+    login: { maxFailures: 10, windowMs: 5 * 60_000, maxRegistrations: 100 },
+    relay: {
+      windowBytes: 4 * MiB,
+      maxMessageBytes: 1 * MiB,
+      maxRelays: 100,
+      maxBytesPerRelay: 8 * GiB,
+      maxBytesPerUser: 64 * GiB,
+      userWindowMs: 24 * 3600_000,
+      joinTimeoutMs: 30_000,
+    },
+    trustProxy: false,
+  };
+}
+
+/** Raw values from the command line (strings as typed; absent = not given). */
+export interface ConfigFlags {
+  host?: string;
+  port?: string;
+  db?: string;
+  logLevel?: string;
+  iceServers?: string;
+  sessionTtl?: string;
+  sweepInterval?: string;
+  requestTypes?: string;
+  tokenTtl?: string;
+  registration?: string;
+  relayWindow?: string;
+  relayJoinTimeout?: string;
+  maxRelays?: string;
+}
+
+/** A configuration value that cannot be used; the message names the flag or variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly code = 'ERR_CONFIG';
+}
+
+type Source = { name: string; value: string };
+
+function pick(
+  flag: string | undefined,
+  flagName: string,
+  env: NodeJS.ProcessEnv,
+  envName: string,
+): Source | undefined {
+  if (flag !== undefined) return { name: flagName, value: flag };
+  const v = env[envName];
+  if (v !== undefined && v !== '') return { name: envName, value: v };
+  return undefined;
+}
+
+function int(src: Source, min: number, max: number): number {
+  if (!/^\d+$/.test(src.value.trim()))
+    throw new ConfigError(`${src.name}: must be a non-negative integer, got ${JSON.stringify(src.value)}`);
+  const n = Number(src.value.trim());
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new ConfigError(`${src.name}: must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Parses and checks an ICE server list (JSON array of RTCIceServer). */
+export function parseIceServers(text: string, name: string): IceServer[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${name}: not JSON (${(err as Error).message})`);
+  }
+  if (!Array.isArray(v)) throw new ConfigError(`${name}: must be a JSON array of {"urls": …}`);
+  return v.map((entry: unknown, i): IceServer => {
+    if (typeof entry !== 'object' || entry === null)
+      throw new ConfigError(`${name}[${i}]: must be an object`);
+    const e = entry as Record<string, unknown>;
+    const urls = e['urls'];
+    const list = typeof urls === 'string' ? [urls] : Array.isArray(urls) ? urls : undefined;
+    if (list === undefined || list.length === 0)
+      throw new ConfigError(`${name}[${i}].urls: must be a string or a non-empty array of strings`);
+    for (const u of list) {
+      if (typeof u !== 'string' || !/^(stun|stuns|turn|turns):[^\s]+$/.test(u)) {
+        throw new ConfigError(
+          `${name}[${i}].urls: ${JSON.stringify(u)} is not a stun:, stuns:, turn: or turns: URL`,
+        );
+      }
+    }
+    const out: IceServer = { urls: typeof urls === 'string' ? urls : (list as string[]) };
+    for (const k of ['username', 'credential'] as const) {
+      const x = e[k];
+      if (x === undefined) continue;
+      if (typeof x !== 'string') throw new ConfigError(`${name}[${i}].${k}: must be a string`);
+      out[k] = x;
+    }
+    return out;
+  });
+}
+
+/** Parses a comma-separated list of request types. */
+export function parseRequestTypes(text: string, name: string): string[] {
+  const list = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const t of list) {
+    if (!REQUEST_TYPE_PATTERN.test(t)) {
+      throw new ConfigError(
+        `${name}: ${JSON.stringify(t)} is not a request type (lowercase letters, digits, '-'; starts with a letter; ≤ 64)`,
+      );
+    }
+  }
+  return [...new Set(list)];
+}
+
+/**
+ * Builds the options from flags, then environment, then defaults:
+ * SDRLINK_HOST, SDRLINK_PORT, SDRLINK_DB, SDRLINK_JWT_SECRET, SDRLINK_TOKEN_TTL_S, SDRLINK_LOG_LEVEL,
+ * SDRLINK_ICE_SERVERS (JSON), SDRLINK_RELAY_AFTER_MS, SDRLINK_SESSION_TTL_MS, SDRLINK_SWEEP_INTERVAL_MS,
+ * SDRLINK_REQUEST_TYPES (comma list), SDRLINK_REGISTRATION (open|closed), SDRLINK_BODY_LIMIT,
+ * SDRLINK_MAX_OPEN_SESSIONS, SDRLINK_LOGIN_MAX_FAILURES, SDRLINK_LOGIN_WINDOW_MS,
+ * SDRLINK_RELAY_WINDOW_BYTES, SDRLINK_RELAY_MAX, SDRLINK_RELAY_MAX_BYTES, SDRLINK_RELAY_USER_MAX_BYTES,
+ * SDRLINK_RELAY_JOIN_TIMEOUT_MS, SDRLINK_TRUST_PROXY (1|0).
+ *
+ * @throws ConfigError naming the flag or variable at fault.
+ */
+export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): ServerOptions {
+  const o = defaultOptions();
+  let s: Source | undefined;
+  if ((s = pick(flags.host, '--host', env, 'SDRLINK_HOST'))) o.host = s.value;
+  if ((s = pick(flags.port, '--port', env, 'SDRLINK_PORT'))) o.port = int(s, 0, 65535);
+  if ((s = pick(flags.db, '--db', env, 'SDRLINK_DB')))
+    o.db = s.value === ':memory:' ? s.value : resolve(s.value);
+  if ((s = pick(undefined, '', env, 'SDRLINK_JWT_SECRET'))) {
+    if (s.value.length < 32) throw new ConfigError('SDRLINK_JWT_SECRET: must be at least 32 characters');
+    o.jwtSecret = s.value;
+  }
+  if ((s = pick(flags.tokenTtl, '--token-ttl', env, 'SDRLINK_TOKEN_TTL_S')))
+    o.tokenTtlS = int(s, 1, 365 * 24 * 3600);
+  if ((s = pick(flags.logLevel, '--log-level', env, 'SDRLINK_LOG_LEVEL'))) {
+    if (!LOG_LEVELS.includes(s.value as LogLevel))
+      throw new ConfigError(`${s.name}: must be one of ${LOG_LEVELS.join(', ')}`);
+    o.logLevel = s.value as LogLevel;
+  }
+  if ((s = pick(flags.iceServers, '--ice-servers', env, 'SDRLINK_ICE_SERVERS')))
+    o.iceServers = parseIceServers(s.value, s.name);
+  if ((s = pick(undefined, '', env, 'SDRLINK_RELAY_AFTER_MS'))) o.relayAfterMs = int(s, 0, 600_000);
+  let ttlGiven = false;
+  if ((s = pick(flags.sessionTtl, '--session-ttl', env, 'SDRLINK_SESSION_TTL_MS'))) {
+    o.sessionTtlMs = int(s, 10, 30 * 24 * 3600_000);
+    ttlGiven = true;
+  }
+  if ((s = pick(flags.sweepInterval, '--sweep-interval', env, 'SDRLINK_SWEEP_INTERVAL_MS'))) {
+    o.sweepIntervalMs = int(s, 10, 3600_000);
+  } else if (ttlGiven) {
+    o.sweepIntervalMs = Math.min(30_000, Math.max(10, Math.floor(o.sessionTtlMs / 4)));
+  }
+  if ((s = pick(flags.requestTypes, '--request-types', env, 'SDRLINK_REQUEST_TYPES')))
+    o.requestTypes = parseRequestTypes(s.value, s.name);
+  if ((s = pick(flags.registration, '--registration', env, 'SDRLINK_REGISTRATION'))) {
+    if (s.value !== 'open' && s.value !== 'closed')
+      throw new ConfigError(`${s.name}: must be open or closed`);
+    o.registration = s.value === 'open';
+  }
+  if ((s = pick(undefined, '', env, 'SDRLINK_BODY_LIMIT'))) o.bodyLimit = int(s, 1024, 64 * MiB);
+  if ((s = pick(undefined, '', env, 'SDRLINK_MAX_OPEN_SESSIONS')))
+    o.maxOpenSessionsPerUser = int(s, 1, 1_000_000);
+  if ((s = pick(undefined, '', env, 'SDRLINK_LOGIN_MAX_FAILURES')))
+    o.login.maxFailures = int(s, 1, 1_000_000);
+  if ((s = pick(undefined, '', env, 'SDRLINK_LOGIN_WINDOW_MS'))) o.login.windowMs = int(s, 1, 24 * 3600_000);
+  if ((s = pick(flags.relayWindow, '--relay-window', env, 'SDRLINK_RELAY_WINDOW_BYTES')))
+    o.relay.windowBytes = int(s, 64 * KiB, 1 * GiB);
+  if ((s = pick(flags.maxRelays, '--max-relays', env, 'SDRLINK_RELAY_MAX')))
+    o.relay.maxRelays = int(s, 0, 1_000_000);
+  if ((s = pick(undefined, '', env, 'SDRLINK_RELAY_MAX_BYTES')))
+    o.relay.maxBytesPerRelay = int(s, 1, Number.MAX_SAFE_INTEGER);
+  if ((s = pick(undefined, '', env, 'SDRLINK_RELAY_USER_MAX_BYTES')))
+    o.relay.maxBytesPerUser = int(s, 1, Number.MAX_SAFE_INTEGER);
+  if ((s = pick(flags.relayJoinTimeout, '--relay-join-timeout', env, 'SDRLINK_RELAY_JOIN_TIMEOUT_MS'))) {
+    o.relay.joinTimeoutMs = int(s, 10, 3600_000);
+  }
+  if ((s = pick(undefined, '', env, 'SDRLINK_TRUST_PROXY')))
+    o.trustProxy = s.value === '1' || s.value === 'true';
+  return o;
+}

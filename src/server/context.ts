@@ -1,0 +1,39 @@
+/**
+ * What the routes share: options, storage, auth, the hub, the signaling service and the relay. Built once
+ * by `buildServer` (src/server/app.ts).
+ */
+import type { Storage, UserRecord } from '../storage/types.js';
+import type { TokenService } from './auth/jwt.js';
+import type { LoginLimiter } from './auth/login-limiter.js';
+import type { ServerOptions } from './config.js';
+import type { RelayHub } from './relay/relay-hub.js';
+import type { UserDirectory } from './signaling/directory.js';
+import type { SignalingService } from './signaling/handlers.js';
+import type { SignalingHub } from './signaling/hub.js';
+
+export interface ServerContext {
+  readonly options: ServerOptions;
+  readonly storage: Storage;
+  readonly tokens: TokenService;
+  readonly directory: UserDirectory;
+  readonly limiter: LoginLimiter;
+  readonly hub: SignalingHub;
+  readonly service: SignalingService;
+  readonly relay: RelayHub;
+  /** Clock in milliseconds. */
+  readonly now: () => number;
+  readonly startedAt: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated user (set by the token hook on /api routes). */
+    user: UserRecord | null;
+    /** The authenticated user; throws if the route is not behind the token hook (a programmer error). */
+    requireUser(): UserRecord;
+  }
+  interface FastifyInstance {
+    /** The server's shared state (tests reach the relay's counters through it). */
+    sdrlink: ServerContext;
+  }
+}

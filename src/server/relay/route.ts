@@ -1,0 +1,54 @@
+/** `GET /api/relay/{session_id}` (docs/api.md §6): authenticate, admit, hand the socket to the relay hub. */
+import type { FastifyInstance } from 'fastify';
+import { ApiError, WS_CLOSE } from '../errors.js';
+import { UUID_PATTERN } from '../schemas.js';
+import { closeWith, wsUser } from '../signaling/push.js';
+import type { Heartbeat } from '../signaling/heartbeat.js';
+import type { ServerContext } from '../context.js';
+
+const UUID_RE = new RegExp(UUID_PATTERN);
+
+export function registerRelayRoute(app: FastifyInstance, ctx: ServerContext, heartbeat: Heartbeat): void {
+  app.get<{ Params: { session_id: string } }>(
+    '/api/relay/:session_id',
+    { websocket: true },
+    (ws, request) => {
+      ws.pause(); // nothing is read (or lost) before the socket joins its relay
+      heartbeat.track(ws);
+      void (async () => {
+        let user;
+        try {
+          user = await wsUser(ctx, request);
+        } catch (err) {
+          closeWith(
+            ws,
+            WS_CLOSE.UNAUTHENTICATED,
+            err instanceof ApiError ? `${err.code}: ${err.message}` : 'ERR_TOKEN_INVALID',
+          );
+          return;
+        }
+        const sessionId = request.params.session_id;
+        if (!UUID_RE.test(sessionId)) {
+          closeWith(ws, WS_CLOSE.NOT_FOUND, 'ERR_SESSION_NOT_FOUND');
+          return;
+        }
+        const admission = await ctx.service.admitRelay(user, sessionId);
+        if (!admission.ok) {
+          request.log.info({ session: sessionId, user: user.id, code: admission.closeCode }, 'relay refused');
+          closeWith(ws, admission.closeCode, admission.reason);
+          return;
+        }
+        if (ws.readyState !== ws.OPEN) return;
+        request.log.info(
+          { session: admission.session.sessionId, user: user.id, side: admission.side },
+          'relay joined',
+        );
+        ctx.relay.join(admission.session.sessionId, admission.side, user.id, ws);
+        if (ws.readyState === ws.OPEN) ws.resume();
+      })().catch((err: unknown) => {
+        request.log.error({ err }, 'relay connection failed');
+        ws.terminate();
+      });
+    },
+  );
+}

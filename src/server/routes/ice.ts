@@ -1,0 +1,116 @@
+/** `/api/ice/*` (docs/api.md §2–§4): the seed's four calls, session detail and cancel, ICE configuration. */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../errors.js';
+import {
+  InitiateBody,
+  ListQuery,
+  SessionDetailWire,
+  SessionParams,
+  SessionWire,
+  SignalBody,
+  SignalWire,
+  SignalsQuery,
+} from '../schemas.js';
+import { historyToWire, sessionToWire, signalToWire } from '../wire.js';
+import type { ServerContext } from '../context.js';
+
+const SIGNALS_LIMIT = 1000;
+const SESSIONS_LIMIT = 100;
+const MAX_LIMIT = 1000;
+
+/** Parses an optional `limit` query value (already checked to be decimal digits). */
+export function limitOf(value: string | undefined, dflt: number): number {
+  if (value === undefined) return dflt;
+  const n = Number(value);
+  if (n < 1 || n > MAX_LIMIT)
+    throw new ApiError('ERR_VALIDATION', `querystring.limit must be between 1 and ${MAX_LIMIT}`);
+  return n;
+}
+
+export function registerIceRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { service } = ctx;
+
+  app.post<{ Body: InitiateBody }>(
+    '/api/ice/initiate',
+    { schema: { body: InitiateBody, response: { 201: SessionWire } } },
+    async (request, reply) => {
+      const session = await service.initiate(request.requireUser(), request.body);
+      return reply.code(201).send(sessionToWire(session));
+    },
+  );
+
+  app.post<{ Body: SignalBody }>(
+    '/api/ice/signal',
+    { schema: { body: SignalBody, response: { 200: SignalWire } } },
+    async (request) => signalToWire(await service.postSignal(request.requireUser(), request.body)),
+  );
+
+  app.get<{ Params: SessionParams; Querystring: SignalsQuery }>(
+    '/api/ice/signals/:session_id',
+    {
+      schema: { params: SessionParams, querystring: SignalsQuery, response: { 200: Type.Array(SignalWire) } },
+    },
+    async (request) => {
+      const q = request.query;
+      const after = q.after === undefined ? 0 : Number(q.after);
+      const signals = await service.listSignals(
+        request.requireUser(),
+        request.params.session_id,
+        after,
+        limitOf(q.limit, SIGNALS_LIMIT),
+      );
+      return signals.map(signalToWire);
+    },
+  );
+
+  app.get<{ Querystring: SignalsQuery }>(
+    '/api/ice/signals',
+    { schema: { querystring: SignalsQuery, response: { 200: Type.Array(SignalWire) } } },
+    async (request) => {
+      const q = request.query;
+      if (q.session_id === undefined)
+        throw new ApiError('ERR_VALIDATION', 'querystring.session_id is required');
+      const after = q.after === undefined ? 0 : Number(q.after);
+      const signals = await service.listSignals(
+        request.requireUser(),
+        q.session_id,
+        after,
+        limitOf(q.limit, SIGNALS_LIMIT),
+      );
+      return signals.map(signalToWire);
+    },
+  );
+
+  app.get<{ Querystring: ListQuery }>(
+    '/api/ice/sessions',
+    { schema: { querystring: ListQuery, response: { 200: Type.Array(SessionWire) } } },
+    async (request) => {
+      const sessions = await service.listSessions(
+        request.requireUser(),
+        limitOf(request.query.limit, SESSIONS_LIMIT),
+      );
+      return sessions.map(sessionToWire);
+    },
+  );
+
+  app.get<{ Params: SessionParams }>(
+    '/api/ice/sessions/:session_id',
+    { schema: { params: SessionParams, response: { 200: SessionDetailWire } } },
+    async (request) => {
+      const { session, history } = await service.getSession(request.requireUser(), request.params.session_id);
+      return { ...sessionToWire(session), history: history.map(historyToWire) };
+    },
+  );
+
+  app.post<{ Params: SessionParams }>(
+    '/api/ice/sessions/:session_id/cancel',
+    { schema: { params: SessionParams, response: { 200: SessionWire } } },
+    async (request) => sessionToWire(await service.cancel(request.requireUser(), request.params.session_id)),
+  );
+
+  app.get('/api/ice/config', async () => ({
+    ice_servers: ctx.options.iceServers,
+    relay_after_ms: ctx.options.relayAfterMs,
+  }));
+}

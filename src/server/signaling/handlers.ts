@@ -1,0 +1,504 @@
+/**
+ * The signaling rules of docs/api.md §2–§3, independent of transport: REST routes and the push WebSocket
+ * both call this service, which checks who may do what, writes through the storage layer, and publishes
+ * each committed change to the hub.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import {
+  FINAL_STATUSES,
+  OPEN_STATUSES,
+  isFinalStatus,
+  type NewSignal,
+  type SessionRecord,
+  type SessionStatus,
+  type SignalRecord,
+  type SignalType,
+  type Storage,
+  type TransferRecord,
+  type UserRecord,
+  type HistoryEntry,
+} from '../../storage/types.js';
+import { ApiError, WS_CLOSE } from '../errors.js';
+import type { ServerOptions } from '../config.js';
+import type { InitiateBody, TransferBody } from '../schemas.js';
+import { UserDirectory } from './directory.js';
+import type { SignalingHub } from './hub.js';
+
+const MAX_PARAMETERS_BYTES = 16 * 1024;
+
+export interface SignalInput {
+  session_id: string;
+  signal_type: SignalType;
+  signal_data: string;
+}
+
+export interface ServiceDeps {
+  storage: Storage;
+  hub: SignalingHub;
+  directory: UserDirectory;
+  options: Pick<ServerOptions, 'signalMaxBytes' | 'maxOpenSessionsPerUser' | 'sessionTtlMs'>;
+  now: () => number;
+  log: FastifyBaseLogger;
+}
+
+/** Outcome of a relay join (docs/api.md §6): a side of the session, or a close code and reason. */
+export type RelayAdmission =
+  | { ok: true; session: SessionRecord; side: 'consumer' | 'provider' }
+  | { ok: false; closeCode: number; reason: string };
+
+const REPORT_FROM: Record<TransferBody['status'], readonly SessionStatus[]> = {
+  connected: ['offered'],
+  transferring: ['offered', 'connected'],
+  completed: ['offered', 'connected', 'transferring'],
+  failed: ['offered', 'connected', 'transferring'],
+};
+
+function quote(s: string): string {
+  return JSON.stringify(s);
+}
+
+/**
+ * Checks a signal's payload (docs/api.md §2): at most `maxBytes`, a JSON-encoded object of the right shape.
+ * Returns the seed's `ice_candidates` columns for candidates.
+ * @param field how the message names the field (`body.signal_data`, `message.signal_data`).
+ */
+export function checkSignalData(
+  type: SignalType,
+  data: string,
+  maxBytes: number,
+  field: string,
+): NewSignal['candidate'] | undefined {
+  const bytes = Buffer.byteLength(data, 'utf8');
+  if (bytes > maxBytes)
+    throw new ApiError('ERR_VALIDATION', `${field} must be at most ${maxBytes} bytes (got ${bytes})`);
+  let v: unknown;
+  try {
+    v = JSON.parse(data);
+  } catch (err) {
+    throw new ApiError('ERR_VALIDATION', `${field} must be a JSON-encoded object: ${(err as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new ApiError('ERR_VALIDATION', `${field} must be a JSON-encoded object`);
+  }
+  const o = v as Record<string, unknown>;
+  switch (type) {
+    case 'offer':
+    case 'answer':
+      if (typeof o['sdp'] !== 'string' || (o['type'] !== undefined && o['type'] !== type)) {
+        throw new ApiError(
+          'ERR_VALIDATION',
+          `${field} must encode {"type":"${type}","sdp":"…"} (RTCSessionDescriptionInit)`,
+        );
+      }
+      return undefined;
+    case 'candidate': {
+      const c = o['candidate'];
+      const idx = o['sdpMLineIndex'];
+      const mid = o['sdpMid'];
+      if (
+        typeof c !== 'string' ||
+        !(
+          idx === undefined ||
+          idx === null ||
+          (Number.isInteger(idx) && (idx as number) >= 0 && (idx as number) < 65536)
+        ) ||
+        !(mid === undefined || mid === null || typeof mid === 'string')
+      ) {
+        throw new ApiError(
+          'ERR_VALIDATION',
+          `${field} must encode an RTCIceCandidateInit {"candidate","sdpMid","sdpMLineIndex"}`,
+        );
+      }
+      return {
+        candidate: c,
+        sdpMLineIndex: typeof idx === 'number' ? idx : 0,
+        sdpMid: typeof mid === 'string' ? mid : '',
+      };
+    }
+    case 'error':
+      if (
+        (o['code'] !== undefined && typeof o['code'] !== 'string') ||
+        (o['message'] !== undefined && typeof o['message'] !== 'string')
+      ) {
+        throw new ApiError('ERR_VALIDATION', `${field} must encode {"code":"…","message":"…"}`);
+      }
+      return undefined;
+  }
+}
+
+export class SignalingService {
+  readonly #d: ServiceDeps;
+
+  constructor(deps: ServiceDeps) {
+    this.#d = deps;
+  }
+
+  #nowIso(): string {
+    return new Date(this.#d.now()).toISOString();
+  }
+
+  async #session(sessionId: string): Promise<SessionRecord> {
+    const s = await this.#d.storage.sessions.get(sessionId.toLowerCase());
+    if (s === undefined) throw new ApiError('ERR_SESSION_NOT_FOUND', `session ${sessionId} not found`);
+    return s;
+  }
+
+  static #isParticipant(user: UserRecord, s: SessionRecord): boolean {
+    return s.initiatorUserId === user.id || s.targetUserId === user.id;
+  }
+
+  /** 403 for a user who is neither participant nor (while it is open) a provider that may serve it. */
+  #mustSee(user: UserRecord, s: SessionRecord): void {
+    if (SignalingService.#isParticipant(user, s) || UserDirectory.mayServe(user, s)) return;
+    throw new ApiError('ERR_FORBIDDEN', `session ${s.sessionId} is not yours`);
+  }
+
+  /** POST /api/ice/initiate: a consumer asks for data (docs/api.md §2). */
+  async initiate(user: UserRecord, body: InitiateBody): Promise<SessionRecord> {
+    const { storage, directory, hub, options } = this.#d;
+    if (user.clientType !== 2)
+      throw new ApiError('ERR_ROLE', 'only consumers (client_type 2) initiate sessions');
+    const requestType = body.request_type;
+    if (!(await directory.isKnownType(requestType))) {
+      throw new ApiError(
+        'ERR_REQUEST_TYPE',
+        `unknown request_type ${quote(requestType)}; known: ${(await directory.knownTypes()).join(', ')}`,
+      );
+    }
+    const parameters = normaliseParameters(body.parameters);
+    let targetUserId: number | null = null;
+    if (body.target !== undefined) {
+      const t = String(body.target);
+      const target = /^\d+$/.test(t) ? await directory.get(Number(t)) : await directory.byName(t);
+      if (target === undefined) throw new ApiError('ERR_TARGET', `body.target: no provider ${quote(t)}`);
+      if (target.clientType !== 1)
+        throw new ApiError('ERR_TARGET', `body.target: ${quote(target.username)} is not a provider`);
+      if (!UserDirectory.serves(target, requestType)) {
+        throw new ApiError(
+          'ERR_REQUEST_TYPE',
+          `provider ${quote(target.username)} does not serve ${quote(requestType)} (serves ${target.requestTypes.join(', ')})`,
+        );
+      }
+      targetUserId = target.id;
+    }
+    const open = await storage.sessions.countOpenByInitiator(user.id);
+    if (open >= options.maxOpenSessionsPerUser) {
+      throw new ApiError(
+        'ERR_TOO_MANY_SESSIONS',
+        `you have ${open} open sessions (limit ${options.maxOpenSessionsPerUser}); cancel some or wait for them to end`,
+      );
+    }
+    const session = await storage.sessions.create(
+      {
+        sessionId: randomUUID(),
+        initiatorUserId: user.id,
+        targetUserId,
+        requestType,
+        parameters,
+        capabilities: body.capabilities ?? [],
+        fileName: body.file_name ?? `${requestType}_data.npz`,
+        fileSize: body.file_size ?? 0,
+        fileType: body.file_type ?? null,
+      },
+      this.#nowIso(),
+    );
+    this.#d.log.info(
+      { session: session.sessionId, user: user.id, requestType, target: targetUserId },
+      'session created',
+    );
+    hub.sessionCreated(session);
+    return session;
+  }
+
+  /**
+   * POST /api/ice/signal and the push channel's `signal` message (docs/api.md §2 "Rules"). A provider's first
+   * signal on an open session (its offer, or a candidate that overtook the offer) claims the session.
+   * @param field prefix naming the input in error messages.
+   */
+  async postSignal(user: UserRecord, input: SignalInput, field = 'body'): Promise<SignalRecord> {
+    const { storage, hub, options } = this.#d;
+    const type = input.signal_type;
+    const candidate = checkSignalData(
+      type,
+      input.signal_data,
+      options.signalMaxBytes,
+      `${field}.signal_data`,
+    );
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const s = await this.#session(input.session_id);
+      if (isFinalStatus(s.status)) {
+        throw new ApiError(
+          'ERR_SESSION_STATE',
+          `session ${s.sessionId} is ${s.status}; it takes no more signals`,
+        );
+      }
+      let to: number;
+      let claim = false;
+      if (s.initiatorUserId === user.id) {
+        if (type === 'offer') throw new ApiError('ERR_ROLE', 'only providers (client_type 1) send offers');
+        if (s.targetUserId === null || s.status === 'pending') {
+          throw new ApiError(
+            'ERR_SESSION_STATE',
+            `session ${s.sessionId} has no offer yet; no provider to signal`,
+          );
+        }
+        to = s.targetUserId;
+      } else if (user.clientType === 1) {
+        if (type === 'answer') throw new ApiError('ERR_ROLE', 'only the consumer (client_type 2) answers');
+        if (s.targetUserId !== null && s.targetUserId !== user.id) {
+          if (s.status === 'pending')
+            throw new ApiError('ERR_FORBIDDEN', `session ${s.sessionId} is addressed to another provider`);
+          throw new ApiError('ERR_SESSION_CLAIMED', `session ${s.sessionId} was claimed by another provider`);
+        }
+        if (s.targetUserId === null && !UserDirectory.serves(user, s.requestType)) {
+          throw new ApiError('ERR_FORBIDDEN', `you do not serve request type ${quote(s.requestType)}`);
+        }
+        if (s.status === 'pending') {
+          if (type === 'error' && s.targetUserId === null) {
+            throw new ApiError(
+              'ERR_SESSION_STATE',
+              `session ${s.sessionId} is open; claim it with an offer before reporting an error`,
+            );
+          }
+          claim = type !== 'error';
+        }
+        to = s.initiatorUserId;
+      } else {
+        throw new ApiError('ERR_FORBIDDEN', `session ${s.sessionId} is not yours`);
+      }
+      const r = await storage.signals.post(
+        {
+          sessionId: s.sessionId,
+          signalType: type,
+          signalData: input.signal_data,
+          fromUserId: user.id,
+          toUserId: to,
+          ...(candidate === undefined ? {} : { candidate }),
+        },
+        this.#nowIso(),
+        { claim, fail: type === 'error' },
+      );
+      if (!r.ok) continue; // lost a race (claimed meanwhile, or went final): decide again on fresh state
+      if (r.claimed) {
+        this.#d.log.info({ session: s.sessionId, provider: user.id, by: type }, 'session claimed');
+        hub.sessionWithdrawn(s, user.id);
+      }
+      if (r.statusChanged) hub.sessionStatus(r.session);
+      hub.signal(r.signal);
+      return r.signal;
+    }
+    const s = await this.#session(input.session_id);
+    if (isFinalStatus(s.status))
+      throw new ApiError('ERR_SESSION_STATE', `session ${s.sessionId} is ${s.status}`);
+    throw new ApiError('ERR_SESSION_CLAIMED', `session ${s.sessionId} was claimed by another provider`);
+  }
+
+  /** GET /api/ice/signals…: the signals addressed to the caller, oldest first. */
+  async listSignals(
+    user: UserRecord,
+    sessionId: string,
+    afterId: number,
+    limit: number,
+  ): Promise<SignalRecord[]> {
+    const s = await this.#session(sessionId);
+    if (!SignalingService.#isParticipant(user, s)) {
+      throw new ApiError('ERR_FORBIDDEN', `session ${s.sessionId} is not yours`);
+    }
+    return this.#d.storage.signals.listFor(s.sessionId, user.id, afterId, limit);
+  }
+
+  /** GET /api/ice/sessions: a provider's open list, or a consumer's own sessions. */
+  async listSessions(user: UserRecord, limit: number): Promise<SessionRecord[]> {
+    if (user.clientType === 1) {
+      return this.#d.storage.sessions.listOpenForProvider(
+        user.id,
+        user.requestTypes.length === 0 ? null : user.requestTypes,
+        limit,
+      );
+    }
+    return this.#d.storage.sessions.listForUser(user.id, limit);
+  }
+
+  /** GET /api/ice/sessions/{id}: the session and its history. */
+  async getSession(
+    user: UserRecord,
+    sessionId: string,
+  ): Promise<{ session: SessionRecord; history: HistoryEntry[] }> {
+    const s = await this.#session(sessionId);
+    this.#mustSee(user, s);
+    return { session: s, history: await this.#d.storage.sessions.history(s.sessionId) };
+  }
+
+  /** POST /api/ice/sessions/{id}/cancel. */
+  async cancel(user: UserRecord, sessionId: string): Promise<SessionRecord> {
+    const s = await this.#session(sessionId);
+    if (!SignalingService.#isParticipant(user, s))
+      throw new ApiError('ERR_FORBIDDEN', `session ${s.sessionId} is not yours`);
+    const moved = await this.#d.storage.sessions.transition(
+      s.sessionId,
+      OPEN_STATUSES,
+      'cancelled',
+      this.#nowIso(),
+      user.id,
+    );
+    if (moved === undefined) {
+      const now = await this.#session(sessionId);
+      throw new ApiError('ERR_SESSION_STATE', `session ${now.sessionId} is already ${now.status}`);
+    }
+    this.#d.log.info({ session: s.sessionId, user: user.id }, 'session cancelled');
+    if (s.status === 'pending') this.#d.hub.sessionWithdrawn(s, null);
+    this.#d.hub.sessionStatus(moved);
+    return moved;
+  }
+
+  /** POST /api/transfers/{id}: a participant reports progress or outcome (docs/api.md §3). */
+  async reportTransfer(user: UserRecord, sessionId: string, body: TransferBody): Promise<TransferRecord> {
+    const s = await this.#session(sessionId);
+    if (!SignalingService.#isParticipant(user, s))
+      throw new ApiError('ERR_FORBIDDEN', `session ${s.sessionId} is not yours`);
+    if (s.status === 'pending') {
+      throw new ApiError(
+        'ERR_SESSION_STATE',
+        `session ${s.sessionId} has not been claimed by a provider yet`,
+      );
+    }
+    if (isFinalStatus(s.status) && s.status !== body.status) {
+      throw new ApiError('ERR_SESSION_STATE', `session ${s.sessionId} is already ${s.status}`);
+    }
+    const patch = {
+      ...(body.file_name === undefined ? {} : { fileName: body.file_name }),
+      ...(body.file_size === undefined ? {} : { fileSize: body.file_size }),
+      ...(body.bytes === undefined ? {} : { bytes: body.bytes }),
+      ...(body.sha256 === undefined ? {} : { sha256: body.sha256 }),
+      ...(body.transport === undefined ? {} : { transport: body.transport }),
+      ...(body.duration_ms === undefined ? {} : { durationMs: body.duration_ms }),
+      ...(body.error === undefined ? {} : { error: body.error }),
+      ...(body.verified === undefined ? {} : { verified: body.verified }),
+    };
+    const r = await this.#d.storage.transfers.report(
+      {
+        sessionId: s.sessionId,
+        byUserId: user.id,
+        status: body.status,
+        transitionFrom: REPORT_FROM[body.status],
+        patch,
+      },
+      this.#nowIso(),
+    );
+    if (r === undefined) throw new ApiError('ERR_SESSION_NOT_FOUND', `session ${sessionId} not found`);
+    if (isFinalStatus(r.session.status) && r.session.status !== body.status) {
+      throw new ApiError('ERR_SESSION_STATE', `session ${s.sessionId} is already ${r.session.status}`);
+    }
+    if (r.previousStatus !== null) {
+      this.#d.log.info(
+        {
+          session: s.sessionId,
+          user: user.id,
+          from: r.previousStatus,
+          to: r.session.status,
+          transport: r.transfer.transport,
+          bytes: r.transfer.bytes,
+        },
+        'session status',
+      );
+      this.#d.hub.sessionStatus(r.session);
+    }
+    return r.transfer;
+  }
+
+  /** GET /api/transfers: the caller's transfers, newest first. */
+  listTransfers(user: UserRecord, limit: number): Promise<TransferRecord[]> {
+    return this.#d.storage.transfers.listForUser(user.id, limit);
+  }
+
+  /** The open sessions a provider may serve (sent on push connect, and after a change of request types). */
+  async openSessionsFor(user: UserRecord, limit = 500): Promise<SessionRecord[]> {
+    if (user.clientType !== 1) return [];
+    return this.listSessions(user, limit);
+  }
+
+  /**
+   * Expires sessions untouched for `sessionTtlMs` (sessions with a running relay are touched first, so a
+   * long relayed transfer does not expire). Returns how many expired.
+   */
+  async sweep(activeSessionIds: readonly string[]): Promise<number> {
+    const { storage, hub, options } = this.#d;
+    const now = this.#d.now();
+    const nowIso = new Date(now).toISOString();
+    await storage.sessions.touch(activeSessionIds, nowIso);
+    const cutoff = new Date(now - options.sessionTtlMs).toISOString();
+    let total = 0;
+    for (;;) {
+      const batch = await storage.sessions.expireStale(cutoff, nowIso, 500);
+      for (const { session, previous } of batch) {
+        if (previous === 'pending') hub.sessionWithdrawn({ ...session, status: 'pending' }, null);
+        hub.sessionStatus(session);
+      }
+      total += batch.length;
+      if (batch.length < 500) break;
+    }
+    if (total > 0) this.#d.log.info({ expired: total }, 'sessions expired');
+    return total;
+  }
+
+  /**
+   * Who may join a session's relay (docs/api.md §6): its consumer, and its provider — a provider that may
+   * serve a still-open session claims it by joining, as an offer would.
+   */
+  async admitRelay(user: UserRecord, sessionId: string): Promise<RelayAdmission> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const s = await this.#d.storage.sessions.get(sessionId.toLowerCase());
+      if (s === undefined)
+        return { ok: false, closeCode: WS_CLOSE.NOT_FOUND, reason: 'ERR_SESSION_NOT_FOUND' };
+      if (FINAL_STATUSES.includes(s.status))
+        return { ok: false, closeCode: WS_CLOSE.CONFLICT, reason: `ERR_SESSION_STATE: ${s.status}` };
+      if (s.initiatorUserId === user.id) return { ok: true, session: s, side: 'consumer' };
+      if (user.clientType !== 1) return { ok: false, closeCode: WS_CLOSE.FORBIDDEN, reason: 'ERR_FORBIDDEN' };
+      if (s.targetUserId === user.id && s.status !== 'pending')
+        return { ok: true, session: s, side: 'provider' };
+      if (s.targetUserId !== null && s.targetUserId !== user.id) {
+        return s.status === 'pending'
+          ? { ok: false, closeCode: WS_CLOSE.FORBIDDEN, reason: 'ERR_FORBIDDEN' }
+          : { ok: false, closeCode: WS_CLOSE.CONFLICT, reason: 'ERR_SESSION_CLAIMED' };
+      }
+      if (!UserDirectory.mayServe(user, s))
+        return { ok: false, closeCode: WS_CLOSE.FORBIDDEN, reason: 'ERR_FORBIDDEN' };
+      const claimed = await this.#d.storage.sessions.claim(s.sessionId, user.id, this.#nowIso());
+      if (claimed !== undefined) {
+        this.#d.log.info({ session: s.sessionId, provider: user.id, by: 'relay' }, 'session claimed');
+        this.#d.hub.sessionWithdrawn(s, user.id);
+        this.#d.hub.sessionStatus(claimed);
+        return { ok: true, session: claimed, side: 'provider' };
+      }
+    }
+    return { ok: false, closeCode: WS_CLOSE.CONFLICT, reason: 'ERR_SESSION_CLAIMED' };
+  }
+}
+
+/** `parameters` as stored: a JSON-encoded object (a string is checked, an object encoded). */
+function normaliseParameters(p: string | Record<string, unknown> | undefined): string {
+  if (p === undefined) return '{}';
+  let text: string;
+  if (typeof p === 'string') {
+    let v: unknown;
+    try {
+      v = JSON.parse(p);
+    } catch (err) {
+      throw new ApiError(
+        'ERR_VALIDATION',
+        `body.parameters must be a JSON-encoded object: ${(err as Error).message}`,
+      );
+    }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      throw new ApiError('ERR_VALIDATION', 'body.parameters must be a JSON-encoded object');
+    }
+    text = p;
+  } else {
+    text = JSON.stringify(p);
+  }
+  if (Buffer.byteLength(text) > MAX_PARAMETERS_BYTES) {
+    throw new ApiError('ERR_VALIDATION', `body.parameters must be at most ${MAX_PARAMETERS_BYTES} bytes`);
+  }
+  return text;
+}

@@ -1,0 +1,172 @@
+/**
+ * The push channel `GET /api/ws` (docs/api.md §5): after `hello`, a provider receives every open session it
+ * may serve (those open now, then each new one), every client receives the signals addressed to it and the
+ * status changes of its sessions, and a client may post signals with the same rules as REST.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { UserRecord } from '../../storage/types.js';
+import { bearerToken, userForToken } from '../auth/authenticate.js';
+import { ApiError, WS_CLOSE } from '../errors.js';
+import { SIGNAL_TYPES, UUID_PATTERN } from '../schemas.js';
+import { sessionToWire, signalToWire } from '../wire.js';
+import type { ServerContext } from '../context.js';
+import { UserDirectory } from './directory.js';
+import type { Heartbeat } from './heartbeat.js';
+import type { SignalInput } from './handlers.js';
+
+/** Largest message a client may send on the push channel. */
+export const PUSH_MAX_MESSAGE_BYTES = 128 * 1024;
+/** A reader this far behind is disconnected rather than buffered for without bound. */
+export const PUSH_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+const UUID_RE = new RegExp(UUID_PATTERN);
+
+/**
+ * Authenticates a WebSocket upgrade: `Authorization: Bearer` or `?token=`.
+ * @throws ApiError with a token code.
+ */
+export async function wsUser(ctx: ServerContext, request: FastifyRequest): Promise<UserRecord> {
+  const header = request.headers.authorization;
+  let token: string;
+  if (header !== undefined && header !== '') {
+    token = bearerToken(header);
+  } else {
+    const q = new URL(request.url, 'http://x').searchParams.get('token');
+    if (q === null || q === '')
+      throw new ApiError('ERR_TOKEN_MISSING', 'Authorization: Bearer <token> or ?token= is required');
+    token = q;
+  }
+  return userForToken(ctx.tokens, ctx.directory, token);
+}
+
+/** Closes a socket with a 4xxx code whose reason is the error code (≤ 123 bytes). */
+export function closeWith(ws: WebSocket, code: number, reason: string): void {
+  ws.close(code, reason.slice(0, 120));
+}
+
+export function registerPushRoute(app: FastifyInstance, ctx: ServerContext, heartbeat: Heartbeat): void {
+  app.get('/api/ws', { websocket: true }, (ws, request) => {
+    ws.pause(); // nothing is read until the client is known
+    heartbeat.track(ws);
+    pushConnection(ctx, ws, request).catch((err: unknown) => {
+      request.log.error({ err }, 'push connection failed');
+      ws.terminate();
+    });
+  });
+}
+
+function validateSignalMessage(m: Record<string, unknown>): SignalInput {
+  const sid = m['session_id'];
+  if (typeof sid !== 'string' || !UUID_RE.test(sid))
+    throw new ApiError('ERR_VALIDATION', 'message.session_id must be a session id (a UUID)');
+  const type = m['signal_type'];
+  if (typeof type !== 'string' || !(SIGNAL_TYPES as readonly string[]).includes(type)) {
+    throw new ApiError('ERR_VALIDATION', `message.signal_type must be one of ${SIGNAL_TYPES.join(', ')}`);
+  }
+  const data = m['signal_data'];
+  if (typeof data !== 'string') throw new ApiError('ERR_VALIDATION', 'message.signal_data must be a string');
+  return { session_id: sid, signal_type: type as SignalInput['signal_type'], signal_data: data };
+}
+
+async function pushConnection(ctx: ServerContext, ws: WebSocket, request: FastifyRequest): Promise<void> {
+  let user: UserRecord;
+  try {
+    user = await wsUser(ctx, request);
+  } catch (err) {
+    closeWith(
+      ws,
+      WS_CLOSE.UNAUTHENTICATED,
+      err instanceof ApiError ? `${err.code}: ${err.message}` : 'ERR_TOKEN_INVALID',
+    );
+    return;
+  }
+  if (ws.readyState !== ws.OPEN) return;
+  const send = (text: string) => {
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > PUSH_MAX_BUFFERED_BYTES) {
+      closeWith(ws, WS_CLOSE.POLICY, 'ERR_SLOW_READER: push messages not read');
+      return;
+    }
+    ws.send(text);
+  };
+  const userId = user.id;
+  const unsubscribe = ctx.hub.subscribe({
+    userId,
+    clientType: user.clientType,
+    mayServe: (session) => UserDirectory.mayServe(ctx.directory.cached(userId) ?? user, session),
+    send,
+  });
+  ws.on('close', unsubscribe);
+  send(JSON.stringify({ type: 'hello', user_id: String(user.id), client_type: user.clientType }));
+  for (const s of await ctx.service.openSessionsFor(user))
+    send(JSON.stringify({ type: 'session', session: sessionToWire(s) }));
+
+  let chain: Promise<void> = Promise.resolve();
+  ws.on('message', (data, isBinary) => {
+    chain = chain
+      .then(() => onMessage(data, isBinary))
+      .catch((err: unknown) => request.log.error({ err }, 'push message failed'));
+  });
+  ws.resume();
+
+  async function onMessage(data: unknown, isBinary: boolean): Promise<void> {
+    const buf = data as Buffer;
+    let ref: unknown;
+    try {
+      if (isBinary) throw new ApiError('ERR_VALIDATION', 'the push channel takes text JSON messages only');
+      if (buf.length > PUSH_MAX_MESSAGE_BYTES) {
+        throw new ApiError('ERR_VALIDATION', `message must be at most ${PUSH_MAX_MESSAGE_BYTES} bytes`);
+      }
+      let m: unknown;
+      try {
+        m = JSON.parse(buf.toString('utf8'));
+      } catch (err) {
+        throw new ApiError('ERR_JSON', `message is not valid JSON: ${(err as Error).message}`);
+      }
+      if (typeof m !== 'object' || m === null || Array.isArray(m))
+        throw new ApiError('ERR_VALIDATION', 'message must be a JSON object');
+      const msg = m as Record<string, unknown>;
+      ref = msg['ref'];
+      if (ref !== undefined && typeof ref !== 'number' && typeof ref !== 'string') {
+        ref = undefined;
+        throw new ApiError('ERR_VALIDATION', 'message.ref must be a number or a string');
+      }
+      switch (msg['type']) {
+        case 'ping':
+          send(JSON.stringify({ type: 'pong', ...(ref === undefined ? {} : { ref }) }));
+          return;
+        case 'signal': {
+          const input = validateSignalMessage(msg);
+          const current = (await ctx.directory.get(userId)) ?? user;
+          const signal = await ctx.service.postSignal(current, input, 'message');
+          send(
+            JSON.stringify({
+              type: 'result',
+              ...(ref === undefined ? {} : { ref }),
+              ok: true,
+              signal: signalToWire(signal),
+            }),
+          );
+          return;
+        }
+        default:
+          throw new ApiError('ERR_VALIDATION', 'message.type must be one of signal, ping');
+      }
+    } catch (err) {
+      const e =
+        err instanceof ApiError
+          ? err
+          : new ApiError('ERR_INTERNAL', 'internal server error', undefined, { cause: err });
+      if (e.code === 'ERR_INTERNAL') request.log.error({ err }, 'push message failed');
+      send(
+        JSON.stringify({
+          type: 'result',
+          ...(ref === undefined ? {} : { ref }),
+          ok: false,
+          error: { code: e.code, message: e.message },
+        }),
+      );
+    }
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Storage records → the JSON the API sends (docs/api.md): snake_case names, user ids as strings, an
+ * unclaimed session's `target_user_id` as "" (the seed's Go struct declares a string).
+ */
+import type {
+  HistoryEntry,
+  SessionRecord,
+  SignalRecord,
+  TransferRecord,
+  UserRecord,
+} from '../storage/types.js';
+import type { SessionWire, SignalWire, TransferWire, UserWire } from './schemas.js';
+
+export function sessionToWire(s: SessionRecord): SessionWire {
+  return {
+    session_id: s.sessionId,
+    initiator_user_id: String(s.initiatorUserId),
+    target_user_id: s.targetUserId === null ? '' : String(s.targetUserId),
+    request_type: s.requestType,
+    parameters: s.parameters,
+    status: s.status,
+    capabilities: s.capabilities,
+    created_at: s.createdAt,
+    updated_at: s.updatedAt,
+  };
+}
+
+export function historyToWire(h: HistoryEntry): { status: string; at: string; by_user_id: string } {
+  return { status: h.status, at: h.at, by_user_id: h.byUserId === null ? '' : String(h.byUserId) };
+}
+
+export function signalToWire(s: SignalRecord): SignalWire {
+  return {
+    id: s.id,
+    session_id: s.sessionId,
+    signal_type: s.signalType,
+    signal_data: s.signalData,
+    from_client_id: String(s.fromUserId),
+    to_client_id: String(s.toUserId),
+    created_at: s.createdAt,
+  };
+}
+
+export function transferToWire(t: TransferRecord): TransferWire {
+  return {
+    session_id: t.sessionId,
+    file_name: t.fileName,
+    file_size: t.fileSize,
+    file_type: t.fileType,
+    request_type: t.requestType,
+    parameters: t.parameters,
+    status: t.status,
+    bytes: t.bytes,
+    sha256: t.sha256,
+    transport: t.transport,
+    duration_ms: t.durationMs,
+    error: t.error,
+    verified: t.verified,
+    relay_bytes: t.relayBytes,
+    created_at: t.createdAt,
+    updated_at: t.updatedAt,
+    completed_at: t.completedAt,
+  };
+}
+
+export function userToWire(u: UserRecord): UserWire {
+  return {
+    user_id: String(u.id),
+    username: u.username,
+    client_type: u.clientType,
+    request_types: u.requestTypes,
+  };
+}
