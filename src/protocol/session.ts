@@ -52,19 +52,13 @@ export class TransferSession {
   private lastProgress = -1;
   private lastBuffered = -1;
   private readonly onAbort: () => void;
-  private failedReject: ((err: TransferError) => void) | null = null;
-  /** Rejects with the failure: race long local operations (reads, writes, hashing) against it. */
-  readonly failed: Promise<never>;
+  private raceReject: ((err: TransferError) => void) | null = null;
 
   constructor(
     readonly channel: Channel,
     private readonly opts: SessionOptions,
     handlers: SessionHandlers,
   ) {
-    this.failed = new Promise<never>((_, reject) => {
-      this.failedReject = reject;
-    });
-    this.failed.catch(() => undefined);
     const ch = channel;
     this.saved = {
       onopen: ch.onopen,
@@ -135,7 +129,9 @@ export class TransferSession {
   fail(err: TransferError): void {
     if (this.failure !== null || this.finished) return;
     this.failure = err;
-    this.failedReject?.(err);
+    const reject = this.raceReject;
+    this.raceReject = null;
+    reject?.(err);
     this.poke();
   }
 
@@ -177,10 +173,26 @@ export class TransferSession {
     }
   }
 
-  /** Awaits `p`, but throws as soon as the transfer fails (abort, close, timeout, peer error). */
-  async race<T>(p: Promise<T>): Promise<T> {
+  /**
+   * Awaits `p`, but throws as soon as the transfer fails (abort, close, timeout, peer error). One race at
+   * a time (the main loop is sequential); unlike `Promise.race` with a long-lived failure promise, nothing
+   * accumulates per call on a long transfer.
+   */
+  race<T>(p: Promise<T>): Promise<T> {
     this.check();
-    return Promise.race([p, this.failed]);
+    return new Promise<T>((resolve, reject) => {
+      this.raceReject = reject;
+      p.then(
+        (v) => {
+          this.raceReject = null;
+          resolve(v);
+        },
+        (err: unknown) => {
+          this.raceReject = null;
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
   }
 
   /** Sends a control message; a transport that throws means the channel is gone. */
@@ -219,7 +231,7 @@ export class TransferSession {
     ch.onbufferedamountlow = this.saved.onbufferedamountlow;
     ch.bufferedAmountLowThreshold = this.saved.threshold;
     this.wake = null;
-    this.failedReject = null;
+    this.raceReject = null;
   }
 
   private checkIdle(): void {
