@@ -527,6 +527,28 @@ describe('peer errors, local failures, abort and timeouts', () => {
     assert.deepEqual(disk.aborts, [{ code: 'ERR_IO', keepPrefix: false }]);
   });
 
+  it('a disk slower than the network: past maxQueuedBytes → ERR_IO instead of unbounded memory', async () => {
+    const disk = new MemoryDisk();
+    const gate: (() => void)[] = [];
+    let open = true;
+    const slow = async (m: FileMetadata) => {
+      const t = await disk.open(m);
+      const write = t.write;
+      t.write = (o, d) =>
+        open ? new Promise<void>((resolve) => gate.push(() => void write(o, d).then(resolve))) : write(o, d);
+      return t;
+    };
+    const pair = createChannelPair();
+    const received = outcome(receiveFile(pair.b, recvOpts(disk, { open: slow, maxQueuedBytes: 1024 * 1024 })));
+    const sent = await outcome(sendFile(pair.a, sendOpts(pseudoRandomBytes(8 * 1024 * 1024, 62))));
+    // The sender hears about it while the first write is still stuck; then the disk catches up.
+    failed(sent, 'ERR_PEER', 'ERR_IO');
+    open = false;
+    for (const release of gate.splice(0)) release();
+    assert.match(failed(await received, 'ERR_IO').message, /disk is slower than the network/);
+    assert.deepEqual(disk.aborts, [{ code: 'ERR_IO', keepPrefix: false }]);
+  });
+
   it('a source failing → ERR_IO at the sender, ERR_PEER at the receiver (prefix kept)', async () => {
     const disk = new MemoryDisk();
     const src = createMemorySource(data);
