@@ -95,9 +95,16 @@ export class BatchWriter {
     try {
       for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) {
         try {
-          await this.sink.write(item.offset, item.length === item.buf.length ? item.buf : item.buf.subarray(0, item.length));
+          await this.sink.write(
+            item.offset,
+            item.length === item.buf.length ? item.buf : item.buf.subarray(0, item.length),
+          );
         } catch (err) {
-          const e = toTransferError(err, 'ERR_IO', `receive: writing ${item.length} bytes at offset ${item.offset}`);
+          const e = toTransferError(
+            err,
+            'ERR_IO',
+            `receive: writing ${item.length} bytes at offset ${item.offset}`,
+          );
           this.error = e;
           this.queue.length = 0;
           this.queuedBytes = 0;

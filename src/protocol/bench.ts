@@ -53,7 +53,12 @@ export interface BenchReport {
 const nodeCrc: Crc32 = (d) => zlibCrc32(d);
 const nodeHash: HashFactory = () => wrapDigestHash(createHash('sha256'));
 
-async function measure(name: string, bytes: number, runs: number, fn: () => Promise<void>): Promise<BenchRow> {
+async function measure(
+  name: string,
+  bytes: number,
+  runs: number,
+  fn: () => Promise<void>,
+): Promise<BenchRow> {
   let best: BenchRow | null = null;
   for (let i = 0; i < runs; i++) {
     const cpu0 = process.cpuUsage();
@@ -117,7 +122,13 @@ function nullTarget(createHash: HashFactory): ReceiveTarget {
   };
 }
 
-async function protocol(source: ByteSource, sha256: string, crc: Crc32, hash: HashFactory, readBlockBytes?: number): Promise<void> {
+async function protocol(
+  source: ByteSource,
+  sha256: string,
+  crc: Crc32,
+  hash: HashFactory,
+  readBlockBytes?: number,
+): Promise<void> {
   const { a, b } = createChannelPair();
   const [, r] = await Promise.all([
     sendFile(a as Channel, {
@@ -129,7 +140,11 @@ async function protocol(source: ByteSource, sha256: string, crc: Crc32, hash: Ha
       prefixSha256: () => Promise.reject(new Error('no resume in the benchmark')),
       ...(readBlockBytes === undefined ? {} : { readBlockBytes }),
     }),
-    receiveFile(b as Channel, { crc32: crc, createHash: hash, open: () => Promise.resolve(nullTarget(hash)) }),
+    receiveFile(b as Channel, {
+      crc32: crc,
+      createHash: hash,
+      open: () => Promise.resolve(nullTarget(hash)),
+    }),
   ]);
   if (r.sha256 !== sha256) throw new Error('benchmark transfer corrupted the data');
   a.close();
@@ -143,13 +158,29 @@ export async function benchProtocol(opts: { quick?: boolean } = {}): Promise<Ben
   const sha256 = createHash('sha256').update(data).digest('hex');
   const source = memorySource(data);
   const rows: BenchRow[] = [];
-  rows.push(await measure('bare loop (same messages, same flow control)', bytes, runs, () => bare(bytes, FRAME_HEADER_BYTES + DEFAULT_CHUNK_BYTES)));
-  rows.push(await measure('sdrlink/1, zlib.crc32 + node:crypto sha256', bytes, runs, () => protocol(source, sha256, nodeCrc, nodeHash)));
-  rows.push(await measure('sdrlink/1, pure crc32 + node:crypto sha256', bytes, runs, () => protocol(source, sha256, pureCrc32, nodeHash)));
+  rows.push(
+    await measure('bare loop (same messages, same flow control)', bytes, runs, () =>
+      bare(bytes, FRAME_HEADER_BYTES + DEFAULT_CHUNK_BYTES),
+    ),
+  );
+  rows.push(
+    await measure('sdrlink/1, zlib.crc32 + node:crypto sha256', bytes, runs, () =>
+      protocol(source, sha256, nodeCrc, nodeHash),
+    ),
+  );
+  rows.push(
+    await measure('sdrlink/1, pure crc32 + node:crypto sha256', bytes, runs, () =>
+      protocol(source, sha256, pureCrc32, nodeHash),
+    ),
+  );
   const smallBytes = Math.min(bytes, 64 * 1024 * 1024);
   const small = memorySource(data.subarray(0, smallBytes));
   const smallSha = createHash('sha256').update(data.subarray(0, smallBytes)).digest('hex');
-  rows.push(await measure('sdrlink/1, pure crc32 + pure sha256 (browser fallback)', smallBytes, 1, () => protocol(small, smallSha, pureCrc32, createSha256)));
+  rows.push(
+    await measure('sdrlink/1, pure crc32 + pure sha256 (browser fallback)', smallBytes, 1, () =>
+      protocol(small, smallSha, pureCrc32, createSha256),
+    ),
+  );
 
   const dir = await mkdtemp(join(tmpdir(), 'sdrlink-bench-'));
   try {
@@ -165,7 +196,11 @@ export async function benchProtocol(opts: { quick?: boolean } = {}): Promise<Ben
           return buf.subarray(0, bytesRead);
         },
       };
-      rows.push(await measure('sdrlink/1 from a file, 1 MiB reads', bytes, runs, () => protocol(fileSource, sha256, nodeCrc, nodeHash)));
+      rows.push(
+        await measure('sdrlink/1 from a file, 1 MiB reads', bytes, runs, () =>
+          protocol(fileSource, sha256, nodeCrc, nodeHash),
+        ),
+      );
       rows.push(
         await measure('sdrlink/1 from a file, one read per frame', bytes, runs, () =>
           protocol(fileSource, sha256, nodeCrc, nodeHash, DEFAULT_CHUNK_BYTES),
@@ -189,9 +224,13 @@ export async function benchProtocol(opts: { quick?: boolean } = {}): Promise<Ben
 
 /** Formats a report as a small table. */
 export function formatBench(r: BenchReport): string {
-  const lines = [`protocol benchmark: ${r.bytes / 2 ** 20} MiB per run, in-memory pair, both sides in one thread`];
+  const lines = [
+    `protocol benchmark: ${r.bytes / 2 ** 20} MiB per run, in-memory pair, both sides in one thread`,
+  ];
   for (const row of r.rows) {
-    lines.push(`  ${row.name.padEnd(58)} ${row.mbPerS.toFixed(0).padStart(6)} MB/s  ${row.cpuMsPerGiB.toFixed(0).padStart(6)} CPU ms/GiB`);
+    lines.push(
+      `  ${row.name.padEnd(58)} ${row.mbPerS.toFixed(0).padStart(6)} MB/s  ${row.cpuMsPerGiB.toFixed(0).padStart(6)} CPU ms/GiB`,
+    );
   }
   lines.push(`  protocol overhead vs bare loop in memory: ${(r.overhead * 100).toFixed(1)}% of throughput`);
   lines.push(`  CPU the protocol adds (both sides): ${r.addedCpuMsPerGiB.toFixed(0)} ms/GiB`);

@@ -57,12 +57,7 @@ export interface ErrorMessage {
 
 /** Every control message of §3, discriminated on `type`. */
 export type ControlMessage =
-  | FileMetadataMessage
-  | ResumeMessage
-  | StartMessage
-  | FileCompleteMessage
-  | AckMessage
-  | ErrorMessage;
+  FileMetadataMessage | ResumeMessage | StartMessage | FileCompleteMessage | AckMessage | ErrorMessage;
 
 /** The `type` values of §3. */
 export type ControlType = ControlMessage['type'];
@@ -109,7 +104,8 @@ function count(o: Fields, type: string, key: string): number {
 /** A SHA-256 as 64 hex digits; upper case is accepted and normalised to lower case. */
 function sha(o: Fields, type: string, key: string): string {
   const v = str(o, type, key);
-  if (!/^[0-9a-fA-F]{64}$/.test(v)) throw invalid(type, `field "${key}" must be 64 hex digits, got ${describe(v)}`);
+  if (!/^[0-9a-fA-F]{64}$/.test(v))
+    throw invalid(type, `field "${key}" must be 64 hex digits, got ${describe(v)}`);
   return v.toLowerCase();
 }
 
@@ -127,7 +123,8 @@ const parsers: { [K in ControlType]: (o: Fields) => Extract<ControlMessage, { ty
     const msg: FileMetadataMessage = { type: t, filename: str(o, t, 'filename'), size: count(o, t, 'size') };
     if (o['protocol'] === undefined) return msg;
     const protocol = str(o, t, 'protocol');
-    if (protocol !== PROTOCOL_NAME) throw invalid(t, `unsupported protocol ${describe(protocol)} (this side speaks ${PROTOCOL_NAME})`);
+    if (protocol !== PROTOCOL_NAME)
+      throw invalid(t, `unsupported protocol ${describe(protocol)} (this side speaks ${PROTOCOL_NAME})`);
     const chunkSize = count(o, t, 'chunk_size');
     if (chunkSize < 1 || chunkSize > MAX_CHUNK_BYTES) {
       throw invalid(t, `field "chunk_size" must be between 1 and ${MAX_CHUNK_BYTES}, got ${chunkSize}`);
@@ -151,7 +148,10 @@ const parsers: { [K in ControlType]: (o: Fields) => Extract<ControlMessage, { ty
   error(o) {
     const code = str(o, 'error', 'code');
     if (code.length === 0 || code.length > MAX_ERROR_CODE_CHARS) {
-      throw invalid('error', `field "code" must be 1 to ${MAX_ERROR_CODE_CHARS} characters, got ${describe(code)}`);
+      throw invalid(
+        'error',
+        `field "code" must be 1 to ${MAX_ERROR_CODE_CHARS} characters, got ${describe(code)}`,
+      );
     }
     return { type: 'error', code, message: str(o, 'error', 'message') };
   },
@@ -182,22 +182,33 @@ export function utf8Length(s: string): number {
  *   wrong type or range) | ERR_MESSAGE_TYPE (unknown `type`)
  */
 export function parseControl(text: string): ControlMessage {
-  if (text.length > MAX_CONTROL_BYTES || (text.length * 3 > MAX_CONTROL_BYTES && utf8Length(text) > MAX_CONTROL_BYTES)) {
+  if (
+    text.length > MAX_CONTROL_BYTES ||
+    (text.length * 3 > MAX_CONTROL_BYTES && utf8Length(text) > MAX_CONTROL_BYTES)
+  ) {
     throw new TransferError('ERR_MESSAGE_INVALID', `control message larger than ${MAX_CONTROL_BYTES} bytes`);
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new TransferError('ERR_MESSAGE_INVALID', `control message is not valid JSON: ${describe(text)}`, { cause: err });
+    throw new TransferError('ERR_MESSAGE_INVALID', `control message is not valid JSON: ${describe(text)}`, {
+      cause: err,
+    });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TransferError('ERR_MESSAGE_INVALID', `control message must be a JSON object, got ${describe(value)}`);
+    throw new TransferError(
+      'ERR_MESSAGE_INVALID',
+      `control message must be a JSON object, got ${describe(value)}`,
+    );
   }
   const o = value as Fields;
   const type = o['type'];
   if (typeof type !== 'string') {
-    throw new TransferError('ERR_MESSAGE_INVALID', `control message field "type" must be a string, got ${describe(type)}`);
+    throw new TransferError(
+      'ERR_MESSAGE_INVALID',
+      `control message field "type" must be a string, got ${describe(type)}`,
+    );
   }
   if (!Object.hasOwn(parsers, type)) {
     throw new TransferError('ERR_MESSAGE_TYPE', `unknown control message type ${describe(type)}`);
@@ -215,7 +226,14 @@ export function encodeControl(msg: ControlMessage): string {
       JSON.stringify(
         m.protocol === undefined
           ? { type: m.type, filename: m.filename, size: m.size }
-          : { type: m.type, filename: m.filename, size: m.size, protocol: m.protocol, sha256: m.sha256, chunk_size: m.chunk_size },
+          : {
+              type: m.type,
+              filename: m.filename,
+              size: m.size,
+              protocol: m.protocol,
+              sha256: m.sha256,
+              chunk_size: m.chunk_size,
+            },
       ),
     resume: (m) =>
       JSON.stringify(
@@ -224,13 +242,17 @@ export function encodeControl(msg: ControlMessage): string {
           : { type: m.type, offset: m.offset, prefix_sha256: m.prefix_sha256 },
       ),
     start: (m) => JSON.stringify({ type: m.type, offset: m.offset }),
-    'file-complete': (m) => JSON.stringify({ type: m.type, size: m.size, sha256: m.sha256, frames: m.frames }),
+    'file-complete': (m) =>
+      JSON.stringify({ type: m.type, size: m.size, sha256: m.sha256, frames: m.frames }),
     ack: (m) => JSON.stringify({ type: m.type, sha256: m.sha256, size: m.size }),
     error: (m) =>
       JSON.stringify({
         type: m.type,
         code: m.code,
-        message: m.message.length > MAX_ERROR_MESSAGE_CHARS ? `${m.message.slice(0, MAX_ERROR_MESSAGE_CHARS)}…` : m.message,
+        message:
+          m.message.length > MAX_ERROR_MESSAGE_CHARS
+            ? `${m.message.slice(0, MAX_ERROR_MESSAGE_CHARS)}…`
+            : m.message,
       }),
   });
 }

@@ -18,8 +18,10 @@ export const MAX_FILE_NAME_BYTES = 255;
 export function checkFileName(name: string): string {
   const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
   if (name.length === 0) throw new TransferError('ERR_FILENAME', 'file name is empty');
-  if (name === '.' || name === '..') throw new TransferError('ERR_FILENAME', `file name ${shown} is not a file`);
-  if (/[/\\]/.test(name)) throw new TransferError('ERR_FILENAME', `file name ${shown} contains a path separator`);
+  if (name === '.' || name === '..')
+    throw new TransferError('ERR_FILENAME', `file name ${shown} is not a file`);
+  if (/[/\\]/.test(name))
+    throw new TransferError('ERR_FILENAME', `file name ${shown} contains a path separator`);
   // eslint-disable-next-line no-control-regex -- the point is to find control characters
   if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) {
     throw new TransferError('ERR_FILENAME', `file name ${shown} contains a control character`);

@@ -111,12 +111,18 @@ describe('data frames (docs/protocol.md §2)', () => {
     ];
     for (const [name, h, code] of cases) {
       it(`${name} → ${code}`, () => {
-        assert.equal(codeOf(() => decodeFrame(bytes(h), crc32, DEFAULT_CHUNK_BYTES)), code);
+        assert.equal(
+          codeOf(() => decodeFrame(bytes(h), crc32, DEFAULT_CHUNK_BYTES)),
+          code,
+        );
       });
     }
 
     it('payload larger than chunk_size → ERR_FRAME_SIZE', () => {
-      assert.equal(codeOf(() => decodeFrame(bytes(GOLDEN), crc32, 4)), 'ERR_FRAME_SIZE');
+      assert.equal(
+        codeOf(() => decodeFrame(bytes(GOLDEN), crc32, 4)),
+        'ERR_FRAME_SIZE',
+      );
     });
 
     it('a CRC error names the offset and both values (docs/protocol.md §3.6)', () => {

@@ -109,14 +109,19 @@ export function checkFrameHeader(bytes: Uint8Array): number {
   const lo = ((bytes[8] ?? 0) << 24) | ((bytes[9] ?? 0) << 16) | ((bytes[10] ?? 0) << 8) | (bytes[11] ?? 0);
   // hi >>> 0 ≥ 2^21 means offset ≥ 2^53 (§2).
   if (hi >>> 21 !== 0) {
-    throw new TransferError('ERR_FRAME_OFFSET', `frame offset 0x${(hi >>> 0).toString(16)}${(lo >>> 0).toString(16).padStart(8, '0')} is not below 2^53`);
+    throw new TransferError(
+      'ERR_FRAME_OFFSET',
+      `frame offset 0x${(hi >>> 0).toString(16)}${(lo >>> 0).toString(16).padStart(8, '0')} is not below 2^53`,
+    );
   }
   return (hi >>> 0) * TWO_POW_32 + (lo >>> 0);
 }
 
 /** The CRC-32 field of a frame whose header {@link checkFrameHeader} accepted. */
 export function readFrameCrc(bytes: Uint8Array): number {
-  return (((bytes[12] ?? 0) << 24) | ((bytes[13] ?? 0) << 16) | ((bytes[14] ?? 0) << 8) | (bytes[15] ?? 0)) >>> 0;
+  return (
+    (((bytes[12] ?? 0) << 24) | ((bytes[13] ?? 0) << 16) | ((bytes[14] ?? 0) << 8) | (bytes[15] ?? 0)) >>> 0
+  );
 }
 
 /**

@@ -10,7 +10,10 @@ describe('SHA-256', () => {
     const vectors: [string, string][] = [
       ['', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'],
       ['abc', 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'],
-      ['abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq', '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1'],
+      [
+        'abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq',
+        '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1',
+      ],
     ];
     for (const [text, hex] of vectors) {
       const h = createSha256();
@@ -23,7 +26,8 @@ describe('SHA-256', () => {
     const data = new Uint8Array(randomBytes(70_000));
     for (const n of [1, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1000, 70_000]) {
       const h = createSha256();
-      for (let i = 0, step = 1; i < n; i += step, step = (step * 7) % 97 + 1) h.update(data.subarray(i, Math.min(n, i + step)));
+      for (let i = 0, step = 1; i < n; i += step, step = ((step * 7) % 97) + 1)
+        h.update(data.subarray(i, Math.min(n, i + step)));
       assert.equal(h.digest(), nodeHex(data.subarray(0, n)), `length ${n}`);
     }
   });

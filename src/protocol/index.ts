@@ -3,13 +3,7 @@
  * file access, CRC-32 and SHA-256 are injected, so the same code runs in the agents, the relay and the browser.
  */
 export type { Channel } from './channel.js';
-export {
-  PROTOCOL_NAME,
-  dispatchControl,
-  encodeControl,
-  parseControl,
-  utf8Length,
-} from './codec.js';
+export { PROTOCOL_NAME, dispatchControl, encodeControl, parseControl, utf8Length } from './codec.js';
 export type {
   AckMessage,
   ControlHandlers,
@@ -46,6 +40,12 @@ export type { DataFrame } from './frames.js';
 export { createSha256, isSha256Hex, wrapDigestHash } from './hashing.js';
 export type { DigestHashLike, Hash, HashFactory } from './hashing.js';
 export { RECEIVE_DEFAULTS, receiveFile } from './receiver.js';
-export type { FileMetadata, ReceiveOptions, ReceiveProgress, ReceiveResult, ReceiveTarget } from './receiver.js';
+export type {
+  FileMetadata,
+  ReceiveOptions,
+  ReceiveProgress,
+  ReceiveResult,
+  ReceiveTarget,
+} from './receiver.js';
 export { SEND_DEFAULTS, sendFile } from './sender.js';
 export type { ByteSource, SendOptions, SendProgress, SendResult } from './sender.js';

@@ -111,14 +111,7 @@ export const RECEIVE_DEFAULTS = {
 } as const;
 
 type ReceiveState =
-  | 'await-metadata'
-  | 'opening'
-  | 'await-start'
-  | 'receiving'
-  | 'seed'
-  | 'seed-tail'
-  | 'completing'
-  | 'done';
+  'await-metadata' | 'opening' | 'await-start' | 'receiving' | 'seed' | 'seed-tail' | 'completing' | 'done';
 
 type Inbound = ControlMessage | Uint8Array;
 
@@ -179,7 +172,11 @@ class Receiver {
     this.batchBytes = opts.writeBatchBytes ?? RECEIVE_DEFAULTS.writeBatchBytes;
     this.session = new TransferSession(
       channel,
-      { idleTimeoutMs: opts.idleTimeoutMs ?? RECEIVE_DEFAULTS.idleTimeoutMs, signal: opts.signal, role: 'receive' },
+      {
+        idleTimeoutMs: opts.idleTimeoutMs ?? RECEIVE_DEFAULTS.idleTimeoutMs,
+        signal: opts.signal,
+        role: 'receive',
+      },
       { message: (data) => this.onMessage(data), close: () => this.onClose() },
     );
   }
@@ -202,11 +199,20 @@ class Receiver {
     this.chunkSize = meta.chunk_size ?? 0;
     checkFileName(meta.filename);
     if (this.opts.maxSize !== undefined && meta.size > this.opts.maxSize) {
-      throw new TransferError('ERR_TOO_LARGE', `receive: ${meta.filename} is ${meta.size} bytes, more than the ${this.opts.maxSize} accepted`);
+      throw new TransferError(
+        'ERR_TOO_LARGE',
+        `receive: ${meta.filename} is ${meta.size} bytes, more than the ${this.opts.maxSize} accepted`,
+      );
     }
     this.state = 'opening';
     const info: FileMetadata = this.sdrlink
-      ? { filename: meta.filename, size: meta.size, mode: 'sdrlink', sha256: meta.sha256 as string, chunkSize: this.chunkSize }
+      ? {
+          filename: meta.filename,
+          size: meta.size,
+          mode: 'sdrlink',
+          sha256: meta.sha256 as string,
+          chunkSize: this.chunkSize,
+        }
       : { filename: meta.filename, size: meta.size, mode: 'seed' };
     let target: ReceiveTarget;
     try {
@@ -227,7 +233,9 @@ class Receiver {
     this.state = 'await-start';
     s.sendText(
       encodeControl(
-        offer > 0 ? { type: 'resume', offset: offer, prefix_sha256: target.prefixSha256 as string } : { type: 'resume', offset: 0 },
+        offer > 0
+          ? { type: 'resume', offset: offer, prefix_sha256: target.prefixSha256 as string }
+          : { type: 'resume', offset: 0 },
       ),
     );
     const msg = await this.next();
@@ -236,7 +244,10 @@ class Receiver {
     }
     const start = (msg as StartMessage).offset;
     if (start !== 0 && start !== offer) {
-      throw new TransferError('ERR_RESUME_OFFSET', `receive: start offset ${start} is neither 0 nor the offered ${offer}`);
+      throw new TransferError(
+        'ERR_RESUME_OFFSET',
+        `receive: start offset ${start} is neither 0 nor the offered ${offer}`,
+      );
     }
     await this.begin(target, start);
 
@@ -299,10 +310,16 @@ class Receiver {
     const complete = this.complete as FileCompleteMessage | null;
     if (complete !== null) {
       if (complete.size !== this.size || this.expected !== this.size) {
-        throw new TransferError('ERR_SIZE_MISMATCH', `receive: ${this.expected} bytes received, file-complete says ${complete.size}`);
+        throw new TransferError(
+          'ERR_SIZE_MISMATCH',
+          `receive: ${this.expected} bytes received, file-complete says ${complete.size}`,
+        );
       }
       if (complete.sha256 !== sha256) {
-        throw new TransferError('ERR_HASH_MISMATCH', `receive: sha256 of the received file is ${sha256}, file-complete says ${complete.sha256}`);
+        throw new TransferError(
+          'ERR_HASH_MISMATCH',
+          `receive: sha256 of the received file is ${sha256}, file-complete says ${complete.sha256}`,
+        );
       }
     }
     const verified = complete !== null;
@@ -325,7 +342,9 @@ class Receiver {
     this.startOffset = start;
     this.expected = start;
     this.nextProgressAt = start;
-    this.writer = new BatchWriter(target, start, this.batchBytes, this.maxQueued, (err) => this.session.fail(err));
+    this.writer = new BatchWriter(target, start, this.batchBytes, this.maxQueued, (err) =>
+      this.session.fail(err),
+    );
     this.report();
   }
 
@@ -349,7 +368,10 @@ class Receiver {
     const target = this.target;
     if (target === null || this.state === 'done') return;
     const keepPrefix =
-      this.sdrlink && err.code !== 'ERR_HASH_MISMATCH' && err.code !== 'ERR_SIZE_MISMATCH' && err.code !== 'ERR_IO';
+      this.sdrlink &&
+      err.code !== 'ERR_HASH_MISMATCH' &&
+      err.code !== 'ERR_SIZE_MISMATCH' &&
+      err.code !== 'ERR_IO';
     const writer = this.writer;
     if (writer !== null) {
       if (keepPrefix && writer.error === null) {
@@ -414,14 +436,21 @@ class Receiver {
     let bytes: Uint8Array;
     if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
     else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    else throw new TransferError('ERR_MESSAGE_INVALID', 'receive: a message that is neither text nor binary (set binaryType to "arraybuffer")');
+    else
+      throw new TransferError(
+        'ERR_MESSAGE_INVALID',
+        'receive: a message that is neither text nor binary (set binaryType to "arraybuffer")',
+      );
     if (this.direct) {
       this.handleBinary(bytes);
       return;
     }
     this.inboxBytes += bytes.length;
     if (this.inboxBytes > this.maxQueued) {
-      throw new TransferError('ERR_IO', `receive: more than ${this.maxQueued} bytes arrived before the file was open`);
+      throw new TransferError(
+        'ERR_IO',
+        `receive: more than ${this.maxQueued} bytes arrived before the file was open`,
+      );
     }
     this.inbox.push(bytes);
     s.poke();
@@ -434,13 +463,19 @@ class Receiver {
       const offset = checkFrameHeader(bytes);
       const length = bytes.length - FRAME_HEADER_BYTES;
       if (length > this.chunkSize) {
-        throw new TransferError('ERR_FRAME_SIZE', `frame at offset ${offset}: payload of ${length} bytes exceeds chunk_size ${this.chunkSize}`);
+        throw new TransferError(
+          'ERR_FRAME_SIZE',
+          `frame at offset ${offset}: payload of ${length} bytes exceeds chunk_size ${this.chunkSize}`,
+        );
       }
       if (offset !== this.expected) {
         throw new TransferError('ERR_FRAME_OFFSET', `frame at offset ${offset}, expected ${this.expected}`);
       }
       if (offset + length > this.size) {
-        throw new TransferError('ERR_FRAME_OFFSET', `frame at offset ${offset} of ${length} bytes runs past the size ${this.size}`);
+        throw new TransferError(
+          'ERR_FRAME_OFFSET',
+          `frame at offset ${offset} of ${length} bytes runs past the size ${this.size}`,
+        );
       }
       const payload = bytes.subarray(FRAME_HEADER_BYTES);
       const crc = this.crc32(payload) >>> 0;
@@ -451,7 +486,10 @@ class Receiver {
     }
     if (state === 'seed') {
       if (this.expected + bytes.length > this.size) {
-        throw new TransferError('ERR_SIZE_MISMATCH', `receive: ${this.expected + bytes.length} bytes received, metadata said ${this.size}`);
+        throw new TransferError(
+          'ERR_SIZE_MISMATCH',
+          `receive: ${this.expected + bytes.length} bytes received, metadata said ${this.size}`,
+        );
       }
       this.accept(bytes);
       if (this.expected === this.size) this.session.poke();
@@ -476,7 +514,11 @@ class Receiver {
   }
 
   private handleControl(msg: ControlMessage): void {
-    if (msg.type === 'file-complete' && (this.state === 'receiving' || this.state === 'seed' || this.state === 'seed-tail') && this.complete === null) {
+    if (
+      msg.type === 'file-complete' &&
+      (this.state === 'receiving' || this.state === 'seed' || this.state === 'seed-tail') &&
+      this.complete === null
+    ) {
       this.complete = msg;
       this.session.poke();
       return;
@@ -497,7 +539,12 @@ class Receiver {
       this.session.poke();
       return;
     }
-    this.session.fail(new TransferError('ERR_CHANNEL_CLOSED', `receive: channel closed while ${st} (${this.expected} of ${this.size} bytes)`));
+    this.session.fail(
+      new TransferError(
+        'ERR_CHANNEL_CLOSED',
+        `receive: channel closed while ${st} (${this.expected} of ${this.size} bytes)`,
+      ),
+    );
   }
 }
 

@@ -227,7 +227,10 @@ class Sender {
   /** §3.3: the start offset for the receiver's `resume`. */
   private async checkResume(resume: ResumeMessage): Promise<number> {
     if (resume.offset > this.size) {
-      throw new TransferError('ERR_RESUME_OFFSET', `send: resume offset ${resume.offset} is beyond the file size ${this.size}`);
+      throw new TransferError(
+        'ERR_RESUME_OFFSET',
+        `send: resume offset ${resume.offset} is beyond the file size ${this.size}`,
+      );
     }
     if (resume.offset === 0 || resume.prefix_sha256 === undefined) return 0;
     // Hashing a long prefix is local work, not a stall: the idle watchdog waits for it.
@@ -255,8 +258,14 @@ class Sender {
     const chunk = this.chunk;
     const high = this.high;
     const total = size - start;
-    const blockBytes = Math.max(chunk, Math.floor((this.opts.readBlockBytes ?? SEND_DEFAULTS.readBlockBytes) / chunk) * chunk);
-    const buffers = [new Uint8Array(Math.min(blockBytes, total)), new Uint8Array(Math.min(blockBytes, Math.max(0, total - blockBytes)))];
+    const blockBytes = Math.max(
+      chunk,
+      Math.floor((this.opts.readBlockBytes ?? SEND_DEFAULTS.readBlockBytes) / chunk) * chunk,
+    );
+    const buffers = [
+      new Uint8Array(Math.min(blockBytes, total)),
+      new Uint8Array(Math.min(blockBytes, Math.max(0, total - blockBytes))),
+    ];
     const frame = framed ? new Uint8Array(FRAME_HEADER_BYTES + chunk) : new Uint8Array(0);
     const fullPayload = frame.subarray(FRAME_HEADER_BYTES);
     let frames = 0;
@@ -274,7 +283,10 @@ class Sender {
       return source.read(at, length, into).then(
         (bytes) => {
           if (bytes.length !== length) {
-            throw new TransferError('ERR_IO', `send: read ${bytes.length} bytes at offset ${at}, expected ${length}`);
+            throw new TransferError(
+              'ERR_IO',
+              `send: read ${bytes.length} bytes at offset ${at}, expected ${length}`,
+            );
           }
           return bytes;
         },
@@ -353,7 +365,10 @@ class Sender {
     dispatchControl<void>(msg, {
       error: (m) =>
         s.fail(
-          new TransferError('ERR_PEER', `send: peer error ${m.code}: ${m.message}`, { peerCode: m.code, peerMessage: m.message }),
+          new TransferError('ERR_PEER', `send: peer error ${m.code}: ${m.message}`, {
+            peerCode: m.code,
+            peerMessage: m.message,
+          }),
         ),
       resume: (m) => {
         if (this.state !== 'await-resume' || this.resume !== null) return this.unexpected('resume');

@@ -93,7 +93,9 @@ export class TransferSession {
     };
     ch.onerror = (ev) => {
       if (!this.finished) {
-        this.fail(new TransferError('ERR_CHANNEL_CLOSED', `${opts.role}: channel error: ${describeEvent(ev)}`));
+        this.fail(
+          new TransferError('ERR_CHANNEL_CLOSED', `${opts.role}: channel error: ${describeEvent(ev)}`),
+        );
       }
       saved.onerror?.call(ch, ev);
     };
@@ -111,7 +113,13 @@ export class TransferSession {
 
     this.onAbort = () => {
       const reason: unknown = opts.signal?.reason;
-      this.fail(new TransferError('ERR_ABORTED', `${opts.role}: aborted`, reason === undefined ? undefined : { cause: reason }));
+      this.fail(
+        new TransferError(
+          'ERR_ABORTED',
+          `${opts.role}: aborted`,
+          reason === undefined ? undefined : { cause: reason },
+        ),
+      );
     };
     if (opts.signal) {
       if (opts.signal.aborted) this.onAbort();
@@ -243,7 +251,9 @@ export class TransferSession {
       return;
     }
     if (++this.idleTicks >= 4) {
-      this.fail(new TransferError('ERR_TIMEOUT', `${this.opts.role}: no progress for ${this.opts.idleTimeoutMs} ms`));
+      this.fail(
+        new TransferError('ERR_TIMEOUT', `${this.opts.role}: no progress for ${this.opts.idleTimeoutMs} ms`),
+      );
     }
   }
 }

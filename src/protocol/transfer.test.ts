@@ -83,7 +83,12 @@ function failed<T>(o: Outcome<T>, code: string, peerCode?: string): TransferErro
 }
 
 /** Runs `p` to its end while advancing mocked timers by `stepMs`; fails if it takes more than `maxSteps`. */
-async function drive<T>(t: TestContext, p: Promise<T>, stepMs: number, maxSteps = 5000): Promise<{ value: T; steps: number }> {
+async function drive<T>(
+  t: TestContext,
+  p: Promise<T>,
+  stepMs: number,
+  maxSteps = 5000,
+): Promise<{ value: T; steps: number }> {
   let done = false;
   const watched = p.finally(() => {
     done = true;
@@ -188,17 +193,32 @@ describe('sendFile → receiveFile (sdrlink/1)', () => {
       const s = ok(sent);
       const r = ok(received);
       assert.deepEqual(s, { startOffset: 0, bytesSent: size, frames: Math.ceil(size / chunk), acked: true });
-      assert.deepEqual(r, { path: '/memory/capture.npz', size, sha256: sha256Hex(data), verified: true, startOffset: 0, mode: 'sdrlink' });
+      assert.deepEqual(r, {
+        path: '/memory/capture.npz',
+        size,
+        sha256: sha256Hex(data),
+        verified: true,
+        startOffset: 0,
+        mode: 'sdrlink',
+      });
       const file = disk.files.get('capture.npz');
       assert.ok(file);
       assert.equal(Buffer.compare(file, data), 0);
       assert.deepEqual(disk.commits, [{ size, sha256: sha256Hex(data), verified: true }]);
       assert.ok(pair.a.maxBufferedSeen <= high + FRAME_HEADER_BYTES + chunk + 1024);
       // Writes are coalesced into 1 MiB batches (the last one shorter).
-      for (const [i, w] of disk.writes.entries()) if (i < disk.writes.length - 1) assert.equal(w, 1024 * 1024);
-      assert.equal(disk.writes.reduce((x, y) => x + y, 0), size);
+      for (const [i, w] of disk.writes.entries())
+        if (i < disk.writes.length - 1) assert.equal(w, 1024 * 1024);
+      assert.equal(
+        disk.writes.reduce((x, y) => x + y, 0),
+        size,
+      );
       for (const p of [sendProgress, recvProgress]) {
-        assert.deepEqual(p, [...p].sort((x, y) => x - y), 'progress never goes back');
+        assert.deepEqual(
+          p,
+          [...p].sort((x, y) => x - y),
+          'progress never goes back',
+        );
         assert.equal(p.at(-1), size);
       }
     });
@@ -217,7 +237,12 @@ describe('sendFile → receiveFile (sdrlink/1)', () => {
   it('restores the channel handlers it replaced and sends nothing after the end', async () => {
     const data = pseudoRandomBytes(100_000, 5);
     const pair = createChannelPair();
-    const mine = { onmessage: () => undefined, onclose: () => undefined, onerror: () => undefined, onbufferedamountlow: () => undefined };
+    const mine = {
+      onmessage: () => undefined,
+      onclose: () => undefined,
+      onerror: () => undefined,
+      onbufferedamountlow: () => undefined,
+    };
     Object.assign(pair.a, mine);
     Object.assign(pair.b, mine);
     pair.a.bufferedAmountLowThreshold = 123;
@@ -268,7 +293,10 @@ describe('sendFile → receiveFile (sdrlink/1)', () => {
     const disk = new MemoryDisk();
     const { value } = await drive(
       t,
-      Promise.all([sendFile(pair.a, sendOpts(data, { mode: 'seed' })), receiveFile(pair.b, recvOpts(disk, { seedCompleteWaitMs: 100 }))]),
+      Promise.all([
+        sendFile(pair.a, sendOpts(data, { mode: 'seed' })),
+        receiveFile(pair.b, recvOpts(disk, { seedCompleteWaitMs: 100 })),
+      ]),
       20,
     );
     assert.equal(value[0].acked, false);
@@ -294,12 +322,22 @@ describe('frame errors (docs/protocol.md §2, §5)', () => {
     ['offset + 1', 2, (m) => ((m[11] = (m[11] ?? 0) + 1), m), 'ERR_FRAME_OFFSET'],
     ['payload over chunk_size', 2, (m) => reframe(m, 1), 'ERR_FRAME_SIZE'],
     ['last frame running past size', 10, (m) => reframe(m, 10), 'ERR_FRAME_OFFSET'],
-    ['payload byte flipped', 2, (m) => ((m[FRAME_HEADER_BYTES + 7] = (m[FRAME_HEADER_BYTES + 7] ?? 0) ^ 0x40), m), 'ERR_FRAME_CRC'],
+    [
+      'payload byte flipped',
+      2,
+      (m) => ((m[FRAME_HEADER_BYTES + 7] = (m[FRAME_HEADER_BYTES + 7] ?? 0) ^ 0x40), m),
+      'ERR_FRAME_CRC',
+    ],
   ];
   for (const [name, n, fn, code] of cases) {
     it(`${name} in frame ${n} → ${code}; the verified prefix is kept, the sender hears it`, async () => {
       const disk = new MemoryDisk();
-      const { sent, received } = await transfer(data, disk, { corrupt: onBinary(n, fn) }, { chunkSize: chunk });
+      const { sent, received } = await transfer(
+        data,
+        disk,
+        { corrupt: onBinary(n, fn) },
+        { chunkSize: chunk },
+      );
       failed(received, code);
       failed(sent, 'ERR_PEER', code);
       assert.deepEqual(disk.aborts, [{ code, keepPrefix: true }]);
@@ -312,7 +350,9 @@ describe('frame errors (docs/protocol.md §2, §5)', () => {
   it('a corrupted chunk, then a second attempt that resumes after the verified prefix', async () => {
     const big = pseudoRandomBytes(3 * 1024 * 1024 + 5, 22);
     const disk = new MemoryDisk();
-    const first = await transfer(big, disk, { corrupt: onBinary(20, (m) => ((m[100] = (m[100] ?? 0) ^ 1), m)) });
+    const first = await transfer(big, disk, {
+      corrupt: onBinary(20, (m) => ((m[100] = (m[100] ?? 0) ^ 1), m)),
+    });
     failed(first.received, 'ERR_FRAME_CRC');
     const e = failed(first.sent, 'ERR_PEER', 'ERR_FRAME_CRC');
     assert.match(e.peerMessage ?? '', /^frame at offset 1309440: crc32 0x[0-9a-f]{8} != 0x[0-9a-f]{8}$/);
@@ -345,13 +385,19 @@ describe('resume (docs/protocol.md §3.2, §3.3, §4)', () => {
         return msg;
       },
     });
-    const [s1, r1] = await Promise.all([outcome(sendFile(p.a, sendOpts(data))), outcome(receiveFile(p.b, recvOpts(disk2)))]);
+    const [s1, r1] = await Promise.all([
+      outcome(sendFile(p.a, sendOpts(data))),
+      outcome(receiveFile(p.b, recvOpts(disk2))),
+    ]);
     failed(s1, 'ERR_CHANNEL_CLOSED');
     failed(r1, 'ERR_CHANNEL_CLOSED');
     assert.deepEqual(disk2.aborts, [{ code: 'ERR_CHANNEL_CLOSED', keepPrefix: true }]);
     const kept = disk2.partLength;
     // Frames that reached the receiver before the cut are all on disk, whole frames only.
-    assert.ok(kept > 0 && kept <= 29 * DEFAULT_CHUNK_BYTES && kept % DEFAULT_CHUNK_BYTES === 0, `kept ${kept}`);
+    assert.ok(
+      kept > 0 && kept <= 29 * DEFAULT_CHUNK_BYTES && kept % DEFAULT_CHUNK_BYTES === 0,
+      `kept ${kept}`,
+    );
     assert.equal(Buffer.compare(disk2.part.subarray(0, kept), data.subarray(0, kept)), 0);
 
     const second = await transfer(data, disk2);
@@ -394,7 +440,9 @@ describe('resume (docs/protocol.md §3.2, §3.3, §4)', () => {
     const data = pseudoRandomBytes(1000, 34);
     const disk = new MemoryDisk();
     const { sent, received } = await transfer(data, disk, {
-      corrupt: onText('b', 'resume', () => JSON.stringify({ type: 'resume', offset: 5000, prefix_sha256: 'ab'.repeat(32) })),
+      corrupt: onText('b', 'resume', () =>
+        JSON.stringify({ type: 'resume', offset: 5000, prefix_sha256: 'ab'.repeat(32) }),
+      ),
     });
     failed(sent, 'ERR_RESUME_OFFSET');
     failed(received, 'ERR_PEER', 'ERR_RESUME_OFFSET');
@@ -415,7 +463,12 @@ describe('whole-file checks (docs/protocol.md §3.4, §3.5)', () => {
   it('a hash mismatch on complete refuses the file and discards the partial file', async () => {
     const data = pseudoRandomBytes(200_000, 41);
     const disk = new MemoryDisk();
-    const { sent, received } = await transfer(data, disk, {}, { sha256: sha256Hex(pseudoRandomBytes(200_000, 42)) });
+    const { sent, received } = await transfer(
+      data,
+      disk,
+      {},
+      { sha256: sha256Hex(pseudoRandomBytes(200_000, 42)) },
+    );
     failed(received, 'ERR_HASH_MISMATCH');
     failed(sent, 'ERR_PEER', 'ERR_HASH_MISMATCH');
     assert.deepEqual(disk.aborts, [{ code: 'ERR_HASH_MISMATCH', keepPrefix: false }]);
@@ -442,7 +495,12 @@ describe('whole-file checks (docs/protocol.md §3.4, §3.5)', () => {
 
   it('a lost frame is caught by the next frame’s offset', async () => {
     const data = pseudoRandomBytes(5000, 45);
-    const { received } = await transfer(data, new MemoryDisk(), { corrupt: onBinary(1, () => undefined) }, { chunkSize: 1000 });
+    const { received } = await transfer(
+      data,
+      new MemoryDisk(),
+      { corrupt: onBinary(1, () => undefined) },
+      { chunkSize: 1000 },
+    );
     failed(received, 'ERR_FRAME_OFFSET');
   });
 
@@ -458,21 +516,29 @@ describe('whole-file checks (docs/protocol.md §3.4, §3.5)', () => {
 describe('control-message errors during a transfer (docs/protocol.md §3)', () => {
   const data = pseudoRandomBytes(3000, 51);
   const cases: [string, string, string][] = [
-    ['an ack instead of start', JSON.stringify({ type: 'ack', sha256: 'ab'.repeat(32), size: 1 }), 'ERR_UNEXPECTED'],
+    [
+      'an ack instead of start',
+      JSON.stringify({ type: 'ack', sha256: 'ab'.repeat(32), size: 1 }),
+      'ERR_UNEXPECTED',
+    ],
     ['invalid JSON instead of start', '{"type":"start",', 'ERR_MESSAGE_INVALID'],
     ['an unknown type instead of start', '{"type":"chunk"}', 'ERR_MESSAGE_TYPE'],
     ['start without offset', '{"type":"start"}', 'ERR_MESSAGE_INVALID'],
   ];
   for (const [name, replacement, code] of cases) {
     it(`${name} → ${code} at the receiver, ERR_PEER at the sender`, async () => {
-      const { sent, received } = await transfer(data, new MemoryDisk(), { corrupt: onText('a', 'start', () => replacement) });
+      const { sent, received } = await transfer(data, new MemoryDisk(), {
+        corrupt: onText('a', 'start', () => replacement),
+      });
       failed(received, code);
       failed(sent, 'ERR_PEER', code);
     });
   }
 
   it('a start instead of resume → ERR_UNEXPECTED at the sender', async () => {
-    const { sent, received } = await transfer(data, new MemoryDisk(), { corrupt: onText('b', 'resume', () => '{"type":"start","offset":0}') });
+    const { sent, received } = await transfer(data, new MemoryDisk(), {
+      corrupt: onText('b', 'resume', () => '{"type":"start","offset":0}'),
+    });
     failed(sent, 'ERR_UNEXPECTED');
     failed(received, 'ERR_PEER', 'ERR_UNEXPECTED');
   });
@@ -492,12 +558,18 @@ describe('peer errors, local failures, abort and timeouts', () => {
   it('an unsafe file name is refused before open (ERR_FILENAME), and the sender hears why', async () => {
     const disk = new MemoryDisk();
     let opened = 0;
-    const { sent, received } = await transfer(data, disk, {}, { filename: '../../etc/passwd' }, {
-      open: (m) => {
-        opened++;
-        return disk.open(m);
+    const { sent, received } = await transfer(
+      data,
+      disk,
+      {},
+      { filename: '../../etc/passwd' },
+      {
+        open: (m) => {
+          opened++;
+          return disk.open(m);
+        },
       },
-    });
+    );
     const e = failed(received, 'ERR_FILENAME');
     const s = failed(sent, 'ERR_PEER', 'ERR_FILENAME');
     assert.equal(s.peerMessage, e.message);
@@ -505,9 +577,15 @@ describe('peer errors, local failures, abort and timeouts', () => {
   });
 
   it('open() throwing a TransferError is passed on to the sender', async () => {
-    const { sent, received } = await transfer(data, new MemoryDisk(), {}, {}, {
-      open: () => Promise.reject(new TransferError('ERR_FILENAME', 'capture.npz exists already')),
-    });
+    const { sent, received } = await transfer(
+      data,
+      new MemoryDisk(),
+      {},
+      {},
+      {
+        open: () => Promise.reject(new TransferError('ERR_FILENAME', 'capture.npz exists already')),
+      },
+    );
     failed(received, 'ERR_FILENAME');
     assert.equal(failed(sent, 'ERR_PEER', 'ERR_FILENAME').peerMessage, 'capture.npz exists already');
   });
@@ -539,7 +617,9 @@ describe('peer errors, local failures, abort and timeouts', () => {
       return t;
     };
     const pair = createChannelPair();
-    const received = outcome(receiveFile(pair.b, recvOpts(disk, { open: slow, maxQueuedBytes: 1024 * 1024 })));
+    const received = outcome(
+      receiveFile(pair.b, recvOpts(disk, { open: slow, maxQueuedBytes: 1024 * 1024 })),
+    );
     const sent = await outcome(sendFile(pair.a, sendOpts(pseudoRandomBytes(8 * 1024 * 1024, 62))));
     // The sender hears about it while the first write is still stuck; then the disk catches up.
     failed(sent, 'ERR_PEER', 'ERR_IO');
@@ -565,13 +645,18 @@ describe('peer errors, local failures, abort and timeouts', () => {
   it('aborting the sender mid-file → ERR_ABORTED; the receiver hears it and keeps its prefix', async () => {
     const ac = new AbortController();
     const disk = new MemoryDisk();
-    const { sent, received } = await transfer(data, disk, {
-      drainBytesPerTick: 128 * 1024,
-      corrupt: onBinary(5, (m) => {
-        ac.abort(new Error('user pressed ^C'));
-        return m;
-      }),
-    }, { signal: ac.signal, highWater: 256 * 1024, lowWater: 64 * 1024 });
+    const { sent, received } = await transfer(
+      data,
+      disk,
+      {
+        drainBytesPerTick: 128 * 1024,
+        corrupt: onBinary(5, (m) => {
+          ac.abort(new Error('user pressed ^C'));
+          return m;
+        }),
+      },
+      { signal: ac.signal, highWater: 256 * 1024, lowWater: 64 * 1024 },
+    );
     const e = failed(sent, 'ERR_ABORTED');
     assert.equal((e.cause as Error).message, 'user pressed ^C');
     failed(received, 'ERR_PEER', 'ERR_ABORTED');
@@ -645,12 +730,18 @@ describe('seed peers (docs/protocol.md §3.1)', () => {
     const data = pseudoRandomBytes(100_000, 71);
     const disk = new MemoryDisk();
     const seen: PairMessage[] = [];
-    const { sent, received } = await transfer(data, disk, {
-      corrupt: (m, _i, from) => {
-        if (from === 'a') seen.push(typeof m === 'string' ? m : m.length === SEED_CHUNK_BYTES ? m : m.slice());
-        return m;
+    const { sent, received } = await transfer(
+      data,
+      disk,
+      {
+        corrupt: (m, _i, from) => {
+          if (from === 'a')
+            seen.push(typeof m === 'string' ? m : m.length === SEED_CHUNK_BYTES ? m : m.slice());
+          return m;
+        },
       },
-    }, { mode: 'seed' });
+      { mode: 'seed' },
+    );
     assert.deepEqual(ok(sent), { startOffset: 0, bytesSent: data.length, frames: 7, acked: false });
     assert.deepEqual(ok(received), {
       path: '/memory/capture.npz',
@@ -662,9 +753,15 @@ describe('seed peers (docs/protocol.md §3.1)', () => {
     });
     assert.equal(seen[0], '{"type":"file-metadata","filename":"capture.npz","size":100000}');
     const chunks = seen.slice(1, -1) as Uint8Array[];
-    assert.deepEqual(chunks.map((c) => c.length), [16384, 16384, 16384, 16384, 16384, 16384, 1696]);
+    assert.deepEqual(
+      chunks.map((c) => c.length),
+      [16384, 16384, 16384, 16384, 16384, 16384, 1696],
+    );
     assert.equal(Buffer.compare(Buffer.concat(chunks), data), 0, 'raw bytes, no frame header');
-    assert.equal(seen.at(-1), `{"type":"file-complete","size":100000,"sha256":"${sha256Hex(data)}","frames":7}`);
+    assert.equal(
+      seen.at(-1),
+      `{"type":"file-complete","size":100000,"sha256":"${sha256Hex(data)}","frames":7}`,
+    );
     assert.deepEqual(disk.commits, [{ size: data.length, sha256: sha256Hex(data), verified: true }]);
   });
 
@@ -696,12 +793,20 @@ describe('seed peers (docs/protocol.md §3.1)', () => {
       }
     };
     const s = await sendFile(pair.a, sendOpts(data, { mode: 'seed' }));
-    assert.deepEqual(s, { startOffset: 0, bytesSent: data.length, frames: Math.ceil(data.length / SEED_CHUNK_BYTES), acked: false });
+    assert.deepEqual(s, {
+      startOffset: 0,
+      bytesSent: data.length,
+      frames: Math.ceil(data.length / SEED_CHUNK_BYTES),
+      acked: false,
+    });
     assert.equal(pair.a.bufferedAmount, 0);
     for (let i = 0; i < 5 && finished === null; i++) await new Promise((r) => setImmediate(r));
     assert.ok(finished !== null);
     assert.equal(Buffer.compare(finished, data), 0);
-    assert.ok(pair.a.maxBufferedSeen <= 4 * 1024 * 1024 + SEED_CHUNK_BYTES, 'flow control toward seed peers too');
+    assert.ok(
+      pair.a.maxBufferedSeen <= 4 * 1024 * 1024 + SEED_CHUNK_BYTES,
+      'flow control toward seed peers too',
+    );
   });
 
   /** The Go Type1's sendFile: metadata, then 16 KiB chunks in a tight loop, nothing after. */
@@ -736,7 +841,11 @@ describe('seed peers (docs/protocol.md §3.1)', () => {
     const pair = createChannelPair();
     goSeedSender(pair.a, data, false);
     const disk = new MemoryDisk();
-    const { value, steps } = await drive(t, receiveFile(pair.b, recvOpts(disk, { seedCompleteWaitMs: 2000 })), 100);
+    const { value, steps } = await drive(
+      t,
+      receiveFile(pair.b, recvOpts(disk, { seedCompleteWaitMs: 2000 })),
+      100,
+    );
     assert.equal(value.verified, false);
     assert.equal(value.sha256, sha256Hex(data));
     assert.ok(steps >= 15 && steps <= 25, `finished after ${steps * 100} ms`);
@@ -758,9 +867,14 @@ describe('seed peers (docs/protocol.md §3.1)', () => {
   it('a seed stream whose file-complete hash differs → ERR_HASH_MISMATCH, file refused', async () => {
     const data = pseudoRandomBytes(40_000, 76);
     const disk = new MemoryDisk();
-    const { received } = await transfer(data, disk, {
-      corrupt: onText('a', 'file-complete', (o) => JSON.stringify({ ...o, sha256: 'ef'.repeat(32) })),
-    }, { mode: 'seed' });
+    const { received } = await transfer(
+      data,
+      disk,
+      {
+        corrupt: onText('a', 'file-complete', (o) => JSON.stringify({ ...o, sha256: 'ef'.repeat(32) })),
+      },
+      { mode: 'seed' },
+    );
     failed(received, 'ERR_HASH_MISMATCH');
     assert.equal(disk.files.size, 0);
   });

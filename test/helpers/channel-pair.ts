@@ -157,7 +157,10 @@ class Link {
 
   private drain(from: Side, to: Side, budget: number): void {
     let moved = 0;
-    while (from.outHead < from.outbox.length && (moved === 0 || moved + (from.outbox[from.outHead]?.size ?? 0) <= budget)) {
+    while (
+      from.outHead < from.outbox.length &&
+      (moved === 0 || moved + (from.outbox[from.outHead]?.size ?? 0) <= budget)
+    ) {
       const item = from.outbox[from.outHead] as Queued;
       from.outbox[from.outHead] = undefined as unknown as Queued;
       from.outHead++;
@@ -191,7 +194,12 @@ class Link {
       const out = this.opts.corrupt(view, index, from.name);
       if (out === undefined) data = undefined;
       else if (typeof out === 'string') data = out;
-      else if (out.byteOffset === 0 && out.byteLength === out.buffer.byteLength && out.buffer instanceof ArrayBuffer) data = out.buffer;
+      else if (
+        out.byteOffset === 0 &&
+        out.byteLength === out.buffer.byteLength &&
+        out.buffer instanceof ArrayBuffer
+      )
+        data = out.buffer;
       else data = out.slice().buffer;
     }
     if (data === undefined || this.dead) return;
@@ -329,7 +337,8 @@ export class MemoryDisk {
         const n = this.writes.length;
         this.writes.push(data.length);
         if (this.failWriteAt === n) return Promise.reject(new Error('disk full (test)'));
-        if (offset !== this.partLength) return Promise.reject(new Error(`non-sequential write at ${offset}, length ${this.partLength}`));
+        if (offset !== this.partLength)
+          return Promise.reject(new Error(`non-sequential write at ${offset}, length ${this.partLength}`));
         this.ensure(offset + data.length);
         this.part.set(data, offset);
         this.partLength = offset + data.length;
