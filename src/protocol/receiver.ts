@@ -214,13 +214,15 @@ class Receiver {
           chunkSize: this.chunkSize,
         }
       : { filename: meta.filename, size: meta.size, mode: 'seed' };
+    // Not raced against failures: a target opened after the channel died must still get its abort().
     let target: ReceiveTarget;
     try {
-      target = await s.race(this.opts.open(info));
+      target = await this.opts.open(info);
     } catch (err) {
       throw toTransferError(err, 'ERR_IO', `receive: opening ${meta.filename}`);
     }
     this.target = target;
+    s.check();
     return this.sdrlink ? this.runSdrlink(target) : this.runSeed(target);
   }
 

@@ -689,6 +689,25 @@ describe('peer errors, local failures, abort and timeouts', () => {
     failed(r, 'ERR_ABORTED');
   });
 
+  it('a link lost while open() runs still aborts the opened target', async () => {
+    const data = pseudoRandomBytes(1000, 63);
+    const disk = new MemoryDisk();
+    const pair = createChannelPair();
+    const open = async (m: FileMetadata) => {
+      pair.cut();
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      return disk.open(m);
+    };
+    const [s, r] = await Promise.all([
+      outcome(sendFile(pair.a, sendOpts(data))),
+      outcome(receiveFile(pair.b, recvOpts(disk, { open }))),
+    ]);
+    failed(s, 'ERR_CHANNEL_CLOSED');
+    failed(r, 'ERR_CHANNEL_CLOSED');
+    assert.deepEqual(disk.aborts, [{ code: 'ERR_CHANNEL_CLOSED', keepPrefix: true }]);
+  });
+
   it('a channel already closed → ERR_CHANNEL_CLOSED', async () => {
     const pair = createChannelPair();
     pair.cut();
