@@ -15,8 +15,10 @@ export interface NumberRule {
   min?: number;
   /** Exclusive lower bound (`0` for "positive"). */
   above?: number;
-  /** Inclusive upper bound. */
+  /** Inclusive upper bound, part of the stated range ("an integer from 1 to 64"). */
   max?: number;
+  /** Inclusive sanity cap, mentioned only when exceeded ("must be at most 1e12"). */
+  cap?: number;
   integer?: boolean;
   powerOfTwo?: boolean;
   /** Unit or meaning shown in messages, e.g. `Hz`, `seconds`. */
@@ -66,7 +68,8 @@ export function readParams(raw: unknown, known: readonly string[]): RawParams {
 function expectation(rule: NumberRule): string {
   const kind = rule.powerOfTwo ? 'a power of two' : rule.integer ? 'an integer' : 'a number';
   let text: string;
-  if (rule.above === 0) text = rule.integer ? 'a positive integer' : 'a positive number';
+  if (rule.above === 0 && rule.max === undefined) text = rule.integer ? 'a positive integer' : 'a positive number';
+  else if (rule.above !== undefined && rule.max !== undefined) text = `${kind} > ${rule.above} and ≤ ${rule.max}`;
   else if (rule.above !== undefined) text = `${kind} > ${rule.above}`;
   else if (rule.min !== undefined && rule.max !== undefined) text = `${kind} from ${rule.min} to ${rule.max}`;
   else if (rule.min !== undefined) text = `${kind} ≥ ${rule.min}`;
@@ -81,12 +84,12 @@ function checkNumber(key: string, value: unknown, rule: NumberRule): number {
     Number.isFinite(value) &&
     (rule.min === undefined || value >= rule.min) &&
     (rule.above === undefined || value > rule.above) &&
+    (rule.max === undefined || value <= rule.max) &&
     (!rule.integer || Number.isSafeInteger(value)) &&
     (!rule.powerOfTwo || (Number.isSafeInteger(value) && value > 0 && (value & (value - 1)) === 0));
   if (!ok) fail(key, `must be ${expectation(rule)}, got ${describeValue(value)}`);
-  // A cap not already stated in the expectation gets its own message.
-  if (rule.max !== undefined && (value as number) > rule.max) {
-    fail(key, `must be at most ${rule.max}${rule.unit === undefined ? '' : ` (${rule.unit})`}, got ${String(value)}`);
+  if (rule.cap !== undefined && (value as number) > rule.cap) {
+    fail(key, `must be at most ${rule.cap}${rule.unit === undefined ? '' : ` (${rule.unit})`}, got ${String(value)}`);
   }
   return value as number;
 }
@@ -140,5 +143,5 @@ export function optionalDatetime(p: RawParams, key: string): string | undefined 
 
 /** The shared `seed` parameter: a safe non-negative integer, default 0. */
 export function readSeed(p: RawParams): number {
-  return optionalNumber(p, 'seed', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }) ?? 0;
+  return optionalNumber(p, 'seed', { min: 0, cap: Number.MAX_SAFE_INTEGER, integer: true }) ?? 0;
 }

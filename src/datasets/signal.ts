@@ -141,13 +141,13 @@ function waveformSpecOf(p: SyntheticSignalParams): WaveformSpec {
 
 function validateSynthetic(p: RawParams): SyntheticSignalParams {
   readParams(p, SYNTHETIC_KEYS);
-  const frequency = requireNumber(p, 'frequency', { min: 0, max: MAX_FREQUENCY, unit: 'Hz' });
-  const sampleRate = requireNumber(p, 'sample_rate', { above: 0, max: MAX_SAMPLE_RATE, unit: 'Hz' });
-  const duration = requireNumber(p, 'duration', { above: 0, max: MAX_DURATION, unit: 'seconds' });
+  const frequency = requireNumber(p, 'frequency', { min: 0, cap: MAX_FREQUENCY, unit: 'Hz' });
+  const sampleRate = requireNumber(p, 'sample_rate', { above: 0, cap: MAX_SAMPLE_RATE, unit: 'Hz' });
+  const duration = requireNumber(p, 'duration', { above: 0, cap: MAX_DURATION, unit: 'seconds' });
   const center =
-    optionalNumber(p, 'center_frequency', { min: 0, max: MAX_FREQUENCY, unit: 'Hz' }) ??
+    optionalNumber(p, 'center_frequency', { min: 0, cap: MAX_FREQUENCY, unit: 'Hz' }) ??
     Math.max(0, frequency - sampleRate / 4);
-  const amplitude = optionalNumber(p, 'amplitude', { above: 0, max: 1000, unit: 'full scale' }) ?? 1;
+  const amplitude = optionalNumber(p, 'amplitude', { above: 0, cap: 1000, unit: 'full scale' }) ?? 1;
   const snr = optionalNumber(p, 'snr_db', { min: -50, max: 200, unit: 'dB' });
   const modulation = optionalEnum(p, 'modulation', MODULATIONS) ?? 'tone';
   const samples = Math.round(duration * sampleRate);
@@ -178,7 +178,7 @@ function validateSynthetic(p: RawParams): SyntheticSignalParams {
   onlyFor('symbol_rate', ['bpsk']);
   if (modulation === 'am' || modulation === 'fm') {
     out.modulation_frequency =
-      optionalNumber(p, 'modulation_frequency', { above: 0, max: nyquist, unit: 'Hz, at most sample_rate/2' }) ??
+      optionalNumber(p, 'modulation_frequency', { above: 0, cap: nyquist, unit: 'Hz' }) ??
       Math.min(1000, sampleRate / 20);
   }
   if (modulation === 'am') {
@@ -186,12 +186,12 @@ function validateSynthetic(p: RawParams): SyntheticSignalParams {
   }
   if (modulation === 'fm') {
     out.deviation =
-      optionalNumber(p, 'deviation', { above: 0, max: nyquist, unit: 'Hz, at most sample_rate/2' }) ??
+      optionalNumber(p, 'deviation', { above: 0, cap: nyquist, unit: 'Hz' }) ??
       5 * (out.modulation_frequency as number);
   }
   if (modulation === 'bpsk') {
     out.symbol_rate =
-      optionalNumber(p, 'symbol_rate', { above: 0, max: nyquist, unit: 'symbols/s, at most sample_rate/2' }) ??
+      optionalNumber(p, 'symbol_rate', { above: 0, cap: nyquist, unit: 'symbols/s' }) ??
       Math.min(10_000, sampleRate / 10);
   }
   const bandwidth = waveformBandwidth(waveformSpecOf(out));
@@ -217,12 +217,12 @@ function validateRecording(p: RawParams, dir: string | undefined): RecordingSign
   if (dir === undefined) paramError('recording', 'this provider serves no recordings');
   const info = readRecordingSync(dir, name);
   const fsIn = info.sampleRate;
-  const offset = optionalNumber(p, 'offset', { min: 0, max: MAX_DURATION, unit: 'seconds' }) ?? 0;
+  const offset = optionalNumber(p, 'offset', { min: 0, cap: MAX_DURATION, unit: 'seconds' }) ?? 0;
   const startSample = Math.round(offset * fsIn);
   if (startSample >= info.samples) {
     paramError('offset', `${offset} s is past the end of recording ${name} (${info.duration} s)`);
   }
-  const durationGiven = optionalNumber(p, 'duration', { above: 0, max: MAX_DURATION, unit: 'seconds' });
+  const durationGiven = optionalNumber(p, 'duration', { above: 0, cap: MAX_DURATION, unit: 'seconds' });
   const inputSamples =
     durationGiven === undefined ? info.samples - startSample : Math.round(durationGiven * fsIn);
   if (inputSamples < 1) paramError('duration', `${String(durationGiven)} s is less than one sample of ${name}`);
@@ -241,7 +241,7 @@ function validateRecording(p: RawParams, dir: string | undefined): RecordingSign
         `at sample ${lastCapture.sampleStart}); request a slice within one capture`,
     );
   }
-  const outRate = optionalNumber(p, 'sample_rate', { above: 0, max: MAX_SAMPLE_RATE, unit: 'Hz' }) ?? fsIn;
+  const outRate = optionalNumber(p, 'sample_rate', { above: 0, cap: MAX_SAMPLE_RATE, unit: 'Hz' }) ?? fsIn;
   const ratio = fsIn / outRate;
   const decimation = Math.round(ratio);
   if (decimation < 1 || Math.abs(ratio - decimation) > 1e-9 * ratio || decimation > MAX_DECIMATION) {
@@ -253,7 +253,7 @@ function validateRecording(p: RawParams, dir: string | undefined): RecordingSign
   }
   const lo = capture.frequency - fsIn / 2;
   const hi = capture.frequency + fsIn / 2;
-  const frequency = optionalNumber(p, 'frequency', { min: 0, max: MAX_FREQUENCY, unit: 'Hz' }) ?? capture.frequency;
+  const frequency = optionalNumber(p, 'frequency', { min: 0, cap: MAX_FREQUENCY, unit: 'Hz' }) ?? capture.frequency;
   const half = decimation > 1 ? fsIn / decimation / 2 : 0;
   if (frequency - half < lo || frequency + half > hi) {
     paramError(

@@ -166,8 +166,8 @@ const RECORDING_NAME_PARAM = /^[^/\\\u0000-\u001f]{1,200}$/;
 const hz = (v: number): string => `${v} Hz`;
 
 function readSpan(p: RawParams): { start: number; end: number } {
-  const start = requireNumber(p, 'frequency_start', { min: 0, max: MAX_FREQUENCY, unit: 'Hz' });
-  const end = requireNumber(p, 'frequency_end', { min: 0, max: MAX_FREQUENCY, unit: 'Hz' });
+  const start = requireNumber(p, 'frequency_start', { min: 0, cap: MAX_FREQUENCY, unit: 'Hz' });
+  const end = requireNumber(p, 'frequency_end', { min: 0, cap: MAX_FREQUENCY, unit: 'Hz' });
   if (end <= start) paramError('frequency_end', `must be greater than frequency_start (${start}), got ${end}`);
   return { start, end };
 }
@@ -181,7 +181,7 @@ function readFftSize(p: RawParams): number {
 function validateSynthetic(p: RawParams, opts: SpectrumDatasetOptions): SyntheticSpectrumParams {
   readParams(p, SYNTHETIC_KEYS);
   const { start, end } = readSpan(p);
-  const sampleRate = requireNumber(p, 'sample_rate', { above: 0, max: MAX_SAMPLE_RATE, unit: 'Hz' });
+  const sampleRate = requireNumber(p, 'sample_rate', { above: 0, cap: MAX_SAMPLE_RATE, unit: 'Hz' });
   const fftSize = readFftSize(p);
   const averages = optionalNumber(p, 'averages', { min: 1, max: MAX_AVERAGES, integer: true }) ?? DEFAULT_AVERAGES;
   const window = optionalEnum(p, 'window', WINDOWS) ?? 'hann';
@@ -215,17 +215,17 @@ function validateRecording(p: RawParams, opts: SpectrumDatasetOptions): Recordin
   const info = readRecordingSync(opts.recordingsDir, name);
   const fs = info.sampleRate;
   const { start, end } = readSpan(p);
-  const rate = optionalNumber(p, 'sample_rate', { above: 0, max: MAX_SAMPLE_RATE, unit: 'Hz' });
+  const rate = optionalNumber(p, 'sample_rate', { above: 0, cap: MAX_SAMPLE_RATE, unit: 'Hz' });
   if (rate !== undefined && Math.abs(rate - fs) > 1e-9 * fs) {
     paramError('sample_rate', `recording ${name} was captured at ${fs} Hz; omit sample_rate or give that value, got ${rate}`);
   }
   const fftSize = readFftSize(p);
   const maxAverages = optionalNumber(p, 'averages', { min: 1, max: MAX_AVERAGES, integer: true });
   const window = optionalEnum(p, 'window', WINDOWS) ?? 'hann';
-  const offset = optionalNumber(p, 'offset', { min: 0, max: 1e7, unit: 'seconds' }) ?? 0;
+  const offset = optionalNumber(p, 'offset', { min: 0, cap: 1e7, unit: 'seconds' }) ?? 0;
   const startSample = Math.round(offset * fs);
   if (startSample >= info.samples) paramError('offset', `${offset} s is past the end of recording ${name} (${info.duration} s)`);
-  const durationGiven = optionalNumber(p, 'duration', { above: 0, max: 1e7, unit: 'seconds' });
+  const durationGiven = optionalNumber(p, 'duration', { above: 0, cap: 1e7, unit: 'seconds' });
   const inputSamples = durationGiven === undefined ? info.samples - startSample : Math.round(durationGiven * fs);
   if (startSample + inputSamples > info.samples) {
     paramError('duration', `offset + duration runs past the end of recording ${name} (${info.duration} s)`);
