@@ -73,7 +73,10 @@ class RelayChannel implements Channel {
   send(data: string | ArrayBuffer | ArrayBufferView): void {
     if (this.readyState !== 'open') throw new Error('relay channel is not open');
     const binary = typeof data !== 'string';
-    this.#ws.send(data, { binary }, () => {
+    // The protocol reuses its frame buffer once send() returns (W3C channels copy); ws may keep a reference
+    // until the socket flushes, so binary data is copied here.
+    const payload = binary ? copyBytes(data) : data;
+    this.#ws.send(payload, { binary }, () => {
       // ws calls back once the frame is handed to the socket: emulate RTCDataChannel's bufferedamountlow.
       const amount = this.#ws.bufferedAmount;
       if (amount > this.#lowThreshold) this.#wasAbove = true;
@@ -90,6 +93,11 @@ class RelayChannel implements Channel {
     this.#state = 'closing';
     this.#ws.close(1000);
   }
+}
+
+function copyBytes(data: ArrayBuffer | ArrayBufferView): Buffer {
+  if (data instanceof ArrayBuffer) return Buffer.from(data.slice(0));
+  return Buffer.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
 
 /** Joins the session's relay and resolves once the other participant is there too. */
