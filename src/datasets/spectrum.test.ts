@@ -167,7 +167,7 @@ emit(out)`;
       if (label.startsWith('swept')) assert.ok(r.captures > 100);
       else assert.equal(r.captures, 1);
       assert.equal(r.emitters.length, params.emitters);
-      const binHz = params.sample_rate / ((params as { fft_size?: number }).fft_size ?? 1024);
+      const binHz = params.sample_rate / ('fft_size' in params ? params.fft_size : 1024);
       for (const e of r.emitters) {
         // Every emitter stands well out of the noise at its place…
         assert.ok(e.peak_db > -100 + 15, `${e.kind} at ${e.placed}: peak only ${e.peak_db} dB`);
