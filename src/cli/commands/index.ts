@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { batteriesCommand } from './batteries.js';
+import { datasetCommand } from './dataset.js';
 import { demoCommand } from './demo.js';
 import { productsCommand } from './products.js';
 import { provideCommand } from './provide.js';
@@ -11,4 +12,4 @@ import { userCommand } from './user.js';
  * Every verb of the CLI. A module here only declares options; its action imports the implementation.
  * Add one line per verb.
  */
-export const commands: Array<() => Command> = [demoCommand, provideCommand, requestCommand, productsCommand, batteriesCommand, serverCommand, userCommand];
+export const commands: Array<() => Command> = [demoCommand, provideCommand, requestCommand, productsCommand, batteriesCommand, serverCommand, userCommand, datasetCommand];
