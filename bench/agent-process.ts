@@ -12,7 +12,7 @@
  * The agents are imported lazily, so a build without them reports an error instead of crashing the run.
  */
 import { performance } from 'node:perf_hooks';
-import { Child, isMain, peakRssBytes, serveParent, siblingScript, toParent, type BenchMessage } from './child.js';
+import { Child, debug, isMain, peakRssBytes, serveParent, siblingScript, toParent, type BenchMessage } from './child.js';
 import { blobDataset } from './blob-dataset.js';
 
 export type TransportChoice = 'auto' | 'p2p' | 'relay';
@@ -50,6 +50,7 @@ async function runProvider(m: BenchMessage) {
     dataDir: String(m['data_dir']),
     transport: (m['transport'] as TransportChoice | undefined) ?? 'auto',
     log: (e) => {
+      if (e.event !== 'progress') debug('provider', e);
       if (e.event === 'sent' || e.event === 'failed' || e.event === 'refused' || e.event === 'lost-claim') {
         toParent({ type: 'provider-event', event: e as unknown as Record<string, unknown> });
       }
@@ -96,6 +97,7 @@ async function runConsumer(m: BenchMessage) {
             if (firstByte < 0 && p.received > 0) firstByte = performance.now();
           },
           onEvent: (e) => {
+            debug('consumer', e);
             if (e.event === 'connected' && connected < 0) connected = performance.now();
           },
         });
@@ -111,6 +113,7 @@ async function runConsumer(m: BenchMessage) {
           total_ms: done - started,
         });
       } catch (err) {
+        debug('consumer', { event: 'error', message: errorMessage(err) });
         toParent({ type: 'result', id, error: errorMessage(err) });
       }
     },

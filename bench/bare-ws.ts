@@ -8,7 +8,10 @@
  * socket (tracked through `send`'s callback), resuming below 1 MiB — the thresholds of our sender (§6).
  * Throughput is timed at the receiver from the first byte to the last; the receiver writes nothing.
  *
- * Run as a child: `node dist/bench/bare-ws.js sender|receiver`.
+ * A second variant puts a minimal forwarding server between them (`relay`), the shape of our relay
+ * (docs/api.md §6) with nothing else, to show what the extra hop alone costs.
+ *
+ * Run as a child: `node dist/bench/bare-ws.js sender|receiver|relay`.
  */
 import { randomFillSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -20,36 +23,100 @@ import { mbPerSec } from './stats.js';
 
 const MESSAGE_BYTES = DEFAULT_CHUNK_BYTES + FRAME_HEADER_BYTES;
 
-function runReceiver() {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 2 * MESSAGE_BYTES });
-  let expectBytes = 0;
-  wss.on('connection', (ws) => {
-    let bytes = 0;
-    let first = 0;
-    let cpu0: NodeJS.CpuUsage | undefined;
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) return;
-      if (bytes === 0) {
-        first = performance.now();
-        cpu0 = process.cpuUsage();
-      }
-      bytes += data.length - FRAME_HEADER_BYTES;
-      if (bytes >= expectBytes) {
-        const ms = performance.now() - first;
-        toParent({ type: 'received', bytes, ms, cpu_s: cpu0 === undefined ? 0 : cpuSecondsSince(cpu0), max_rss: peakRssBytes() });
-      }
-    });
+/** Counts binary payload bytes on one socket and reports once `expectBytes` have arrived. */
+function countInto(ws: WebSocket, expectBytes: () => number) {
+  let bytes = 0;
+  let first = 0;
+  let cpu0: NodeJS.CpuUsage | undefined;
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (!isBinary) return;
+    if (bytes === 0) {
+      first = performance.now();
+      cpu0 = process.cpuUsage();
+    }
+    bytes += data.length - FRAME_HEADER_BYTES;
+    if (bytes >= expectBytes()) {
+      const ms = performance.now() - first;
+      toParent({ type: 'received', bytes, ms, cpu_s: cpu0 === undefined ? 0 : cpuSecondsSince(cpu0), max_rss: peakRssBytes() });
+    }
   });
-  wss.on('listening', () => toParent({ type: 'ready', port: (wss.address() as AddressInfo).port }));
+}
+
+function runReceiver() {
+  let expectBytes = 0;
+  let wss: WebSocketServer | undefined;
+  let client: WebSocket | undefined;
   serveParent(
     (m) => {
-      if (m.type === 'expect') {
+      if (m.type === 'listen') {
+        // Direct: the receiver is the server.
+        wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 2 * MESSAGE_BYTES });
+        wss.on('connection', (ws) => countInto(ws, () => expectBytes));
+        wss.on('listening', () => toParent({ type: 'listening', port: (wss?.address() as AddressInfo).port }));
+      } else if (m.type === 'connect') {
+        // Through a relay: the receiver is a client, as our consumer is.
+        client = new WebSocket(`ws://127.0.0.1:${Number(m['port'])}/recv`, { perMessageDeflate: false, maxPayload: 2 * MESSAGE_BYTES });
+        countInto(client, () => expectBytes);
+        client.on('open', () => toParent({ type: 'connected' }));
+        client.on('error', (err) => toParent({ type: 'error', message: `ws: ${err.message}` }));
+      } else if (m.type === 'expect') {
         expectBytes = Number(m['bytes']);
         toParent({ type: 'expecting' });
       } else throw new Error(`receiver: unknown message ${m.type}`);
     },
+    () => {
+      wss?.close();
+      client?.close();
+    },
+  );
+  toParent({ type: 'ready' });
+}
+
+/**
+ * A minimal relay: the sender connects to `/send`, the receiver to `/recv`; every binary message is
+ * forwarded as is. Backpressure like our server's (docs/api.md §6): stop reading the sender while more
+ * than the window (4 MiB) is queued toward the receiver, resume at half.
+ */
+function runRelay() {
+  const WINDOW = 4 * 1024 * 1024;
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 2 * MESSAGE_BYTES });
+  let recv: WebSocket | undefined;
+  let send: WebSocket | undefined;
+  let pending = 0;
+  let paused = false;
+  let cpu0: NodeJS.CpuUsage | undefined;
+  wss.on('connection', (ws, req) => {
+    if (req.url === '/recv') recv = ws;
+    else if (req.url === '/send') {
+      send = ws;
+      cpu0 = process.cpuUsage();
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        const to = recv;
+        if (to === undefined) return;
+        pending += data.length;
+        to.send(data, { binary: isBinary }, () => {
+          pending -= data.length;
+          if (paused && pending <= WINDOW / 2) {
+            paused = false;
+            send?.resume();
+          }
+        });
+        if (!paused && pending > WINDOW) {
+          paused = true;
+          ws.pause();
+        }
+      });
+    }
+  });
+  wss.on('listening', () => toParent({ type: 'listening', port: (wss.address() as AddressInfo).port }));
+  serveParent(
+    (m) => {
+      if (m.type === 'report') toParent({ type: 'report', cpu_s: cpu0 === undefined ? 0 : cpuSecondsSince(cpu0), max_rss: peakRssBytes() });
+      else throw new Error(`relay: unknown message ${m.type}`);
+    },
     () => wss.close(),
   );
+  toParent({ type: 'ready' });
 }
 
 function runSender() {
@@ -63,7 +130,7 @@ function runSender() {
     }
     if (m.type !== 'send') throw new Error(`sender: unknown message ${m.type}`);
     const payloadBytes = Number(m['bytes']);
-    const ws = new WebSocket(`ws://127.0.0.1:${Number(m['port'])}/`, { perMessageDeflate: false });
+    const ws = new WebSocket(`ws://127.0.0.1:${Number(m['port'])}/send`, { perMessageDeflate: false });
     ws.binaryType = 'nodebuffer';
     let sent = 0;
     let inFlight = 0;
@@ -112,25 +179,41 @@ export interface BareWsResult {
   mb_s: number;
   sender_cpu_s: number;
   receiver_cpu_s: number;
+  /** CPU seconds of the relay process (variant `relay` only). */
+  relay_cpu_s?: number;
   sender_max_rss: number;
   receiver_max_rss: number;
 }
 
-/** Moves `bytes` of payload over one fresh bare `ws` pair (two fresh processes). */
-export async function runBareWs(bytes: number): Promise<BareWsResult> {
+/**
+ * Moves `bytes` of payload over fresh processes: `direct`, a bare `ws` pair (sender → receiver's server);
+ * `relay`, sender → a minimal forwarding server → receiver, the shape of our relay, in three processes.
+ */
+export async function runBareWs(bytes: number, variant: 'direct' | 'relay' = 'direct'): Promise<BareWsResult> {
   const script = siblingScript(import.meta.url, 'bare-ws');
   const receiver = new Child('bare-ws receiver', script, ['receiver']);
   const sender = new Child('bare-ws sender', script, ['sender']);
+  const relay = variant === 'relay' ? new Child('bare-ws relay', script, ['relay']) : undefined;
   try {
-    const [ready] = await Promise.all([receiver.next('ready', 15_000), sender.next('ready', 15_000)]);
+    await Promise.all([receiver.next('ready', 15_000), sender.next('ready', 15_000), relay?.next('ready', 15_000)]);
+    let port: number;
+    if (relay !== undefined) {
+      port = Number((await relay.next('listening', 5000))['port']);
+      receiver.send({ type: 'connect', port });
+      await receiver.next('connected', 5000);
+    } else {
+      receiver.send({ type: 'listen' });
+      port = Number((await receiver.next('listening', 5000))['port']);
+    }
     receiver.send({ type: 'expect', bytes });
     await receiver.next('expecting', 5000);
-    sender.send({ type: 'send', bytes, port: Number(ready['port']) });
+    sender.send({ type: 'send', bytes, port });
     const done = await receiver.next('received', 30_000 + bytes / 5_000);
     sender.send({ type: 'report' });
-    const rep = await sender.next('report', 5000);
+    relay?.send({ type: 'report' });
+    const [rep, relayRep] = await Promise.all([sender.next('report', 5000), relay?.next('report', 5000)]);
     const ms = Number(done['ms']);
-    return {
+    const out: BareWsResult = {
       bytes: Number(done['bytes']),
       ms,
       mb_s: mbPerSec(Number(done['bytes']), ms),
@@ -139,8 +222,10 @@ export async function runBareWs(bytes: number): Promise<BareWsResult> {
       sender_max_rss: Number(rep['max_rss']),
       receiver_max_rss: Number(done['max_rss']),
     };
+    if (relayRep !== undefined) out.relay_cpu_s = Number(relayRep['cpu_s']);
+    return out;
   } finally {
-    await Promise.all([sender.stop(), receiver.stop()]);
+    await Promise.all([sender.stop(), receiver.stop(), relay?.stop()]);
   }
 }
 
@@ -148,8 +233,9 @@ if (isMain(import.meta.url)) {
   const role = process.argv[2];
   if (role === 'sender') runSender();
   else if (role === 'receiver') runReceiver();
+  else if (role === 'relay') runRelay();
   else {
-    process.stderr.write('usage: bare-ws.js sender|receiver (started by bench/run.js)\n');
+    process.stderr.write('usage: bare-ws.js sender|receiver|relay (started by bench/run.js)\n');
     process.exitCode = 2;
   }
 }

@@ -6,6 +6,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+/** `SDRLINK_BENCH_DEBUG=1`: children log their events to stderr, and the orchestrator shows it. */
+export const BENCH_DEBUG = process.env['SDRLINK_BENCH_DEBUG'] === '1';
+
+/** Child side, under SDRLINK_BENCH_DEBUG: one line of diagnostics on stderr. */
+export function debug(what: string, data: unknown): void {
+  if (BENCH_DEBUG) process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${what} ${JSON.stringify(data)}\n`);
+}
+
 /** A message between the orchestrator and a child: always an object with a `type`. */
 export interface BenchMessage {
   type: string;
@@ -32,7 +40,7 @@ export class Child {
   readonly proc: ChildProcess;
   readonly name: string;
   #inbox: BenchMessage[] = [];
-  #waiters: Array<{ type: string; resolve: (m: BenchMessage) => void; reject: (e: Error) => void }> = [];
+  #waiters: Array<{ type: string; id: unknown; resolve: (m: BenchMessage) => void; reject: (e: Error) => void }> = [];
   #exited: Error | undefined;
   #stderr = '';
   /** Every message, as it arrives (before waiters see it). */
@@ -48,12 +56,13 @@ export class Child {
     this.proc.stderr?.setEncoding('utf8');
     this.proc.stderr?.on('data', (d: string) => {
       this.#stderr = (this.#stderr + d).slice(-4000);
+      if (BENCH_DEBUG) process.stderr.write(d.replace(/^(?=.)/gm, `  [${name}] `));
     });
     this.proc.on('message', (raw: unknown) => {
       if (typeof raw !== 'object' || raw === null || typeof (raw as BenchMessage).type !== 'string') return;
       const m = raw as BenchMessage;
       this.onMessage?.(m);
-      const i = this.#waiters.findIndex((w) => w.type === m.type);
+      const i = this.#waiters.findIndex((w) => w.type === m.type && (w.id === undefined || w.id === m['id']));
       if (i >= 0) {
         const [w] = this.#waiters.splice(i, 1);
         w?.resolve(m);
@@ -75,6 +84,11 @@ export class Child {
     for (const w of ws) w.reject(this.#exited);
   }
 
+  /** Drops queued messages that `keep` rejects (e.g. late ones of an abandoned exchange). */
+  discard(drop: (m: BenchMessage) => boolean): void {
+    this.#inbox = this.#inbox.filter((m) => !drop(m));
+  }
+
   /** The last few KiB the child wrote to stderr. */
   get stderr(): string {
     return this.#stderr;
@@ -84,9 +98,12 @@ export class Child {
     if (this.proc.connected) this.proc.send(m);
   }
 
-  /** Resolves with the next message of `type` (queued ones first); rejects on exit, error or timeout. */
-  next(type: string, timeoutMs: number): Promise<BenchMessage> {
-    const i = this.#inbox.findIndex((m) => m.type === type);
+  /**
+   * Resolves with the next message of `type` (queued ones first) — with `id`, of that `id` only; rejects
+   * on exit, error or timeout.
+   */
+  next(type: string, timeoutMs: number, id?: unknown): Promise<BenchMessage> {
+    const i = this.#inbox.findIndex((m) => m.type === type && (id === undefined || m['id'] === id));
     if (i >= 0) return Promise.resolve(this.#inbox.splice(i, 1)[0] as BenchMessage);
     if (this.#exited !== undefined) return Promise.reject(this.#exited);
     return new Promise<BenchMessage>((resolve, reject) => {
@@ -97,6 +114,7 @@ export class Child {
       }, timeoutMs);
       const w = {
         type,
+        id,
         resolve: (m: BenchMessage) => {
           clearTimeout(timer);
           resolve(m);

@@ -1,7 +1,7 @@
 /**
  * Signaling load: K concurrent virtual clients against a server over keep-alive HTTP, the load generator
- * in its own process. Each virtual client loops over one whole signaling exchange (docs/api.md §2), seven
- * HTTP calls, each counted as one operation:
+ * in its own process. Each virtual client loops over one whole signaling exchange (docs/api.md §2, §3),
+ * eight HTTP calls, each counted as one operation:
  *
  * 1. consumer `POST /api/ice/initiate` (targeted at one provider)
  * 2. provider `POST /api/ice/signal` offer (claims the session)
@@ -10,6 +10,8 @@
  * 5. consumer `POST /api/ice/signal` answer
  * 6. consumer `POST /api/ice/signal` candidate
  * 7. provider `GET /api/ice/signals/{id}` (answer + candidate)
+ * 8. consumer `POST /api/ice/sessions/{id}/cancel` (closes it: a consumer may hold only so many open
+ *    sessions, `maxOpenSessionsPerUser`, 100 by default — so clients are spread over several users)
  *
  * The baseline is a bare `node:http` server, in its own process, answering every request with one fixed
  * JSON after reading its body, driven by the same generator with the same calls: the ratio is our
@@ -51,7 +53,7 @@ export interface LoadLevelResult {
   errors: number;
   /** The first few errors, verbatim. */
   error_samples: string[];
-  /** Whole exchanges (seven calls) completed in the window. */
+  /** Whole exchanges (eight calls) completed in the window. */
   sessions: number;
 }
 
@@ -137,6 +139,7 @@ async function runLevel(o: LoadLevelOptions): Promise<LoadLevelResult> {
         await op('POST', '/api/ice/signal', pair.consumerToken, { session_id: sid, signal_type: 'answer', signal_data: sdp('answer') });
         await op('POST', '/api/ice/signal', pair.consumerToken, { session_id: sid, signal_type: 'candidate', signal_data: cand });
         await op('GET', `/api/ice/signals/${encodeURIComponent(sid)}`, pair.providerToken);
+        await op('POST', `/api/ice/sessions/${encodeURIComponent(sid)}/cancel`, pair.consumerToken);
         if (performance.now() <= windowEnd) sessions++;
       } catch {
         // counted in `errors`; a failing server must not spin the generator
