@@ -59,6 +59,24 @@ test('gaussianComplex: zero mean, unit variance per component, uncorrelated, det
   assert.ok(Math.abs(c) < 0.01, `${c}`);
   // P(|X| > 3) = 0.0027 for a normal law.
   assert.ok(Math.abs(tail / n - 0.0027) < 0.0006, `${tail / n}`);
+  // The distribution function at a few points (both components: 400,000 draws; binomial σ ≤ 0.0008),
+  // and the tail beyond the ziggurat's base layer R = 3.654 (expected 103 ± 10) and beyond 4 (25 ± 5).
+  const all = Array.from(x).sort((p, q) => p - q);
+  const cdf = (v: number): number => {
+    let lo = 0;
+    let hi = all.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (all[mid]! < v) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo / all.length;
+  };
+  const PHI: Array<[number, number]> = [[-2, 0.02275], [-1, 0.158655], [-0.3, 0.382089], [0, 0.5], [0.5, 0.691462], [1.5, 0.933193], [2.5, 0.99379]];
+  for (const [v, expected] of PHI) assert.ok(Math.abs(cdf(v) - expected) < 0.003, `F(${v}) = ${cdf(v)}, expected ${expected}`);
+  const beyond = (v: number): number => all.filter((y) => Math.abs(y) > v).length;
+  assert.ok(Math.abs(beyond(3.654152885361009) - 103) < 35, `beyond R: ${beyond(3.654152885361009)}`);
+  assert.ok(Math.abs(beyond(4) - 25) < 16, `beyond 4: ${beyond(4)}`);
   const again = new Float64Array(2 * n);
   createRng(9).gaussianComplex(again, 0, n, 1, true);
   assert.deepEqual(again, x);
