@@ -44,6 +44,8 @@ export interface RelayStats {
   waiting: number;
   /** Bytes queued toward receivers right now. */
   bufferedBytes: number;
+  /** Sides whose reading is paused because their peer is backed up. */
+  pausedSides: number;
   /** Most bytes ever queued toward one receiver (the backpressure bound). */
   maxPendingBytes: number;
   /** Bytes carried since start. */
@@ -86,6 +88,7 @@ export class RelayHub {
     let room = this.#rooms.get(sessionId);
     if (room === undefined) {
       if (this.#rooms.size >= this.#opts.maxRelays) {
+        if (ws.isPaused) ws.resume();
         ws.close(WS_CLOSE.LIMIT, 'ERR_RELAY_LIMIT: too many relays open');
         return;
       }
@@ -105,6 +108,7 @@ export class RelayHub {
       room = created;
     }
     if (room[side] !== undefined) {
+      if (ws.isPaused) ws.resume();
       ws.close(WS_CLOSE.CONFLICT, `ERR_RELAY_JOINED: the ${side} is already connected`);
       return;
     }
@@ -187,6 +191,7 @@ export class RelayHub {
   #joinTimeout(room: Room): void {
     if (room.ready || room.ended) return;
     for (const peer of [room.consumer, room.provider]) {
+      if (peer?.ws.isPaused === true) peer.ws.resume();
       peer?.ws.close(
         WS_CLOSE.JOIN_TIMEOUT,
         `ERR_RELAY_TIMEOUT: the peer did not join within ${this.#opts.joinTimeoutMs} ms`,
@@ -227,15 +232,20 @@ export class RelayHub {
     let active = 0;
     let waiting = 0;
     let buffered = 0;
+    let paused = 0;
     for (const room of this.#rooms.values()) {
       if (room.ready) active++;
       else waiting++;
-      buffered += (room.consumer?.pending ?? 0) + (room.provider?.pending ?? 0);
+      for (const peer of [room.consumer, room.provider]) {
+        buffered += peer?.pending ?? 0;
+        if (peer?.paused === true) paused++;
+      }
     }
     return {
       active,
       waiting,
       bufferedBytes: buffered,
+      pausedSides: paused,
       maxPendingBytes: this.#maxPending,
       totalBytes: this.#total,
     };

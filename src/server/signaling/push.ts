@@ -42,6 +42,8 @@ export async function wsUser(ctx: ServerContext, request: FastifyRequest): Promi
 
 /** Closes a socket with a 4xxx code whose reason is the error code (≤ 123 bytes). */
 export function closeWith(ws: WebSocket, code: number, reason: string): void {
+  // a paused socket would never read the peer's closing handshake
+  if (ws.isPaused) ws.resume();
   ws.close(code, reason.slice(0, 120));
 }
 
