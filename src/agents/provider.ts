@@ -36,6 +36,10 @@ export interface ProviderFaults {
   withholdCandidates?: boolean;
   /** Close the direct channel after this many payload bytes: tests mid-transfer failover. */
   dropChannelAfterBytes?: number;
+  /** Kill this process (SIGKILL) after this many bytes sent: tests a provider dying mid-transfer. */
+  killAfterBytes?: number;
+  /** Announce these file names instead of the real one, one per session in turn: tests hostile names. */
+  fileNames?: string[];
 }
 
 export interface ProviderOptions {
@@ -257,7 +261,7 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
       const code = typeof e.code === 'string' ? e.code : 'ERR_TRANSFER';
       if (err instanceof DatasetError) {
         await refuse(s, err.code, `could not produce the file: ${err.message}`);
-      } else if (claimed && !(err instanceof AgentError && err.code === 'ERR_TRANSFER' && err.serverCode !== undefined)) {
+      } else if (claimed && !fromPeer(err)) {
         await client.sendSignal(s.session_id, 'error', { code, message: e.message }).catch(() => undefined);
       }
       emit({ event: 'failed', session_id: s.session_id, code, message: e.message });
@@ -285,8 +289,9 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
     const source = await openFileSource(file.path);
     try {
       const channel = wrapFaults(o, faults);
+      const filename = faults.fileNames !== undefined && faults.fileNames.length > 0 ? (faults.fileNames.shift() as string) : file.filename;
       return await sendFile(channel, {
-        filename: file.filename,
+        filename,
         source,
         sha256: file.sha256,
         mode: sdrlink ? 'sdrlink' : 'seed',
@@ -365,12 +370,19 @@ async function connect(link: SessionLink, choice: TransportChoice, claim: (offer
   }
 }
 
+/** True when the failure was the peer's own word (its `error` message or signal): no need to echo it. */
+function fromPeer(err: unknown): boolean {
+  if (err instanceof TransferError) return err.code === 'ERR_PEER';
+  return err instanceof AgentError && err.code === 'ERR_TRANSFER' && err.serverCode !== undefined;
+}
+
 /** Applies test faults to the channel the protocol sees. */
 function wrapFaults(o: OpenedChannel, faults: ProviderFaults): Channel {
   const ch = o.channel;
   const corruptAt = faults.corruptFrame;
   const dropAfter = o.kind === 'p2p' ? faults.dropChannelAfterBytes : undefined;
-  if (corruptAt === undefined && dropAfter === undefined) return ch;
+  const killAfter = faults.killAfterBytes;
+  if (corruptAt === undefined && dropAfter === undefined && killAfter === undefined) return ch;
   let frames = 0;
   let bytes = 0;
   return new Proxy(ch, {
@@ -391,6 +403,7 @@ function wrapFaults(o: OpenedChannel, faults: ProviderFaults): Channel {
               target.send(copy);
               return;
             }
+            if (killAfter !== undefined && bytes > killAfter) process.kill(process.pid, 'SIGKILL');
             if (dropAfter !== undefined && bytes > dropAfter && faults.dropChannelAfterBytes !== undefined) {
               delete faults.dropChannelAfterBytes; // once per provider
               o.close();

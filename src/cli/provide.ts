@@ -55,6 +55,10 @@ function faultsFromEnv(): NonNullable<ProviderOptions['faults']> {
   if (process.env['SDRLINK_FAULT_WITHHOLD_CANDIDATES'] === '1') f.withholdCandidates = true;
   const drop = process.env['SDRLINK_FAULT_DROP_P2P_AFTER'];
   if (drop !== undefined) f.dropChannelAfterBytes = Number(drop);
+  const kill = process.env['SDRLINK_FAULT_KILL_AFTER'];
+  if (kill !== undefined) f.killAfterBytes = Number(kill);
+  const names = process.env['SDRLINK_FAULT_FILE_NAMES'];
+  if (names !== undefined) f.fileNames = JSON.parse(names) as string[];
   return f;
 }
 

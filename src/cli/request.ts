@@ -16,6 +16,7 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
       outDir: String(o['out'] ?? '.'),
       transport: parseTransportChoice(String(o['transport'] ?? 'auto')),
       waitMs: positiveInt(o['wait'], '--wait'),
+      idleTimeoutMs: positiveInt(o['idleTimeout'] ?? '30000', '--idle-timeout'),
     };
     if (typeof o['provider'] === 'string') opts.provider = o['provider'];
     if (o['connectTimeout'] !== undefined) opts.connectTimeoutMs = positiveInt(o['connectTimeout'], '--connect-timeout');

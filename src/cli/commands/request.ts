@@ -13,6 +13,7 @@ export function requestCommand(): Command {
     .option('--provider <name>', 'ask this provider (user name or id) only')
     .addOption(new Option('--transport <kind>', 'how to carry the file').choices(['auto', 'p2p', 'relay']).default('auto'))
     .option('--wait <ms>', 'how long to wait for a provider', '60000')
+    .option('--idle-timeout <ms>', 'fail when no data arrives for this long', '30000')
     .option('--connect-timeout <ms>', "time for ICE before the relay (default: the server's relay_after_ms)")
     .option('--json', 'print the result as one JSON object')
     .option('--quiet', 'no progress output')
