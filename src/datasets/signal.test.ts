@@ -107,6 +107,23 @@ test('signal: same parameters give the same bytes; another seed other noise; abo
   await assert.rejects(stat(path), { code: 'ENOENT' });
 });
 
+test('signal: memory stays bounded — a 128 MB file never holds more than a few 8 MiB blocks', async () => {
+  const ds = signal();
+  const p = ds.validate({ frequency: 1e6, sample_rate: 1e6, duration: 16.777216 }); // 2^24 samples
+  const path = join(dir, 'big.npz');
+  const before = process.memoryUsage().arrayBuffers;
+  let peak = 0;
+  const r = await ds.generate(p, path, {
+    onProgress: () => {
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers - before);
+    },
+  });
+  assert.ok(r.bytes > 2 ** 27);
+  // Two alternating 8 MiB sample blocks, plus small change; the whole file would be 128 MiB.
+  assert.ok(peak < 40 * 2 ** 20, `ArrayBuffer memory grew by ${peak} bytes`);
+  await rm(path);
+});
+
 describe('signal: NumPy reads what we write', { skip: numpySkip() }, () => {
   test('tone: dtype, shape, scalars, SigMF meta, SHA-512, amplitude, FFT peak within one bin of f', async () => {
     const ds = signal();

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { createDefaultDatasets, DatasetError, type Dataset } from './index.js';
 import { captureCenter, planSweep, USABLE_FRACTION } from './spectrum.js';
 import { placeEmitters } from './scene.js';
-import { makeWindow, windowEnbwBins } from './welch.js';
+import { makeWindow, WelchEstimator, windowEnbwBins } from './welch.js';
+import { createRng } from './prng.js';
 import { numpySkip, runPython } from '../../test/helpers/numpy.js';
 
 let dir: string;
@@ -56,6 +57,27 @@ test('windows: known equivalent noise bandwidths', () => {
   assert.ok(Math.abs(windowEnbwBins(makeWindow('hann', 1024)) - 1.5) < 1e-9);
   assert.ok(Math.abs(windowEnbwBins(makeWindow('hamming', 1024)) - 1.3628) < 1e-3);
   assert.ok(Math.abs(windowEnbwBins(makeWindow('blackman', 1024)) - 1.7268) < 1e-3);
+});
+
+test('Welch: the same density whether samples come at once or in odd pieces; maxSegments caps it', () => {
+  const n = 5000;
+  const x = new Float32Array(2 * n);
+  createRng(4).gaussianComplex(x, 0, n, 1, true);
+  const whole = new WelchEstimator({ fftSize: 256, sampleRate: 1e3, window: 'hann' });
+  whole.push(x);
+  const pieces = new WelchEstimator({ fftSize: 256, sampleRate: 1e3, window: 'hann' });
+  for (let at = 0, step = 1; at < n; at += step, step = (step * 7 + 3) % 301) pieces.push(x, at, Math.min(step, n - at));
+  assert.equal(whole.segments, Math.floor((n - 256) / 128) + 1);
+  assert.equal(pieces.segments, whole.segments);
+  assert.deepEqual(pieces.density(), whole.density());
+  const capped = new WelchEstimator({ fftSize: 256, sampleRate: 1e3, window: 'hann', maxSegments: 5 });
+  capped.push(x);
+  assert.equal(capped.segments, 5);
+  assert.ok(capped.full);
+  const first = new WelchEstimator({ fftSize: 256, sampleRate: 1e3, window: 'hann' });
+  first.push(x, 0, 256 + 4 * 128);
+  assert.deepEqual(capped.density(), first.density());
+  assert.throws(() => new WelchEstimator({ fftSize: 256, sampleRate: 1e3, window: 'rect' }).density(), RangeError);
 });
 
 test('emitters: spread over the span, inside it, not overlapping, reproducible', () => {

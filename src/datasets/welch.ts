@@ -90,10 +90,25 @@ export class WelchEstimator {
   /** Feeds `count` complex samples of interleaved `data` from complex index `start`. */
   push(data: Float32Array | Float64Array, start = 0, count = data.length / 2 - start): void {
     const n = this.fftSize;
+    const hop = n / 2;
     const seg = this.#seg;
     let src = start * 2;
     let left = count;
     while (left > 0 && !this.full) {
+      if (this.#fill === 0 && left >= n) {
+        // Whole segments inside the input: window them in place, no copy (the common case).
+        this.#segment(data, src);
+        src += n; // hop: N/2 complex samples = N numbers
+        left -= hop;
+        if (left < n) {
+          // Keep the overlap half for the next push.
+          for (let k = 0; k < n; k++) seg[k] = data[src + k] as number;
+          src += n;
+          left -= hop;
+          this.#fill = hop;
+        }
+        continue;
+      }
       const take = Math.min(left, n - this.#fill);
       const dst = this.#fill * 2;
       for (let k = 0; k < take * 2; k++) seg[dst + k] = data[src + k] as number;
@@ -101,22 +116,21 @@ export class WelchEstimator {
       left -= take;
       this.#fill += take;
       if (this.#fill === n) {
-        this.#segment();
+        this.#segment(seg, 0);
         seg.copyWithin(0, n, 2 * n); // keep the second half: 50% overlap
-        this.#fill = n / 2;
+        this.#fill = hop;
       }
     }
   }
 
-  #segment(): void {
+  #segment(data: Float32Array | Float64Array, at: number): void {
     const n = this.fftSize;
     const w = this.window;
-    const seg = this.#seg;
     const tmp = this.#tmp;
     for (let i = 0; i < n; i++) {
       const wv = w[i] as number;
-      tmp[2 * i] = (seg[2 * i] as number) * wv;
-      tmp[2 * i + 1] = (seg[2 * i + 1] as number) * wv;
+      tmp[2 * i] = (data[at + 2 * i] as number) * wv;
+      tmp[2 * i + 1] = (data[at + 2 * i + 1] as number) * wv;
     }
     this.#fft.forward(tmp, this.#spec);
     const spec = this.#spec;
