@@ -29,10 +29,29 @@ import type { SpectrumParams } from './spectrum.js';
 
 /** What {@link benchDatasets} measured. Rates are per second; `undefined` where NumPy was unavailable. */
 export interface DatasetBenchResult {
-  environment: { node: string; python?: string; numpy?: string; numpyError?: string; dir: string; repeats: number };
+  environment: {
+    node: string;
+    python?: string;
+    numpy?: string;
+    numpyError?: string;
+    dir: string;
+    repeats: number;
+  };
   signal: { samples: number; bytes: number; oursMBps: number; numpyMBps?: number; oursFmMBps: number };
-  spectrum: { fftSize: number; averages: number; captures: number; fftPoints: number; oursPointsPerSec: number; numpyPointsPerSec?: number };
-  fft: Array<{ size: number; fftjsPointsPerSec: number; radix2PointsPerSec: number; numpyPointsPerSec?: number }>;
+  spectrum: {
+    fftSize: number;
+    averages: number;
+    captures: number;
+    fftPoints: number;
+    oursPointsPerSec: number;
+    numpyPointsPerSec?: number;
+  };
+  fft: Array<{
+    size: number;
+    fftjsPointsPerSec: number;
+    radix2PointsPerSec: number;
+    numpyPointsPerSec?: number;
+  }>;
 }
 
 const PYTHON = process.env['SDRLINK_PYTHON'] ?? 'python3';
@@ -94,7 +113,9 @@ print(json.dumps(out))
 `;
 
 function runNumpy(cfg: unknown): Promise<Record<string, unknown>> {
-  const child = spawn(PYTHON, ['-c', NUMPY_SCRIPT, JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(PYTHON, ['-c', NUMPY_SCRIPT, JSON.stringify(cfg)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -102,7 +123,8 @@ function runNumpy(cfg: unknown): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`${PYTHON} exited ${String(code)}: ${stderr.trim().split('\n').pop() ?? ''}`));
+      if (code !== 0)
+        reject(new Error(`${PYTHON} exited ${String(code)}: ${stderr.trim().split('\n').pop() ?? ''}`));
       else {
         try {
           resolve(JSON.parse(stdout) as Record<string, unknown>);
@@ -137,7 +159,13 @@ export async function benchDatasets(opts: { quick: boolean }): Promise<DatasetBe
     // signal: tone + noise at 20 dB SNR.
     const fs = 1e6;
     const seconds = opts.quick ? 4 : 32;
-    const sigParams = { frequency: 100.25e6, center_frequency: 100e6, sample_rate: fs, duration: seconds, snr_db: 20 };
+    const sigParams = {
+      frequency: 100.25e6,
+      center_frequency: 100e6,
+      sample_rate: fs,
+      duration: seconds,
+      snr_db: 20,
+    };
     const p = signal.validate(sigParams);
     const samples = seconds * fs;
     const bytes = samples * 8;
@@ -154,7 +182,14 @@ export async function benchDatasets(opts: { quick: boolean }): Promise<DatasetBe
 
     // spectrum: a sweep.
     const spanHz = opts.quick ? 20e6 : 100e6;
-    const specParams = { frequency_start: 100e6, frequency_end: 100e6 + spanHz, sample_rate: fs, fft_size: 1024, averages: 16, emitters: 8 };
+    const specParams = {
+      frequency_start: 100e6,
+      frequency_end: 100e6 + spanHz,
+      sample_rate: fs,
+      fft_size: 1024,
+      averages: 16,
+      emitters: 8,
+    };
     const q = spectrum.validate(specParams) as SpectrumParams & { source: 'synthetic' };
     const specPath = join(dir, 'spectrum.npz');
     for (let i = 0; i < 3; i++) await spectrum.generate(q, specPath); // a short run: warm up well
@@ -172,9 +207,12 @@ export async function benchDatasets(opts: { quick: boolean }): Promise<DatasetBe
       const rate = async (impl: 'fftjs' | 'radix2'): Promise<number> => {
         const f = createFft(size, impl);
         f.forward(input, output);
-        return (size * batch) / (await best(repeats, () => {
-          for (let b = 0; b < batch; b++) f.forward(input, output);
-        }));
+        return (
+          (size * batch) /
+          (await best(repeats, () => {
+            for (let b = 0; b < batch; b++) f.forward(input, output);
+          }))
+        );
       };
       fft.push({ size, fftjsPointsPerSec: await rate('fftjs'), radix2PointsPerSec: await rate('radix2') });
     }
@@ -205,8 +243,22 @@ export async function benchDatasets(opts: { quick: boolean }): Promise<DatasetBe
       });
       const np = await runNumpy({
         repeats,
-        signal: { samples, fs, offset: 250e3, sigma: Math.sqrt(1 / 100 / 2), path: join(dir, 'numpy-signal.bin') },
-        spectrum: { fft_size: q.fft_size, averages: q.averages, fs, tones, left: q.plan.left, keep: q.plan.keep, path: join(dir, 'numpy-spectrum.bin') },
+        signal: {
+          samples,
+          fs,
+          offset: 250e3,
+          sigma: Math.sqrt(1 / 100 / 2),
+          path: join(dir, 'numpy-signal.bin'),
+        },
+        spectrum: {
+          fft_size: q.fft_size,
+          averages: q.averages,
+          fs,
+          tones,
+          left: q.plan.left,
+          keep: q.plan.keep,
+          path: join(dir, 'numpy-spectrum.bin'),
+        },
         fft_sizes: sizes,
       });
       result.environment.numpy = String(np['numpy']);

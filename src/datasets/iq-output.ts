@@ -90,7 +90,11 @@ export async function writeIqNpz(
     }
     await iq.end();
     await w.writeArray('sample_rate', { descr: '<f8', shape: [] }, Float64Array.of(desc.sampleRate));
-    await w.writeArray('center_frequency', { descr: '<f8', shape: [] }, Float64Array.of(desc.centerFrequency));
+    await w.writeArray(
+      'center_frequency',
+      { descr: '<f8', shape: [] },
+      Float64Array.of(desc.centerFrequency),
+    );
     const meta = encodeUnicodeArray([metaText(desc, hash.digest('hex'))]);
     await w.writeArray('meta', { descr: meta.descr, shape: [] }, meta.data);
     const { bytes } = await w.close();

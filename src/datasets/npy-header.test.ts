@@ -16,8 +16,7 @@ test('golden header: float32 (3,), as np.save writes it', () => {
   // Bytes from NumPy 2.4.6 (np.save of np.arange(3, dtype='<f4')): magic, v1.0, u16 length 0x76,
   // 20 growth spaces + 40 alignment spaces, newline: data at offset 128.
   const dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }";
-  const expected =
-    '934e554d5059' + '0100' + '7600' + ascii(dict) + '20'.repeat(60) + '0a';
+  const expected = '934e554d5059' + '0100' + '7600' + ascii(dict) + '20'.repeat(60) + '0a';
   const h = npyHeader({ descr: '<f4', shape: [3] });
   assert.equal(hex(h), expected);
   assert.equal(h.length, 128);
@@ -26,13 +25,19 @@ test('golden header: float32 (3,), as np.save writes it', () => {
 test('golden header: 0-d unicode scalar has no growth spaces', () => {
   const dict = "{'descr': '<U2', 'fortran_order': False, 'shape': (), }";
   const h = npyHeader({ descr: '<U2', shape: [] });
-  assert.equal(hex(h), '934e554d5059' + '0100' + '7600' + ascii(dict) + '20'.repeat(128 - 10 - dict.length - 1) + '0a');
+  assert.equal(
+    hex(h),
+    '934e554d5059' + '0100' + '7600' + ascii(dict) + '20'.repeat(128 - 10 - dict.length - 1) + '0a',
+  );
 });
 
 test('shapes are Python tuple reprs; growth spaces follow the first axis (last in Fortran order)', () => {
   assert.match(npyHeaderText({ descr: '<c8', shape: [0] }), /'shape': \(0,\), \}\s{20}$/);
   assert.match(npyHeaderText({ descr: '<f8', shape: [2, 3] }), /'shape': \(2, 3\), \}\s{20}$/);
-  assert.match(npyHeaderText({ descr: '<f8', shape: [2, 12345], fortranOrder: true }), /'fortran_order': True.*\}\s{16}$/);
+  assert.match(
+    npyHeaderText({ descr: '<f8', shape: [2, 12345], fortranOrder: true }),
+    /'fortran_order': True.*\}\s{16}$/,
+  );
   assert.match(npyHeaderText({ descr: '<f8', shape: [] }), /\(\), \}$/);
 });
 
@@ -78,7 +83,16 @@ test('invalid dtypes and shapes are refused', () => {
   }
   assert.throws(() => npyItemSize({ fields: [] }), RangeError);
   assert.throws(() => npyItemSize({ fields: [['a b', '<f4']] }), RangeError);
-  assert.throws(() => npyItemSize({ fields: [['a', '<f4'], ['a', '<f4']] }), RangeError);
+  assert.throws(
+    () =>
+      npyItemSize({
+        fields: [
+          ['a', '<f4'],
+          ['a', '<f4'],
+        ],
+      }),
+    RangeError,
+  );
   for (const shape of [[-1], [1.5], [Number.NaN], [2 ** 53]]) {
     assert.throws(() => npyHeader({ descr: '<f4', shape }), RangeError, String(shape));
   }
@@ -88,10 +102,7 @@ test('invalid dtypes and shapes are refused', () => {
 test('unicode arrays: UTF-32LE, padded to the longest element in code points', () => {
   const { descr, data } = encodeUnicodeArray(['a', 'h\u00e9', '\u{1F600}x']);
   assert.equal(descr, '<U2');
-  assert.equal(
-    hex(data),
-    '61000000' + '00000000' + '68000000' + 'e9000000' + '00f60100' + '78000000',
-  );
+  assert.equal(hex(data), '61000000' + '00000000' + '68000000' + 'e9000000' + '00f60100' + '78000000');
   assert.equal(encodeUnicodeArray(['']).descr, '<U1');
   assert.equal(hex(encodeUnicodeArray(['']).data), '00000000');
 });

@@ -82,7 +82,8 @@ export function npyItemSize(descr: NpyDescr): number {
   if (m[5] !== undefined) return 1;
   const kind = (m[1] ?? m[3]) as string;
   const size = Number(m[2] ?? m[4]);
-  if (!(SIZES[kind] ?? []).includes(size)) throw new RangeError(`npy: unsupported dtype ${JSON.stringify(descr)}`);
+  if (!(SIZES[kind] ?? []).includes(size))
+    throw new RangeError(`npy: unsupported dtype ${JSON.stringify(descr)}`);
   return size;
 }
 
@@ -90,7 +91,8 @@ export function npyItemSize(descr: NpyDescr): number {
 export function npyElementCount(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new RangeError(`npy: invalid dimension ${String(d)} in shape`);
+    if (!Number.isSafeInteger(d) || d < 0)
+      throw new RangeError(`npy: invalid dimension ${String(d)} in shape`);
     n *= d;
   }
   if (!Number.isSafeInteger(n)) throw new RangeError('npy: shape has too many elements');

@@ -35,7 +35,11 @@ function basicArrays(): Array<[string, NpyArraySpec, ArrayBufferView]> {
   ];
 }
 
-async function writeAll(path: string, arrays: Array<[string, NpyArraySpec, ArrayBufferView]>, chunk?: number) {
+async function writeAll(
+  path: string,
+  arrays: Array<[string, NpyArraySpec, ArrayBufferView]>,
+  chunk?: number,
+) {
   const w = await NpzWriter.create(path);
   for (const [name, spec, data] of arrays) {
     const e = await w.beginArray(name, spec);
@@ -100,17 +104,20 @@ test('discard removes the partial file', async () => {
   await assert.rejects(stat(path), { code: 'ENOENT' });
 });
 
-test('NumPy loads every array with allow_pickle=False; zeros() reads back as zeros', { skip: numpySkip() }, async () => {
-  const path = join(dir, 'numpy.npz');
-  const w = await NpzWriter.create(path);
-  for (const [name, spec, data] of basicArrays()) await w.writeArray(name, spec, data);
-  const z = await w.beginArray('zeros', { descr: '<c8', shape: [300_000] });
-  await z.write(Float32Array.of(1, -1));
-  await z.zeros(300_000 * 8 - 8);
-  await z.end();
-  await w.close();
-  const r = await runPython<Record<string, unknown>>(
-    `
+test(
+  'NumPy loads every array with allow_pickle=False; zeros() reads back as zeros',
+  { skip: numpySkip() },
+  async () => {
+    const path = join(dir, 'numpy.npz');
+    const w = await NpzWriter.create(path);
+    for (const [name, spec, data] of basicArrays()) await w.writeArray(name, spec, data);
+    const z = await w.beginArray('zeros', { descr: '<c8', shape: [300_000] });
+    await z.write(Float32Array.of(1, -1));
+    await z.zeros(300_000 * 8 - 8);
+    await z.end();
+    await w.close();
+    const r = await runPython<Record<string, unknown>>(
+      `
 d = np.load(sys.argv[1])
 emit({
   'keys': sorted(d.files),
@@ -121,33 +128,64 @@ emit({
   'names': d['names'].tolist(), 'meta': str(d['meta']), 'blank': str(d['blank']),
   'zeros': [d['zeros'].shape, complex(d['zeros'][0]).real, int(np.count_nonzero(d['zeros']))],
 })`,
-    [path],
-  );
-  assert.deepEqual(r, {
-    keys: ['big', 'blank', 'bytes', 'empty', 'grid', 'iq', 'meta', 'names', 'ramp', 'scalar', 'small', 'zeros'],
-    iq: ['<c8', [[1, 2], [-0.5, 0.25], [3, -4]]],
-    grid: ['<f8', [2, 3], [[1, 2, 3], [4, 5, 6]]],
-    big: [-1, 2 ** 40],
-    scalar: [[], 2.5],
-    empty: ['<f4', [0]],
-    names: ['a', 'h\u00e9', '\u{1F600}x'],
-    meta: '{"core:datatype": "cf32_le"}',
-    blank: '',
-    zeros: [[300_000], 1, 1],
-  });
-});
+      [path],
+    );
+    assert.deepEqual(r, {
+      keys: [
+        'big',
+        'blank',
+        'bytes',
+        'empty',
+        'grid',
+        'iq',
+        'meta',
+        'names',
+        'ramp',
+        'scalar',
+        'small',
+        'zeros',
+      ],
+      iq: [
+        '<c8',
+        [
+          [1, 2],
+          [-0.5, 0.25],
+          [3, -4],
+        ],
+      ],
+      grid: [
+        '<f8',
+        [2, 3],
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+      ],
+      big: [-1, 2 ** 40],
+      scalar: [[], 2.5],
+      empty: ['<f4', [0]],
+      names: ['a', 'h\u00e9', '\u{1F600}x'],
+      meta: '{"core:datatype": "cf32_le"}',
+      blank: '',
+      zeros: [[300_000], 1, 1],
+    });
+  },
+);
 
-test('a corrupted data byte is caught by the CRC-32 when NumPy reads the entry', { skip: numpySkip() }, async () => {
-  const path = join(dir, 'corrupt.npz');
-  await writeAll(path, basicArrays());
-  const buf = await readFile(path);
-  // The first entry (iq.npy): local header 30 + name 6 + zip64 extra 20, npy header 128, then data.
-  const dataAt = 30 + 6 + 20 + 128;
-  assert.equal(buf.readFloatLE(dataAt), 1);
-  buf[dataAt + 3] = (buf[dataAt + 3] as number) ^ 0x40;
-  await writeFile(path, buf);
-  const r = await runPython<{ ramp: number[]; error: string }>(
-    `
+test(
+  'a corrupted data byte is caught by the CRC-32 when NumPy reads the entry',
+  { skip: numpySkip() },
+  async () => {
+    const path = join(dir, 'corrupt.npz');
+    await writeAll(path, basicArrays());
+    const buf = await readFile(path);
+    // The first entry (iq.npy): local header 30 + name 6 + zip64 extra 20, npy header 128, then data.
+    const dataAt = 30 + 6 + 20 + 128;
+    assert.equal(buf.readFloatLE(dataAt), 1);
+    buf[dataAt + 3] = (buf[dataAt + 3] as number) ^ 0x40;
+    await writeFile(path, buf);
+    const r = await runPython<{ ramp: number[]; error: string }>(
+      `
 import zipfile
 d = np.load(sys.argv[1])
 ramp = d['ramp'].tolist()
@@ -157,8 +195,9 @@ try:
 except zipfile.BadZipFile as e:
     err = str(e)
 emit({'ramp': ramp, 'error': err})`,
-    [path],
-  );
-  assert.deepEqual(r.ramp, [0, 1, 2, 3, 4]);
-  assert.match(r.error, /CRC/i);
-});
+      [path],
+    );
+    assert.deepEqual(r.ramp, [0, 1, 2, 3, 4]);
+    assert.match(r.error, /CRC/i);
+  },
+);

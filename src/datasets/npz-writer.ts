@@ -107,7 +107,9 @@ export class NpzEntryWriter {
     if (this.#ended) throw new Error('npz: write after end');
     const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (bytes.length > this.remaining) {
-      throw new RangeError(`npz: ${bytes.length} bytes given but only ${this.remaining} remain in this array`);
+      throw new RangeError(
+        `npz: ${bytes.length} bytes given but only ${this.remaining} remain in this array`,
+      );
     }
     if (bytes.length === 0) return;
     this.#written += bytes.length;
@@ -123,7 +125,7 @@ export class NpzEntryWriter {
     if (!Number.isSafeInteger(count) || count < 0 || count > this.remaining) {
       throw new RangeError(`npz: cannot add ${count} zero bytes, ${this.remaining} remain in this array`);
     }
-    for (let left = count; left > 0; ) {
+    for (let left = count; left > 0;) {
       const n = Math.min(left, ZERO_BLOCK.length);
       this.#crc = crc32(n === ZERO_BLOCK.length ? ZERO_BLOCK : ZERO_BLOCK.subarray(0, n), this.#crc);
       left -= n;

@@ -24,29 +24,32 @@ after(async () => {
 
 const BIG = 2 ** 32 + 4096; // bytes of the |u1 array: the entry alone passes 4 GiB
 
-test('an archive past 4 GiB (ZIP64 sizes, offsets and end records) reads back', { skip: numpySkip() }, async () => {
-  const path = join(dir, 'zip64.npz');
-  const w = await NpzWriter.create(path);
-  await w.writeArray('head', { descr: '<f8', shape: [3] }, Float64Array.of(1, 2, 3));
-  const big = await w.beginArray('big', { descr: '|u1', shape: [BIG] });
-  await big.write(Uint8Array.of(0xa1, 0xa2));
-  await big.zeros(BIG - 4);
-  await big.write(Uint8Array.of(0xb1, 0xb2));
-  await big.end();
-  await w.writeArray('tail', { descr: '<i8', shape: [2] }, BigInt64Array.of(42n, -7n));
-  const { bytes } = await w.close();
-  assert.equal((await stat(path)).size, bytes);
-  assert.equal(
-    npzArchiveBytes([
-      ['head', { descr: '<f8', shape: [3] }],
-      ['big', { descr: '|u1', shape: [BIG] }],
-      ['tail', { descr: '<i8', shape: [2] }],
-    ]),
-    bytes,
-  );
+test(
+  'an archive past 4 GiB (ZIP64 sizes, offsets and end records) reads back',
+  { skip: numpySkip() },
+  async () => {
+    const path = join(dir, 'zip64.npz');
+    const w = await NpzWriter.create(path);
+    await w.writeArray('head', { descr: '<f8', shape: [3] }, Float64Array.of(1, 2, 3));
+    const big = await w.beginArray('big', { descr: '|u1', shape: [BIG] });
+    await big.write(Uint8Array.of(0xa1, 0xa2));
+    await big.zeros(BIG - 4);
+    await big.write(Uint8Array.of(0xb1, 0xb2));
+    await big.end();
+    await w.writeArray('tail', { descr: '<i8', shape: [2] }, BigInt64Array.of(42n, -7n));
+    const { bytes } = await w.close();
+    assert.equal((await stat(path)).size, bytes);
+    assert.equal(
+      npzArchiveBytes([
+        ['head', { descr: '<f8', shape: [3] }],
+        ['big', { descr: '|u1', shape: [BIG] }],
+        ['tail', { descr: '<i8', shape: [2] }],
+      ]),
+      bytes,
+    );
 
-  const r = await runPython<Record<string, unknown>>(
-    `
+    const r = await runPython<Record<string, unknown>>(
+      `
 import zipfile, struct
 path = sys.argv[1]
 zf = zipfile.ZipFile(path)
@@ -77,18 +80,19 @@ emit({
   'eocd_sig': eocd[0], 'locator_sig': locator[0],
   'head': d['head'].tolist(), 'tail': d['tail'].tolist(),
 })`,
-    [path],
-    { timeoutMs: 60_000 },
-  );
-  assert.deepEqual(r['names'], ['head.npy', 'big.npy', 'tail.npy']);
-  assert.equal(r['big_size'], BIG + 128);
-  assert.equal(r['big_compress_size'], BIG + 128);
-  assert.ok((r['tail_offset'] as number) > 2 ** 32, `tail at ${String(r['tail_offset'])}`);
-  assert.deepEqual(r['header'], [[BIG], false, '|u1', 128]);
-  assert.deepEqual(r['first'], [0xa1, 0xa2]);
-  assert.deepEqual(r['last'], [0xb1, 0xb2]);
-  assert.equal(r['eocd_sig'], 0x06054b50);
-  assert.equal(r['locator_sig'], 0x07064b50);
-  assert.deepEqual(r['head'], [1, 2, 3]);
-  assert.deepEqual(r['tail'], [42, -7]);
-});
+      [path],
+      { timeoutMs: 60_000 },
+    );
+    assert.deepEqual(r['names'], ['head.npy', 'big.npy', 'tail.npy']);
+    assert.equal(r['big_size'], BIG + 128);
+    assert.equal(r['big_compress_size'], BIG + 128);
+    assert.ok((r['tail_offset'] as number) > 2 ** 32, `tail at ${String(r['tail_offset'])}`);
+    assert.deepEqual(r['header'], [[BIG], false, '|u1', 128]);
+    assert.deepEqual(r['first'], [0xa1, 0xa2]);
+    assert.deepEqual(r['last'], [0xb1, 0xb2]);
+    assert.equal(r['eocd_sig'], 0x06054b50);
+    assert.equal(r['locator_sig'], 0x07064b50);
+    assert.deepEqual(r['head'], [1, 2, 3]);
+    assert.deepEqual(r['tail'], [42, -7]);
+  },
+);

@@ -33,7 +33,8 @@ export function describeValue(value: unknown): string {
     const s = JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
     return `the string ${s}`;
   }
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value === 'object' ? 'JSON object' : typeof value}`;
 }
@@ -68,8 +69,10 @@ export function readParams(raw: unknown, known: readonly string[]): RawParams {
 function expectation(rule: NumberRule): string {
   const kind = rule.powerOfTwo ? 'a power of two' : rule.integer ? 'an integer' : 'a number';
   let text: string;
-  if (rule.above === 0 && rule.max === undefined) text = rule.integer ? 'a positive integer' : 'a positive number';
-  else if (rule.above !== undefined && rule.max !== undefined) text = `${kind} > ${rule.above} and ≤ ${rule.max}`;
+  if (rule.above === 0 && rule.max === undefined)
+    text = rule.integer ? 'a positive integer' : 'a positive number';
+  else if (rule.above !== undefined && rule.max !== undefined)
+    text = `${kind} > ${rule.above} and ≤ ${rule.max}`;
   else if (rule.above !== undefined) text = `${kind} > ${rule.above}`;
   else if (rule.min !== undefined && rule.max !== undefined) text = `${kind} from ${rule.min} to ${rule.max}`;
   else if (rule.min !== undefined) text = `${kind} ≥ ${rule.min}`;
@@ -89,7 +92,10 @@ function checkNumber(key: string, value: unknown, rule: NumberRule): number {
     (!rule.powerOfTwo || (Number.isSafeInteger(value) && value > 0 && (value & (value - 1)) === 0));
   if (!ok) fail(key, `must be ${expectation(rule)}, got ${describeValue(value)}`);
   if (rule.cap !== undefined && (value as number) > rule.cap) {
-    fail(key, `must be at most ${rule.cap}${rule.unit === undefined ? '' : ` (${rule.unit})`}, got ${String(value)}`);
+    fail(
+      key,
+      `must be at most ${rule.cap}${rule.unit === undefined ? '' : ` (${rule.unit})`}, got ${String(value)}`,
+    );
   }
   return value as number;
 }
@@ -108,7 +114,11 @@ export function optionalNumber(p: RawParams, key: string, rule: NumberRule): num
 }
 
 /** An optional string from a fixed list. */
-export function optionalEnum<T extends string>(p: RawParams, key: string, values: readonly T[]): T | undefined {
+export function optionalEnum<T extends string>(
+  p: RawParams,
+  key: string,
+  values: readonly T[],
+): T | undefined {
   const value = p[key];
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !(values as readonly string[]).includes(value)) {
@@ -121,7 +131,8 @@ export function optionalEnum<T extends string>(p: RawParams, key: string, values
 export function optionalString(p: RawParams, key: string, pattern: RegExp, what: string): string | undefined {
   const value = p[key];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !pattern.test(value)) fail(key, `must be ${what}, got ${describeValue(value)}`);
+  if (typeof value !== 'string' || !pattern.test(value))
+    fail(key, `must be ${what}, got ${describeValue(value)}`);
   return value;
 }
 
@@ -135,7 +146,8 @@ export function optionalDatetime(p: RawParams, key: string): string | undefined 
   const value = p[key];
   if (value === undefined) return undefined;
   const what = 'an ISO 8601 date-time with a time zone, e.g. 2024-05-01T12:00:00Z';
-  if (typeof value !== 'string' || !ISO_DATETIME.test(value)) fail(key, `must be ${what}, got ${describeValue(value)}`);
+  if (typeof value !== 'string' || !ISO_DATETIME.test(value))
+    fail(key, `must be ${what}, got ${describeValue(value)}`);
   const ms = Date.parse(value);
   if (!Number.isFinite(ms)) fail(key, `must be ${what}, got ${describeValue(value)}`);
   return new Date(ms).toISOString();

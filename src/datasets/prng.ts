@@ -77,7 +77,13 @@ export class Rng {
    * of adding. Ziggurat: one 32-bit word per deviate on the fast path (~99% of draws): 8 bits choose
    * the layer, the other 24 give the abscissa.
    */
-  gaussianComplex(out: Float32Array | Float64Array, start: number, count: number, scale: number, replace = false): void {
+  gaussianComplex(
+    out: Float32Array | Float64Array,
+    start: number,
+    count: number,
+    scale: number,
+    replace = false,
+  ): void {
     // The state lives in locals in the hot loop; written back at the end (and around the rare slow path).
     const st = this.s;
     let s0 = st[0] as number;
@@ -166,7 +172,8 @@ for (let k = 0; k < 257; k++) ZIG_F[k] = Math.exp(-0.5 * (ZIG_X[k] as number) **
  * const noise = createRng(params.seed, STREAM_NOISE, captureIndex);
  */
 export function createRng(seed: number, ...stream: number[]): Rng {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`rng: seed must be a safe non-negative integer`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new RangeError(`rng: seed must be a safe non-negative integer`);
   let [state, out] = splitmix64(BigInt(seed));
   for (const x of stream) {
     if (!Number.isSafeInteger(x) || x < 0) throw new RangeError('rng: stream ids are non-negative integers');

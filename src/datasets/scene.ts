@@ -9,7 +9,14 @@
  * (uniform in [EMITTER_POWER_MIN_DB, EMITTER_POWER_MAX_DB] dBFS) are drawn from the seed too.
  */
 import { createRng } from './prng.js';
-import { createWaveform, MODULATIONS, waveformBandwidth, type Modulation, type Waveform, type WaveformSpec } from './waveform.js';
+import {
+  createWaveform,
+  MODULATIONS,
+  waveformBandwidth,
+  type Modulation,
+  type Waveform,
+  type WaveformSpec,
+} from './waveform.js';
 
 /** Noise density of the scene, dB relative to full scale² per Hz. */
 export const NOISE_DENSITY_DB = -100;
@@ -37,7 +44,13 @@ export interface Emitter {
 }
 
 /** Places `count` emitters over [start, end] for `seed` (see the module comment). */
-export function placeEmitters(seed: number, start: number, end: number, count: number, sampleRate: number): Emitter[] {
+export function placeEmitters(
+  seed: number,
+  start: number,
+  end: number,
+  count: number,
+  sampleRate: number,
+): Emitter[] {
   const rng = createRng(seed, STREAM_SCENE);
   const span = end - start;
   const slot = span / Math.max(1, count);
@@ -73,7 +86,8 @@ function emitterSpec(e: Emitter, center: number, sampleRate: number, key: number
   const m = e.modulation_index ?? 0;
   const power = 10 ** (e.power_db / 10);
   // Amplitude from mean power: AM's mean power is A²(1 + m²/2)/(1 + m)² (waveformPower).
-  const amplitude = e.kind === 'am' ? Math.sqrt((power * (1 + m) * (1 + m)) / (1 + (m * m) / 2)) : Math.sqrt(power);
+  const amplitude =
+    e.kind === 'am' ? Math.sqrt((power * (1 + m) * (1 + m)) / (1 + (m * m) / 2)) : Math.sqrt(power);
   const spec: WaveformSpec = {
     modulation: e.kind,
     offset: e.frequency - center,
@@ -98,11 +112,19 @@ export class SceneCapture {
   readonly #sigma: number;
   readonly #rng;
 
-  constructor(seed: number, emitters: readonly Emitter[], center: number, sampleRate: number, captureIndex: number) {
+  constructor(
+    seed: number,
+    emitters: readonly Emitter[],
+    center: number,
+    sampleRate: number,
+    captureIndex: number,
+  ) {
     this.#waves = emitters
       .map((e, i) => ({ e, i }))
       .filter(({ e }) => Math.abs(e.frequency - center) <= sampleRate / 2 + e.bandwidth_hz / 2)
-      .map(({ e, i }) => createWaveform(emitterSpec(e, center, sampleRate, createRng(seed, STREAM_SCENE, i + 1).nextU32())));
+      .map(({ e, i }) =>
+        createWaveform(emitterSpec(e, center, sampleRate, createRng(seed, STREAM_SCENE, i + 1).nextU32())),
+      );
     // Complex white noise of density N0 over fs: total power N0·fs, half per component.
     this.#sigma = Math.sqrt((10 ** (NOISE_DENSITY_DB / 10) * sampleRate) / 2);
     this.#rng = createRng(seed, STREAM_SCENE_NOISE, captureIndex);

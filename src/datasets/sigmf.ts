@@ -91,7 +91,9 @@ function source(message: string): DatasetError {
 }
 
 function obj(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : undefined;
 }
 
 function finiteNumber(v: unknown): number | undefined {
@@ -99,7 +101,12 @@ function finiteNumber(v: unknown): number | undefined {
 }
 
 /** Interprets a `.sigmf-meta` document and the data file's size. Throws `ERR_SOURCE` on anything invalid. */
-export function interpretMeta(name: string, dir: string, metaText: string, statData: (file: string) => number): RecordingInfo {
+export function interpretMeta(
+  name: string,
+  dir: string,
+  metaText: string,
+  statData: (file: string) => number,
+): RecordingInfo {
   let doc: unknown;
   try {
     doc = JSON.parse(metaText);
@@ -111,14 +118,17 @@ export function interpretMeta(name: string, dir: string, metaText: string, statD
   const datatype = global['core:datatype'];
   if (typeof datatype !== 'string') throw source(`recording ${name}: global core:datatype is missing`);
   const format = parseDatatype(datatype);
-  if (format === undefined) throw source(`recording ${name}: datatype ${JSON.stringify(datatype)} is not supported`);
+  if (format === undefined)
+    throw source(`recording ${name}: datatype ${JSON.stringify(datatype)} is not supported`);
   const sampleRate = finiteNumber(global['core:sample_rate']);
   if (sampleRate === undefined || sampleRate <= 0) {
     throw source(`recording ${name}: global core:sample_rate must be a positive number`);
   }
   const channels = global['core:num_channels'];
   if (channels !== undefined && channels !== 1) {
-    throw source(`recording ${name}: ${String(channels)} channels; only single-channel recordings are served`);
+    throw source(
+      `recording ${name}: ${String(channels)} channels; only single-channel recordings are served`,
+    );
   }
   if (global['core:metadata_only'] === true) throw source(`recording ${name}: metadata only, no samples`);
   let dataFile = `${name}${DATA_SUFFIX}`;
@@ -161,7 +171,9 @@ export function interpretMeta(name: string, dir: string, metaText: string, statD
   try {
     dataBytes = statData(dataPath);
   } catch (err) {
-    throw new DatasetError('ERR_SOURCE', `recording ${name}: data file ${dataFile} is missing`, { cause: err });
+    throw new DatasetError('ERR_SOURCE', `recording ${name}: data file ${dataFile} is missing`, {
+      cause: err,
+    });
   }
   const trailing = global['core:trailing_bytes'] ?? 0;
   if (typeof trailing !== 'number' || !Number.isSafeInteger(trailing) || trailing < 0) {
@@ -202,7 +214,10 @@ export function interpretMeta(name: string, dir: string, metaText: string, statD
  */
 export function readRecordingSync(dir: string, name: string): RecordingInfo {
   if (!isRecordingName(name)) {
-    throw new DatasetError('ERR_PARAMS', `parameters.recording: ${JSON.stringify(name)} is not a recording name`);
+    throw new DatasetError(
+      'ERR_PARAMS',
+      `parameters.recording: ${JSON.stringify(name)} is not a recording name`,
+    );
   }
   let text: string;
   try {
@@ -212,7 +227,9 @@ export function readRecordingSync(dir: string, name: string): RecordingInfo {
     throw new DatasetError(
       'ERR_PARAMS',
       `parameters.recording: no recording named ${JSON.stringify(name)}` +
-        (have.length > 0 ? ` (available: ${have.slice(0, 20).join(', ')}${have.length > 20 ? ', …' : ''})` : ' (none available)'),
+        (have.length > 0
+          ? ` (available: ${have.slice(0, 20).join(', ')}${have.length > 20 ? ', …' : ''})`
+          : ' (none available)'),
       { cause: err },
     );
   }
@@ -304,7 +321,9 @@ export class RecordingReader {
     try {
       return new RecordingReader(info, await open(info.dataPath, 'r'));
     } catch (err) {
-      throw new DatasetError('ERR_SOURCE', `recording ${info.name}: cannot open its data file`, { cause: err });
+      throw new DatasetError('ERR_SOURCE', `recording ${info.name}: cannot open its data file`, {
+        cause: err,
+      });
     }
   }
 
@@ -358,7 +377,13 @@ export class RecordingReader {
 }
 
 /** Converts `count` samples in `src` (format `f`) to interleaved complex float32 at `out[2·outStart]`. */
-export function convertSamples(f: SampleFormat, src: Buffer, count: number, out: Float32Array, outStart: number): void {
+export function convertSamples(
+  f: SampleFormat,
+  src: Buffer,
+  count: number,
+  out: Float32Array,
+  outStart: number,
+): void {
   const values = count * (f.complex ? 2 : 1);
   const o = outStart * 2;
   const stride = f.complex ? 1 : 2; // real samples: every other slot, imaginary parts zero
@@ -371,7 +396,8 @@ export function convertSamples(f: SampleFormat, src: Buffer, count: number, out:
     const v = new Int16Array(src.buffer, src.byteOffset, values);
     for (let k = 0; k < values; k++) out[o + k * stride] = (v[k] as number) / 32768;
   } else if (f.bits === 8) {
-    if (f.kind === 'u') for (let k = 0; k < values; k++) out[o + k * stride] = ((src[k] as number) - 128) / 128;
+    if (f.kind === 'u')
+      for (let k = 0; k < values; k++) out[o + k * stride] = ((src[k] as number) - 128) / 128;
     else for (let k = 0; k < values; k++) out[o + k * stride] = src.readInt8(k) / 128;
   } else {
     const dv = new DataView(src.buffer, src.byteOffset, values * (f.bits / 8));
@@ -381,8 +407,13 @@ export function convertSamples(f: SampleFormat, src: Buffer, count: number, out:
       const at = k * step;
       let x: number;
       if (f.kind === 'f') x = f.bits === 32 ? dv.getFloat32(at, le) : dv.getFloat64(at, le);
-      else if (f.kind === 'i') x = f.bits === 16 ? dv.getInt16(at, le) / 32768 : dv.getInt32(at, le) / 2147483648;
-      else x = f.bits === 16 ? (dv.getUint16(at, le) - 32768) / 32768 : (dv.getUint32(at, le) - 2147483648) / 2147483648;
+      else if (f.kind === 'i')
+        x = f.bits === 16 ? dv.getInt16(at, le) / 32768 : dv.getInt32(at, le) / 2147483648;
+      else
+        x =
+          f.bits === 16
+            ? (dv.getUint16(at, le) - 32768) / 32768
+            : (dv.getUint32(at, le) - 2147483648) / 2147483648;
       out[o + k * stride] = x;
     }
   }

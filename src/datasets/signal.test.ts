@@ -16,7 +16,10 @@ after(async () => {
 });
 
 const signal = (): Dataset => createDefaultDatasets().get('signal') as Dataset;
-const sha256 = async (path: string): Promise<string> => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha256 = async (path: string): Promise<string> =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 function paramsError(fn: () => unknown, message: string | RegExp, code = 'ERR_PARAMS'): void {
   assert.throws(fn, (err: unknown) => {
@@ -32,21 +35,57 @@ describe('signal: parameters are validated before any work', () => {
   const ok = { frequency: 100e6, sample_rate: 1e6, duration: 1 };
   test('missing, wrong-typed and out-of-range values name the parameter', () => {
     const ds = signal();
-    paramsError(() => ds.validate({ frequency: 1e6, sample_rate: 1e6 }), 'parameters.duration: missing; expected a positive number (seconds)');
-    paramsError(() => ds.validate({ ...ok, duration: -1 }), 'parameters.duration: must be a positive number (seconds), got -1');
-    paramsError(() => ds.validate({ ...ok, duration: '5' }), 'parameters.duration: must be a positive number (seconds), got the string "5"');
-    paramsError(() => ds.validate({ ...ok, sample_rate: null }), 'parameters.sample_rate: must be a positive number (Hz), got null');
-    paramsError(() => ds.validate({ ...ok, sample_rate: 1e12 }), 'parameters.sample_rate: must be at most 100000000000 (Hz), got 1000000000000');
-    paramsError(() => ds.validate({ ...ok, frequency: [1] }), /^parameters\.frequency: must be .* got an array$/);
-    paramsError(() => ds.validate({ ...ok, modulation: 'qam' }), 'parameters.modulation: must be one of tone, am, fm, bpsk, got the string "qam"');
-    paramsError(() => ds.validate({ ...ok, sampel_rate: 1 }), /^parameters\.sampel_rate: unknown parameter \(this request takes: frequency, sample_rate, duration/);
+    paramsError(
+      () => ds.validate({ frequency: 1e6, sample_rate: 1e6 }),
+      'parameters.duration: missing; expected a positive number (seconds)',
+    );
+    paramsError(
+      () => ds.validate({ ...ok, duration: -1 }),
+      'parameters.duration: must be a positive number (seconds), got -1',
+    );
+    paramsError(
+      () => ds.validate({ ...ok, duration: '5' }),
+      'parameters.duration: must be a positive number (seconds), got the string "5"',
+    );
+    paramsError(
+      () => ds.validate({ ...ok, sample_rate: null }),
+      'parameters.sample_rate: must be a positive number (Hz), got null',
+    );
+    paramsError(
+      () => ds.validate({ ...ok, sample_rate: 1e12 }),
+      'parameters.sample_rate: must be at most 100000000000 (Hz), got 1000000000000',
+    );
+    paramsError(
+      () => ds.validate({ ...ok, frequency: [1] }),
+      /^parameters\.frequency: must be .* got an array$/,
+    );
+    paramsError(
+      () => ds.validate({ ...ok, modulation: 'qam' }),
+      'parameters.modulation: must be one of tone, am, fm, bpsk, got the string "qam"',
+    );
+    paramsError(
+      () => ds.validate({ ...ok, sampel_rate: 1 }),
+      /^parameters\.sampel_rate: unknown parameter \(this request takes: frequency, sample_rate, duration/,
+    );
     paramsError(() => ds.validate({ ...ok, seed: 1.5 }), 'parameters.seed: must be an integer ≥ 0, got 1.5');
-    paramsError(() => ds.validate({ ...ok, datetime: 'yesterday' }), /^parameters\.datetime: must be an ISO 8601 date-time/);
-    paramsError(() => ds.validate({ ...ok, modulation_index: 0.5 }), 'parameters.modulation_index: only applies to modulation am (modulation is tone)');
-    paramsError(() => ds.validate({ ...ok, duration: 1e-9 }), /^parameters\.duration: duration × sample_rate gives no sample/);
+    paramsError(
+      () => ds.validate({ ...ok, datetime: 'yesterday' }),
+      /^parameters\.datetime: must be an ISO 8601 date-time/,
+    );
+    paramsError(
+      () => ds.validate({ ...ok, modulation_index: 0.5 }),
+      'parameters.modulation_index: only applies to modulation am (modulation is tone)',
+    );
+    paramsError(
+      () => ds.validate({ ...ok, duration: 1e-9 }),
+      /^parameters\.duration: duration × sample_rate gives no sample/,
+    );
     paramsError(() => ds.validate([]), 'parameters: must be a JSON object, got an array');
     paramsError(() => ds.validate(null), 'parameters: must be a JSON object, got null');
-    paramsError(() => ds.validate({ ...ok, recording: 'x' }), 'parameters.recording: this provider serves no recordings');
+    paramsError(
+      () => ds.validate({ ...ok, recording: 'x' }),
+      'parameters.recording: this provider serves no recordings',
+    );
   });
 
   test('the carrier (and its bandwidth) must fit in the sampled band', () => {
@@ -66,26 +105,52 @@ describe('signal: parameters are validated before any work', () => {
 
   test('an output over the configured limit is ERR_TOO_LARGE', () => {
     const ds = createDefaultDatasets({ maxOutputBytes: 1e6 }).get('signal') as Dataset;
-    paramsError(() => ds.validate({ ...ok, duration: 1 }), /^signal of 1000000 samples would be 8004\d+ bytes, over this provider's limit of 1000000 bytes$/, 'ERR_TOO_LARGE');
+    paramsError(
+      () => ds.validate({ ...ok, duration: 1 }),
+      /^signal of 1000000 samples would be 8004\d+ bytes, over this provider's limit of 1000000 bytes$/,
+      'ERR_TOO_LARGE',
+    );
     ds.validate({ ...ok, duration: 0.1 });
   });
 });
 
 test('signal: file names follow the seed, with a hash when more than the seed parameters are set', () => {
   const ds = signal();
-  assert.equal(ds.fileName(ds.validate({ frequency: 100e6, sample_rate: 1e6, duration: 1.5 })), 'signal_100000000_1000000_1.50.npz');
-  assert.match(ds.fileName(ds.validate({ frequency: 100e6, sample_rate: 1e6, duration: 1.5, seed: 2 })), /^signal_100000000_1000000_1\.50_[0-9a-f]{8}\.npz$/);
+  assert.equal(
+    ds.fileName(ds.validate({ frequency: 100e6, sample_rate: 1e6, duration: 1.5 })),
+    'signal_100000000_1000000_1.50.npz',
+  );
+  assert.match(
+    ds.fileName(ds.validate({ frequency: 100e6, sample_rate: 1e6, duration: 1.5, seed: 2 })),
+    /^signal_100000000_1000000_1\.50_[0-9a-f]{8}\.npz$/,
+  );
 });
 
 test('signal: same parameters give the same bytes; another seed other noise; abort removes the file', async () => {
   const ds = signal();
-  const p = ds.validate({ frequency: 1e6, sample_rate: 200e3, duration: 0.5, snr_db: 10, modulation: 'bpsk' });
+  const p = ds.validate({
+    frequency: 1e6,
+    sample_rate: 200e3,
+    duration: 0.5,
+    snr_db: 10,
+    modulation: 'bpsk',
+  });
   const a = join(dir, 'a.npz');
   const b = join(dir, 'b.npz');
   const c = join(dir, 'c.npz');
   const ra = await ds.generate(p, a);
   await ds.generate(p, b);
-  await ds.generate(ds.validate({ frequency: 1e6, sample_rate: 200e3, duration: 0.5, snr_db: 10, modulation: 'bpsk', seed: 1 }), c);
+  await ds.generate(
+    ds.validate({
+      frequency: 1e6,
+      sample_rate: 200e3,
+      duration: 0.5,
+      snr_db: 10,
+      modulation: 'bpsk',
+      seed: 1,
+    }),
+    c,
+  );
   assert.equal(ra.bytes, (await stat(a)).size);
   assert.equal(ra.bytes, ds.estimateBytes(p));
   assert.equal(await sha256(a), await sha256(b));
@@ -127,7 +192,13 @@ test('signal: memory stays bounded — a 128 MB file never holds more than a few
 describe('signal: NumPy reads what we write', { skip: numpySkip() }, () => {
   test('tone: dtype, shape, scalars, SigMF meta, SHA-512, amplitude, FFT peak within one bin of f', async () => {
     const ds = signal();
-    const p = ds.validate({ frequency: 433.92e6, sample_rate: 2.4e6, duration: 0.25, center_frequency: 434e6, datetime: '2024-05-01T12:00:00Z' });
+    const p = ds.validate({
+      frequency: 433.92e6,
+      sample_rate: 2.4e6,
+      duration: 0.25,
+      center_frequency: 434e6,
+      datetime: '2024-05-01T12:00:00Z',
+    });
     const path = join(dir, 'tone.npz');
     await ds.generate(p, path);
     const r = await runPython<Record<string, unknown>>(
@@ -159,10 +230,15 @@ emit({
     assert.equal(meta.global['core:sample_rate'], 2.4e6);
     assert.equal(meta.global['core:sha512'], r['sha512']);
     assert.equal((meta.global['sdrlink:parameters'] as Record<string, unknown>)['modulation'], 'tone');
-    assert.deepEqual(meta.captures, [{ 'core:sample_start': 0, 'core:frequency': 434e6, 'core:datetime': '2024-05-01T12:00:00.000Z' }]);
+    assert.deepEqual(meta.captures, [
+      { 'core:sample_start': 0, 'core:frequency': 434e6, 'core:datetime': '2024-05-01T12:00:00.000Z' },
+    ]);
     const [lo, hi] = r['abs'] as [number, number];
     assert.ok(Math.abs(lo - 1) < 1e-6 && Math.abs(hi - 1) < 1e-6, `|iq| in [${lo}, ${hi}]`);
-    assert.ok(Math.abs((r['peak'] as number) - 433.92e6) <= (r['bin'] as number), `peak at ${String(r['peak'])}`);
+    assert.ok(
+      Math.abs((r['peak'] as number) - 433.92e6) <= (r['bin'] as number),
+      `peak at ${String(r['peak'])}`,
+    );
   });
 
   test('modulations: AM sidebands, FM deviation, BPSK symbols, noise at the requested SNR', async () => {

@@ -9,7 +9,13 @@
  *   that `frequency` lands at 0 Hz, and optionally low-pass filtered and decimated to `sample_rate`.
  */
 import { createHash } from 'node:crypto';
-import { IQ_BLOCK_SAMPLES, iqNpzBytes, writeIqNpz, type IqDescription, type IqProducer } from './iq-output.js';
+import {
+  IQ_BLOCK_SAMPLES,
+  iqNpzBytes,
+  writeIqNpz,
+  type IqDescription,
+  type IqProducer,
+} from './iq-output.js';
 import {
   DEFAULT_DATETIME,
   optionalDatetime,
@@ -151,7 +157,8 @@ function validateSynthetic(p: RawParams): SyntheticSignalParams {
   const snr = optionalNumber(p, 'snr_db', { min: -50, max: 200, unit: 'dB' });
   const modulation = optionalEnum(p, 'modulation', MODULATIONS) ?? 'tone';
   const samples = Math.round(duration * sampleRate);
-  if (samples < 1) paramError('duration', `duration × sample_rate gives no sample (${duration} s × ${sampleRate} Hz)`);
+  if (samples < 1)
+    paramError('duration', `duration × sample_rate gives no sample (${duration} s × ${sampleRate} Hz)`);
 
   const out: SyntheticSignalParams = {
     source: 'synthetic',
@@ -225,7 +232,8 @@ function validateRecording(p: RawParams, dir: string | undefined): RecordingSign
   const durationGiven = optionalNumber(p, 'duration', { above: 0, cap: MAX_DURATION, unit: 'seconds' });
   const inputSamples =
     durationGiven === undefined ? info.samples - startSample : Math.round(durationGiven * fsIn);
-  if (inputSamples < 1) paramError('duration', `${String(durationGiven)} s is less than one sample of ${name}`);
+  if (inputSamples < 1)
+    paramError('duration', `${String(durationGiven)} s is less than one sample of ${name}`);
   if (startSample + inputSamples > info.samples) {
     paramError(
       'duration',
@@ -253,7 +261,8 @@ function validateRecording(p: RawParams, dir: string | undefined): RecordingSign
   }
   const lo = capture.frequency - fsIn / 2;
   const hi = capture.frequency + fsIn / 2;
-  const frequency = optionalNumber(p, 'frequency', { min: 0, cap: MAX_FREQUENCY, unit: 'Hz' }) ?? capture.frequency;
+  const frequency =
+    optionalNumber(p, 'frequency', { min: 0, cap: MAX_FREQUENCY, unit: 'Hz' }) ?? capture.frequency;
   const half = decimation > 1 ? fsIn / decimation / 2 : 0;
   if (frequency - half < lo || frequency + half > hi) {
     paramError(
@@ -267,7 +276,9 @@ function validateRecording(p: RawParams, dir: string | undefined): RecordingSign
   if (datetime === undefined) {
     datetime =
       capture.datetime !== undefined
-        ? new Date(Date.parse(capture.datetime) + ((startSample - capture.sampleStart) / fsIn) * 1000).toISOString()
+        ? new Date(
+            Date.parse(capture.datetime) + ((startSample - capture.sampleStart) / fsIn) * 1000,
+          ).toISOString()
         : DEFAULT_DATETIME;
   }
   return {
@@ -327,7 +338,9 @@ export function signalMeta(p: SignalParams, sha512: string): Record<string, unkn
       sample_start: p.startSample,
       sample_count: p.inputSamples,
       decimation: p.decimation,
-      ...(p.decimation > 1 ? { filter: `windowed-sinc low-pass, Blackman, ${FIR_TAPS_PER_FACTOR * p.decimation + 1} taps` } : {}),
+      ...(p.decimation > 1
+        ? { filter: `windowed-sinc low-pass, Blackman, ${FIR_TAPS_PER_FACTOR * p.decimation + 1} taps` }
+        : {}),
     };
   }
   const meta: Record<string, unknown> = {
@@ -367,8 +380,7 @@ function syntheticProducer(p: SyntheticSignalParams): IqProducer {
   const spec = waveformSpecOf(p);
   const wave = createWaveform(spec);
   const noise = createRng(p.seed, STREAM_SIGNAL_NOISE);
-  const sigma =
-    p.snr_db === null ? 0 : Math.sqrt(waveformPower(spec) / 10 ** (p.snr_db / 10) / 2); // per component
+  const sigma = p.snr_db === null ? 0 : Math.sqrt(waveformPower(spec) / 10 ** (p.snr_db / 10) / 2); // per component
   return {
     samples: p.samples,
     fill(out, start, count) {
@@ -399,9 +411,21 @@ export function decimationFilter(d: number): Float64Array {
 }
 
 /** Multiplies complex `data` (from complex index 0, `count` samples) by e^{-2πi·shift·(n0+k)/fs}. */
-function mix(data: Float32Array, count: number, shift: number, fs: number, n0: number, scratch: Float64Array): void {
+function mix(
+  data: Float32Array,
+  count: number,
+  shift: number,
+  fs: number,
+  n0: number,
+  scratch: Float64Array,
+): void {
   scratch.fill(0, 0, 2 * count);
-  createWaveform({ modulation: 'tone', offset: -shift, sampleRate: fs, amplitude: 1 }).add(scratch, 0, count, n0);
+  createWaveform({ modulation: 'tone', offset: -shift, sampleRate: fs, amplitude: 1 }).add(
+    scratch,
+    0,
+    count,
+    n0,
+  );
   for (let k = 0; k < count; k++) {
     const xr = data[2 * k] as number;
     const xi = data[2 * k + 1] as number;
@@ -464,7 +488,8 @@ export function createSignalDataset(opts: SignalDatasetOptions): Dataset<SignalP
       'complex64 IQ samples (iq) with SigMF metadata: a synthetic tone/AM/FM/BPSK carrier with noise, or a slice of a SigMF recording',
     validate(raw: unknown): SignalParams {
       const p = readParams(raw, [...new Set<string>([...SYNTHETIC_KEYS, ...RECORDING_KEYS])]);
-      const params = p['recording'] !== undefined ? validateRecording(p, opts.recordingsDir) : validateSynthetic(p);
+      const params =
+        p['recording'] !== undefined ? validateRecording(p, opts.recordingsDir) : validateSynthetic(p);
       const bytes = iqNpzBytes(params.samples, description(params));
       if (bytes > opts.maxOutputBytes) {
         throw new DatasetError(
@@ -481,7 +506,9 @@ export function createSignalDataset(opts: SignalDatasetOptions): Dataset<SignalP
       }
       const base = `signal_${Math.trunc(p.frequency)}_${Math.trunc(p.sample_rate)}_${p.duration.toFixed(2)}`;
       const pub = publicParams(p);
-      const seedOnly = Object.keys(pub).every((k) => ['frequency', 'sample_rate', 'duration'].includes(k) || isDefault(p, k));
+      const seedOnly = Object.keys(pub).every(
+        (k) => ['frequency', 'sample_rate', 'duration'].includes(k) || isDefault(p, k),
+      );
       return seedOnly ? `${base}.npz` : `${base}_${shortHash(pub)}.npz`;
     },
     estimateBytes(p: SignalParams): number {

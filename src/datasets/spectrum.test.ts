@@ -66,7 +66,8 @@ test('Welch: the same density whether samples come at once or in odd pieces; max
   const whole = new WelchEstimator({ fftSize: 256, sampleRate: 1e3, window: 'hann' });
   whole.push(x);
   const pieces = new WelchEstimator({ fftSize: 256, sampleRate: 1e3, window: 'hann' });
-  for (let at = 0, step = 1; at < n; at += step, step = (step * 7 + 3) % 301) pieces.push(x, at, Math.min(step, n - at));
+  for (let at = 0, step = 1; at < n; at += step, step = (step * 7 + 3) % 301)
+    pieces.push(x, at, Math.min(step, n - at));
   assert.equal(whole.segments, Math.floor((n - 256) / 128) + 1);
   assert.equal(pieces.segments, whole.segments);
   assert.deepEqual(pieces.density(), whole.density());
@@ -77,7 +78,10 @@ test('Welch: the same density whether samples come at once or in odd pieces; max
   const first = new WelchEstimator({ fftSize: 256, sampleRate: 1e3, window: 'hann' });
   first.push(x, 0, 256 + 4 * 128);
   assert.deepEqual(capped.density(), first.density());
-  assert.throws(() => new WelchEstimator({ fftSize: 256, sampleRate: 1e3, window: 'rect' }).density(), RangeError);
+  assert.throws(
+    () => new WelchEstimator({ fftSize: 256, sampleRate: 1e3, window: 'rect' }).density(),
+    RangeError,
+  );
 });
 
 test('emitters: spread over the span, inside it, not overlapping, reproducible', () => {
@@ -87,7 +91,10 @@ test('emitters: spread over the span, inside it, not overlapping, reproducible',
   for (let i = 0; i < e.length; i++) {
     const lo = e[i]!.frequency - e[i]!.bandwidth_hz / 2;
     const hi = e[i]!.frequency + e[i]!.bandwidth_hz / 2;
-    assert.ok(lo > 100e6 + (i * 100e6) / 6 && hi < 100e6 + ((i + 1) * 100e6) / 6, `emitter ${i} leaves its slot`);
+    assert.ok(
+      lo > 100e6 + (i * 100e6) / 6 && hi < 100e6 + ((i + 1) * 100e6) / 6,
+      `emitter ${i} leaves its slot`,
+    );
     assert.ok(e[i]!.bandwidth_hz <= 0.2e6);
     assert.ok(e[i]!.power_db >= -40 && e[i]!.power_db <= -10);
   }
@@ -106,30 +113,84 @@ describe('spectrum: parameters are validated before any work', () => {
   };
   test('messages name the parameter', () => {
     const ds = spectrum();
-    fail(() => ds.validate({ frequency_start: 1e6, sample_rate: 1e6 }), 'ERR_PARAMS', 'parameters.frequency_end: missing; expected a number ≥ 0 (Hz)');
-    fail(() => ds.validate({ ...ok, frequency_end: 50e6 }), 'ERR_PARAMS', 'parameters.frequency_end: must be greater than frequency_start (100000000), got 50000000');
-    fail(() => ds.validate({ ...ok, fft_size: 1000 }), 'ERR_PARAMS', 'parameters.fft_size: must be a power of two from 16 to 1048576, got 1000');
-    fail(() => ds.validate({ ...ok, fft_size: 8 }), 'ERR_PARAMS', 'parameters.fft_size: must be a power of two from 16 to 1048576, got 8');
-    fail(() => ds.validate({ ...ok, fft_size: 1 << 21 }), 'ERR_PARAMS', 'parameters.fft_size: must be a power of two from 16 to 1048576, got 2097152');
-    fail(() => ds.validate({ ...ok, averages: 0 }), 'ERR_PARAMS', 'parameters.averages: must be an integer from 1 to 100000, got 0');
-    fail(() => ds.validate({ ...ok, window: 'kaiser' }), 'ERR_PARAMS', 'parameters.window: must be one of hann, hamming, blackman, rect, got the string "kaiser"');
-    fail(() => ds.validate({ ...ok, emitters: 100 }), 'ERR_PARAMS', 'parameters.emitters: must be an integer from 0 to 64, got 100');
-    fail(() => ds.validate({ ...ok, frequency_start: '100e6' }), 'ERR_PARAMS', 'parameters.frequency_start: must be a number ≥ 0 (Hz), got the string "100e6"');
+    fail(
+      () => ds.validate({ frequency_start: 1e6, sample_rate: 1e6 }),
+      'ERR_PARAMS',
+      'parameters.frequency_end: missing; expected a number ≥ 0 (Hz)',
+    );
+    fail(
+      () => ds.validate({ ...ok, frequency_end: 50e6 }),
+      'ERR_PARAMS',
+      'parameters.frequency_end: must be greater than frequency_start (100000000), got 50000000',
+    );
+    fail(
+      () => ds.validate({ ...ok, fft_size: 1000 }),
+      'ERR_PARAMS',
+      'parameters.fft_size: must be a power of two from 16 to 1048576, got 1000',
+    );
+    fail(
+      () => ds.validate({ ...ok, fft_size: 8 }),
+      'ERR_PARAMS',
+      'parameters.fft_size: must be a power of two from 16 to 1048576, got 8',
+    );
+    fail(
+      () => ds.validate({ ...ok, fft_size: 1 << 21 }),
+      'ERR_PARAMS',
+      'parameters.fft_size: must be a power of two from 16 to 1048576, got 2097152',
+    );
+    fail(
+      () => ds.validate({ ...ok, averages: 0 }),
+      'ERR_PARAMS',
+      'parameters.averages: must be an integer from 1 to 100000, got 0',
+    );
+    fail(
+      () => ds.validate({ ...ok, window: 'kaiser' }),
+      'ERR_PARAMS',
+      'parameters.window: must be one of hann, hamming, blackman, rect, got the string "kaiser"',
+    );
+    fail(
+      () => ds.validate({ ...ok, emitters: 100 }),
+      'ERR_PARAMS',
+      'parameters.emitters: must be an integer from 0 to 64, got 100',
+    );
+    fail(
+      () => ds.validate({ ...ok, frequency_start: '100e6' }),
+      'ERR_PARAMS',
+      'parameters.frequency_start: must be a number ≥ 0 (Hz), got the string "100e6"',
+    );
   });
   test('limits: FFT work and output size are ERR_TOO_LARGE', () => {
-    fail(() => spectrum({ maxFftPoints: 1e6 }).validate(ok), 'ERR_TOO_LARGE', /^spectrum needs 2064384 FFT points .* over this provider's limit of 1000000; lower averages/);
-    fail(() => spectrum({ maxOutputBytes: 100_000 }).validate(ok), 'ERR_TOO_LARGE', /^spectrum of 102401 bins would be \d+ bytes, over this provider's limit of 100000 bytes$/);
+    fail(
+      () => spectrum({ maxFftPoints: 1e6 }).validate(ok),
+      'ERR_TOO_LARGE',
+      /^spectrum needs 2064384 FFT points .* over this provider's limit of 1000000; lower averages/,
+    );
+    fail(
+      () => spectrum({ maxOutputBytes: 100_000 }).validate(ok),
+      'ERR_TOO_LARGE',
+      /^spectrum of 102401 bins would be \d+ bytes, over this provider's limit of 100000 bytes$/,
+    );
   });
   test('file names follow the seed', () => {
     const ds = spectrum();
     assert.equal(ds.fileName(ds.validate(ok)), 'spectrum_100000000_200000000_1000000.npz');
-    assert.match(ds.fileName(ds.validate({ ...ok, fft_size: 4096 })), /^spectrum_100000000_200000000_1000000_[0-9a-f]{8}\.npz$/);
+    assert.match(
+      ds.fileName(ds.validate({ ...ok, fft_size: 4096 })),
+      /^spectrum_100000000_200000000_1000000_[0-9a-f]{8}\.npz$/,
+    );
   });
 });
 
 test('spectrum: same parameters, same bytes; the estimate is the size', async () => {
   const ds = spectrum();
-  const p = ds.validate({ frequency_start: 10e6, frequency_end: 14e6, sample_rate: 1e6, fft_size: 256, averages: 4, seed: 3 });
+  const p = ds.validate({
+    frequency_start: 10e6,
+    frequency_end: 14e6,
+    sample_rate: 1e6,
+    fft_size: 256,
+    averages: 4,
+    seed: 3,
+  });
   const a = join(dir, 'a.npz');
   const b = join(dir, 'b.npz');
   const r = await ds.generate(p, a);
@@ -140,8 +201,11 @@ test('spectrum: same parameters, same bytes; the estimate is the size', async ()
   assert.equal(createHash('sha256').update(x).digest('hex'), createHash('sha256').update(y).digest('hex'));
 });
 
-describe('spectrum: NumPy reads it, and the emitters are where they were placed', { skip: numpySkip() }, () => {
-  const check = `
+describe(
+  'spectrum: NumPy reads it, and the emitters are where they were placed',
+  { skip: numpySkip() },
+  () => {
+    const check = `
 d = np.load(sys.argv[1])
 f = d['frequencies']; p = d['power_db']; meta = json.loads(str(d['meta']))
 start, end = meta['parameters']['frequency_start'], meta['parameters']['frequency_end']
@@ -158,51 +222,82 @@ for e in meta['scene']['emitters']:
 out['enbw_hz'] = meta['enbw_hz']; out['captures'] = meta['sweep']['captures']
 emit(out)`;
 
-  for (const [label, params] of [
-    ['swept: span 100× the sample rate', { frequency_start: 100e6, frequency_end: 200e6, sample_rate: 1e6, emitters: 6, seed: 11 }],
-    ['one capture, blackman window', { frequency_start: 433.05e6, frequency_end: 434.79e6, sample_rate: 2.4e6, fft_size: 4096, window: 'blackman', averages: 8, emitters: 3 }],
-  ] as const) {
-    test(label, async () => {
-      const ds = spectrum();
-      const p = ds.validate(params) as { bins: number };
-      const path = join(dir, `${label.slice(0, 5)}.npz`);
-      await ds.generate(p, path);
-      const r = await runPython<{
-        files: string[];
-        dtypes: string[];
-        shape: number[][];
-        grid_err: number;
-        last: number;
-        end: number;
-        noise_median: number;
-        enbw_hz: number;
-        captures: number;
-        emitters: Array<{ kind: string; placed: number; peak_at: number; peak_db: number; power_db: number; bandwidth: number }>;
-      }>(check, [path]);
-      assert.deepEqual(r.files, ['frequencies', 'meta', 'power_db']);
-      assert.deepEqual(r.dtypes, ['<f8', '<f4']);
-      assert.deepEqual(r.shape, [[p.bins], [p.bins]]);
-      assert.ok(r.grid_err < 1e-3, `grid off by ${r.grid_err} Hz`);
-      assert.ok(r.last <= r.end);
-      // The scene's noise density is −100 dB FS²/Hz; Welch's median sits ~0.1–0.3 dB below the mean.
-      assert.ok(Math.abs(r.noise_median + 100) < 1, `noise median ${r.noise_median} dB`);
-      if (label.startsWith('swept')) assert.ok(r.captures > 100);
-      else assert.equal(r.captures, 1);
-      assert.equal(r.emitters.length, params.emitters);
-      const binHz = params.sample_rate / ('fft_size' in params ? params.fft_size : 1024);
-      for (const e of r.emitters) {
-        // Every emitter stands well out of the noise at its place…
-        assert.ok(e.peak_db > -100 + 15, `${e.kind} at ${e.placed}: peak only ${e.peak_db} dB`);
-        if (e.kind === 'tone') {
-          // …a tone within one bin of where it was put, at its power spread over the window's ENBW
-          // (scalloping loss at most ~1.5 dB for these windows).
-          assert.ok(Math.abs(e.peak_at - e.placed) <= binHz, `tone placed at ${e.placed}, peak at ${e.peak_at}`);
-          const expected = e.power_db - 10 * Math.log10(r.enbw_hz);
-          assert.ok(e.peak_db <= expected + 0.5 && e.peak_db >= expected - 2, `tone peak ${e.peak_db} dB, expected ~${expected}`);
-        } else {
-          assert.ok(Math.abs(e.peak_at - e.placed) <= e.bandwidth / 2 + 2 * binHz, `${e.kind} placed at ${e.placed}, peak at ${e.peak_at}`);
+    for (const [label, params] of [
+      [
+        'swept: span 100× the sample rate',
+        { frequency_start: 100e6, frequency_end: 200e6, sample_rate: 1e6, emitters: 6, seed: 11 },
+      ],
+      [
+        'one capture, blackman window',
+        {
+          frequency_start: 433.05e6,
+          frequency_end: 434.79e6,
+          sample_rate: 2.4e6,
+          fft_size: 4096,
+          window: 'blackman',
+          averages: 8,
+          emitters: 3,
+        },
+      ],
+    ] as const) {
+      test(label, async () => {
+        const ds = spectrum();
+        const p = ds.validate(params) as { bins: number };
+        const path = join(dir, `${label.slice(0, 5)}.npz`);
+        await ds.generate(p, path);
+        const r = await runPython<{
+          files: string[];
+          dtypes: string[];
+          shape: number[][];
+          grid_err: number;
+          last: number;
+          end: number;
+          noise_median: number;
+          enbw_hz: number;
+          captures: number;
+          emitters: Array<{
+            kind: string;
+            placed: number;
+            peak_at: number;
+            peak_db: number;
+            power_db: number;
+            bandwidth: number;
+          }>;
+        }>(check, [path]);
+        assert.deepEqual(r.files, ['frequencies', 'meta', 'power_db']);
+        assert.deepEqual(r.dtypes, ['<f8', '<f4']);
+        assert.deepEqual(r.shape, [[p.bins], [p.bins]]);
+        assert.ok(r.grid_err < 1e-3, `grid off by ${r.grid_err} Hz`);
+        assert.ok(r.last <= r.end);
+        // The scene's noise density is −100 dB FS²/Hz; Welch's median sits ~0.1–0.3 dB below the mean.
+        assert.ok(Math.abs(r.noise_median + 100) < 1, `noise median ${r.noise_median} dB`);
+        if (label.startsWith('swept')) assert.ok(r.captures > 100);
+        else assert.equal(r.captures, 1);
+        assert.equal(r.emitters.length, params.emitters);
+        const binHz = params.sample_rate / ('fft_size' in params ? params.fft_size : 1024);
+        for (const e of r.emitters) {
+          // Every emitter stands well out of the noise at its place…
+          assert.ok(e.peak_db > -100 + 15, `${e.kind} at ${e.placed}: peak only ${e.peak_db} dB`);
+          if (e.kind === 'tone') {
+            // …a tone within one bin of where it was put, at its power spread over the window's ENBW
+            // (scalloping loss at most ~1.5 dB for these windows).
+            assert.ok(
+              Math.abs(e.peak_at - e.placed) <= binHz,
+              `tone placed at ${e.placed}, peak at ${e.peak_at}`,
+            );
+            const expected = e.power_db - 10 * Math.log10(r.enbw_hz);
+            assert.ok(
+              e.peak_db <= expected + 0.5 && e.peak_db >= expected - 2,
+              `tone peak ${e.peak_db} dB, expected ~${expected}`,
+            );
+          } else {
+            assert.ok(
+              Math.abs(e.peak_at - e.placed) <= e.bandwidth / 2 + 2 * binHz,
+              `${e.kind} placed at ${e.placed}, peak at ${e.peak_at}`,
+            );
+          }
         }
-      }
-    });
-  }
-});
+      });
+    }
+  },
+);

@@ -168,13 +168,15 @@ const hz = (v: number): string => `${v} Hz`;
 function readSpan(p: RawParams): { start: number; end: number } {
   const start = requireNumber(p, 'frequency_start', { min: 0, cap: MAX_FREQUENCY, unit: 'Hz' });
   const end = requireNumber(p, 'frequency_end', { min: 0, cap: MAX_FREQUENCY, unit: 'Hz' });
-  if (end <= start) paramError('frequency_end', `must be greater than frequency_start (${start}), got ${end}`);
+  if (end <= start)
+    paramError('frequency_end', `must be greater than frequency_start (${start}), got ${end}`);
   return { start, end };
 }
 
 function readFftSize(p: RawParams): number {
   return (
-    optionalNumber(p, 'fft_size', { min: MIN_FFT_SIZE, max: MAX_FFT_SIZE, powerOfTwo: true }) ?? DEFAULT_FFT_SIZE
+    optionalNumber(p, 'fft_size', { min: MIN_FFT_SIZE, max: MAX_FFT_SIZE, powerOfTwo: true }) ??
+    DEFAULT_FFT_SIZE
   );
 }
 
@@ -183,9 +185,11 @@ function validateSynthetic(p: RawParams, opts: SpectrumDatasetOptions): Syntheti
   const { start, end } = readSpan(p);
   const sampleRate = requireNumber(p, 'sample_rate', { above: 0, cap: MAX_SAMPLE_RATE, unit: 'Hz' });
   const fftSize = readFftSize(p);
-  const averages = optionalNumber(p, 'averages', { min: 1, max: MAX_AVERAGES, integer: true }) ?? DEFAULT_AVERAGES;
+  const averages =
+    optionalNumber(p, 'averages', { min: 1, max: MAX_AVERAGES, integer: true }) ?? DEFAULT_AVERAGES;
   const window = optionalEnum(p, 'window', WINDOWS) ?? 'hann';
-  const emitters = optionalNumber(p, 'emitters', { min: 0, max: MAX_EMITTERS, integer: true }) ?? DEFAULT_EMITTERS;
+  const emitters =
+    optionalNumber(p, 'emitters', { min: 0, max: MAX_EMITTERS, integer: true }) ?? DEFAULT_EMITTERS;
   const seed = readSeed(p);
   const datetime = optionalDatetime(p, 'datetime') ?? DEFAULT_DATETIME;
   const plan = planSweep(start, end, sampleRate, fftSize);
@@ -217,23 +221,31 @@ function validateRecording(p: RawParams, opts: SpectrumDatasetOptions): Recordin
   const { start, end } = readSpan(p);
   const rate = optionalNumber(p, 'sample_rate', { above: 0, cap: MAX_SAMPLE_RATE, unit: 'Hz' });
   if (rate !== undefined && Math.abs(rate - fs) > 1e-9 * fs) {
-    paramError('sample_rate', `recording ${name} was captured at ${fs} Hz; omit sample_rate or give that value, got ${rate}`);
+    paramError(
+      'sample_rate',
+      `recording ${name} was captured at ${fs} Hz; omit sample_rate or give that value, got ${rate}`,
+    );
   }
   const fftSize = readFftSize(p);
   const maxAverages = optionalNumber(p, 'averages', { min: 1, max: MAX_AVERAGES, integer: true });
   const window = optionalEnum(p, 'window', WINDOWS) ?? 'hann';
   const offset = optionalNumber(p, 'offset', { min: 0, cap: 1e7, unit: 'seconds' }) ?? 0;
   const startSample = Math.round(offset * fs);
-  if (startSample >= info.samples) paramError('offset', `${offset} s is past the end of recording ${name} (${info.duration} s)`);
+  if (startSample >= info.samples)
+    paramError('offset', `${offset} s is past the end of recording ${name} (${info.duration} s)`);
   const durationGiven = optionalNumber(p, 'duration', { above: 0, cap: 1e7, unit: 'seconds' });
-  const inputSamples = durationGiven === undefined ? info.samples - startSample : Math.round(durationGiven * fs);
+  const inputSamples =
+    durationGiven === undefined ? info.samples - startSample : Math.round(durationGiven * fs);
   if (startSample + inputSamples > info.samples) {
     paramError('duration', `offset + duration runs past the end of recording ${name} (${info.duration} s)`);
   }
   const capture = captureAt(info, startSample);
   const last = captureAt(info, startSample + Math.max(0, inputSamples - 1));
   if (last.frequency !== capture.frequency) {
-    paramError('duration', `the slice crosses a retune of recording ${name}; request a slice within one capture`);
+    paramError(
+      'duration',
+      `the slice crosses a retune of recording ${name}; request a slice within one capture`,
+    );
   }
   const available = welchSegments(inputSamples, fftSize);
   if (available === 0) {
@@ -253,13 +265,18 @@ function validateRecording(p: RawParams, opts: SpectrumDatasetOptions): Recordin
   const firstBin = Math.max(0, Math.ceil((start - fc) / binHz + fftSize / 2 - 1e-9));
   const lastBin = Math.min(fftSize - 1, Math.floor((end - fc) / binHz + fftSize / 2 + 1e-9));
   if (lastBin < firstBin) {
-    paramError('fft_size', `no FFT bin (spacing ${binHz} Hz) falls between frequency_start and frequency_end; raise fft_size`);
+    paramError(
+      'fft_size',
+      `no FFT bin (spacing ${binHz} Hz) falls between frequency_start and frequency_end; raise fft_size`,
+    );
   }
   let datetime = optionalDatetime(p, 'datetime');
   if (datetime === undefined) {
     datetime =
       capture.datetime !== undefined
-        ? new Date(Date.parse(capture.datetime) + ((startSample - capture.sampleStart) / fs) * 1000).toISOString()
+        ? new Date(
+            Date.parse(capture.datetime) + ((startSample - capture.sampleStart) / fs) * 1000,
+          ).toISOString()
         : DEFAULT_DATETIME;
   }
   const out: RecordingSpectrumParams = {
@@ -335,7 +352,10 @@ export function spectrumMeta(p: SpectrumParams, powerSha256: string): Record<str
     averages: p.averages,
     bin_hz: binHz,
     enbw_hz: windowEnbwBins(window) * binHz,
-    units: { frequencies: 'Hz', power_db: 'dB relative to full scale^2 per Hz (10*log10 of the Welch density)' },
+    units: {
+      frequencies: 'Hz',
+      power_db: 'dB relative to full scale^2 per Hz (10*log10 of the Welch density)',
+    },
     floor_db: toDb(PSD_FLOOR),
     bins: p.bins,
     power_db_sha256: powerSha256,
@@ -394,7 +414,7 @@ class Float32Sink {
     private readonly hash: ReturnType<typeof createHash>,
   ) {}
   async push(values: ArrayLike<number>, from: number, count: number): Promise<void> {
-    for (let i = 0; i < count; ) {
+    for (let i = 0; i < count;) {
       const buf = this.#bufs[this.#turn] as Float32Array;
       const n = Math.min(count - i, OUT_BLOCK - this.#fill);
       for (let k = 0; k < n; k++) buf[this.#fill + k] = toDb(values[from + i + k] as number);
@@ -425,7 +445,10 @@ async function writeSpectrum(
   try {
     const freqs = await w.beginArray('frequencies', { descr: '<f8', shape: [p.bins] });
     // Two alternating buffers: the writer may still hold the previous one (NpzEntryWriter.write).
-    const blocks = [new Float64Array(Math.min(OUT_BLOCK, p.bins)), new Float64Array(Math.min(OUT_BLOCK, p.bins))];
+    const blocks = [
+      new Float64Array(Math.min(OUT_BLOCK, p.bins)),
+      new Float64Array(Math.min(OUT_BLOCK, p.bins)),
+    ];
     for (let j0 = 0, turn = 0; j0 < p.bins; j0 += OUT_BLOCK, turn ^= 1) {
       const n = Math.min(OUT_BLOCK, p.bins - j0);
       const block = blocks[turn] as Float64Array;
@@ -454,7 +477,11 @@ async function writeSpectrum(
   }
 }
 
-async function generateSynthetic(p: SyntheticSpectrumParams, path: string, options: GenerateOptions): Promise<GenerateResult> {
+async function generateSynthetic(
+  p: SyntheticSpectrumParams,
+  path: string,
+  options: GenerateOptions,
+): Promise<GenerateResult> {
   const plan = p.plan;
   const emitters = sceneEmitters(p);
   const dwell = welchSamples(p.averages, p.fft_size);
@@ -468,7 +495,7 @@ async function generateSynthetic(p: SyntheticSpectrumParams, path: string, optio
       for (let k = 0; k < plan.captures; k++) {
         const scene = new SceneCapture(p.seed, emitters, captureCenter(plan, k), p.sample_rate, k);
         welch.reset();
-        for (let done = 0; done < dwell; ) {
+        for (let done = 0; done < dwell;) {
           const n = Math.min(CHUNK_SAMPLES, dwell - done);
           scene.fill(chunk, n, k * dwell + done);
           welch.push(chunk, 0, n);
@@ -483,7 +510,11 @@ async function generateSynthetic(p: SyntheticSpectrumParams, path: string, optio
   );
 }
 
-async function generateRecording(p: RecordingSpectrumParams, path: string, options: GenerateOptions): Promise<GenerateResult> {
+async function generateRecording(
+  p: RecordingSpectrumParams,
+  path: string,
+  options: GenerateOptions,
+): Promise<GenerateResult> {
   const binHz = p.sample_rate / p.fft_size;
   const reader = await RecordingReader.open(p.info);
   try {
@@ -499,7 +530,7 @@ async function generateRecording(p: RecordingSpectrumParams, path: string, optio
           maxSegments: p.averages,
         });
         const buf = new Float32Array(2 * CHUNK_SAMPLES);
-        for (let done = 0; done < p.inputSamples && !welch.full; ) {
+        for (let done = 0; done < p.inputSamples && !welch.full;) {
           checkAborted(options.signal);
           const n = Math.min(CHUNK_SAMPLES, p.inputSamples - done);
           await reader.read(buf, p.startSample + done, n);
@@ -544,7 +575,9 @@ export function createSpectrumDataset(opts: SpectrumDatasetOptions): Dataset<Spe
     },
     estimateBytes: spectrumNpzBytes,
     generate(p: SpectrumParams, path: string, options: GenerateOptions = {}): Promise<GenerateResult> {
-      return p.source === 'synthetic' ? generateSynthetic(p, path, options) : generateRecording(p, path, options);
+      return p.source === 'synthetic'
+        ? generateSynthetic(p, path, options)
+        : generateRecording(p, path, options);
     },
   };
 }

@@ -28,7 +28,8 @@ export function makeWindow(name: WindowName, n: number): Float64Array {
   const w = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let v = 0;
-    for (let k = 0; k < a.length; k++) v += (k % 2 === 0 ? 1 : -1) * (a[k] as number) * Math.cos((2 * Math.PI * k * i) / n);
+    for (let k = 0; k < a.length; k++)
+      v += (k % 2 === 0 ? 1 : -1) * (a[k] as number) * Math.cos((2 * Math.PI * k * i) / n);
     w[i] = v;
   }
   return w;

@@ -92,7 +92,9 @@ export async function runPython<T = unknown>(
   options: { timeoutMs?: number } = {},
 ): Promise<T> {
   if (!hasNumpy()) {
-    throw new Error(`${PYTHON} with numpy is required (SDRLINK_REQUIRE_NUMPY=1) but unusable: ${probe().detail}`);
+    throw new Error(
+      `${PYTHON} with numpy is required (SDRLINK_REQUIRE_NUMPY=1) but unusable: ${probe().detail}`,
+    );
   }
   const code = `${PRELUDE}\n${script}\n`;
   const child = spawn(PYTHON, ['-c', code, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

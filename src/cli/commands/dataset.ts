@@ -62,7 +62,8 @@ export function datasetCommand(): Command {
         ...(typeof o['recordings'] === 'string' ? { recordingsDir: o['recordings'] } : {}),
       });
       const dataset = registry.get(type);
-      if (dataset === undefined) throw new Error(`unknown type ${JSON.stringify(type)} (known: ${registry.types().join(', ')})`);
+      if (dataset === undefined)
+        throw new Error(`unknown type ${JSON.stringify(type)} (known: ${registry.types().join(', ')})`);
       let validated: unknown;
       try {
         validated = dataset.validate(params);
@@ -80,7 +81,7 @@ export function datasetCommand(): Command {
       const fd = fs.openSync(out, 'r');
       try {
         const buf = Buffer.alloc(1 << 20);
-        for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
+        for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
       } finally {
         fs.closeSync(fd);
       }
@@ -128,7 +129,13 @@ export function datasetCommand(): Command {
         ]),
       ];
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-      for (const row of rows) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+      for (const row of rows)
+        process.stdout.write(
+          `${row
+            .map((c, i) => c.padEnd(widths[i]!))
+            .join('  ')
+            .trimEnd()}\n`,
+        );
       for (const bad of scan.invalid) process.stderr.write(`skipped ${bad.name}: ${bad.reason}\n`);
     });
 
