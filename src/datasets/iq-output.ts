@@ -21,8 +21,8 @@ export interface IqProducer {
   /** Complex samples in total. */
   samples: number;
   /**
-   * Writes samples `start … start + count − 1` into `out[0 … 2·count)` (interleaved re, im). Called with
-   * consecutive ranges, in order.
+   * Writes samples `start … start + count − 1` into `out[0 … 2·count)` (interleaved re, im), every value
+   * (the buffer holds the previous block's). Called with consecutive ranges, in order.
    */
   fill(out: Float32Array, start: number, count: number): void | Promise<void>;
 }
@@ -82,7 +82,6 @@ export async function writeIqNpz(
       const count = Math.min(IQ_BLOCK_SAMPLES, producer.samples - start);
       const block = (blocks[turn] as Float32Array).subarray(0, 2 * count);
       turn ^= 1;
-      block.fill(0);
       await producer.fill(block, start, count);
       hash.update(new Uint8Array(block.buffer, block.byteOffset, block.byteLength));
       await iq.write(block);

@@ -384,8 +384,9 @@ function syntheticProducer(p: SyntheticSignalParams): IqProducer {
   return {
     samples: p.samples,
     fill(out, start, count) {
+      if (sigma > 0) noise.gaussianComplex(out, 0, count, sigma, true);
+      else out.fill(0, 0, 2 * count);
       wave.add(out, 0, count, start);
-      if (sigma > 0) noise.gaussianComplex(out, 0, count, sigma);
     },
   };
 }
