@@ -5,6 +5,8 @@
 basic.npz       : the arrays of src/datasets/npz-writer.test.ts, written by np.savez.
 wide-header.npz : a structured array whose .npy header passes 65,535 bytes (format version 2.0).
 The test writes the same arrays with our NpzWriter and compares the archives byte for byte.
+Committed from NumPy 2.4.6 on CPython 3.11.7. Older CPython (3.11.2) writes the local headers' 32-bit size
+fields and "version needed" differently (see docs/datasets.md); the .npy entries are the same.
 """
 import os
 import sys
