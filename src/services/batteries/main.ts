@@ -34,8 +34,9 @@ export async function runBatteries(o: BatteriesRunOptions, out: (line: string) =
     );
   }
   const prepared = await prepareService(o, env.batteriesToken);
-  const server = o.server ?? env.server;
   const providerToken = o.providerToken ?? env.providerToken;
+  // SDRLINK_SERVER alone (exported for other verbs) does not turn the exchange on; --server does.
+  const server = o.server ?? (providerToken !== undefined ? env.server : undefined);
   if (server !== undefined && providerToken === undefined) {
     throw new ServiceError(
       'ERR_CONFIG',

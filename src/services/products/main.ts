@@ -22,8 +22,9 @@ export interface ProductsRunOptions extends CommonRunOptions {
 export async function runProducts(o: ProductsRunOptions, out: (line: string) => void): Promise<void> {
   const env = readServiceEnv();
   const prepared = await prepareService(o, env.productsToken);
-  const server = o.server ?? env.server;
   const consumerToken = o.consumerToken ?? env.consumerToken;
+  // SDRLINK_SERVER alone (exported for other verbs) does not turn the exchange on; --server does.
+  const server = o.server ?? (consumerToken !== undefined ? env.server : undefined);
   if (server !== undefined && consumerToken === undefined) {
     throw new ServiceError(
       'ERR_CONFIG',
