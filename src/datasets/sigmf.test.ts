@@ -152,6 +152,7 @@ test('the NumPy-written fixture folder lists its recordings', async () => {
   assert.equal(list[1]!.duration, 8192 / 1.024e6);
   assert.equal(list[1]!.datetime, '2024-05-01T12:00:00Z');
   assert.match(list[1]!.description ?? '', /RTL-SDR/);
+  assert.ok(list.every((r) => r.modifiedMs > 0));
 });
 
 test('broken recordings are reported with a reason, the good ones still listed', async () => {

@@ -39,6 +39,11 @@ export interface RecordingInfo {
   duration: number;
   /** Size of the data file (bytes). */
   dataBytes: number;
+  /**
+   * Latest modification time of the two files (ms since the epoch). Part of validated parameters, so a
+   * cache keyed on them (the provider's) sees a recording rewritten in place as a different request.
+   */
+  modifiedMs: number;
   datetime?: string;
   description?: string;
   captures: RecordingCapture[];
@@ -105,7 +110,8 @@ export function interpretMeta(
   name: string,
   dir: string,
   metaText: string,
-  statData: (file: string) => number,
+  statData: (file: string) => { size: number; mtimeMs: number },
+  metaModifiedMs = 0,
 ): RecordingInfo {
   let doc: unknown;
   try {
@@ -168,8 +174,9 @@ export function interpretMeta(
   }
   const dataPath = join(dir, dataFile);
   let dataBytes: number;
+  let dataModifiedMs: number;
   try {
-    dataBytes = statData(dataPath);
+    ({ size: dataBytes, mtimeMs: dataModifiedMs } = statData(dataPath));
   } catch (err) {
     throw new DatasetError('ERR_SOURCE', `recording ${name}: data file ${dataFile} is missing`, {
       cause: err,
@@ -197,6 +204,7 @@ export function interpretMeta(
     samples,
     duration: samples / sampleRate,
     dataBytes,
+    modifiedMs: Math.max(dataModifiedMs, metaModifiedMs),
     captures,
     metaPath: join(dir, `${name}${META_SUFFIX}`),
     dataPath,
@@ -220,8 +228,11 @@ export function readRecordingSync(dir: string, name: string): RecordingInfo {
     );
   }
   let text: string;
+  let metaModifiedMs: number;
   try {
-    text = readFileSync(join(dir, `${name}${META_SUFFIX}`), 'utf8');
+    const metaPath = join(dir, `${name}${META_SUFFIX}`);
+    text = readFileSync(metaPath, 'utf8');
+    metaModifiedMs = statSync(metaPath).mtimeMs;
   } catch (err) {
     const have = scanNamesSync(dir);
     throw new DatasetError(
@@ -233,7 +244,7 @@ export function readRecordingSync(dir: string, name: string): RecordingInfo {
       { cause: err },
     );
   }
-  return interpretMeta(name, dir, text, (p) => statSync(p).size);
+  return interpretMeta(name, dir, text, (p) => statSync(p), metaModifiedMs);
 }
 
 function scanNamesSync(dir: string): string[] {
