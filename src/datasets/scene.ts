@@ -103,6 +103,11 @@ function emitterSpec(e: Emitter, center: number, sampleRate: number, key: number
   return spec;
 }
 
+/** Per-emitter random keys (initial phase, BPSK bits); compute once per scene, pass to every capture. */
+export function emitterKeys(seed: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => createRng(seed, STREAM_SCENE, i + 1).nextU32());
+}
+
 /**
  * What a receiver tuned to `center` at `sampleRate` sees of the scene: the emitters whose band reaches
  * into [center − fs/2, center + fs/2] (an ideal anti-alias filter drops the rest) plus the noise.
@@ -118,13 +123,12 @@ export class SceneCapture {
     center: number,
     sampleRate: number,
     captureIndex: number,
+    keys: readonly number[] = emitterKeys(seed, emitters.length),
   ) {
     this.#waves = emitters
       .map((e, i) => ({ e, i }))
       .filter(({ e }) => Math.abs(e.frequency - center) <= sampleRate / 2 + e.bandwidth_hz / 2)
-      .map(({ e, i }) =>
-        createWaveform(emitterSpec(e, center, sampleRate, createRng(seed, STREAM_SCENE, i + 1).nextU32())),
-      );
+      .map(({ e, i }) => createWaveform(emitterSpec(e, center, sampleRate, keys[i] as number)));
     // Complex white noise of density N0 over fs: total power N0·fs, half per component.
     this.#sigma = Math.sqrt((10 ** (NOISE_DENSITY_DB / 10) * sampleRate) / 2);
     this.#rng = createRng(seed, STREAM_SCENE_NOISE, captureIndex);

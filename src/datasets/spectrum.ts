@@ -26,7 +26,7 @@ import {
   requireNumber,
   type RawParams,
 } from './params.js';
-import { NOISE_DENSITY_DB, placeEmitters, SceneCapture, type Emitter } from './scene.js';
+import { emitterKeys, NOISE_DENSITY_DB, placeEmitters, SceneCapture, type Emitter } from './scene.js';
 import { captureAt, readRecordingSync, RecordingReader, type RecordingInfo } from './sigmf.js';
 import { GENERATOR } from './signal.js';
 import { DatasetError, type Dataset, type GenerateOptions, type GenerateResult } from './types.js';
@@ -484,6 +484,7 @@ async function generateSynthetic(
 ): Promise<GenerateResult> {
   const plan = p.plan;
   const emitters = sceneEmitters(p);
+  const keys = emitterKeys(p.seed, emitters.length);
   const dwell = welchSamples(p.averages, p.fft_size);
   const chunk = new Float64Array(2 * Math.min(CHUNK_SAMPLES, dwell));
   const welch = new WelchEstimator({ fftSize: p.fft_size, sampleRate: p.sample_rate, window: p.window });
@@ -493,7 +494,7 @@ async function generateSynthetic(
     options,
     async (emit) => {
       for (let k = 0; k < plan.captures; k++) {
-        const scene = new SceneCapture(p.seed, emitters, captureCenter(plan, k), p.sample_rate, k);
+        const scene = new SceneCapture(p.seed, emitters, captureCenter(plan, k), p.sample_rate, k, keys);
         welch.reset();
         for (let done = 0; done < dwell;) {
           const n = Math.min(CHUNK_SAMPLES, dwell - done);
