@@ -3,6 +3,7 @@
  * print one JSON line `{"event":"listening","url",…}` (what tests and scripts wait for), and close cleanly
  * on SIGINT/SIGTERM.
  */
+import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -47,6 +48,8 @@ export async function prepareService(
   const db = o.db === ':memory:' ? o.db : resolve(o.db);
   const dir = db === ':memory:' ? resolve('.sdrlink') : dirname(db);
   const tokenFile = db === ':memory:' ? undefined : `${db}.token`;
+  // The token and the certificate are made before the database (which creates its folder when opened).
+  if (db !== ':memory:') await mkdir(dir, { recursive: true });
   const { token } = await loadOrCreateToken(tokenFile, o.token ?? envToken);
   let tls: TlsMaterial | undefined;
   if (o.tls) {
