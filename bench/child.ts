@@ -14,6 +14,20 @@ export function debug(what: string, data: unknown): void {
   if (BENCH_DEBUG) process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${what} ${JSON.stringify(data)}\n`);
 }
 
+let profileSeq = 0;
+
+/**
+ * Under `SDRLINK_BENCH_PROFILE_DIR` (`npm run bench -- --profile DIR`), the flags that make a child write a
+ * V8 CPU profile named after it into that folder when it exits.
+ */
+export function profileArgs(name: string): string[] {
+  const dir = process.env['SDRLINK_BENCH_PROFILE_DIR'];
+  if (dir === undefined || dir === '') return [];
+  const slug = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+  profileSeq++;
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${String(profileSeq).padStart(3, '0')}-${slug}.cpuprofile`];
+}
+
 /** A message between the orchestrator and a child: always an object with a `type`. */
 export interface BenchMessage {
   type: string;
@@ -49,7 +63,7 @@ export class Child {
   constructor(name: string, script: string, args: string[], env?: NodeJS.ProcessEnv) {
     this.name = name;
     this.proc = fork(script, args, {
-      execArgv: process.execArgv,
+      execArgv: [...process.execArgv, ...profileArgs(name)],
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       env: { ...process.env, ...env },
     });
@@ -129,7 +143,7 @@ export class Child {
   }
 
   /** Asks the child to quit, then kills it if it has not exited within `graceMs`. */
-  async stop(graceMs = 2000): Promise<void> {
+  async stop(graceMs = process.env['SDRLINK_BENCH_PROFILE_DIR'] !== undefined ? 15_000 : 5000): Promise<void> {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
     this.send({ type: 'quit' });

@@ -89,13 +89,13 @@ export class OursEnv {
   async stopProvider(): Promise<void> {
     const p = this.#provider;
     this.#provider = undefined;
-    await p?.child.stop(5000);
+    await p?.child.stop();
   }
 
   async stopAgents(): Promise<void> {
     const c = this.#consumer;
     this.#consumer = undefined;
-    await Promise.all([this.stopProvider(), c?.child.stop(5000)]);
+    await Promise.all([this.stopProvider(), c?.child.stop()]);
   }
 
   async stop(): Promise<void> {

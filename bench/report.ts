@@ -41,6 +41,8 @@ export interface Results {
   rows: Row[];
   parts: Record<string, PartOutcome>;
   notes: string[];
+  /** With `--profile`: each child's CPU profile summarised (cpuprofile-top.ts). */
+  profiles?: Record<string, unknown>;
 }
 
 export function machine(): Machine {

@@ -5,17 +5,20 @@
  * crashes is "failed" in the table.
  *
  * Options: `--quick` (smaller sizes, shorter phases: under a minute), `--only p2p,latency,…` (parts:
- * p2p, latency, relay, signaling, memory, datasets, protocol), `--no-write` (print only).
+ * p2p, latency, relay, signaling, memory, datasets, protocol), `--no-write` (print only), `--profile DIR`
+ * (every child process writes a V8 CPU profile there; their summaries go into results.json — for finding
+ * where the time goes, not for the figures, which profiling lowers).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { BareDataChannelPair, summarize, type BareTransfer, type LatencySummary } from './bare-datachannel.js';
 import { runBareWs, type BareWsResult } from './bare-ws.js';
 import type { ConsumerResult } from './agent-process.js';
+import { formatEntries, summarizeProfileFile, type ProfileSummary } from './cpuprofile-top.js';
 import { OursEnv, processStats, SkipError } from './ours.js';
 import { fmt, fmtMiB, machine, markdownReport, markdownTable, pct, type PartOutcome, type Results, type Row } from './report.js';
 import { registerUser, startServer } from './server-process.js';
@@ -114,17 +117,19 @@ function cpuPerGiB(cpuS: number, bytes: number): number {
 }
 
 /**
- * One of our requests, retried once when it fails (a failure is reported in the notes, never hidden):
- * a throughput figure should not be lost to one connection that did not come up.
+ * One of our requests, retried up to twice when it fails (each failure is reported in the notes, never
+ * hidden): a throughput figure should not be lost to a connection that did not come up.
  */
 async function oursRequest(ctx: Ctx, env: OursEnv, bytes: number, transport: 'p2p' | 'relay', label: string): Promise<ConsumerResult> {
   const consumer = await env.consumer();
-  try {
-    return await env.request(consumer, bytes, transport);
-  } catch (err) {
-    ctx.notes.push(`${label}: a request failed and was retried: ${reason(err)}`);
-    ctx.progress(`${label}: request failed (${reason(err)}); retrying once`);
-    return env.request(consumer, bytes, transport);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await env.request(consumer, bytes, transport);
+    } catch (err) {
+      ctx.notes.push(`${label}: attempt ${attempt} failed: ${reason(err)}`);
+      ctx.progress(`${label}: request failed (${reason(err)})${attempt < 3 ? '; retrying' : ''}`);
+      if (attempt >= 3) throw err;
+    }
   }
 }
 
@@ -439,33 +444,51 @@ const partSignaling: PartFn = async (ctx) => {
         ours.push(await gen.level({ ...lvl, url: server.url, pairs }));
       }
     }
-    for (const [i, k] of cfg.loadLevels.entries()) {
-      const b = bare[i] as LoadLevelResult;
-      const o = ours[i];
-      const bS = `${round(b.ops_s)} ops/s, p50 ${b.p50_ms.toFixed(1)} / p99 ${b.p99_ms.toFixed(1)} ms`;
-      const metric = `signaling ops/s and latency, ${k} clients`;
-      const target = k === 200 ? '≥ 10,000 ops/s, p99 ≤ 25 ms' : '–';
-      if (o === undefined) {
-        ctx.rows.push(skippedRow('signaling', metric, bS, target, skip ?? 'not run'));
-        continue;
-      }
-      const oS = `${round(o.ops_s)} ops/s, p50 ${o.p50_ms.toFixed(1)} / p99 ${o.p99_ms.toFixed(1)} ms${o.errors > 0 ? `, ${o.errors} errors` : ''}`;
-      const row: Row = { part: 'signaling', metric, ours: oS, baseline: bS, ratio: pct(o.ops_s, b.ops_s), target, met: '–' };
-      if (k === 200) {
-        const ok = o.ops_s >= 10_000 && o.p99_ms <= 25 && o.errors === 0;
-        row.met = met(ok);
+    // The target (issue 7): 10,000 ops/s with p99 ≤ 25 ms at 200 clients — offered at that rate, paced.
+    const PACED_CLIENTS = 200;
+    const PACED_RATE = 10_000;
+    const pacedLvl = { clients: PACED_CLIENTS, warmupMs: cfg.loadWarmupMs, durationMs: cfg.loadDurationMs, requestType: 'blob', ratePerSec: PACED_RATE };
+    progress(`signaling: bare http server, ${PACED_CLIENTS} clients paced to ${PACED_RATE} ops/s`);
+    const barePaced = await gen.level({ ...pacedLvl, url: bareSrv.url, pairs: fakePairs });
+    let oursPaced: LoadLevelResult | undefined;
+    if (server !== undefined) {
+      progress(`signaling: sdrlink server (SQLite), ${PACED_CLIENTS} clients paced to ${PACED_RATE} ops/s`);
+      oursPaced = await gen.level({ ...pacedLvl, url: server.url, pairs });
+    }
+    const lat = (r: LoadLevelResult) => `${round(r.ops_s)} ops/s, p50 ${r.p50_ms.toFixed(1)} / p99 ${r.p99_ms.toFixed(1)} ms${r.errors > 0 ? `, ${r.errors} errors` : ''}`;
+    {
+      const metric = `signaling, ${PACED_CLIENTS} clients offered ${PACED_RATE.toLocaleString('en')} ops/s (paced)`;
+      const target = '≥ 10,000 ops/s, p99 ≤ 25 ms';
+      if (oursPaced === undefined) ctx.rows.push(skippedRow('signaling', metric, lat(barePaced), target, skip ?? 'not run'));
+      else {
+        const o = oursPaced;
+        // Achieved within 2% of the offered rate counts as sustaining it (the window edges cost a little).
+        const ok = o.ops_s >= PACED_RATE * 0.98 && o.p99_ms <= 25 && o.errors === 0;
+        const row: Row = { part: 'signaling', metric, ours: lat(o), baseline: lat(barePaced), ratio: pct(o.ops_s, barePaced.ops_s), target, met: met(ok) };
         if (!ok) {
           const why: string[] = [];
-          if (o.ops_s < 10_000) why.push(`${Math.round(o.ops_s)} ops/s is ${Math.round((1 - o.ops_s / 10_000) * 100)}% short of 10,000`);
+          if (o.ops_s < PACED_RATE * 0.98) why.push(`sustained ${Math.round(o.ops_s)} of the ${PACED_RATE} ops/s offered (${Math.round((1 - o.ops_s / PACED_RATE) * 100)}% short)`);
           if (o.p99_ms > 25) why.push(`p99 ${o.p99_ms.toFixed(1)} ms is ${(o.p99_ms - 25).toFixed(1)} ms over 25`);
           if (o.errors > 0) why.push(`${o.errors} errors (${o.error_samples[0] ?? ''})`);
           row.miss = why.join('; ');
         }
+        ctx.rows.push(row);
       }
-      ctx.rows.push(row);
+    }
+    for (const [i, k] of cfg.loadLevels.entries()) {
+      const b = bare[i] as LoadLevelResult;
+      const o = ours[i];
+      const bS = lat(b);
+      const metric = `signaling, ${k} clients, closed loop (most the server does)`;
+      const target = '–';
+      if (o === undefined) {
+        ctx.rows.push(skippedRow('signaling', metric, bS, target, skip ?? 'not run'));
+        continue;
+      }
+      ctx.rows.push({ part: 'signaling', metric, ours: lat(o), baseline: bS, ratio: pct(o.ops_s, b.ops_s), target, met: '–' });
       if (o.errors > 0) ctx.notes.push(`signaling, ${k} clients: ${o.errors} errors, e.g. ${o.error_samples.join(' · ')}`);
     }
-    const data = { levels: cfg.loadLevels, duration_ms: cfg.loadDurationMs, warmup_ms: cfg.loadWarmupMs, ops_per_session: 8, bare, ours };
+    const data = { levels: cfg.loadLevels, duration_ms: cfg.loadDurationMs, warmup_ms: cfg.loadWarmupMs, ops_per_session: 8, bare, ours, paced: { clients: PACED_CLIENTS, offered_ops_s: PACED_RATE, bare: barePaced, ours: oursPaced ?? null } };
     return skip !== undefined ? { data, partial: skip } : { data };
   } finally {
     await Promise.all([gen.stop(), bareSrv.stop(), server?.stop()]);
@@ -606,6 +629,19 @@ const PART_FNS: Record<PartName, PartFn> = {
 
 // ---------------------------------------------------------------- main
 
+/** Summaries of every CPU profile the children wrote (by file name: sequence number and process name). */
+async function summarizeProfiles(dir: string): Promise<Record<string, ProfileSummary>> {
+  const out: Record<string, ProfileSummary> = {};
+  for (const f of (await readdir(dir)).filter((x) => x.endsWith('.cpuprofile')).sort()) {
+    try {
+      out[f] = await summarizeProfileFile(join(dir, f), 10);
+    } catch (err) {
+      process.stderr.write(`profile ${f}: ${reason(err)}\n`);
+    }
+  }
+  return out;
+}
+
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
@@ -615,14 +651,19 @@ function repoRoot(): string {
   return process.cwd();
 }
 
-function parseArgs(argv: string[]): { quick: boolean; only: PartName[]; write: boolean } {
+function parseArgs(argv: string[]): { quick: boolean; only: PartName[]; write: boolean; profile: string | undefined } {
   let quick = false;
   let write = true;
+  let profile: string | undefined;
   let only: PartName[] = [...PARTS];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--quick') quick = true;
     else if (a === '--no-write') write = false;
+    else if (a === '--profile') {
+      profile = argv[++i];
+      if (profile === undefined || profile.startsWith('--')) throw new Error('--profile needs a folder');
+    }
     else if (a === '--only' || a.startsWith('--only=')) {
       const v = a === '--only' ? (argv[++i] ?? '') : a.slice('--only='.length);
       const names = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
@@ -630,17 +671,22 @@ function parseArgs(argv: string[]): { quick: boolean; only: PartName[]; write: b
       if (bad.length > 0) throw new Error(`--only: unknown part(s) ${bad.join(', ')} (parts: ${PARTS.join(', ')})`);
       only = names as PartName[];
     } else if (a === '--help' || a === '-h') {
-      process.stdout.write(`usage: npm run bench -- [--quick] [--only ${PARTS.join(',')}] [--no-write]\n`);
+      process.stdout.write(`usage: npm run bench -- [--quick] [--only ${PARTS.join(',')}] [--no-write] [--profile DIR]\n`);
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
   }
-  return { quick, only, write };
+  return { quick, only, write, profile };
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const cfg = config(args.quick);
   const tmp = await mkdtemp(join(os.tmpdir(), 'sdrlink-bench-'));
+  if (args.profile !== undefined) {
+    // Children read it when spawned (child.ts profileArgs); profiling slows them: figures are for diagnosis.
+    process.env['SDRLINK_BENCH_PROFILE_DIR'] = resolve(args.profile);
+    await mkdir(resolve(args.profile), { recursive: true });
+  }
   const progress = (msg: string) => process.stderr.write(`[${elapsed()} s] ${msg}\n`);
   const m = machine();
   progress(`sdrlink bench${cfg.quick ? ' --quick' : ''}: parts ${args.only.join(', ')}; ${m.cpus} CPUs, load ${m.load_avg_at_start.join(' ')}`);
@@ -685,6 +731,14 @@ async function main(): Promise<void> {
     await rm(tmp, { recursive: true, force: true });
   }
   for (const r of ctx.rows) if (r.miss !== undefined) ctx.notes.push(`Target missed: ${r.part} / ${r.metric}: ${r.miss}.`);
+  let profiles: Record<string, ProfileSummary> | undefined;
+  if (args.profile !== undefined) {
+    profiles = await summarizeProfiles(resolve(args.profile));
+    ctx.notes.push(`Profiled run (--profile): every child ran under --cpu-prof, so its figures are lower than usual; profiles in ${resolve(args.profile)}.`);
+    for (const [file, p] of Object.entries(profiles)) {
+      process.stderr.write(`\n${file}: busy ${p.busyMs} ms, idle ${p.idleMs} ms\n${formatEntries(p.byModule.slice(0, 8))}\n`);
+    }
+  }
   const results: Results = {
     date: new Date().toISOString(),
     quick: cfg.quick,
@@ -694,14 +748,16 @@ async function main(): Promise<void> {
     parts,
     notes: ctx.notes,
   };
+  if (profiles !== undefined) results.profiles = profiles;
   process.stdout.write(`${markdownTable(ctx.rows)}\n`);
   for (const n of ctx.notes) process.stdout.write(`\n- ${n}`);
   process.stdout.write('\n');
   if (args.write) {
-    const root = repoRoot();
-    await writeFile(join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-    await writeFile(join(root, 'bench', 'results.md'), markdownReport(results));
-    progress(`wrote bench/results.json and bench/results.md (${results.duration_s.toFixed(0)} s in all)`);
+    // A profiled run's figures are lowered by the profiler: its results go beside the profiles instead.
+    const dir = args.profile !== undefined ? resolve(args.profile) : join(repoRoot(), 'bench');
+    await writeFile(join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    await writeFile(join(dir, 'results.md'), markdownReport(results));
+    progress(`wrote ${join(dir, 'results.json')} and results.md (${results.duration_s.toFixed(0)} s in all)`);
   }
 }
 

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { profileArgs } from './child.js';
 
 export interface ServerProcess {
   url: string;
@@ -24,7 +25,7 @@ export function cliEntry(): string {
 export async function startServer(dbPath: string, extraArgs: string[] = [], timeoutMs = 20_000): Promise<ServerProcess> {
   const entry = cliEntry();
   if (!existsSync(entry)) throw new Error(`no CLI build at ${entry}`);
-  const proc = spawn(process.execPath, [...process.execArgv, entry, 'server', '--port', '0', '--db', dbPath, '--log-level', 'warn', ...extraArgs], {
+  const proc = spawn(process.execPath, [...process.execArgv, ...profileArgs('server'), entry, 'server', '--port', '0', '--db', dbPath, '--log-level', 'warn', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env },
   });
@@ -35,7 +36,7 @@ export async function startServer(dbPath: string, extraArgs: string[] = [], time
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise<void>((r) => proc.once('exit', () => r()));
     proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
+    const timer = setTimeout(() => proc.kill('SIGKILL'), process.env['SDRLINK_BENCH_PROFILE_DIR'] !== undefined ? 15_000 : 3000);
     await exited;
     clearTimeout(timer);
   };

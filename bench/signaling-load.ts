@@ -16,8 +16,9 @@
  * The baseline is a bare `node:http` server, in its own process, answering every request with one fixed
  * JSON after reading its body, driven by the same generator with the same calls: the ratio is our
  * overhead over the HTTP floor on this machine. Bounded in time (warm-up + measured window per level) and
- * loopback only. Latency is per call, request written → response body read; an op completing inside the
- * measured window counts.
+ * loopback only. Latency is per call, request written (paced: due) → response body read; an op completing
+ * inside the measured window counts. The generator shares the machine's two cores with the server, so
+ * its own CPU is part of the floor both figures stand on.
  *
  * Run as a child: `node dist/bench/signaling-load.js generator|bare-server`.
  */
@@ -41,6 +42,13 @@ export interface LoadLevelOptions {
   durationMs: number;
   pairs: LoadPair[];
   requestType: string;
+  /**
+   * Paced (open-loop) mode: the clients together start this many ops per second, each on a fixed
+   * schedule; latency is measured from the scheduled start, so a server that falls behind shows it
+   * (no coordinated omission). Without it, each client starts its next call as soon as the last ends
+   * (closed loop: the most the server can do, with latency ≈ clients ÷ throughput by Little's law).
+   */
+  ratePerSec?: number;
 }
 
 export interface LoadLevelResult {
@@ -55,6 +63,8 @@ export interface LoadLevelResult {
   error_samples: string[];
   /** Whole exchanges (eight calls) completed in the window. */
   sessions: number;
+  /** Paced mode: the rate offered. */
+  offered_ops_s?: number;
 }
 
 // ---------------------------------------------------------------- generator process
@@ -96,8 +106,19 @@ async function runLevel(o: LoadLevelOptions): Promise<LoadLevelResult> {
   const windowStart = t0 + o.warmupMs;
   const windowEnd = windowStart + o.durationMs;
 
-  const op = async (method: string, path: string, token: string, body?: unknown, ok = 200): Promise<unknown> => {
-    const start = performance.now();
+  // Paced mode: client i's k-th op is due at t0 + (i / clients + k) × period.
+  const period = o.ratePerSec === undefined ? 0 : (o.clients / o.ratePerSec) * 1000;
+  const due: number[] = Array.from({ length: o.clients }, (_, i) => t0 + (i / o.clients) * period);
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  const opAt = async (client: number, method: string, path: string, token: string, body?: unknown, ok = 200): Promise<unknown> => {
+    let start = performance.now();
+    if (period > 0) {
+      const at = due[client] as number;
+      due[client] = at + period;
+      if (at > start) await sleep(at - start);
+      start = at;
+    }
     let reply: Reply;
     try {
       reply = await call(agent, base, method, path, token, body);
@@ -107,7 +128,8 @@ async function runLevel(o: LoadLevelOptions): Promise<LoadLevelResult> {
       throw err;
     }
     const end = performance.now();
-    if (start >= windowStart && end <= windowEnd) {
+    // An op counts when it completes inside the window (its latency runs from its start, or due time).
+    if (end >= windowStart && end <= windowEnd) {
       ops++;
       hist.record(end - start);
     }
@@ -124,6 +146,7 @@ async function runLevel(o: LoadLevelOptions): Promise<LoadLevelResult> {
 
   const client = async (i: number) => {
     const pair = o.pairs[i % o.pairs.length] as LoadPair;
+    const op = (method: string, path: string, token: string, body?: unknown, ok = 200) => opAt(i, method, path, token, body, ok);
     while (performance.now() < windowEnd) {
       try {
         const s = (await op('POST', '/api/ice/initiate', pair.consumerToken, {
@@ -151,7 +174,7 @@ async function runLevel(o: LoadLevelOptions): Promise<LoadLevelResult> {
   await Promise.all(Array.from({ length: o.clients }, (_, i) => client(i)));
   agent.destroy();
   const secs = o.durationMs / 1000;
-  return {
+  const out: LoadLevelResult = {
     clients: o.clients,
     ops,
     ops_s: ops / secs,
@@ -162,6 +185,8 @@ async function runLevel(o: LoadLevelOptions): Promise<LoadLevelResult> {
     error_samples: errorSamples,
     sessions,
   };
+  if (o.ratePerSec !== undefined) out.offered_ops_s = o.ratePerSec;
+  return out;
 }
 
 function runGenerator() {
