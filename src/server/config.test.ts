@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, defaultOptions, loadConfig } from './config.js';
+
+describe('server configuration', () => {
+  it('defaults to 127.0.0.1:8080, ./.sdrlink/sdrlink.sqlite, no ICE servers, the seed request types', () => {
+    const o = loadConfig({}, {});
+    assert.equal(o.host, '127.0.0.1');
+    assert.equal(o.port, 8080);
+    assert.equal(o.db, resolve('.sdrlink', 'sdrlink.sqlite'));
+    assert.deepEqual(o.iceServers, []);
+    assert.deepEqual(o.requestTypes, ['spectrum', 'signal', 'battery-report']);
+    assert.deepEqual(o, defaultOptions());
+  });
+
+  it('takes flags over environment over defaults', () => {
+    const env = {
+      SDRLINK_PORT: '9000',
+      SDRLINK_HOST: '0.0.0.0',
+      SDRLINK_DB: 'x/env.sqlite',
+      SDRLINK_LOG_LEVEL: 'debug',
+    };
+    const o = loadConfig({ port: '0', db: ':memory:' }, env);
+    assert.equal(o.port, 0);
+    assert.equal(o.host, '0.0.0.0');
+    assert.equal(o.db, ':memory:');
+    assert.equal(o.logLevel, 'debug');
+    assert.equal(loadConfig({}, env).db, resolve('x/env.sqlite'));
+  });
+
+  it('derives the sweep interval from a short TTL unless given', () => {
+    assert.equal(loadConfig({ sessionTtl: '300' }, {}).sweepIntervalMs, 75);
+    assert.equal(loadConfig({ sessionTtl: '300', sweepInterval: '20' }, {}).sweepIntervalMs, 20);
+  });
+
+  it('parses ICE servers, request types, registration and relay settings', () => {
+    const o = loadConfig(
+      {
+        iceServers:
+          '[{"urls":"stun:10.0.0.1:3478"},{"urls":["turn:10.0.0.1:3478?transport=udp"],"username":"u","credential":"p"}]',
+        requestTypes: 'spectrum, iq-capture,spectrum',
+        registration: 'closed',
+        relayWindow: '1048576',
+      },
+      { SDRLINK_JWT_SECRET: 's'.repeat(32), SDRLINK_RELAY_MAX: '3' },
+    );
+    assert.deepEqual(o.iceServers, [
+      { urls: 'stun:10.0.0.1:3478' },
+      { urls: ['turn:10.0.0.1:3478?transport=udp'], username: 'u', credential: 'p' },
+    ]);
+    assert.deepEqual(o.requestTypes, ['spectrum', 'iq-capture']);
+    assert.equal(o.registration, false);
+    assert.equal(o.relay.windowBytes, 1048576);
+    assert.equal(o.relay.maxRelays, 3);
+    assert.equal(o.jwtSecret, 's'.repeat(32));
+  });
+
+  it('refuses bad values with ERR_CONFIG naming the flag or variable', () => {
+    const cases: Array<[Parameters<typeof loadConfig>[0], NodeJS.ProcessEnv, RegExp]> = [
+      [{ port: '70000' }, {}, /^--port: must be between 0 and 65535/],
+      [{ port: '-1' }, {}, /^--port: must be a non-negative integer/],
+      [{}, { SDRLINK_PORT: '80a' }, /^SDRLINK_PORT: /],
+      [{ logLevel: 'loud' }, {}, /^--log-level: must be one of/],
+      [{ iceServers: '{' }, {}, /^--ice-servers: not JSON/],
+      [{ iceServers: '{}' }, {}, /^--ice-servers: must be a JSON array/],
+      [
+        { iceServers: '[{"urls":"https://x"}]' },
+        {},
+        /^--ice-servers\[0\]\.urls: "https:\/\/x" is not a stun:/,
+      ],
+      [
+        { iceServers: '[{"urls":"stun:x","username":5}]' },
+        {},
+        /^--ice-servers\[0\]\.username: must be a string/,
+      ],
+      [{ requestTypes: 'Spectrum' }, {}, /^--request-types: "Spectrum" is not a request type/],
+      [{ registration: 'maybe' }, {}, /^--registration: must be open or closed/],
+      [{}, { SDRLINK_JWT_SECRET: 'short' }, /^SDRLINK_JWT_SECRET: must be at least 32 characters/],
+      [{ relayWindow: '10' }, {}, /^--relay-window: must be between/],
+    ];
+    for (const [flags, env, message] of cases) {
+      assert.throws(
+        () => loadConfig(flags, env),
+        (e: unknown) => e instanceof ConfigError && e.code === 'ERR_CONFIG' && message.test(e.message),
+        message.source,
+      );
+    }
+  });
+});
