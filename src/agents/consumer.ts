@@ -155,7 +155,7 @@ export async function requestFile(opts: RequestOptions): Promise<RequestResult> 
       bytes_received: received,
       resumed_from: firstStart < 0 ? 0 : firstStart,
       rate: (received / transferMs) * 1000,
-      provider_id: session.target_user_id,
+      provider_id: link.providerId ?? session.target_user_id,
     };
     finished = true;
     await client
@@ -195,7 +195,8 @@ export async function requestFile(opts: RequestOptions): Promise<RequestResult> 
 async function connect(link: SessionLink, choice: TransportChoice): Promise<OpenedChannel> {
   if (choice === 'relay') {
     // Wait until a provider has claimed the session (its offer), then meet it at the relay.
-    await withAbort(Promise.race([link.signals.offer, link.signals.failed]), link.offerTimeoutMs, 'no provider answered', link.signal);
+    const offer = await withAbort(Promise.race([link.signals.offer, link.signals.failed]), link.offerTimeoutMs, 'no provider answered', link.signal);
+    link.providerId = offer.from_client_id;
     return openRelay(link);
   }
   try {

@@ -41,6 +41,8 @@ export interface SessionLink {
   /** Test fault: withhold ICE candidates so no direct path can form. */
   withholdCandidates?: boolean;
   log?(line: string): void;
+  /** Set by the answerer: the user id of the provider whose offer it took. */
+  providerId?: string;
 }
 
 /** Parses an `error` signal's data: `{"code","message"}` as a JSON string. */
@@ -133,6 +135,9 @@ export async function openP2P(
       });
     },
     onError: (err) => log(`webrtc: ${err instanceof Error ? err.message : String(err)}`),
+    onStateChange: (state) => {
+      if (state === 'failed') log('webrtc: connection failed');
+    },
   };
   if (link.withholdCandidates === true) peerOpts.withholdCandidates = true;
   const peer = new WebRtcPeer(peerOpts);
@@ -154,6 +159,7 @@ export async function openP2P(
       await peer.acceptAnswer(parseDescriptionOrThrow(answer.signal_data, 'answer'));
     } else {
       const offer = await waitFor(link, link.signals.offer, link.offerTimeoutMs, 'no provider answered');
+      link.providerId = offer.from_client_id;
       const answer = await peer.acceptOffer(parseDescriptionOrThrow(offer.signal_data, 'offer'));
       await link.client.sendSignal(link.sessionId, 'answer', answer);
     }

@@ -237,7 +237,11 @@ export class TransferSession {
     ch.onerror = this.saved.onerror;
     ch.onmessage = this.saved.onmessage;
     ch.onbufferedamountlow = this.saved.onbufferedamountlow;
-    ch.bufferedAmountLowThreshold = this.saved.threshold;
+    try {
+      ch.bufferedAmountLowThreshold = this.saved.threshold;
+    } catch {
+      // a channel already torn down may refuse it (node-datachannel: "called on destroyed channel")
+    }
     this.wake = null;
     this.raceReject = null;
   }

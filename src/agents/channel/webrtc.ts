@@ -4,11 +4,19 @@
  * Traps handled here (DESIGN.md "Known traps in the libraries"):
  * - node-datachannel aborts the whole process when a callback throws: every callback body is wrapped.
  * - Remote candidates may arrive before the remote description: they are queued until it is set.
+ * - Candidates inside a remote SDP are dropped: every peer here trickles each candidate as a signal too,
+ *   and libdatachannel now and then refused an answer carrying them ("Got a remote candidate without ICE
+ *   transport", about 1 run in 5 of the mid-transfer relay test) — the trickled copies always work.
  * - ~25% of bare connections took an extra second to open: the answerer (DTLS client by default) sent its
  *   ClientHello as soon as *its* ICE said connected, before the offerer's ICE had — the flight was dropped
  *   and OpenSSL retransmitted after its 1 s timer. The answerer here reads the offer's `a=setup:actpass` as
  *   `a=setup:active`, so it answers `passive` and the offerer, which reaches ICE-connected last, starts DTLS.
  *   Measured here, 40 bare pairs each: 7 × ~1 s without, 0 with.
+ * - The offerer holds its own candidates until it has set the answer. Otherwise the answerer, which gets
+ *   them first, starts ICE checks before the answer reaches the offerer; libdatachannel then connects ICE
+ *   and runs DTLS *while* still applying the answer, checks the peer's certificate against a remote
+ *   fingerprint not stored yet, and fails the handshake ("DTLS alert: unknown CA"; ~1 connection in 10
+ *   across processes on a loaded machine here, with or without the setup-role change above).
  */
 import nodeDataChannel from 'node-datachannel';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
@@ -16,6 +24,14 @@ import type { Channel } from '../../protocol/channel.js';
 import type { IceServerConfig } from '../signaling-client.js';
 
 export const DATA_CHANNEL_LABEL = 'file-transfer';
+
+// libdatachannel's own log, for diagnosing connections: SDRLINK_WEBRTC_LOG=Debug|Info|Warning|Error.
+const nativeLogLevel = process.env['SDRLINK_WEBRTC_LOG'];
+if (nativeLogLevel !== undefined && nativeLogLevel !== '') {
+  nodeDataChannel.initLogger(nativeLogLevel as Parameters<typeof nodeDataChannel.initLogger>[0], (level, message) => {
+    process.stderr.write(`libdatachannel ${level}: ${message}\n`);
+  });
+}
 
 export interface SessionDescriptionInit {
   type: 'offer' | 'answer';
@@ -117,6 +133,8 @@ export class WebRtcPeer {
   #channel: PolyfillDataChannel | undefined;
   #channelWaiters: Array<(c: PolyfillDataChannel) => void> = [];
   #closed = false;
+  /** The offerer's own candidates, held until the answer is set (see the module comment). */
+  #holdLocal: CandidateInit[] | undefined;
 
   constructor(opts: WebRtcPeerOptions) {
     this.#opts = opts;
@@ -130,7 +148,9 @@ export class WebRtcPeer {
     this.#pc.onicecandidate = (ev) =>
       this.#guard(() => {
         if (ev.candidate === null || ev.candidate.candidate === '' || opts.withholdCandidates === true) return;
-        opts.onCandidate({ candidate: ev.candidate.candidate, sdpMid: ev.candidate.sdpMid ?? '0', sdpMLineIndex: 0 });
+        const c: CandidateInit = { candidate: ev.candidate.candidate, sdpMid: ev.candidate.sdpMid ?? '0', sdpMLineIndex: 0 };
+        if (this.#holdLocal !== undefined) this.#holdLocal.push(c);
+        else opts.onCandidate(c);
       });
     this.#pc.onconnectionstatechange = () => this.#guard(() => opts.onStateChange?.(this.#pc.connectionState));
     this.#pc.ondatachannel = (ev) =>
@@ -152,8 +172,9 @@ export class WebRtcPeer {
     }
   }
 
-  #adopt(ch: PolyfillDataChannel) {
-    ch.binaryType = 'arraybuffer';
+  #adopt(raw: PolyfillDataChannel) {
+    raw.binaryType = 'arraybuffer';
+    const ch = guardClosedChannel(raw);
     this.#channel = ch;
     const waiters = this.#channelWaiters;
     this.#channelWaiters = [];
@@ -166,19 +187,18 @@ export class WebRtcPeer {
 
   /** Offerer: creates the data channel and the offer (already set as local description). */
   async createOffer(): Promise<SessionDescriptionInit> {
+    this.#holdLocal = [];
     this.#adopt(this.#pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true }));
     const offer = await this.#pc.createOffer();
     await this.#pc.setLocalDescription(offer);
-    const local = this.#pc.localDescription ?? offer;
-    const sdp = this.#opts.withholdCandidates === true ? stripCandidates(local.sdp) : local.sdp;
+    const sdp = this.#opts.withholdCandidates === true ? stripCandidates(offer.sdp) : offer.sdp;
     return { type: 'offer', sdp };
   }
 
   /** Answerer: takes the offer, returns the answer (already set as local description). */
   async acceptOffer(offer: SessionDescriptionInit): Promise<SessionDescriptionInit> {
     // See the module comment: make the offerer the DTLS client.
-    let sdp = offer.sdp.replace(/^a=setup:actpass/gm, 'a=setup:active');
-    if (this.#opts.withholdCandidates === true) sdp = stripCandidates(sdp);
+    const sdp = stripCandidates(offer.sdp.replace(/^a=setup:actpass/gm, 'a=setup:active'));
     await this.#pc.setRemoteDescription({ type: 'offer', sdp });
     await this.#flushCandidates();
     const answer = await this.#pc.createAnswer();
@@ -190,9 +210,11 @@ export class WebRtcPeer {
 
   /** Offerer: takes the answer. */
   async acceptAnswer(answer: SessionDescriptionInit): Promise<void> {
-    const sdp = this.#opts.withholdCandidates === true ? stripCandidates(answer.sdp) : answer.sdp;
-    await this.#pc.setRemoteDescription({ type: 'answer', sdp });
+    await this.#pc.setRemoteDescription({ type: 'answer', sdp: stripCandidates(answer.sdp) });
     await this.#flushCandidates();
+    const held = this.#holdLocal ?? [];
+    this.#holdLocal = undefined;
+    for (const c of held) this.#opts.onCandidate(c);
   }
 
   /** Adds a remote candidate, or queues it until the remote description is set. */
@@ -271,6 +293,41 @@ export class WebRtcPeer {
       // already closed
     }
   }
+}
+
+/**
+ * node-datachannel throws from plain property access once a channel is destroyed ("…called on destroyed
+ * channel"). The protocol reads `bufferedAmount` and sets the threshold while it winds down; after close,
+ * these read as an empty buffer and a no-op instead, and `send` throws an ordinary Error.
+ */
+function guardClosedChannel(ch: PolyfillDataChannel): PolyfillDataChannel {
+  return new Proxy(ch, {
+    get(target, prop) {
+      if (prop === 'bufferedAmount') {
+        try {
+          return target.bufferedAmount;
+        } catch {
+          return 0;
+        }
+      }
+      if (prop === 'readyState') {
+        try {
+          return target.readyState;
+        } catch {
+          return 'closed';
+        }
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+    set(target, prop, value) {
+      try {
+        return Reflect.set(target, prop, value, target);
+      } catch {
+        return true;
+      }
+    },
+  });
 }
 
 /** Frees node-datachannel's native threads so the process can exit; call once when all peers are closed. */
