@@ -49,18 +49,22 @@ test('offerer and answerer open the file-transfer channel and move bytes both wa
   }
 });
 
-test('candidates that arrive before the remote description are queued, not thrown', async () => {
-  const pending: CandidateInit[] = [];
-  let b!: WebRtcPeer;
-  const a = new WebRtcPeer({ iceServers: [], onCandidate: (c) => pending.push(c) });
-  b = new WebRtcPeer({ iceServers: [], onCandidate: (c) => void a.addRemoteCandidate(c) });
+test('candidates that arrive before the remote description are queued, not thrown; the offerer holds its own until the answer', async () => {
+  const fromB: CandidateInit[] = [];
+  const fromA: CandidateInit[] = [];
+  const a = new WebRtcPeer({ iceServers: [], onCandidate: (c) => fromA.push(c) });
+  const b = new WebRtcPeer({ iceServers: [], onCandidate: (c) => fromB.push(c) });
   try {
     const offer = await a.createOffer();
-    // Wait for a's candidates, then hand them to b before it has any remote description.
-    for (let i = 0; i < 50 && pending.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(pending.length > 0, 'the offerer gathered host candidates');
-    for (const c of pending) await b.addRemoteCandidate(c);
-    await a.acceptAnswer(await b.acceptOffer(offer));
+    const answer = await b.acceptOffer(offer);
+    for (let i = 0; i < 50 && fromB.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(fromB.length > 0, 'the answerer gathered host candidates');
+    assert.equal(fromA.length, 0, 'the offerer sends none before it has the answer');
+    // The answerer's candidates reach the offerer before its answer does.
+    for (const c of fromB) await a.addRemoteCandidate(c);
+    await a.acceptAnswer(answer);
+    assert.ok(fromA.length > 0, 'the held candidates go out once the answer is set');
+    for (const c of fromA) await b.addRemoteCandidate(c);
     const [ca] = await Promise.all([a.openChannel(10_000), b.openChannel(10_000)]);
     assert.equal(ca.readyState, 'open');
   } finally {
