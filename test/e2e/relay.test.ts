@@ -1,0 +1,110 @@
+/**
+ * The relay fallback across processes: forced (`--transport relay`), automatic when ICE cannot succeed
+ * (candidates withheld), and mid-transfer when the direct channel dies. Each ends with the right sha256.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { runRequestProcess, startProviderProcess, type ProviderProcess } from '../helpers/agents.js';
+import { api, registerUser, startServerProcess, type ServerProcess } from '../helpers/server.js';
+
+async function sha256Of(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(path)) h.update(c as Buffer);
+  return h.digest('hex');
+}
+
+const SIGNAL_16MB = { frequency: 100_000_000, center_frequency: 99_900_000, sample_rate: 2_000_000, duration: 1 };
+
+describe('relay fallback between real processes', () => {
+  let srv: ServerProcess;
+  let dir: string;
+  let providerToken: string;
+  let consumerToken: string;
+  let n = 0;
+  const fresh = async (name: string) => mkdtemp(join(dir, `${name}-${++n}-`));
+  let running: ProviderProcess | undefined;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sdrlink-relay-e2e-'));
+    srv = await startServerProcess();
+    providerToken = (await registerUser(srv.url, { username: 'radio-r', password: 'provider-pass', client_type: 1 })).token;
+    consumerToken = (await registerUser(srv.url, { username: 'bob', password: 'consumer-pass', client_type: 2 })).token;
+  });
+  after(async () => {
+    await running?.stop();
+    await srv?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function transferRecord(sessionId: string): Promise<Record<string, unknown> | undefined> {
+    const r = await api(srv.url, consumerToken, 'GET', '/api/transfers');
+    assert.equal(r.status, 200);
+    return (r.body as Array<Record<string, unknown>>).find((t) => t['session_id'] === sessionId);
+  }
+
+  test('forced: --transport relay on both sides', async () => {
+    running = await startProviderProcess({ url: srv.url, token: providerToken, dataDir: await fresh('p'), args: ['--transport', 'relay'] });
+    try {
+      const out = await fresh('out');
+      const r = await runRequestProcess({ url: srv.url, token: consumerToken, type: 'signal', params: SIGNAL_16MB, out, args: ['--transport', 'relay'] });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.result['transport'], 'relay');
+      assert.equal(r.result['verified'], true);
+      assert.equal(await sha256Of(r.result['path'] as string), r.result['sha256']);
+      const rec = await transferRecord(r.result['session_id'] as string);
+      assert.equal(rec?.['transport'], 'relay');
+    } finally {
+      await running.stop();
+    }
+  });
+
+  test('automatic: ICE cannot succeed (candidates withheld), the relay carries the file', async () => {
+    const env = { SDRLINK_FAULT_WITHHOLD_CANDIDATES: '1' };
+    running = await startProviderProcess({ url: srv.url, token: providerToken, dataDir: await fresh('p'), env, args: ['--connect-timeout', '1500'] });
+    try {
+      const out = await fresh('out');
+      const r = await runRequestProcess({
+        url: srv.url,
+        token: consumerToken,
+        type: 'signal',
+        params: SIGNAL_16MB,
+        out,
+        env,
+        args: ['--connect-timeout', '1500'],
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.result['transport'], 'relay');
+      assert.equal(await sha256Of(r.result['path'] as string), r.result['sha256']);
+    } finally {
+      await running.stop();
+    }
+  });
+
+  test('mid-transfer: the direct channel dies and the transfer finishes over the relay from the verified offset', async () => {
+    running = await startProviderProcess({
+      url: srv.url,
+      token: providerToken,
+      dataDir: await fresh('p'),
+      env: { SDRLINK_FAULT_DROP_P2P_AFTER: String(4 * 1024 * 1024) },
+    });
+    try {
+      const out = await fresh('out');
+      const r = await runRequestProcess({ url: srv.url, token: consumerToken, type: 'signal', params: SIGNAL_16MB, out, args: ['--idle-timeout', '5000'] });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.result['transport'], 'relay');
+      assert.ok((r.result['bytes_received'] as number) < 2 * (r.result['size'] as number));
+      assert.equal(await sha256Of(r.result['path'] as string), r.result['sha256']);
+      assert.deepEqual((await readdir(out)).filter((f) => f.startsWith('.')), []);
+      const sent = await running.waitFor((e) => e['event'] === 'sent');
+      assert.equal(sent['transport'], 'relay');
+      assert.ok((sent['start_offset'] as number) > 0, JSON.stringify(r.result) + running.stderr() + `the relay leg resumed at ${String(sent['start_offset'])}`);
+    } finally {
+      await running.stop();
+    }
+  });
+});
