@@ -63,8 +63,10 @@ export interface RequestResult {
   bytes_received: number;
   /** Where this request started in the file (> 0 after a resume). */
   resumed_from: number;
-  /** Bytes per second over the transfer. */
+  /** Bytes per second, from the first data byte to the verified file. */
   rate: number;
+  /** From the start of the request to the first data byte (setup latency, generation included). */
+  first_byte_ms: number;
   provider_id: string;
 }
 
@@ -118,13 +120,17 @@ export async function requestFile(opts: RequestOptions): Promise<RequestResult> 
     const transferStart = Date.now();
     emit({ event: 'connected', session_id: sessionId, transport: opened.kind });
 
+    let firstByteAt = 0;
+    const markFirstByte = () => {
+      if (firstByteAt === 0) firstByteAt = Date.now();
+    };
     let result: ReceiveResult | undefined;
     let firstStart = -1;
     let received = 0;
     for (let attempt = 0; result === undefined; attempt++) {
       const kind: TransportKind = opened.kind;
       try {
-        const r = await receiveOver(opened.channel, outDir, opts, kind, signals);
+        const r = await receiveOver(opened.channel, outDir, opts, kind, signals, markFirstByte);
         result = r;
         if (firstStart < 0) firstStart = r.startOffset;
         received += r.size - r.startOffset;
@@ -143,6 +149,7 @@ export async function requestFile(opts: RequestOptions): Promise<RequestResult> 
     }
     const now = Date.now();
     const transferMs = Math.max(1, now - transferStart);
+    if (firstByteAt === 0) firstByteAt = now;
     const out: RequestResult = {
       path: result.path,
       size: result.size,
@@ -154,7 +161,8 @@ export async function requestFile(opts: RequestOptions): Promise<RequestResult> 
       transfer_ms: transferMs,
       bytes_received: received,
       resumed_from: firstStart < 0 ? 0 : firstStart,
-      rate: (received / transferMs) * 1000,
+      rate: (received / Math.max(1, now - firstByteAt)) * 1000,
+      first_byte_ms: firstByteAt - started,
       provider_id: link.providerId ?? session.target_user_id,
     };
     finished = true;
@@ -216,6 +224,7 @@ function receiveOver(
   opts: RequestOptions,
   kind: TransportKind,
   signals: SessionSignals,
+  onFirstByte: () => void,
 ): Promise<ReceiveResult> {
   const ro: Parameters<typeof receiveFile>[1] = {
     crc32,
@@ -225,8 +234,9 @@ function receiveOver(
   };
   if (opts.signal !== undefined) ro.signal = opts.signal;
   const onProgress = opts.onProgress;
-  if (onProgress !== undefined) {
-    ro.onProgress = (p) => onProgress({ received: p.received, total: p.total, startOffset: p.startOffset, transport: kind });
-  }
+  ro.onProgress = (p) => {
+    if (p.received > p.startOffset) onFirstByte();
+    onProgress?.({ received: p.received, total: p.total, startOffset: p.startOffset, transport: kind });
+  };
   return Promise.race([receiveFile(channel, ro), signals.failed]);
 }

@@ -56,7 +56,7 @@ function printResult(r: RequestResult, json: boolean) {
     `size       ${r.size} bytes (${formatBytes(r.size)})`,
     `sha256     ${r.sha256}${r.verified ? '  (verified)' : '  (UNVERIFIED: the provider sent no checksum)'}`,
     `transport  ${r.transport}`,
-    `throughput ${formatRate(r.rate)} over ${(r.transfer_ms / 1000).toFixed(2)} s${r.resumed_from > 0 ? `, resumed at byte ${r.resumed_from}` : ''}`,
+    `throughput ${formatRate(r.rate)}; first byte after ${r.first_byte_ms} ms, verified file after ${r.duration_ms} ms${r.resumed_from > 0 ? `; resumed at byte ${r.resumed_from}` : ''}`,
     `session    ${r.session_id}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
