@@ -60,7 +60,7 @@ function config(quick: boolean): Config {
     : {
         quick,
         transferBytes: 256 * MiB,
-        rounds: 2,
+        rounds: 3,
         latencySamples: 20,
         latencyBytes: 64 * 1024,
         loadLevels: [50, 200, 1000],
