@@ -1,5 +1,6 @@
 /** The benchmark's table and files: one row per figure, rendered as Markdown and written as JSON. */
 import os from 'node:os';
+import { round } from './stats.js';
 
 export type Met = 'yes' | 'no' | '–' | 'skipped' | 'failed';
 
@@ -113,4 +114,76 @@ export function markdownReport(r: Results): string {
     lines.push('');
   }
   return lines.join('\n');
+}
+
+/** Rows from src/datasets/bench.ts's DatasetBenchResult: ours next to NumPy (issue 7 sets no target). */
+export function datasetRows(data: unknown): Row[] {
+  const d = data as {
+    environment?: { numpy?: string; numpyError?: string };
+    signal?: { samples: number; oursMBps: number; numpyMBps?: number; oursFmMBps?: number };
+    spectrum?: { fftSize: number; captures: number; averages: number; oursPointsPerSec: number; numpyPointsPerSec?: number };
+    fft?: Array<{ size: number; fftjsPointsPerSec: number; radix2PointsPerSec: number; numpyPointsPerSec?: number }>;
+  } | null;
+  if (d === null || typeof d !== 'object' || d.signal === undefined) return rowsFrom(data);
+  const np = d.environment?.numpy === undefined ? `NumPy unavailable: ${d.environment?.numpyError ?? 'not found'}` : undefined;
+  const row = (metric: string, ours: number, base: number | undefined, unit: string, scale = 1): Row => ({
+    part: '',
+    metric,
+    ours: `${round(ours / scale)} ${unit}`,
+    baseline: base === undefined ? (np ?? '–') : `${round(base / scale)} ${unit}`,
+    ratio: base === undefined ? '–' : pct(ours, base),
+    target: '–',
+    met: '–',
+  });
+  const rows: Row[] = [row(`signal generation, ${d.signal.samples} complex64 samples (baseline: NumPy)`, d.signal.oursMBps, d.signal.numpyMBps, 'MB/s')];
+  if (d.signal.oursFmMBps !== undefined) rows.push(row('signal generation, FM waveform', d.signal.oursFmMBps, undefined, 'MB/s'));
+  if (d.spectrum !== undefined) {
+    const s = d.spectrum;
+    rows.push(row(`spectrum generation, ${s.captures} × ${s.averages} × ${s.fftSize}-point FFTs (baseline: NumPy)`, s.oursPointsPerSec, s.numpyPointsPerSec, 'M FFT points/s', 1e6));
+  }
+  for (const f of d.fft ?? []) {
+    rows.push(row(`FFT ${f.size} points, fft.js (baseline: np.fft.fft)`, f.fftjsPointsPerSec, f.numpyPointsPerSec, 'M points/s', 1e6));
+    rows.push(row(`FFT ${f.size} points, our radix-2 (baseline: np.fft.fft)`, f.radix2PointsPerSec, f.numpyPointsPerSec, 'M points/s', 1e6));
+  }
+  return rows;
+}
+
+/**
+ * Rows from a foreign bench result: `{rows: [...]}` or an array. A row is either ours already (`metric`,
+ * `ours`, `baseline`, `ratio`, `target`, `met`) or src/protocol/bench.ts's `{name, mbPerS, cpuMsPerGiB}`,
+ * where the row named `bare…` is the baseline of the others.
+ */
+export function rowsFrom(data: unknown): Row[] {
+  const list = Array.isArray(data) ? data : (data as { rows?: unknown } | null)?.rows;
+  if (!Array.isArray(list)) return [];
+  const s = (v: unknown) => (v === undefined || v === null ? '–' : typeof v === 'number' ? String(round(v)) : String(v));
+  const items = list as Array<Record<string, unknown>>;
+  const bare = items.find((x) => typeof x['mbPerS'] === 'number' && String(x['name']).startsWith('bare'));
+  return items.map((x) => {
+    if (typeof x['mbPerS'] === 'number') {
+      const mb = x['mbPerS'];
+      const cpu = typeof x['cpuMsPerGiB'] === 'number' ? `, ${Math.round(x['cpuMsPerGiB'])} CPU ms/GiB` : '';
+      const isBare = x === bare;
+      const bareMb = typeof bare?.['mbPerS'] === 'number' ? bare['mbPerS'] : Number.NaN;
+      return {
+        part: '',
+        metric: s(x['name']),
+        ours: isBare ? '–' : `${mb.toFixed(0)} MB/s${cpu}`,
+        baseline: isBare ? `${mb.toFixed(0)} MB/s${cpu}` : bare === undefined ? '–' : `${bareMb.toFixed(0)} MB/s`,
+        ratio: isBare ? '–' : pct(mb, bareMb),
+        target: '–',
+        met: '–' as const,
+      };
+    }
+    const m = x['met'];
+    return {
+      part: '',
+      metric: s(x['metric'] ?? x['name']),
+      ours: s(x['ours']),
+      baseline: s(x['baseline']),
+      ratio: s(x['ratio']),
+      target: s(x['target']),
+      met: m === true || m === 'yes' ? ('yes' as const) : m === false || m === 'no' ? ('no' as const) : ('–' as const),
+    };
+  });
 }
