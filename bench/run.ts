@@ -52,8 +52,8 @@ function config(quick: boolean): Config {
         latencySamples: 8,
         latencyBytes: 64 * 1024,
         loadLevels: [50, 200, 1000],
-        loadWarmupMs: 400,
-        loadDurationMs: 1500,
+        loadWarmupMs: 300,
+        loadDurationMs: 1000,
         loadPairs: 16,
         memorySizes: [16 * MiB, 64 * MiB],
       }
