@@ -7,16 +7,17 @@
  * - Candidates inside a remote SDP are dropped: every peer here trickles each candidate as a signal too,
  *   and libdatachannel now and then refused an answer carrying them ("Got a remote candidate without ICE
  *   transport", about 1 run in 5 of the mid-transfer relay test) — the trickled copies always work.
- * - ~25% of bare connections took an extra second to open: the answerer (DTLS client by default) sent its
- *   ClientHello as soon as *its* ICE said connected, before the offerer's ICE had — the flight was dropped
- *   and OpenSSL retransmitted after its 1 s timer. The answerer here reads the offer's `a=setup:actpass` as
- *   `a=setup:active`, so it answers `passive` and the offerer, which reaches ICE-connected last, starts DTLS.
- *   Measured here, 40 bare pairs each: 7 × ~1 s without, 0 with.
  * - The offerer holds its own candidates until it has set the answer. Otherwise the answerer, which gets
  *   them first, starts ICE checks before the answer reaches the offerer; libdatachannel then connects ICE
  *   and runs DTLS *while* still applying the answer, checks the peer's certificate against a remote
  *   fingerprint not stored yet, and fails the handshake ("DTLS alert: unknown CA"; ~1 connection in 10
- *   across processes on a loaded machine here, with or without the setup-role change above).
+ *   across processes on a loaded machine here).
+ * - The extra second: ~25% of bare connections (and 11 of 20 in one benchmark run) took ~1 s more to open,
+ *   when the DTLS client sent its first flight before the other side's ICE was connected — the flight was
+ *   dropped and OpenSSL retransmitted after its 1 s timer. In a bare pair, making the *offerer* the DTLS
+ *   client (the answerer reading `actpass` as `active`) cured it; but with the offerer holding its
+ *   candidates as above, the order flips and that change *caused* it (5 of 10 requests at ~1 s, against
+ *   0 of 10 without it, same run). So roles stay the default: the answerer is the DTLS client.
  */
 import nodeDataChannel from 'node-datachannel';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
@@ -197,8 +198,7 @@ export class WebRtcPeer {
 
   /** Answerer: takes the offer, returns the answer (already set as local description). */
   async acceptOffer(offer: SessionDescriptionInit): Promise<SessionDescriptionInit> {
-    // See the module comment: make the offerer the DTLS client.
-    const sdp = stripCandidates(offer.sdp.replace(/^a=setup:actpass/gm, 'a=setup:active'));
+    const sdp = stripCandidates(offer.sdp);
     await this.#pc.setRemoteDescription({ type: 'offer', sdp });
     await this.#flushCandidates();
     const answer = await this.#pc.createAnswer();
