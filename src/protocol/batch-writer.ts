@@ -1,7 +1,8 @@
 /**
  * Coalesces verified payloads into large sequential writes (about 1 MiB each) for the receiver, with a
  * bounded queue. A data channel cannot be paused, so when the disk is slower than the network the queue
- * fills; past `maxQueuedBytes` the transfer fails with ERR_IO instead of growing without bound. (Disks are
+ * fills; past `maxQueuedBytes` the transfer fails with ERR_IO instead of growing without bound. Transports
+ * that can stop reading (the relay's WebSocket) are paused at half the bound (`onPressure`). (Disks are
  * typically far faster than the ~125 MB/s a data channel reaches here.)
  */
 import { TransferError, toTransferError } from './errors.js';
@@ -23,6 +24,7 @@ export class BatchWriter {
   private queuedBytes = 0;
   private allocated = 0;
   private writing: Promise<void> | null = null;
+  private pressured = false;
   /** Set when a write failed; later appends and flushes fail with it. */
   error: TransferError | null = null;
 
@@ -32,6 +34,11 @@ export class BatchWriter {
     private readonly batchBytes: number,
     private readonly maxQueuedBytes: number,
     private readonly onError: (err: TransferError) => void,
+    /**
+     * Called with `true` when the queue passes half of `maxQueuedBytes` and with `false` once it is back
+     * under a quarter: transports that can stop reading (the WebSocket relay) apply backpressure with it.
+     */
+    private readonly onPressure?: (high: boolean) => void,
   ) {
     this.offset = start;
     this.written = start;
@@ -85,6 +92,10 @@ export class BatchWriter {
     const buf = this.current as Uint8Array;
     this.queue.push({ offset: this.offset, buf, length: this.fill });
     this.queuedBytes += this.fill;
+    if (!this.pressured && this.queuedBytes > this.maxQueuedBytes / 2) {
+      this.pressured = true;
+      this.onPressure?.(true);
+    }
     this.offset += this.fill;
     this.current = null;
     this.fill = 0;
@@ -112,6 +123,10 @@ export class BatchWriter {
           return;
         }
         this.queuedBytes -= item.length;
+        if (this.pressured && this.queuedBytes < this.maxQueuedBytes / 4) {
+          this.pressured = false;
+          this.onPressure?.(false);
+        }
         this.written = item.offset + item.length;
         this.pool.push(item.buf);
       }

@@ -25,4 +25,10 @@ export interface Channel {
   onclose: ((ev: unknown) => void) | null;
   onerror: ((ev: unknown) => void) | null;
   onbufferedamountlow: ((ev: unknown) => void) | null;
+  /**
+   * Optional, not W3C: stop / restart delivering messages, where the transport can (a WebSocket can pause
+   * its socket; a data channel cannot). The receiver uses it when its disk falls behind.
+   */
+  pauseReading?(): void;
+  resumeReading?(): void;
 }

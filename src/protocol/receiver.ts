@@ -344,8 +344,14 @@ class Receiver {
     this.startOffset = start;
     this.expected = start;
     this.nextProgressAt = start;
-    this.writer = new BatchWriter(target, start, this.batchBytes, this.maxQueued, (err) =>
-      this.session.fail(err),
+    const ch = this.channel;
+    this.writer = new BatchWriter(
+      target,
+      start,
+      this.batchBytes,
+      this.maxQueued,
+      (err) => this.session.fail(err),
+      (high) => (high ? ch.pauseReading?.() : ch.resumeReading?.()),
     );
     this.report();
   }

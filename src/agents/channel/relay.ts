@@ -88,6 +88,14 @@ class RelayChannel implements Channel {
     if (this.#ws.bufferedAmount > this.#lowThreshold) this.#wasAbove = true;
   }
 
+  pauseReading(): void {
+    this.#ws.pause();
+  }
+
+  resumeReading(): void {
+    this.#ws.resume();
+  }
+
   close(): void {
     if (this.#state === 'closed' || this.#state === 'closing') return;
     this.#state = 'closing';
