@@ -40,6 +40,7 @@ describe('POST /reports: outcomes of the exchange', () => {
       session_id: 'session-1',
       duration_ms: 12,
       transfer_ms: 3,
+      first_byte_ms: 9,
       bytes_received: Buffer.byteLength(content),
       resumed_from: 0,
       rate: 1,
