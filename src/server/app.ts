@@ -9,7 +9,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyRequest } fro
 import type { Writable } from 'node:stream';
 import { createSqliteStorage } from '../storage/sqlite/sqlite-storage.js';
 import type { Storage } from '../storage/types.js';
-import { bearerToken, userForToken } from './auth/authenticate.js';
+import { bearerToken, cachedUserForToken, userForToken } from './auth/authenticate.js';
 import { TokenService } from './auth/jwt.js';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { loadJwtSecret } from './auth/secret.js';
@@ -89,7 +89,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   const options = resolveOptions(input);
   const now = input.now ?? Date.now;
   const ownStorage = input.storage === undefined;
-  const storage = input.storage ?? createSqliteStorage(options.db);
+  const storage = input.storage ?? createSqliteStorage(options.db, { backgroundCheckpoint: true });
   let secret: Uint8Array;
   try {
     secret = loadJwtSecret(storage.location, options.jwtSecret);
@@ -102,6 +102,8 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     logger: { level: options.logLevel, stream: input.logStream ?? process.stderr },
     // per-request lines would dominate the log at signaling rates; the service logs domain events instead
     logController: new LogController({ disableRequestLogging: true }),
+    // no per-request child logger (its cost shows at signaling rates); log lines carry session and user ids
+    childLoggerFactory: (logger) => logger,
     bodyLimit: options.bodyLimit,
     trustProxy: options.trustProxy,
     ajv: {
@@ -168,23 +170,47 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   });
 
   const heartbeat = new Heartbeat(input.heartbeatMs ?? 30_000);
-  await app.register(websocket, {
-    options: { maxPayload: options.relay.maxMessageBytes, perMessageDeflate: false },
-    preClose(done) {
-      relay.closeAll();
-      for (const client of app.websocketServer.clients)
-        client.close(WS_CLOSE.GOING_AWAY, 'server shutting down');
-      done();
-    },
+  // The WebSocket plugin (and the hooks it adds to every request) lives in its own scope with the two
+  // WebSocket routes, so REST requests do not pay for it.
+  await app.register(async (wsScope) => {
+    await wsScope.register(websocket, {
+      options: { maxPayload: options.relay.maxMessageBytes, perMessageDeflate: false },
+      preClose(done) {
+        relay.closeAll();
+        for (const client of wsScope.websocketServer.clients) {
+          client.close(WS_CLOSE.GOING_AWAY, 'server shutting down');
+        }
+        done();
+      },
+    });
+    registerPushRoute(wsScope, ctx, heartbeat);
+    registerRelayRoute(wsScope, ctx, heartbeat);
   });
-
   registerHealthRoute(app, ctx);
   registerPublicAuthRoutes(app, ctx);
-  registerPushRoute(app, ctx, heartbeat);
-  registerRelayRoute(app, ctx, heartbeat);
   await app.register(async (scope) => {
-    scope.addHook('onRequest', async (request) => {
-      request.user = await userForToken(ctx.tokens, directory, bearerToken(request.headers.authorization));
+    // callback style with a synchronous fast path: a known token of a cached user costs two map lookups
+    scope.addHook('onRequest', (request, _reply, done) => {
+      let token: string;
+      try {
+        token = bearerToken(request.headers.authorization);
+        const user = cachedUserForToken(ctx.tokens, directory, token);
+        if (user !== undefined) {
+          request.user = user;
+          done();
+          return;
+        }
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      userForToken(ctx.tokens, directory, token).then(
+        (user) => {
+          request.user = user;
+          done();
+        },
+        (err: unknown) => done(err as Error),
+      );
     });
     registerMeRoutes(scope, ctx);
     registerIceRoutes(scope, ctx);

@@ -583,6 +583,14 @@ describe('signaling (in process)', () => {
       assert.equal(typeof r.body.uptime_s, 'number');
     });
 
+    it('answers plain HTTP on the WebSocket routes with 426 ERR_UPGRADE_REQUIRED', async () => {
+      for (const url of ['/api/ws', `/api/relay/${randomUUID()}`]) {
+        const r = await t.call('GET', url);
+        assert.equal(r.status, 426, url);
+        assert.equal(r.body.error.code, 'ERR_UPGRADE_REQUIRED');
+      }
+    });
+
     it('answers an unknown route with 404 ERR_NOT_FOUND in the one error shape', async () => {
       const r = await t.call('DELETE', '/api/ice/sessions');
       assert.equal(r.status, 404);

@@ -3,6 +3,7 @@
  * memory. A Postgres implementation joins the list when it exists.
  */
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +43,10 @@ function newSession(initiator: number, over: Partial<NewSession> = {}): NewSessi
 const implementations: Array<{ name: string; open: () => Storage }> = [
   { name: 'sqlite file', open: () => createSqliteStorage(join(dir, `contract-${++seq}.sqlite`)) },
   { name: 'sqlite memory', open: () => createSqliteStorage(':memory:') },
+  {
+    name: 'sqlite file, background checkpoints',
+    open: () => createSqliteStorage(join(dir, `contract-${++seq}.sqlite`), { backgroundCheckpoint: true }),
+  },
 ];
 
 for (const impl of implementations) {
@@ -202,7 +207,7 @@ for (const impl of implementations) {
         );
         assert.ok(offer.ok);
         assert.equal(offer.claimed, true);
-        assert.equal(offer.session.status, 'offered');
+        assert.equal(offer.session?.status, 'offered');
         assert.equal(typeof offer.signal.id, 'number');
         const lost = await s.signals.post(
           { sessionId: sid, signalType: 'offer', signalData: '{}', fromUserId: p2, toUserId: c1 },
@@ -257,7 +262,47 @@ for (const impl of implementations) {
           ['answer'],
         );
         assert.deepEqual(await s.signals.listFor(sid, p2, 0, 100), []);
-        assert.equal((await s.sessions.get(sid))?.updatedAt, at(3), 'a signal touches its session');
+        assert.equal(
+          (await s.sessions.get(sid))?.updatedAt,
+          at(1),
+          'a plain signal does not rewrite its session',
+        );
+        await s.sessions.touch([sid], at(9));
+        assert.equal((await s.sessions.get(sid))?.updatedAt, at(9), 'touch does');
+      }));
+
+    it('stores concurrent posts in call order, each settled on its own', () =>
+      withStorage(async (s, { p1, c1 }) => {
+        const open = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        const done = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        assert.ok(await s.sessions.claim(open, p1, at(1)));
+        assert.ok(await s.sessions.claim(done, p1, at(1)));
+        assert.ok(await s.sessions.transition(done, ['offered'], 'completed', at(2), p1));
+        const posts = Array.from({ length: 50 }, (_, i) =>
+          s.signals.post(
+            {
+              sessionId: i === 25 ? done : open,
+              signalType: 'candidate',
+              signalData: `{"n":${i}}`,
+              fromUserId: p1,
+              toUserId: c1,
+            },
+            at(3),
+          ),
+        );
+        const results = await Promise.all(posts);
+        const refused = results[25];
+        assert.ok(refused !== undefined && !refused.ok && refused.reason === 'final');
+        const stored = await s.signals.listFor(open, c1, 0, 100);
+        assert.deepEqual(
+          stored.map((x) => x.signalData),
+          results.flatMap((r) => (r.ok ? [r.signal.signalData] : [])),
+        );
+        assert.deepEqual(
+          stored.map((x) => JSON.parse(x.signalData).n),
+          [...Array(50).keys()].filter((i) => i !== 25),
+        );
+        assert.ok(stored.every((x, i) => i === 0 || x.id > (stored[i - 1]?.id ?? 0)));
       }));
 
     it('fails a session on an error signal and refuses signals on a final session', () =>
@@ -277,7 +322,7 @@ for (const impl of implementations) {
           { fail: true },
         );
         assert.ok(err.ok);
-        assert.equal(err.session.status, 'failed');
+        assert.equal(err.session?.status, 'failed');
         assert.equal(err.statusChanged, true);
         const late = await s.signals.post(
           { sessionId: sid, signalType: 'candidate', signalData: '{}', fromUserId: p1, toUserId: c1 },
@@ -471,7 +516,7 @@ describe('storage: SQLite file', () => {
       }>;
       assert.deepEqual(
         versions.map((v) => v.version),
-        [1, 2],
+        [1, 2, 3],
       );
       const cols = (raw.prepare('PRAGMA table_info(ice_candidates)').all() as Array<{ name: string }>).map(
         (c) => c.name,
@@ -497,6 +542,44 @@ describe('storage: SQLite file', () => {
       () => createSqliteStorage(path),
       (e: unknown) => e instanceof StorageError && e.code === 'ERR_MIGRATION',
     );
+  });
+
+  it('with background checkpoints (no checkpoint inside commits), pages still reach the database file', async () => {
+    const path = join(dir, 'checkpoint.sqlite');
+    const s = createSqliteStorage(path, { backgroundCheckpoint: true });
+    try {
+      const c = await s.users.create(
+        { username: 'c', passwordHash: 'h', clientType: 2, requestTypes: [] },
+        T0,
+      );
+      const p = await s.users.create(
+        { username: 'p', passwordHash: 'h', clientType: 1, requestTypes: [] },
+        T0,
+      );
+      const sess = await s.sessions.create(newSession(c.id), T0);
+      const before = statSync(path).size;
+      const data = JSON.stringify({ candidate: 'x'.repeat(400) });
+      for (let i = 0; i < 3000; i++) {
+        const r = await s.signals.post(
+          {
+            sessionId: sess.sessionId,
+            signalType: 'candidate',
+            signalData: data,
+            fromUserId: p.id,
+            toUserId: c.id,
+          },
+          T0,
+        );
+        assert.ok(r.ok);
+      }
+      const deadline = Date.now() + 5000;
+      while (statSync(path).size <= before && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.ok(statSync(path).size > before + 1024 * 1024, 'the pages reached the database file');
+      assert.equal((await s.signals.listFor(sess.sessionId, c.id, 0, 5000)).length, 3000);
+    } finally {
+      await s.close();
+    }
   });
 
   it('refuses a path it cannot open with ERR_STORAGE', () => {

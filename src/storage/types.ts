@@ -107,7 +107,14 @@ export interface PostSignalOptions {
 }
 
 export type PostSignalResult =
-  | { ok: true; signal: SignalRecord; session: SessionRecord; claimed: boolean; statusChanged: boolean }
+  | {
+      ok: true;
+      signal: SignalRecord;
+      /** The session after the post when it changed (claimed or failed), else null. */
+      session: SessionRecord | null;
+      claimed: boolean;
+      statusChanged: boolean;
+    }
   | { ok: false; reason: 'claim-lost' | 'final'; session: SessionRecord | undefined };
 
 export interface HistoryEntry {
@@ -221,7 +228,11 @@ export interface SessionRepository {
 }
 
 export interface SignalRepository {
-  /** Stores a signal (and touches its session), optionally claiming or failing the session atomically. */
+  /**
+   * Stores a signal if its session is not final, optionally claiming or failing the session in the same
+   * transaction. A plain post is one statement (`INSERT … SELECT … WHERE EXISTS (open session)`) and does
+   * not rewrite the session row: the caller records activity and touches sessions in batches (`touch`).
+   */
   post(signal: NewSignal, now: string, options?: PostSignalOptions): Promise<PostSignalResult>;
   /** Signals of a session addressed to `toUserId` with id > `afterId`, oldest first. */
   listFor(sessionId: string, toUserId: number, afterId: number, limit: number): Promise<SignalRecord[]>;

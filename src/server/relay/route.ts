@@ -2,17 +2,18 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError, WS_CLOSE } from '../errors.js';
 import { UUID_PATTERN } from '../schemas.js';
-import { closeWith, wsUser } from '../signaling/push.js';
+import { closeWith, upgradeRequired, wsUser } from '../signaling/push.js';
 import type { Heartbeat } from '../signaling/heartbeat.js';
 import type { ServerContext } from '../context.js';
 
 const UUID_RE = new RegExp(UUID_PATTERN);
 
 export function registerRelayRoute(app: FastifyInstance, ctx: ServerContext, heartbeat: Heartbeat): void {
-  app.get<{ Params: { session_id: string } }>(
-    '/api/relay/:session_id',
-    { websocket: true },
-    (ws, request) => {
+  app.route<{ Params: { session_id: string } }>({
+    method: 'GET',
+    url: '/api/relay/:session_id',
+    handler: upgradeRequired,
+    wsHandler: (ws, request) => {
       ws.pause(); // nothing is read (or lost) before the socket joins its relay
       heartbeat.track(ws);
       void (async () => {
@@ -50,5 +51,5 @@ export function registerRelayRoute(app: FastifyInstance, ctx: ServerContext, hea
         ws.terminate();
       });
     },
-  );
+  });
 }

@@ -129,6 +129,8 @@ export function checkSignalData(
 
 export class SignalingService {
   readonly #d: ServiceDeps;
+  /** Sessions with signals since the last sweep: touched in one batch there, not on every signal. */
+  #active = new Set<string>();
 
   constructor(deps: ServiceDeps) {
     this.#d = deps;
@@ -284,7 +286,8 @@ export class SignalingService {
         this.#d.log.info({ session: s.sessionId, provider: user.id, by: type }, 'session claimed');
         hub.sessionWithdrawn(s, user.id);
       }
-      if (r.statusChanged) hub.sessionStatus(r.session);
+      if (r.statusChanged && r.session !== null) hub.sessionStatus(r.session);
+      this.#active.add(s.sessionId);
       hub.signal(r.signal);
       return r.signal;
     }
@@ -419,14 +422,16 @@ export class SignalingService {
   }
 
   /**
-   * Expires sessions untouched for `sessionTtlMs` (sessions with a running relay are touched first, so a
-   * long relayed transfer does not expire). Returns how many expired.
+   * Expires sessions untouched for `sessionTtlMs`. Sessions that had signals since the last sweep, or have a
+   * running relay, are touched first (so a long relayed transfer does not expire). Returns how many expired.
    */
   async sweep(activeSessionIds: readonly string[]): Promise<number> {
     const { storage, hub, options } = this.#d;
     const now = this.#d.now();
     const nowIso = new Date(now).toISOString();
-    await storage.sessions.touch(activeSessionIds, nowIso);
+    const touched = [...this.#active, ...activeSessionIds];
+    this.#active = new Set();
+    await storage.sessions.touch(touched, nowIso);
     const cutoff = new Date(now - options.sessionTtlMs).toISOString();
     let total = 0;
     for (;;) {

@@ -3,11 +3,11 @@
  * may serve (those open now, then each new one), every client receives the signals addressed to it and the
  * status changes of its sessions, and a client may post signals with the same rules as REST.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { UserRecord } from '../../storage/types.js';
 import { bearerToken, userForToken } from '../auth/authenticate.js';
-import { ApiError, WS_CLOSE } from '../errors.js';
+import { ApiError, WS_CLOSE, errorBody } from '../errors.js';
 import { SIGNAL_TYPES, UUID_PATTERN } from '../schemas.js';
 import { sessionToWire, signalToWire } from '../wire.js';
 import type { ServerContext } from '../context.js';
@@ -48,14 +48,27 @@ export function closeWith(ws: WebSocket, code: number, reason: string): void {
 }
 
 export function registerPushRoute(app: FastifyInstance, ctx: ServerContext, heartbeat: Heartbeat): void {
-  app.get('/api/ws', { websocket: true }, (ws, request) => {
-    ws.pause(); // nothing is read until the client is known
-    heartbeat.track(ws);
-    pushConnection(ctx, ws, request).catch((err: unknown) => {
-      request.log.error({ err }, 'push connection failed');
-      ws.terminate();
-    });
+  app.route({
+    method: 'GET',
+    url: '/api/ws',
+    handler: upgradeRequired,
+    wsHandler: (ws, request) => {
+      ws.pause(); // nothing is read until the client is known
+      heartbeat.track(ws);
+      pushConnection(ctx, ws, request).catch((err: unknown) => {
+        request.log.error({ err }, 'push connection failed');
+        ws.terminate();
+      });
+    },
   });
+}
+
+/** A plain HTTP request on a WebSocket route: 426 in the one error shape. */
+export async function upgradeRequired(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await reply
+    .code(426)
+    .header('upgrade', 'websocket')
+    .send(errorBody('ERR_UPGRADE_REQUIRED', 'this route speaks WebSocket only (send Upgrade: websocket)'));
 }
 
 function validateSignalMessage(m: Record<string, unknown>): SignalInput {

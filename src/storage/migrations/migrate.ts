@@ -2,6 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { StorageError } from '../types.js';
 import { migration001 } from './001-seed-schema.js';
 import { migration002 } from './002-signaling.js';
+import { migration003 } from './003-partial-indexes.js';
 
 /** One numbered schema step. Statements run in order, in one transaction with the bookkeeping row. */
 export interface Migration {
@@ -11,7 +12,7 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append only: a released migration never changes. */
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003];
 
 /**
  * Applies the migrations a SQLite database has not seen yet, each recorded in `schema_migrations`.

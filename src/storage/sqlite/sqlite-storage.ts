@@ -25,7 +25,9 @@ import {
   type UserRecord,
   type UserRepository,
 } from '../types.js';
-import { openSqlite, param, prepare, type SqliteHandle } from './database.js';
+import { startCheckpointer, type Checkpointer } from './checkpointer.js';
+import { openSqlite, param, prepare, type Prepared, type SqliteHandle } from './database.js';
+import { WriteQueue } from './write-queue.js';
 import type { FileTransfersTable, IceCandidatesTable, IceSessionsTable, UsersTable } from './schema.js';
 
 type UserRow = Selectable<UsersTable>;
@@ -41,8 +43,18 @@ type SignalRow = Pick<
  * prepared once; better-sqlite3 runs them synchronously, so each repository call is one short critical
  * section, and compound writes run in `BEGIN IMMEDIATE` transactions.
  */
-export function createSqliteStorage(path: string): Storage {
-  return new SqliteStorage(openSqlite(path));
+export function createSqliteStorage(path: string, options: SqliteStorageOptions = {}): Storage {
+  const handle = openSqlite(path);
+  const checkpointer =
+    options.backgroundCheckpoint === true && handle.location !== ':memory:'
+      ? startCheckpointer(handle.raw, handle.location)
+      : undefined;
+  return new SqliteStorage(handle, checkpointer);
+}
+
+export interface SqliteStorageOptions {
+  /** Checkpoint the WAL from a worker thread instead of inside commits (long-running servers). */
+  backgroundCheckpoint?: boolean;
 }
 
 class SqliteStorage implements Storage {
@@ -52,19 +64,32 @@ class SqliteStorage implements Storage {
   readonly transfers: TransferRepository;
   readonly location: string;
   #handle: SqliteHandle;
+  #checkpointer: Checkpointer | undefined;
+  #queue: WriteQueue;
 
-  constructor(handle: SqliteHandle) {
+  constructor(handle: SqliteHandle, checkpointer: Checkpointer | undefined) {
     this.#handle = handle;
+    this.#checkpointer = checkpointer;
     this.location = handle.location;
-    const q = buildQueries(handle);
-    this.users = new SqliteUsers(q);
-    this.sessions = new SqliteSessions(handle, q);
-    this.signals = new SqliteSignals(handle, q);
-    this.transfers = new SqliteTransfers(handle, q);
+    const cache = new Map<string, SessionRow>();
+    const q = withSessionCache(buildQueries(handle), cache);
+    // A write that fails may have put rows it then rolled back in the cache: forget them all.
+    this.#queue = new WriteQueue(handle.raw, () => cache.clear());
+    const queue = this.#queue;
+    const db: Db = {
+      transaction: (fn) => ({ immediate: (...args) => queue.write(() => fn(...args)) }),
+      write: (fn) => queue.write(fn),
+    };
+    this.users = new SqliteUsers(db, q);
+    this.sessions = new SqliteSessions(db, q);
+    this.signals = new SqliteSignals(db, q);
+    this.transfers = new SqliteTransfers(db, q);
   }
 
   async close(): Promise<void> {
     if (!this.#handle.raw.open) return;
+    this.#queue.flush();
+    await this.#checkpointer?.stop();
     if (this.location !== ':memory:') {
       try {
         this.#handle.raw.pragma('wal_checkpoint(TRUNCATE)');
@@ -77,6 +102,49 @@ class SqliteStorage implements Storage {
 }
 
 type Queries = ReturnType<typeof buildQueries>;
+
+/** Writes through the group-commit queue (write-queue.ts); reads go straight to the prepared statements. */
+interface Db {
+  /** Wraps `fn` so that each call is queued and runs inside the next batch's transaction. */
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): { immediate(...args: A): Promise<R> };
+  write<R>(fn: () => R): Promise<R>;
+}
+
+const SESSION_CACHE_MAX = 20_000;
+
+/**
+ * Session rows are read on every signal (who may signal whom): they are cached here, by session id.
+ * Every statement that writes a session row returns it (`RETURNING *`) and refreshes the entry, and only
+ * this process writes sessions, so the cache cannot go stale (a failed transaction clears it). The
+ * authoritative checks stay in SQL (a claim is a conditional UPDATE, a signal insert checks the session
+ * is open).
+ */
+function withSessionCache(q: Queries, cache: Map<string, SessionRow>): Queries {
+  const remember = (row: SessionRow | undefined): SessionRow | undefined => {
+    if (row !== undefined) {
+      if (cache.size >= SESSION_CACHE_MAX) cache.clear();
+      cache.set(row.session_id, row);
+    }
+    return row;
+  };
+  const writing = (stmt: Prepared<SessionRow>): Prepared<SessionRow> => ({
+    all: (args) => stmt.all(args),
+    run: (args) => stmt.run(args),
+    get: (args) => remember(stmt.get(args)),
+  });
+  return {
+    ...q,
+    sessionById: {
+      all: (args) => q.sessionById.all(args),
+      run: (args) => q.sessionById.run(args),
+      get: (args) => cache.get(String(args?.['session_id'])) ?? remember(q.sessionById.get(args)),
+    },
+    insertSession: writing(q.insertSession),
+    claim: writing(q.claim),
+    setStatus: writing(q.setStatus),
+    touchOpen: writing(q.touchOpen),
+  };
+}
 
 function buildQueries({ raw, kysely: k }: SqliteHandle) {
   const p = <R>(c: Parameters<typeof prepare<R>>[1]) => prepare<R>(raw, c);
@@ -160,18 +228,19 @@ function buildQueries({ raw, kysely: k }: SqliteHandle) {
     sessionById: p(
       k.selectFrom('ice_sessions').selectAll().where('session_id', '=', s('session_id')).compile(),
     ),
+    // Two searches of the partial index ice_sessions_pending (migration 003), which holds pending sessions
+    // only: those named for this provider, and the open ones of the types it serves ('null' = any type).
+    // Its condition is literal SQL so it applies; INDEXED BY because, without statistics, the planner
+    // would take the full target index, which grows with every session a provider ever had.
     listOpenForProvider: p(
-      k
-        .selectFrom('ice_sessions')
-        .selectAll()
-        .where('status', '=', 'pending')
-        .where(
-          sql<boolean>`(target_user_id = ${n('provider_id')} OR (target_user_id IS NULL AND
-            (${s('types')} = 'null' OR request_type IN (SELECT value FROM json_each(${s('types')})))))`,
-        )
-        .orderBy('id')
-        .limit(n('limit'))
-        .compile(),
+      sql<SessionRow>`SELECT * FROM (
+          SELECT * FROM ice_sessions INDEXED BY ice_sessions_pending
+            WHERE status = 'pending' AND target_user_id = ${n('provider_id')}
+          UNION ALL
+          SELECT * FROM ice_sessions INDEXED BY ice_sessions_pending
+            WHERE status = 'pending' AND target_user_id IS NULL
+            AND (${s('types')} = 'null' OR request_type IN (SELECT value FROM json_each(${s('types')})))
+        ) ORDER BY id LIMIT ${n('limit')}`.compile(k),
     ),
     listSessionsForUser: p(
       k
@@ -224,7 +293,8 @@ function buildQueries({ raw, kysely: k }: SqliteHandle) {
       k
         .selectFrom('ice_sessions')
         .selectAll()
-        .where('status', 'in', [...OPEN_STATUSES])
+        // literal, so the partial index ice_sessions_stale applies (migration 003)
+        .where(sql<boolean>`status IN ('pending', 'offered', 'connected', 'transferring')`)
         .where('updated_at', '<', s('cutoff'))
         .orderBy('updated_at')
         .limit(n('limit'))
@@ -266,6 +336,41 @@ function buildQueries({ raw, kysely: k }: SqliteHandle) {
           sdp_mid: s('sdp_mid'),
           created_at: s('now'),
         })
+        .returning('id')
+        .compile(),
+    ),
+    /** One statement: the row is inserted only while its session is open (no transaction needed). */
+    insertSignalIfOpen: p(
+      k
+        .insertInto('ice_candidates')
+        .columns([
+          'session_id',
+          'user_id',
+          'to_user_id',
+          'signal_type',
+          'signal_data',
+          'candidate',
+          'sdp_mline_index',
+          'sdp_mid',
+          'created_at',
+        ])
+        .expression((eb) =>
+          eb
+            .selectFrom('ice_sessions')
+            .select([
+              'ice_sessions.session_id',
+              eb.val(n('from_user_id')).as('user_id'),
+              eb.val(n('to_user_id')).as('to_user_id'),
+              eb.val(s('signal_type')).as('signal_type'),
+              eb.val(s('signal_data')).as('signal_data'),
+              eb.val(s('candidate')).as('candidate'),
+              eb.val(n('sdp_mline_index')).as('sdp_mline_index'),
+              eb.val(s('sdp_mid')).as('sdp_mid'),
+              eb.val(s('now')).as('created_at'),
+            ])
+            .where('ice_sessions.session_id', '=', s('session_id'))
+            .where('ice_sessions.status', 'in', [...OPEN_STATUSES]),
+        )
         .returning('id')
         .compile(),
     ),
@@ -423,27 +528,32 @@ function applyTransition(
 }
 
 class SqliteUsers implements UserRepository {
-  constructor(readonly q: Queries) {}
+  constructor(
+    readonly db: Db,
+    readonly q: Queries,
+  ) {}
 
-  async create(user: NewUser, now: string): Promise<UserRecord> {
-    try {
-      const row = this.q.insertUser.get({
-        username: user.username,
-        password_hash: user.passwordHash,
-        client_type: user.clientType,
-        request_types: JSON.stringify(user.requestTypes),
-        now,
-      });
-      if (row === undefined) throw new StorageError('ERR_STORAGE', 'insert into users returned no row');
-      return toUser(row);
-    } catch (err) {
-      if (isUniqueViolation(err)) {
-        throw new StorageError('ERR_CONFLICT', `username ${JSON.stringify(user.username)} is taken`, {
-          cause: err,
+  create(user: NewUser, now: string): Promise<UserRecord> {
+    return this.db.write(() => {
+      try {
+        const row = this.q.insertUser.get({
+          username: user.username,
+          password_hash: user.passwordHash,
+          client_type: user.clientType,
+          request_types: JSON.stringify(user.requestTypes),
+          now,
         });
+        if (row === undefined) throw new StorageError('ERR_STORAGE', 'insert into users returned no row');
+        return toUser(row);
+      } catch (err) {
+        if (isUniqueViolation(err)) {
+          throw new StorageError('ERR_CONFLICT', `username ${JSON.stringify(user.username)} is taken`, {
+            cause: err,
+          });
+        }
+        throw err;
       }
-      throw err;
-    }
+    });
   }
 
   async byId(id: number): Promise<UserRecord | undefined> {
@@ -457,7 +567,9 @@ class SqliteUsers implements UserRepository {
   }
 
   async setRequestTypes(id: number, requestTypes: string[]): Promise<void> {
-    this.q.setRequestTypes.run({ id, request_types: JSON.stringify(requestTypes) });
+    await this.db.write(() =>
+      this.q.setRequestTypes.run({ id, request_types: JSON.stringify(requestTypes) }),
+    );
   }
 
   async servedRequestTypes(): Promise<string[]> {
@@ -477,10 +589,10 @@ class SqliteSessions implements SessionRepository {
   readonly #touch;
 
   constructor(
-    handle: SqliteHandle,
+    handle: Db,
     readonly q: Queries,
   ) {
-    this.#create = handle.raw.transaction((s: NewSession, now: string) => {
+    this.#create = handle.transaction((s: NewSession, now: string) => {
       const row = q.insertSession.get({
         session_id: s.sessionId,
         initiator_user_id: s.initiatorUserId,
@@ -504,14 +616,14 @@ class SqliteSessions implements SessionRepository {
       q.insertHistory.run({ session_id: s.sessionId, status: 'pending', now, by_user_id: s.initiatorUserId });
       return toSession(row);
     });
-    this.#claim = handle.raw.transaction((sessionId: string, providerId: number, now: string) => {
+    this.#claim = handle.transaction((sessionId: string, providerId: number, now: string) => {
       const row = q.claim.get({ session_id: sessionId, provider_id: providerId, now });
       if (row === undefined) return undefined;
       q.insertHistory.run({ session_id: sessionId, status: 'offered', now, by_user_id: providerId });
       q.transferStatus.run({ session_id: sessionId, status: 'offered', now, final: 0 });
       return toSession(row);
     });
-    this.#transition = handle.raw.transaction(
+    this.#transition = handle.transaction(
       (
         sessionId: string,
         from: readonly SessionStatus[],
@@ -520,7 +632,7 @@ class SqliteSessions implements SessionRepository {
         by: number | null,
       ) => applyTransition(q, sessionId, from, to, now, by)?.session,
     );
-    this.#expire = handle.raw.transaction((cutoff: string, now: string, limit: number) => {
+    this.#expire = handle.transaction((cutoff: string, now: string, limit: number) => {
       const out: Array<{ session: SessionRecord; previous: SessionStatus }> = [];
       for (const row of q.staleSessions.all({ cutoff, limit })) {
         const moved = applyTransition(q, row.session_id, OPEN_STATUSES, 'expired', now, null);
@@ -528,14 +640,14 @@ class SqliteSessions implements SessionRepository {
       }
       return out;
     });
-    this.#touch = handle.raw.transaction((ids: readonly string[], now: string) => {
+    this.#touch = handle.transaction((ids: readonly string[], now: string) => {
       for (const id of ids) q.touchOpen.get({ session_id: id, now });
     });
   }
 
   async create(session: NewSession, now: string): Promise<SessionRecord> {
     try {
-      return this.#create.immediate(session, now);
+      return await this.#create.immediate(session, now);
     } catch (err) {
       if (isUniqueViolation(err)) {
         throw new StorageError('ERR_CONFLICT', `session ${session.sessionId} exists`, { cause: err });
@@ -590,7 +702,7 @@ class SqliteSessions implements SessionRepository {
   }
 
   async touch(sessionIds: readonly string[], now: string): Promise<void> {
-    if (sessionIds.length > 0) this.#touch.immediate(sessionIds, now);
+    if (sessionIds.length > 0) await this.#touch.immediate(sessionIds, now);
   }
 
   async history(sessionId: string): Promise<HistoryEntry[]> {
@@ -602,16 +714,22 @@ class SqliteSessions implements SessionRepository {
   }
 }
 
+/**
+ * Signals are the hot path (docs/api.md §2). A plain post is one statement (`INSERT … SELECT … WHERE` the
+ * session is open); a claim or a failure changes the session in the same transaction. Both go through
+ * the group-commit queue (write-queue.ts) and resolve once committed.
+ */
 class SqliteSignals implements SignalRepository {
-  readonly #post;
+  readonly #changeAndPost;
 
   constructor(
-    handle: SqliteHandle,
+    readonly db: Db,
     readonly q: Queries,
   ) {
-    this.#post = handle.raw.transaction(
+    const handle = db;
+    this.#changeAndPost = handle.transaction(
       (s: NewSignal, now: string, options: PostSignalOptions): PostSignalResult => {
-        let session: SessionRecord;
+        let session: SessionRecord | null = null;
         let claimed = false;
         let statusChanged = false;
         if (options.claim === true) {
@@ -629,9 +747,10 @@ class SqliteSignals implements SignalRepository {
           session = toSession(row);
           claimed = true;
           statusChanged = true;
-        } else {
-          const row = q.touchOpen.get({ session_id: s.sessionId, now });
-          if (row === undefined) {
+        }
+        if (options.fail === true) {
+          const moved = applyTransition(q, s.sessionId, OPEN_STATUSES, 'failed', now, s.fromUserId);
+          if (moved === undefined) {
             const current = q.sessionById.get({ session_id: s.sessionId });
             return {
               ok: false,
@@ -639,44 +758,48 @@ class SqliteSignals implements SignalRepository {
               session: current === undefined ? undefined : toSession(current),
             };
           }
-          session = toSession(row);
+          session = moved.session;
+          statusChanged = true;
         }
-        if (options.fail === true) {
-          const moved = applyTransition(q, s.sessionId, OPEN_STATUSES, 'failed', now, s.fromUserId);
-          if (moved !== undefined) {
-            session = moved.session;
-            statusChanged = true;
-          }
+        // after a fail the session is final: insert unconditionally (we hold the write lock)
+        const inserted =
+          options.fail === true
+            ? q.insertSignal.get(signalArgs(s, now))
+            : q.insertSignalIfOpen.get(signalArgs(s, now));
+        if (inserted === undefined) {
+          const current = q.sessionById.get({ session_id: s.sessionId });
+          return {
+            ok: false,
+            reason: 'final',
+            session: current === undefined ? undefined : toSession(current),
+          };
         }
-        const inserted = q.insertSignal.get({
-          session_id: s.sessionId,
-          from_user_id: s.fromUserId,
-          to_user_id: s.toUserId,
-          signal_type: s.signalType,
-          signal_data: s.signalData,
-          candidate: s.candidate?.candidate ?? '',
-          sdp_mline_index: s.candidate?.sdpMLineIndex ?? 0,
-          sdp_mid: s.candidate?.sdpMid ?? '',
-          now,
-        });
-        if (inserted === undefined)
-          throw new StorageError('ERR_STORAGE', 'insert into ice_candidates returned no row');
-        const signal: SignalRecord = {
-          id: inserted.id,
-          sessionId: s.sessionId,
-          signalType: s.signalType,
-          signalData: s.signalData,
-          fromUserId: s.fromUserId,
-          toUserId: s.toUserId,
-          createdAt: now,
-        };
-        return { ok: true, signal, session, claimed, statusChanged };
+        return { ok: true, signal: signalRecord(s, inserted.id, now), session, claimed, statusChanged };
       },
     );
   }
 
   async post(signal: NewSignal, now: string, options: PostSignalOptions = {}): Promise<PostSignalResult> {
-    return this.#post.immediate(signal, now, options);
+    if (options.claim === true || options.fail === true)
+      return this.#changeAndPost.immediate(signal, now, options);
+    return this.db.write((): PostSignalResult => {
+      const inserted = this.q.insertSignalIfOpen.get(signalArgs(signal, now));
+      if (inserted === undefined) {
+        const current = this.q.sessionById.get({ session_id: signal.sessionId });
+        return {
+          ok: false,
+          reason: 'final',
+          session: current === undefined ? undefined : toSession(current),
+        };
+      }
+      return {
+        ok: true,
+        signal: signalRecord(signal, inserted.id, now),
+        session: null,
+        claimed: false,
+        statusChanged: false,
+      };
+    });
   }
 
   async listFor(
@@ -691,46 +814,70 @@ class SqliteSignals implements SignalRepository {
   }
 }
 
+function signalArgs(s: NewSignal, now: string): Record<string, unknown> {
+  return {
+    session_id: s.sessionId,
+    from_user_id: s.fromUserId,
+    to_user_id: s.toUserId,
+    signal_type: s.signalType,
+    signal_data: s.signalData,
+    candidate: s.candidate?.candidate ?? '',
+    sdp_mline_index: s.candidate?.sdpMLineIndex ?? 0,
+    sdp_mid: s.candidate?.sdpMid ?? '',
+    now,
+  };
+}
+
+function signalRecord(s: NewSignal, id: number, now: string): SignalRecord {
+  return {
+    id,
+    sessionId: s.sessionId,
+    signalType: s.signalType,
+    signalData: s.signalData,
+    fromUserId: s.fromUserId,
+    toUserId: s.toUserId,
+    createdAt: now,
+  };
+}
+
 class SqliteTransfers implements TransferRepository {
   readonly #report;
 
   constructor(
-    handle: SqliteHandle,
+    readonly db: Db,
     readonly q: Queries,
   ) {
-    this.#report = handle.raw.transaction(
-      (r: TransferReport, now: string): TransferReportResult | undefined => {
-        const before = q.sessionById.get({ session_id: r.sessionId });
-        if (before === undefined) return undefined;
-        let session = toSession(before);
-        let previousStatus: SessionStatus | null = null;
-        if (session.status !== r.status && r.transitionFrom.includes(session.status)) {
-          const moved = applyTransition(q, r.sessionId, r.transitionFrom, r.status, now, r.byUserId);
-          if (moved !== undefined) {
-            session = moved.session;
-            previousStatus = moved.previous;
-          }
-        } else if (!FINAL_STATUSES.includes(session.status)) {
-          session = toSession(q.touchOpen.get({ session_id: r.sessionId, now }) ?? before);
+    this.#report = db.transaction((r: TransferReport, now: string): TransferReportResult | undefined => {
+      const before = q.sessionById.get({ session_id: r.sessionId });
+      if (before === undefined) return undefined;
+      let session = toSession(before);
+      let previousStatus: SessionStatus | null = null;
+      if (session.status !== r.status && r.transitionFrom.includes(session.status)) {
+        const moved = applyTransition(q, r.sessionId, r.transitionFrom, r.status, now, r.byUserId);
+        if (moved !== undefined) {
+          session = moved.session;
+          previousStatus = moved.previous;
         }
-        const patch = r.patch;
-        const row = q.patchTransfer.get({
-          session_id: r.sessionId,
-          file_name: patch.fileName ?? null,
-          file_size: patch.fileSize ?? null,
-          bytes: patch.bytes ?? null,
-          sha256: patch.sha256 ?? null,
-          transport: patch.transport ?? null,
-          duration_ms: patch.durationMs ?? null,
-          error: patch.error ?? null,
-          verified: patch.verified === undefined ? null : patch.verified ? 1 : 0,
-          now,
-        });
-        if (row === undefined)
-          throw new StorageError('ERR_STORAGE', `no file_transfers row for session ${r.sessionId}`);
-        return { transfer: toTransfer(row), session, previousStatus };
-      },
-    );
+      } else if (!FINAL_STATUSES.includes(session.status)) {
+        session = toSession(q.touchOpen.get({ session_id: r.sessionId, now }) ?? before);
+      }
+      const patch = r.patch;
+      const row = q.patchTransfer.get({
+        session_id: r.sessionId,
+        file_name: patch.fileName ?? null,
+        file_size: patch.fileSize ?? null,
+        bytes: patch.bytes ?? null,
+        sha256: patch.sha256 ?? null,
+        transport: patch.transport ?? null,
+        duration_ms: patch.durationMs ?? null,
+        error: patch.error ?? null,
+        verified: patch.verified === undefined ? null : patch.verified ? 1 : 0,
+        now,
+      });
+      if (row === undefined)
+        throw new StorageError('ERR_STORAGE', `no file_transfers row for session ${r.sessionId}`);
+      return { transfer: toTransfer(row), session, previousStatus };
+    });
   }
 
   async get(sessionId: string): Promise<TransferRecord | undefined> {
@@ -743,7 +890,7 @@ class SqliteTransfers implements TransferRepository {
   }
 
   async addRelayBytes(sessionId: string, bytes: number): Promise<void> {
-    this.q.addRelayBytes.run({ session_id: sessionId, bytes });
+    await this.db.write(() => this.q.addRelayBytes.run({ session_id: sessionId, bytes }));
   }
 
   async listForUser(userId: number, limit: number): Promise<TransferRecord[]> {
