@@ -149,7 +149,8 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     return this.user;
   });
 
-  app.removeContentTypeParser('application/json');
+  // JSON only: any other body (text/plain included, which Fastify parses by default) is a 415
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = body as string;
     if (text.trim() === '') {
