@@ -89,12 +89,14 @@ class SqliteStorage implements Storage {
   async close(): Promise<void> {
     if (!this.#handle.raw.open) return;
     this.#queue.flush();
-    await this.#checkpointer?.stop();
-    if (this.location !== ':memory:') {
+    if (this.#checkpointer !== undefined) {
+      // the server leaves a clean file; a short-lived user (`sdrlink user add` beside a running server)
+      // does not: a TRUNCATE checkpoint would hold the server's writers while it waits
+      await this.#checkpointer.stop();
       try {
         this.#handle.raw.pragma('wal_checkpoint(TRUNCATE)');
       } catch {
-        // another process holds the database; its own close checkpoints
+        // another process holds the database; the last one to close checkpoints
       }
     }
     this.#handle.raw.close();
