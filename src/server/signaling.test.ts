@@ -438,6 +438,20 @@ describe('signaling (in process)', () => {
       assert.equal(badAfter.body.error.message, 'querystring.after must be a non-negative decimal integer');
     });
 
+    it('a provider refuses an open session with an error signal: claimed and failed at once, the consumer is told', async () => {
+      const s = await initiate(c1);
+      const e = await signal(p2, s.session_id, 'error', JSON.stringify({ code: 'ERR_PARAMS', message: 'duration < 0' }));
+      assert.equal(e.status, 200);
+      const got = await t.call('GET', `/api/ice/sessions/${s.session_id}`, { token: c1.token });
+      assert.equal(got.body.status, 'failed');
+      assert.equal(got.body.target_user_id, p2.id);
+      const forC1 = await t.call('GET', `/api/ice/signals/${s.session_id}`, { token: c1.token });
+      assert.equal(forC1.body.length, 1);
+      assert.equal(forC1.body[0].signal_type, 'error');
+      // Another provider can no longer take it.
+      assert.equal((await signal(p1, s.session_id, 'offer', OFFER)).status, 409);
+    });
+
     it('fails a session on an error signal, then refuses signals (409)', async () => {
       const s = await initiate(c1);
       assert.equal((await signal(p2, s.session_id, 'offer', OFFER)).status, 200);

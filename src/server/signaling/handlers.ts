@@ -257,13 +257,10 @@ export class SignalingService {
           throw new ApiError('ERR_FORBIDDEN', `you do not serve request type ${quote(s.requestType)}`);
         }
         if (s.status === 'pending') {
-          if (type === 'error' && s.targetUserId === null) {
-            throw new ApiError(
-              'ERR_SESSION_STATE',
-              `session ${s.sessionId} is open; claim it with an offer before reporting an error`,
-            );
-          }
-          claim = type !== 'error';
+          // An offer claims the session; so does an `error`: a provider that refuses the request (bad
+          // parameters, too large) answers it with that refusal, claiming and failing it in one
+          // transaction, so the consumer hears why instead of waiting for an offer that never comes.
+          claim = true;
         }
         to = s.initiatorUserId;
       } else {
