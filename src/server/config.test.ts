@@ -43,7 +43,7 @@ describe('server configuration', () => {
         registration: 'closed',
         relayWindow: '1048576',
       },
-      { SDRLINK_JWT_SECRET: 's'.repeat(32), SDRLINK_RELAY_MAX: '3' },
+      { SDRLINK_JWT_SECRET: 's'.repeat(32), SDRLINK_RELAY_MAX: '3', SDRLINK_REGISTER_MAX: '5000' },
     );
     assert.deepEqual(o.iceServers, [
       { urls: 'stun:10.0.0.1:3478' },
@@ -54,6 +54,7 @@ describe('server configuration', () => {
     assert.equal(o.relay.windowBytes, 1048576);
     assert.equal(o.relay.maxRelays, 3);
     assert.equal(o.jwtSecret, 's'.repeat(32));
+    assert.equal(o.login.maxRegistrations, 5000);
   });
 
   it('refuses bad values with ERR_CONFIG naming the flag or variable', () => {

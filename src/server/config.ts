@@ -211,7 +211,7 @@ export function parseRequestTypes(text: string, name: string): string[] {
  * SDRLINK_HOST, SDRLINK_PORT, SDRLINK_DB, SDRLINK_JWT_SECRET, SDRLINK_TOKEN_TTL_S, SDRLINK_LOG_LEVEL,
  * SDRLINK_ICE_SERVERS (JSON), SDRLINK_RELAY_AFTER_MS, SDRLINK_SESSION_TTL_MS, SDRLINK_SWEEP_INTERVAL_MS,
  * SDRLINK_REQUEST_TYPES (comma list), SDRLINK_REGISTRATION (open|closed), SDRLINK_BODY_LIMIT,
- * SDRLINK_MAX_OPEN_SESSIONS, SDRLINK_LOGIN_MAX_FAILURES, SDRLINK_LOGIN_WINDOW_MS,
+ * SDRLINK_MAX_OPEN_SESSIONS, SDRLINK_LOGIN_MAX_FAILURES, SDRLINK_LOGIN_WINDOW_MS, SDRLINK_REGISTER_MAX,
  * SDRLINK_RELAY_WINDOW_BYTES, SDRLINK_RELAY_MAX, SDRLINK_RELAY_MAX_BYTES, SDRLINK_RELAY_USER_MAX_BYTES,
  * SDRLINK_RELAY_JOIN_TIMEOUT_MS, SDRLINK_TRUST_PROXY (1|0).
  *
@@ -261,6 +261,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if ((s = pick(undefined, '', env, 'SDRLINK_LOGIN_MAX_FAILURES')))
     o.login.maxFailures = int(s, 1, 1_000_000);
   if ((s = pick(undefined, '', env, 'SDRLINK_LOGIN_WINDOW_MS'))) o.login.windowMs = int(s, 1, 24 * 3600_000);
+  if ((s = pick(undefined, '', env, 'SDRLINK_REGISTER_MAX')))
+    o.login.maxRegistrations = int(s, 1, 1_000_000_000);
   if ((s = pick(flags.relayWindow, '--relay-window', env, 'SDRLINK_RELAY_WINDOW_BYTES')))
     o.relay.windowBytes = int(s, 64 * KiB, 1 * GiB);
   if ((s = pick(flags.maxRelays, '--max-relays', env, 'SDRLINK_RELAY_MAX')))

@@ -440,7 +440,12 @@ describe('signaling (in process)', () => {
 
     it('a provider refuses an open session with an error signal: claimed and failed at once, the consumer is told', async () => {
       const s = await initiate(c1);
-      const e = await signal(p2, s.session_id, 'error', JSON.stringify({ code: 'ERR_PARAMS', message: 'duration < 0' }));
+      const e = await signal(
+        p2,
+        s.session_id,
+        'error',
+        JSON.stringify({ code: 'ERR_PARAMS', message: 'duration < 0' }),
+      );
       assert.equal(e.status, 200);
       const got = await t.call('GET', `/api/ice/sessions/${s.session_id}`, { token: c1.token });
       assert.equal(got.body.status, 'failed');
