@@ -118,7 +118,9 @@ describe('seed-shaped clients', () => {
       const seen = new Set<string>();
       let done = false;
       void received.then(() => (done = true));
+      const deadline = Date.now() + 60_000;
       while (!done) {
+        assert.ok(Date.now() < deadline, `no file within 60 s; provider: ${provider.stderr()}`);
         const r = await api(srv.url, c.token, 'GET', `/api/ice/signals/${sessionId}`);
         for (const s of r.body as Signal[]) {
           if (s.signal_type !== 'candidate' || seen.has(`${s.signal_data}-${s.from_client_id}`)) continue;
@@ -193,7 +195,9 @@ describe('seed-shaped clients', () => {
       const opened = new Promise<void>((resolve) => (dc.onopen = () => resolve()));
       let open = false;
       void opened.then(() => (open = true));
+      const deadline = Date.now() + 60_000;
       while (!open) {
+        assert.ok(Date.now() < deadline, 'the data channel did not open within 60 s');
         const r = await api(srv.url, p.token, 'GET', `/api/ice/signals/${sid}`);
         for (const s of r.body as Signal[]) {
           if (s.signal_type !== 'candidate' || seen.has(s.signal_data)) continue;
