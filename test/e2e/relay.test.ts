@@ -3,42 +3,28 @@
  * (candidates withheld), and mid-transfer when the direct channel dies. Each ends with the right sha256.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import { runRequestProcess, startProviderProcess, type ProviderProcess } from '../helpers/agents.js';
-import { api, registerUser, startServerProcess, type ServerProcess } from '../helpers/server.js';
-
-async function sha256Of(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest('hex');
-}
+import { createTransferFixture, runRequestProcess, sha256Of, startProviderProcess, type ProviderProcess, type TransferFixture } from '../helpers/agents.js';
+import { api, type ServerProcess } from '../helpers/server.js';
 
 const SIGNAL_16MB = { frequency: 100_000_000, center_frequency: 99_900_000, sample_rate: 2_000_000, duration: 1 };
 
 describe('relay fallback between real processes', () => {
+  let fx: TransferFixture;
   let srv: ServerProcess;
-  let dir: string;
   let providerToken: string;
   let consumerToken: string;
-  let n = 0;
-  const fresh = async (name: string) => mkdtemp(join(dir, `${name}-${++n}-`));
+  const fresh = (name: string) => fx.fresh(name);
   let running: ProviderProcess | undefined;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sdrlink-relay-e2e-'));
-    srv = await startServerProcess();
-    providerToken = (await registerUser(srv.url, { username: 'radio-r', password: 'provider-pass', client_type: 1 })).token;
-    consumerToken = (await registerUser(srv.url, { username: 'bob', password: 'consumer-pass', client_type: 2 })).token;
+    fx = await createTransferFixture({ provider: 'radio-r', consumer: 'bob' });
+    ({ srv, providerToken, consumerToken } = fx);
   });
   after(async () => {
     await running?.stop();
-    await srv?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await fx?.close();
   });
 
   async function transferRecord(sessionId: string): Promise<Record<string, unknown> | undefined> {

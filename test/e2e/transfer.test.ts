@@ -4,20 +4,11 @@
  * SDRLINK_FAULT_* variables (src/cli/provide.ts).
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runRequestProcess, startProviderProcess, type ProviderProcess } from '../helpers/agents.js';
-import { registerUser, startServerProcess, type ServerProcess } from '../helpers/server.js';
-
-async function sha256Of(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest('hex');
-}
+import { createTransferFixture, runRequestProcess, sha256Of, startProviderProcess, type ProviderProcess, type TransferFixture } from '../helpers/agents.js';
+import type { ServerProcess } from '../helpers/server.js';
 
 /** 8 MB of IQ: large enough for many 64 KiB frames, quick to make. */
 const SIGNAL_8MB = { frequency: 100_000_000, center_frequency: 99_900_000, sample_rate: 1_000_000, duration: 1 };
@@ -25,12 +16,11 @@ const SIGNAL_8MB = { frequency: 100_000_000, center_frequency: 99_900_000, sampl
 const SIGNAL_64MIB = { frequency: 100_000_000, center_frequency: 99_900_000, sample_rate: 1_048_576, duration: 8 };
 
 describe('transfers between real processes', () => {
+  let fx: TransferFixture;
   let srv: ServerProcess;
-  let dir: string;
   let providerToken: string;
   let consumerToken: string;
-  let n = 0;
-  const fresh = async (name: string) => mkdtemp(join(dir, `${name}-${++n}-`));
+  const fresh = (name: string) => fx.fresh(name);
   const providers: ProviderProcess[] = [];
   const provider = async (env?: Record<string, string>, dataDir?: string) => {
     const p = await startProviderProcess({
@@ -47,15 +37,12 @@ describe('transfers between real processes', () => {
   };
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sdrlink-e2e-'));
-    srv = await startServerProcess();
-    providerToken = (await registerUser(srv.url, { username: 'radio-1', password: 'provider-pass', client_type: 1 })).token;
-    consumerToken = (await registerUser(srv.url, { username: 'alice', password: 'consumer-pass', client_type: 2 })).token;
+    fx = await createTransferFixture({ provider: 'radio-1', consumer: 'alice' });
+    ({ srv, providerToken, consumerToken } = fx);
   });
   after(async () => {
     await stopProviders();
-    await srv?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await fx?.close();
   });
 
   test('a small spectrum arrives verified, p2p, and its sha256 is the provider’s', async () => {

@@ -3,8 +3,13 @@
  * `sdrlink request --json` (resolves with its exit code and result line).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { cliCommand } from './server.js';
+import { cliCommand, registerUser, startServerProcess, type ServerProcess } from './server.js';
 
 export interface ProviderProcess {
   proc: ChildProcess;
@@ -136,4 +141,41 @@ export async function runRequestProcess(opts: {
     throw new Error(`request printed no JSON result (exit ${String(code)})\nstdout: ${stdout}\nstderr: ${stderr}`);
   }
   return { code, result, stderr };
+}
+
+/** SHA-256 of a file, streamed. */
+export async function sha256Of(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(path)) h.update(c as Buffer);
+  return h.digest('hex');
+}
+
+export interface TransferFixture {
+  srv: ServerProcess;
+  dir: string;
+  providerToken: string;
+  consumerToken: string;
+  /** A new folder inside `dir`. */
+  fresh(name: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A server process, a provider and a consumer account, and a temporary folder for the files. */
+export async function createTransferFixture(names: { provider: string; consumer: string }): Promise<TransferFixture> {
+  const dir = await mkdtemp(join(tmpdir(), 'sdrlink-e2e-'));
+  const srv = await startServerProcess();
+  const providerToken = (await registerUser(srv.url, { username: names.provider, password: 'provider-pass', client_type: 1 })).token;
+  const consumerToken = (await registerUser(srv.url, { username: names.consumer, password: 'consumer-pass', client_type: 2 })).token;
+  let n = 0;
+  return {
+    srv,
+    dir,
+    providerToken,
+    consumerToken,
+    fresh: (name) => mkdtemp(join(dir, `${name}-${++n}-`)),
+    async close() {
+      await srv.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
