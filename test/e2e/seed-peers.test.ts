@@ -76,7 +76,11 @@ describe('seed-shaped clients', () => {
     assert.equal(init.status, 201);
     const sessionId = (init.body as { session_id: string }).session_id;
     const signal = (type: string, data: unknown) =>
-      api(srv.url, c.token, 'POST', '/api/ice/signal', { session_id: sessionId, signal_type: type, signal_data: JSON.stringify(data) });
+      api(srv.url, c.token, 'POST', '/api/ice/signal', {
+        session_id: sessionId,
+        signal_type: type,
+        signal_data: JSON.stringify(data),
+      });
 
     const pc = new RTCPeerConnection({ iceServers: [] } as never) as unknown as Pc;
     const chunks: Buffer[] = [];
@@ -131,12 +135,19 @@ describe('seed-shaped clients', () => {
       }
       const file = Buffer.concat(chunks);
       assert.equal(file.length, size);
-      assert.ok(chunks.every((ch) => ch.length <= 16384), 'the seed’s 16 KiB chunks, no sdrlink header');
+      assert.ok(
+        chunks.every((ch) => ch.length <= 16384),
+        'the seed’s 16 KiB chunks, no sdrlink header',
+      );
       const sent = await provider.waitFor((e) => e['event'] === 'sent');
       assert.equal(sha(file), sent['sha256']);
       assert.equal(sent['acked'], false, 'a seed peer sends no acknowledgement');
       const meta = JSON.parse(texts[0] as string) as Record<string, unknown>;
-      assert.deepEqual(Object.keys(meta).sort(), ['filename', 'size', 'type'], 'only the seed’s metadata fields');
+      assert.deepEqual(
+        Object.keys(meta).sort(),
+        ['filename', 'size', 'type'],
+        'only the seed’s metadata fields',
+      );
     } finally {
       pc.close();
       await provider.stop();
@@ -157,6 +168,11 @@ describe('seed-shaped clients', () => {
       out,
       args: ['--transport', 'p2p'],
     });
+    let requestDone: string | undefined;
+    request.then(
+      (r) => (requestDone = `request exited ${String(r.code)}: ${r.stderr.slice(-4000)}`),
+      (e: unknown) => (requestDone = `request failed: ${(e as Error).message.slice(-4000)}`),
+    );
     // ListenForRequests: poll the session list; handleRequest for the session.
     let session: { session_id: string; parameters: string } | undefined;
     for (let i = 0; i < 120 && session === undefined; i++) {
@@ -169,9 +185,18 @@ describe('seed-shaped clients', () => {
     assert.equal(typeof JSON.parse(session.parameters), 'object');
     const sid = session.session_id;
     const signal = (type: string, data: unknown) =>
-      api(srv.url, p.token, 'POST', '/api/ice/signal', { session_id: sid, signal_type: type, signal_data: JSON.stringify(data) });
+      api(srv.url, p.token, 'POST', '/api/ice/signal', {
+        session_id: sid,
+        signal_type: type,
+        signal_data: JSON.stringify(data),
+      });
     const pc = new RTCPeerConnection({ iceServers: [] } as never) as unknown as Pc;
     const dc = pc.createDataChannel('file-transfer');
+    // Listen at once: once our candidates are posted, ICE (peer-reflexive), DTLS and SCTP can finish while
+    // the later candidates are still being posted, and a late `onopen` would miss the event.
+    const opened = new Promise<void>((resolve) => (dc.onopen = () => resolve()));
+    let open = false;
+    void opened.then(() => (open = true));
     // Our test peer posts its candidates once the answer is in (the seed posts them as they come; over HTTP
     // polling the difference is timing only) — see src/agents/channel/webrtc.ts on why that order matters.
     const local: unknown[] = [];
@@ -192,12 +217,10 @@ describe('seed-shaped clients', () => {
       await pc.setRemoteDescription(JSON.parse(answer.signal_data) as { type: string; sdp: string });
       for (const cand of local) await signal('candidate', cand);
       const seen = new Set<string>();
-      const opened = new Promise<void>((resolve) => (dc.onopen = () => resolve()));
-      let open = false;
-      void opened.then(() => (open = true));
       const deadline = Date.now() + 60_000;
       while (!open) {
         assert.ok(Date.now() < deadline, 'the data channel did not open within 60 s');
+        assert.ok(requestDone === undefined, `the consumer ended before the channel opened: ${requestDone}`);
         const r = await api(srv.url, p.token, 'GET', `/api/ice/signals/${sid}`);
         for (const s of r.body as Signal[]) {
           if (s.signal_type !== 'candidate' || seen.has(s.signal_data)) continue;
@@ -207,7 +230,13 @@ describe('seed-shaped clients', () => {
         await Promise.race([opened, sleep(100)]);
       }
       // sendFile: metadata, then 16 KiB chunks in a tight loop, nothing after.
-      dc.send(JSON.stringify({ filename: 'spectrum_100000000_200000000_1000000.npz', size: payload.length, type: 'file-metadata' }));
+      dc.send(
+        JSON.stringify({
+          filename: 'spectrum_100000000_200000000_1000000.npz',
+          size: payload.length,
+          type: 'file-metadata',
+        }),
+      );
       for (let i = 0; i < payload.length; i += 16384) dc.send(payload.subarray(i, i + 16384));
       const r = await request;
       assert.equal(r.code, 0, r.stderr);
