@@ -272,7 +272,11 @@ describe('products and batteries services: a battery report over WebRTC', () => 
       token: TOKEN_P,
       body: { chemistry: ['NMC', 'LFP'], min_capacity_ah: 3, provider: 'batteries' },
     });
-    assert.equal(r.status, 201, r.text);
+    assert.equal(
+      r.status,
+      201,
+      `${r.text}\nproducts stderr: ${products.stderr().slice(-4000)}\nbatteries stderr: ${batteries.stderr().slice(-4000)}`,
+    );
     const meta = r.json as {
       id: number;
       size: number;

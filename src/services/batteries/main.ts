@@ -44,7 +44,8 @@ export async function runBatteries(o: BatteriesRunOptions, out: (line: string) =
     );
   }
   const opts: BatteriesAppOptions = { db: prepared.db, token: prepared.token };
-  if (o.log === true) opts.logger = { level: 'info' };
+  // Server faults (500s, failed report exchanges) are always logged, on stderr; --log adds every request.
+  opts.logger = o.log === true ? { level: 'info' } : { level: 'warn', stream: process.stderr };
   if (prepared.tls !== undefined) opts.tls = prepared.tls;
   if (server !== undefined && providerToken !== undefined) {
     const dataDir = resolve(o.dataDir ?? join(prepared.dir, 'batteries-data'));

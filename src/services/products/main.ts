@@ -33,7 +33,8 @@ export async function runProducts(o: ProductsRunOptions, out: (line: string) => 
   }
   const reportsDir = resolve(o.reportsDir ?? join(prepared.dir, 'reports'));
   const opts: ProductsAppOptions = { db: prepared.db, token: prepared.token, reportsDir };
-  if (o.log === true) opts.logger = { level: 'info' };
+  // Server faults (500s, failed report exchanges) are always logged, on stderr; --log adds every request.
+  opts.logger = o.log === true ? { level: 'info' } : { level: 'warn', stream: process.stderr };
   if (prepared.tls !== undefined) opts.tls = prepared.tls;
   if (server !== undefined && consumerToken !== undefined) {
     opts.exchange = { server, token: consumerToken };
