@@ -69,7 +69,16 @@ export type ProviderEvent =
   | { event: 'lost-claim'; session_id: string; message: string }
   | { event: 'connected'; session_id: string; transport: 'p2p' | 'relay' }
   | { event: 'progress'; session_id: string; sent: number; total: number }
-  | { event: 'sent'; session_id: string; bytes: number; sha256: string; transport: 'p2p' | 'relay'; duration_ms: number; acked: boolean; start_offset: number }
+  | {
+      event: 'sent';
+      session_id: string;
+      bytes: number;
+      sha256: string;
+      transport: 'p2p' | 'relay';
+      duration_ms: number;
+      acked: boolean;
+      start_offset: number;
+    }
   | { event: 'failed'; session_id: string; code: string; message: string }
   | { event: 'log'; session_id?: string; message: string };
 
@@ -94,7 +103,10 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
 
   const me = await client.me();
   if (me.client_type !== 1) {
-    throw new AgentError('ERR_CONFIG', `user ${me.username} is a consumer (client_type ${me.client_type}); a provider needs a client_type 1 token`);
+    throw new AgentError(
+      'ERR_CONFIG',
+      `user ${me.username} is a consumer (client_type ${me.client_type}); a provider needs a client_type 1 token`,
+    );
   }
   const types = opts.datasets.types();
   await client.setRequestTypes(types);
@@ -124,7 +136,9 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
       const ac = new AbortController();
       controllers.add(ac);
       const p = serve(s, ac.signal)
-        .catch((err: unknown) => emit({ event: 'log', session_id: s.session_id, message: `unexpected: ${String(err)}` }))
+        .catch((err: unknown) =>
+          emit({ event: 'log', session_id: s.session_id, message: `unexpected: ${String(err)}` }),
+        )
         .finally(() => {
           active--;
           controllers.delete(ac);
@@ -145,19 +159,28 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
     // 1. Check the request before claiming anything: a bad one is refused through the session.
     const dataset = opts.datasets.get(s.request_type);
     if (dataset === undefined) {
-      return refuse(s, 'ERR_REQUEST_TYPE', `request type ${JSON.stringify(s.request_type)} is not served here (serves: ${types.join(', ')})`);
+      return refuse(
+        s,
+        'ERR_REQUEST_TYPE',
+        `request type ${JSON.stringify(s.request_type)} is not served here (serves: ${types.join(', ')})`,
+      );
     }
     let params: unknown;
     try {
       params = dataset.validate(JSON.parse(s.parameters === '' ? '{}' : s.parameters));
     } catch (err) {
-      if (err instanceof SyntaxError) return refuse(s, 'ERR_PARAMS', `parameters: not valid JSON (${err.message})`);
+      if (err instanceof SyntaxError)
+        return refuse(s, 'ERR_PARAMS', `parameters: not valid JSON (${err.message})`);
       if (err instanceof DatasetError) return refuse(s, err.code, err.message);
       return refuse(s, 'ERR_PARAMS', (err as Error).message);
     }
     const estimate = dataset.estimateBytes(params);
     if (estimate > maxOutputBytes) {
-      return refuse(s, 'ERR_TOO_LARGE', `the file would be ~${estimate} bytes; this provider's limit is ${maxOutputBytes}`);
+      return refuse(
+        s,
+        'ERR_TOO_LARGE',
+        `the file would be ~${estimate} bytes; this provider's limit is ${maxOutputBytes}`,
+      );
     }
 
     // 2. Produce the file (in parallel with connecting).
@@ -196,7 +219,9 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
         } catch (err) {
           const e = err as AgentError;
           if (e.status === 409 || e.status === 403 || e.serverCode === 'ERR_SESSION_CLAIMED') {
-            throw new AgentError('ERR_SERVER', `session taken by another provider: ${e.message}`, { serverCode: 'LOST_CLAIM' });
+            throw new AgentError('ERR_SERVER', `session taken by another provider: ${e.message}`, {
+              serverCode: 'LOST_CLAIM',
+            });
           }
           throw err;
         }
@@ -243,8 +268,17 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
           return;
         } catch (err) {
           const te = err as TransferError;
-          const channelDied = te instanceof TransferError && (te.code === 'ERR_CHANNEL_CLOSED' || te.code === 'ERR_TIMEOUT');
-          if (!(channelDied && choice === 'auto' && opened.kind === 'p2p' && attempt === 0 && sdrlink && !signal.aborted)) throw err;
+          const channelDied =
+            te instanceof TransferError && (te.code === 'ERR_CHANNEL_CLOSED' || te.code === 'ERR_TIMEOUT');
+          if (!(
+            channelDied &&
+            choice === 'auto' &&
+            opened.kind === 'p2p' &&
+            attempt === 0 &&
+            sdrlink &&
+            !signal.aborted
+          ))
+            throw err;
           log(`direct channel lost midway (${te.message}); continuing over the relay`);
           opened.close();
           opened = await openRelay(link);
@@ -285,11 +319,20 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
     }
   }
 
-  async function sendOver(o: OpenedChannel, file: PreparedFile, sdrlink: boolean, sessionId: string, signal: AbortSignal) {
+  async function sendOver(
+    o: OpenedChannel,
+    file: PreparedFile,
+    sdrlink: boolean,
+    sessionId: string,
+    signal: AbortSignal,
+  ) {
     const source = await openFileSource(file.path);
     try {
       const channel = wrapFaults(o, faults);
-      const filename = faults.fileNames !== undefined && faults.fileNames.length > 0 ? (faults.fileNames.shift() as string) : file.filename;
+      const filename =
+        faults.fileNames !== undefined && faults.fileNames.length > 0
+          ? (faults.fileNames.shift() as string)
+          : file.filename;
       return await sendFile(channel, {
         filename,
         source,
@@ -310,7 +353,11 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
 
   function report(sessionId: string, r: Parameters<SignalingClient['reportTransfer']>[1]) {
     client.reportTransfer(sessionId, r).catch((err: unknown) => {
-      emit({ event: 'log', session_id: sessionId, message: `transfer report not stored: ${(err as Error).message}` });
+      emit({
+        event: 'log',
+        session_id: sessionId,
+        message: `transfer report not stored: ${(err as Error).message}`,
+      });
     });
   }
 
@@ -353,7 +400,11 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   };
 }
 
-async function connect(link: SessionLink, choice: TransportChoice, claim: (offer: string) => Promise<void>): Promise<OpenedChannel> {
+async function connect(
+  link: SessionLink,
+  choice: TransportChoice,
+  claim: (offer: string) => Promise<void>,
+): Promise<OpenedChannel> {
   if (choice === 'relay') {
     // Claim with a real offer all the same: seed clients and the server's claim rule expect one.
     await claim(JSON.stringify({ type: 'offer', sdp: 'v=0\r\n' }));
@@ -385,10 +436,12 @@ function wrapFaults(o: OpenedChannel, faults: ProviderFaults): Channel {
   if (corruptAt === undefined && dropAfter === undefined && killAfter === undefined) return ch;
   let frames = 0;
   let bytes = 0;
+  let dropping = false;
   return new Proxy(ch, {
     get(target, prop) {
       if (prop === 'send') {
         return (data: string | ArrayBuffer | ArrayBufferView) => {
+          if (dropping) return; // the link is "dead": nothing more goes out
           if (typeof data !== 'string') {
             frames++;
             const view = ArrayBuffer.isView(data)
@@ -406,7 +459,15 @@ function wrapFaults(o: OpenedChannel, faults: ProviderFaults): Channel {
             if (killAfter !== undefined && bytes > killAfter) process.kill(process.pid, 'SIGKILL');
             if (dropAfter !== undefined && bytes > dropAfter && faults.dropChannelAfterBytes !== undefined) {
               delete faults.dropChannelAfterBytes; // once per provider
-              o.close();
+              // The link dies once what was sent has left: closing at once would discard up to the
+              // high-water mark still buffered here, and the consumer might have received nothing.
+              dropping = true;
+              const started = Date.now();
+              const poll = setInterval(() => {
+                if (target.bufferedAmount > 0 && Date.now() - started < 5000) return;
+                clearInterval(poll);
+                setTimeout(() => o.close(), 100);
+              }, 10);
               return;
             }
           }

@@ -5,10 +5,22 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import { createTransferFixture, runRequestProcess, sha256Of, startProviderProcess, type ProviderProcess, type TransferFixture } from '../helpers/agents.js';
+import {
+  createTransferFixture,
+  runRequestProcess,
+  sha256Of,
+  startProviderProcess,
+  type ProviderProcess,
+  type TransferFixture,
+} from '../helpers/agents.js';
 import { api, type ServerProcess } from '../helpers/server.js';
 
-const SIGNAL_16MB = { frequency: 100_000_000, center_frequency: 99_900_000, sample_rate: 2_000_000, duration: 1 };
+const SIGNAL_16MB = {
+  frequency: 100_000_000,
+  center_frequency: 99_900_000,
+  sample_rate: 2_000_000,
+  duration: 1,
+};
 
 describe('relay fallback between real processes', () => {
   let fx: TransferFixture;
@@ -34,10 +46,22 @@ describe('relay fallback between real processes', () => {
   }
 
   test('forced: --transport relay on both sides', async () => {
-    running = await startProviderProcess({ url: srv.url, token: providerToken, dataDir: await fresh('p'), args: ['--transport', 'relay'] });
+    running = await startProviderProcess({
+      url: srv.url,
+      token: providerToken,
+      dataDir: await fresh('p'),
+      args: ['--transport', 'relay'],
+    });
     try {
       const out = await fresh('out');
-      const r = await runRequestProcess({ url: srv.url, token: consumerToken, type: 'signal', params: SIGNAL_16MB, out, args: ['--transport', 'relay'] });
+      const r = await runRequestProcess({
+        url: srv.url,
+        token: consumerToken,
+        type: 'signal',
+        params: SIGNAL_16MB,
+        out,
+        args: ['--transport', 'relay'],
+      });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.result['transport'], 'relay');
       assert.equal(r.result['verified'], true);
@@ -51,7 +75,13 @@ describe('relay fallback between real processes', () => {
 
   test('automatic: ICE cannot succeed (candidates withheld), the relay carries the file', async () => {
     const env = { SDRLINK_FAULT_WITHHOLD_CANDIDATES: '1' };
-    running = await startProviderProcess({ url: srv.url, token: providerToken, dataDir: await fresh('p'), env, args: ['--connect-timeout', '1500'] });
+    running = await startProviderProcess({
+      url: srv.url,
+      token: providerToken,
+      dataDir: await fresh('p'),
+      env,
+      args: ['--connect-timeout', '1500'],
+    });
     try {
       const out = await fresh('out');
       const r = await runRequestProcess({
@@ -80,15 +110,30 @@ describe('relay fallback between real processes', () => {
     });
     try {
       const out = await fresh('out');
-      const r = await runRequestProcess({ url: srv.url, token: consumerToken, type: 'signal', params: SIGNAL_16MB, out, args: ['--idle-timeout', '5000'] });
-      assert.equal(r.code, 0, r.stderr);
+      const r = await runRequestProcess({
+        url: srv.url,
+        token: consumerToken,
+        type: 'signal',
+        params: SIGNAL_16MB,
+        out,
+        args: ['--idle-timeout', '5000'],
+      });
+      assert.equal(r.code, 0, `${JSON.stringify(r.result)}\n${r.stderr}\nprovider: ${running.stderr()}`);
       assert.equal(r.result['transport'], 'relay');
       assert.ok((r.result['bytes_received'] as number) < 2 * (r.result['size'] as number));
       assert.equal(await sha256Of(r.result['path'] as string), r.result['sha256']);
-      assert.deepEqual((await readdir(out)).filter((f) => f.startsWith('.')), []);
+      assert.deepEqual(
+        (await readdir(out)).filter((f) => f.startsWith('.')),
+        [],
+      );
       const sent = await running.waitFor((e) => e['event'] === 'sent');
       assert.equal(sent['transport'], 'relay');
-      assert.ok((sent['start_offset'] as number) > 0, JSON.stringify(r.result) + running.stderr() + `the relay leg resumed at ${String(sent['start_offset'])}`);
+      assert.ok(
+        (sent['start_offset'] as number) > 0,
+        JSON.stringify(r.result) +
+          running.stderr() +
+          `the relay leg resumed at ${String(sent['start_offset'])}`,
+      );
     } finally {
       await running.stop();
     }
