@@ -9,7 +9,8 @@
  * Throughput is timed at the receiver from the first byte to the last; the receiver writes nothing.
  *
  * A second variant puts a minimal forwarding server between them (`relay`), the shape of our relay
- * (docs/api.md §6) with nothing else, to show what the extra hop alone costs.
+ * (docs/api.md §6) with nothing else, to show what the extra hop alone costs. With `zeroMask`, the sender
+ * masks with an all-zero key, as our relay client does (src/agents/channel/relay.ts): neither end XORs.
  *
  * Run as a child: `node dist/bench/bare-ws.js sender|receiver|relay`.
  */
@@ -17,8 +18,21 @@ import { randomFillSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer } from 'ws';
-import { DEFAULT_CHUNK_BYTES, FRAME_HEADER_BYTES, HIGH_WATER_BYTES, LOW_WATER_BYTES } from '../src/protocol/frames.js';
-import { Child, cpuSecondsSince, isMain, peakRssBytes, serveParent, siblingScript, toParent } from './child.js';
+import {
+  DEFAULT_CHUNK_BYTES,
+  FRAME_HEADER_BYTES,
+  HIGH_WATER_BYTES,
+  LOW_WATER_BYTES,
+} from '../src/protocol/frames.js';
+import {
+  Child,
+  cpuSecondsSince,
+  isMain,
+  peakRssBytes,
+  serveParent,
+  siblingScript,
+  toParent,
+} from './child.js';
 import { mbPerSec } from './stats.js';
 
 const MESSAGE_BYTES = DEFAULT_CHUNK_BYTES + FRAME_HEADER_BYTES;
@@ -37,7 +51,13 @@ function countInto(ws: WebSocket, expectBytes: () => number) {
     bytes += data.length - FRAME_HEADER_BYTES;
     if (bytes >= expectBytes()) {
       const ms = performance.now() - first;
-      toParent({ type: 'received', bytes, ms, cpu_s: cpu0 === undefined ? 0 : cpuSecondsSince(cpu0), max_rss: peakRssBytes() });
+      toParent({
+        type: 'received',
+        bytes,
+        ms,
+        cpu_s: cpu0 === undefined ? 0 : cpuSecondsSince(cpu0),
+        max_rss: peakRssBytes(),
+      });
     }
   });
 }
@@ -52,10 +72,15 @@ function runReceiver() {
         // Direct: the receiver is the server.
         wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 2 * MESSAGE_BYTES });
         wss.on('connection', (ws) => countInto(ws, () => expectBytes));
-        wss.on('listening', () => toParent({ type: 'listening', port: (wss?.address() as AddressInfo).port }));
+        wss.on('listening', () =>
+          toParent({ type: 'listening', port: (wss?.address() as AddressInfo).port }),
+        );
       } else if (m.type === 'connect') {
         // Through a relay: the receiver is a client, as our consumer is.
-        client = new WebSocket(`ws://127.0.0.1:${Number(m['port'])}/recv`, { perMessageDeflate: false, maxPayload: 2 * MESSAGE_BYTES });
+        client = new WebSocket(`ws://127.0.0.1:${Number(m['port'])}/recv`, {
+          perMessageDeflate: false,
+          maxPayload: 2 * MESSAGE_BYTES,
+        });
         countInto(client, () => expectBytes);
         client.on('open', () => toParent({ type: 'connected' }));
         client.on('error', (err) => toParent({ type: 'error', message: `ws: ${err.message}` }));
@@ -111,7 +136,12 @@ function runRelay() {
   wss.on('listening', () => toParent({ type: 'listening', port: (wss.address() as AddressInfo).port }));
   serveParent(
     (m) => {
-      if (m.type === 'report') toParent({ type: 'report', cpu_s: cpu0 === undefined ? 0 : cpuSecondsSince(cpu0), max_rss: peakRssBytes() });
+      if (m.type === 'report')
+        toParent({
+          type: 'report',
+          cpu_s: cpu0 === undefined ? 0 : cpuSecondsSince(cpu0),
+          max_rss: peakRssBytes(),
+        });
       else throw new Error(`relay: unknown message ${m.type}`);
     },
     () => wss.close(),
@@ -130,7 +160,10 @@ function runSender() {
     }
     if (m.type !== 'send') throw new Error(`sender: unknown message ${m.type}`);
     const payloadBytes = Number(m['bytes']);
-    const ws = new WebSocket(`ws://127.0.0.1:${Number(m['port'])}/send`, { perMessageDeflate: false });
+    const ws = new WebSocket(`ws://127.0.0.1:${Number(m['port'])}/send`, {
+      perMessageDeflate: false,
+      ...(m['zero_mask'] === true ? { generateMask: (mask: Buffer) => void mask.fill(0) } : {}),
+    });
     ws.binaryType = 'nodebuffer';
     let sent = 0;
     let inFlight = 0;
@@ -166,7 +199,11 @@ function runSender() {
     });
     ws.on('error', (err) => toParent({ type: 'error', message: `ws: ${err.message}` }));
     report = () => {
-      toParent({ type: 'report', cpu_s: cpu0 === undefined ? 0 : cpuSecondsSince(cpu0), max_rss: peakRssBytes() });
+      toParent({
+        type: 'report',
+        cpu_s: cpu0 === undefined ? 0 : cpuSecondsSince(cpu0),
+        max_rss: peakRssBytes(),
+      });
       ws.close();
     };
   });
@@ -189,13 +226,21 @@ export interface BareWsResult {
  * Moves `bytes` of payload over fresh processes: `direct`, a bare `ws` pair (sender → receiver's server);
  * `relay`, sender → a minimal forwarding server → receiver, the shape of our relay, in three processes.
  */
-export async function runBareWs(bytes: number, variant: 'direct' | 'relay' = 'direct'): Promise<BareWsResult> {
+export async function runBareWs(
+  bytes: number,
+  variant: 'direct' | 'relay' = 'direct',
+  zeroMask = false,
+): Promise<BareWsResult> {
   const script = siblingScript(import.meta.url, 'bare-ws');
   const receiver = new Child('bare-ws receiver', script, ['receiver']);
   const sender = new Child('bare-ws sender', script, ['sender']);
   const relay = variant === 'relay' ? new Child('bare-ws relay', script, ['relay']) : undefined;
   try {
-    await Promise.all([receiver.next('ready', 15_000), sender.next('ready', 15_000), relay?.next('ready', 15_000)]);
+    await Promise.all([
+      receiver.next('ready', 15_000),
+      sender.next('ready', 15_000),
+      relay?.next('ready', 15_000),
+    ]);
     let port: number;
     if (relay !== undefined) {
       port = Number((await relay.next('listening', 5000))['port']);
@@ -207,7 +252,7 @@ export async function runBareWs(bytes: number, variant: 'direct' | 'relay' = 'di
     }
     receiver.send({ type: 'expect', bytes });
     await receiver.next('expecting', 5000);
-    sender.send({ type: 'send', bytes, port });
+    sender.send({ type: 'send', bytes, port, zero_mask: zeroMask });
     const done = await receiver.next('received', 30_000 + bytes / 5_000);
     sender.send({ type: 'report' });
     relay?.send({ type: 'report' });

@@ -15,12 +15,29 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { BareDataChannelPair, summarize, type BareTransfer, type LatencySummary } from './bare-datachannel.js';
+import {
+  BareDataChannelPair,
+  summarize,
+  type BareTransfer,
+  type LatencySummary,
+} from './bare-datachannel.js';
 import { runBareWs, type BareWsResult } from './bare-ws.js';
 import type { ConsumerResult } from './agent-process.js';
 import { formatEntries, summarizeProfileFile, type ProfileSummary } from './cpuprofile-top.js';
 import { OursEnv, processStats, SkipError } from './ours.js';
-import { datasetRows, fmt, fmtMiB, machine, markdownReport, markdownTable, pct, rowsFrom, type PartOutcome, type Results, type Row } from './report.js';
+import {
+  datasetRows,
+  fmt,
+  fmtMiB,
+  machine,
+  markdownReport,
+  markdownTable,
+  pct,
+  rowsFrom,
+  type PartOutcome,
+  type Results,
+  type Row,
+} from './report.js';
 import { registerUser, startServer } from './server-process.js';
 import { LoadGenerator, startBareHttpServer, type LoadLevelResult, type LoadPair } from './signaling-load.js';
 import { MiB, mbPerSec, round } from './stats.js';
@@ -120,7 +137,13 @@ function cpuPerGiB(cpuS: number, bytes: number): number {
  * One of our requests, retried up to twice when it fails (each failure is reported in the notes, never
  * hidden): a throughput figure should not be lost to a connection that did not come up.
  */
-async function oursRequest(ctx: Ctx, env: OursEnv, bytes: number, transport: 'p2p' | 'relay', label: string): Promise<ConsumerResult> {
+async function oursRequest(
+  ctx: Ctx,
+  env: OursEnv,
+  bytes: number,
+  transport: 'p2p' | 'relay',
+  label: string,
+): Promise<ConsumerResult> {
   const consumer = await env.consumer();
   for (let attempt = 1; ; attempt++) {
     try {
@@ -198,11 +221,30 @@ const partP2P: PartFn = async (ctx) => {
   if (o !== undefined) {
     const rate = oursRate(o);
     const ratio = bm === undefined ? Number.NaN : rate / bm.mb_s;
-    const row: Row = { part: 'p2p', metric: `throughput, ${size} (bare receiver writes nothing)`, ours: fmt(rate, 'MB/s'), baseline: bmS, ratio: pct(rate, bm?.mb_s ?? Number.NaN), target, met: met(ratio >= 0.9) };
+    const row: Row = {
+      part: 'p2p',
+      metric: `throughput, ${size} (bare receiver writes nothing)`,
+      ours: fmt(rate, 'MB/s'),
+      baseline: bmS,
+      ratio: pct(rate, bm?.mb_s ?? Number.NaN),
+      target,
+      met: met(ratio >= 0.9),
+    };
     if (ratio < 0.9) row.miss = `${Math.round((0.9 - ratio) * 100)} points below 90% of the bare pair`;
     ctx.rows.push(row);
-    ctx.rows.push({ part: 'p2p', metric: `throughput, ${size} (bare receiver writes to disk)`, ours: fmt(rate, 'MB/s'), baseline: bdS, ratio: pct(rate, bd?.mb_s ?? Number.NaN), target: '–', met: '–' });
-    const bareCpu = bm === undefined ? '–' : `${cpuPerGiB(bm.sender_cpu_s, bm.bytes).toFixed(1)} / ${cpuPerGiB(bm.receiver_cpu_s, bm.bytes).toFixed(1)}`;
+    ctx.rows.push({
+      part: 'p2p',
+      metric: `throughput, ${size} (bare receiver writes to disk)`,
+      ours: fmt(rate, 'MB/s'),
+      baseline: bdS,
+      ratio: pct(rate, bd?.mb_s ?? Number.NaN),
+      target: '–',
+      met: '–',
+    });
+    const bareCpu =
+      bm === undefined
+        ? '–'
+        : `${cpuPerGiB(bm.sender_cpu_s, bm.bytes).toFixed(1)} / ${cpuPerGiB(bm.receiver_cpu_s, bm.bytes).toFixed(1)}`;
     ctx.rows.push({
       part: 'p2p',
       metric: 'CPU s per GiB, sender / receiver',
@@ -212,15 +254,23 @@ const partP2P: PartFn = async (ctx) => {
       target: '–',
       met: '–',
     });
-    if (o.transport !== 'p2p') ctx.notes.push(`p2p: the transfer went over ${o.transport}, not a direct channel.`);
+    if (o.transport !== 'p2p')
+      ctx.notes.push(`p2p: the transfer went over ${o.transport}, not a direct channel.`);
   } else {
     const why = oursError ?? skip ?? 'not run';
-    const fn = oursError !== undefined ? (r: Row) => ({ ...r, ours: `failed: ${why}`, met: 'failed' as const }) : (r: Row) => r;
-    ctx.rows.push(fn(skippedRow('p2p', `throughput, ${size} (bare receiver writes nothing)`, bmS, target, why)));
+    const fn =
+      oursError !== undefined
+        ? (r: Row) => ({ ...r, ours: `failed: ${why}`, met: 'failed' as const })
+        : (r: Row) => r;
+    ctx.rows.push(
+      fn(skippedRow('p2p', `throughput, ${size} (bare receiver writes nothing)`, bmS, target, why)),
+    );
     ctx.rows.push(fn(skippedRow('p2p', `throughput, ${size} (bare receiver writes to disk)`, bdS, '–', why)));
   }
   const data = { bytes, bare_memory: bareMem, bare_disk: bareDisk, ours, ours_error: oursError ?? null };
-  return oursError !== undefined || skip !== undefined ? { data, partial: oursError ?? skip ?? '' } : { data };
+  return oursError !== undefined || skip !== undefined
+    ? { data, partial: oursError ?? skip ?? '' }
+    : { data };
 };
 
 const partLatency: PartFn = async (ctx) => {
@@ -268,7 +318,8 @@ const partLatency: PartFn = async (ctx) => {
       const all: number[] = [];
       // A failed request is counted and reported, not retried silently; a few are tolerated.
       for (let i = 0; all.length < n; i++) {
-        if (oursFailures.length > 3) throw new Error(`${oursFailures.length} of ${i} requests failed: ${oursFailures.join(' · ')}`);
+        if (oursFailures.length > 3)
+          throw new Error(`${oursFailures.length} of ${i} requests failed: ${oursFailures.join(' · ')}`);
         try {
           const r = await env.request(consumer, cfg.latencyBytes, 'p2p');
           if (r.setup_ms === null) throw new Error('a request finished without any progress report');
@@ -289,20 +340,54 @@ const partLatency: PartFn = async (ctx) => {
   const tMed = '≤ 100 ms';
   const tP95 = '≤ 150 ms';
   if (ours !== undefined) {
-    const rMed: Row = { part: 'latency', metric: `setup, median of ${n} (request → first byte)`, ours: fmt(ours.median_ms, 'ms'), baseline: base(fix, 'median_ms'), ratio: pct(ours.median_ms, fix.median_ms), target: tMed, met: met(ours.median_ms <= 100) };
-    if (ours.median_ms > 100) rMed.miss = `median ${ours.median_ms.toFixed(0)} ms, ${(ours.median_ms - 100).toFixed(0)} ms over`;
-    const rP95: Row = { part: 'latency', metric: `setup, p95 of ${n}`, ours: fmt(ours.p95_ms, 'ms'), baseline: base(fix, 'p95_ms'), ratio: pct(ours.p95_ms, fix.p95_ms), target: tP95, met: met(ours.p95_ms <= 150) };
-    if (ours.p95_ms > 150) rP95.miss = `p95 ${ours.p95_ms.toFixed(0)} ms, ${(ours.p95_ms - 150).toFixed(0)} ms over`;
+    const rMed: Row = {
+      part: 'latency',
+      metric: `setup, median of ${n} (request → first byte)`,
+      ours: fmt(ours.median_ms, 'ms'),
+      baseline: base(fix, 'median_ms'),
+      ratio: pct(ours.median_ms, fix.median_ms),
+      target: tMed,
+      met: met(ours.median_ms <= 100),
+    };
+    if (ours.median_ms > 100)
+      rMed.miss = `median ${ours.median_ms.toFixed(0)} ms, ${(ours.median_ms - 100).toFixed(0)} ms over`;
+    const rP95: Row = {
+      part: 'latency',
+      metric: `setup, p95 of ${n}`,
+      ours: fmt(ours.p95_ms, 'ms'),
+      baseline: base(fix, 'p95_ms'),
+      ratio: pct(ours.p95_ms, fix.p95_ms),
+      target: tP95,
+      met: met(ours.p95_ms <= 150),
+    };
+    if (ours.p95_ms > 150)
+      rP95.miss = `p95 ${ours.p95_ms.toFixed(0)} ms, ${(ours.p95_ms - 150).toFixed(0)} ms over`;
     ctx.rows.push(rMed, rP95);
     if (oursFailures.length > 0) {
-      ctx.notes.push(`latency: ${oursFailures.length} of ${n + oursFailures.length} sdrlink requests failed and are not among the samples: ${oursFailures.join(' · ')}`);
+      ctx.notes.push(
+        `latency: ${oursFailures.length} of ${n + oursFailures.length} sdrlink requests failed and are not among the samples: ${oursFailures.join(' · ')}`,
+      );
       rP95.ours += ` (+${oursFailures.length} failed)`;
     }
   } else {
     const why = oursError ?? skip ?? 'not run';
     const st = oursError !== undefined ? ('failed' as const) : ('skipped' as const);
-    ctx.rows.push({ ...skippedRow('latency', `setup, median of ${n} (request → first byte)`, base(fix, 'median_ms'), tMed, why), ours: `${st}: ${why}`, met: st });
-    ctx.rows.push({ ...skippedRow('latency', `setup, p95 of ${n}`, base(fix, 'p95_ms'), tP95, why), ours: `${st}: ${why}`, met: st });
+    ctx.rows.push({
+      ...skippedRow(
+        'latency',
+        `setup, median of ${n} (request → first byte)`,
+        base(fix, 'median_ms'),
+        tMed,
+        why,
+      ),
+      ours: `${st}: ${why}`,
+      met: st,
+    });
+    ctx.rows.push({
+      ...skippedRow('latency', `setup, p95 of ${n}`, base(fix, 'p95_ms'), tP95, why),
+      ours: `${st}: ${why}`,
+      met: st,
+    });
   }
   ctx.rows.push({
     part: 'latency',
@@ -313,8 +398,18 @@ const partLatency: PartFn = async (ctx) => {
     target: '–',
     met: '–',
   });
-  const data = { samples: n, bare_fix: fix, bare_nofix: nofix, ours: ours ?? null, ours_connect_ms: oursConnect, ours_failures: oursFailures, ours_error: oursError ?? null };
-  return oursError !== undefined || skip !== undefined ? { data, partial: oursError ?? skip ?? '' } : { data };
+  const data = {
+    samples: n,
+    bare_fix: fix,
+    bare_nofix: nofix,
+    ours: ours ?? null,
+    ours_connect_ms: oursConnect,
+    ours_failures: oursFailures,
+    ours_error: oursError ?? null,
+  };
+  return oursError !== undefined || skip !== undefined
+    ? { data, partial: oursError ?? skip ?? '' }
+    : { data };
 };
 
 const partRelay: PartFn = async (ctx) => {
@@ -332,7 +427,10 @@ const partRelay: PartFn = async (ctx) => {
   }
   const bare: BareWsResult[] = [];
   const bareRelay: BareWsResult[] = [];
-  const ours: Array<ConsumerResult & { provider_cpu_s: number; consumer_cpu_s: number; server_cpu_s: number | null }> = [];
+  const bareZero: BareWsResult[] = [];
+  const ours: Array<
+    ConsumerResult & { provider_cpu_s: number; consumer_cpu_s: number; server_cpu_s: number | null }
+  > = [];
   let oursError: string | undefined;
   if (env !== undefined) {
     try {
@@ -349,6 +447,8 @@ const partRelay: PartFn = async (ctx) => {
     bare.push(await runBareWs(bytes));
     progress(`relay: bare ws sender → minimal forwarding server → receiver, ${size} (${of})`);
     bareRelay.push(await runBareWs(bytes, 'relay'));
+    progress(`relay: bare ws pair with all-zero masks (as our relay client), ${size} (${of})`);
+    bareZero.push(await runBareWs(bytes, 'direct', true));
     if (env !== undefined && oursError === undefined) {
       progress(`relay: sdrlink provider → server relay → consumer, ${size} (${of})`);
       try {
@@ -359,7 +459,12 @@ const partRelay: PartFn = async (ctx) => {
         const r = await oursRequest(ctx, env, bytes, 'relay', `relay ${of}`);
         const [p1, c1] = await Promise.all([processStats(provider), processStats(consumer.child)]);
         const s1 = serverCpu(env.server.pid);
-        ours.push({ ...r, provider_cpu_s: p1.cpu_s - p0.cpu_s, consumer_cpu_s: c1.cpu_s - c0.cpu_s, server_cpu_s: s0 === null || s1 === null ? null : s1 - s0 });
+        ours.push({
+          ...r,
+          provider_cpu_s: p1.cpu_s - p0.cpu_s,
+          consumer_cpu_s: c1.cpu_s - c0.cpu_s,
+          server_cpu_s: s0 === null || s1 === null ? null : s1 - s0,
+        });
       } catch (err) {
         oursError = reason(err);
       }
@@ -367,21 +472,50 @@ const partRelay: PartFn = async (ctx) => {
   }
   const b = best(bare, (x) => x.mb_s);
   const br = best(bareRelay, (x) => x.mb_s);
+  const bz = best(bareZero, (x) => x.mb_s);
   const o = best(ours, oursRate);
   const target = '≥ 70% of bare';
   const metric = `relay throughput, ${size}`;
   if (o !== undefined) {
     const rate = oursRate(o);
     const ratio = b === undefined ? Number.NaN : rate / b.mb_s;
-    const row: Row = { part: 'relay', metric, ours: fmt(rate, 'MB/s'), baseline: fmt(b?.mb_s, 'MB/s'), ratio: pct(rate, b?.mb_s ?? Number.NaN), target, met: met(ratio >= 0.7) };
+    const row: Row = {
+      part: 'relay',
+      metric,
+      ours: fmt(rate, 'MB/s'),
+      baseline: fmt(b?.mb_s, 'MB/s'),
+      ratio: pct(rate, b?.mb_s ?? Number.NaN),
+      target,
+      met: met(ratio >= 0.7),
+    };
     if (ratio < 0.7) row.miss = `${Math.round((0.7 - ratio) * 100)} points below 70% of the bare ws pair`;
     ctx.rows.push(row);
-    ctx.rows.push({ part: 'relay', metric: `relay throughput, ${size} (baseline: bare ws through a minimal forwarder)`, ours: fmt(rate, 'MB/s'), baseline: fmt(br?.mb_s, 'MB/s'), ratio: pct(rate, br?.mb_s ?? Number.NaN), target: '–', met: '–' });
+    ctx.rows.push({
+      part: 'relay',
+      metric: `relay throughput, ${size} (baseline: bare ws through a minimal forwarder)`,
+      ours: fmt(rate, 'MB/s'),
+      baseline: fmt(br?.mb_s, 'MB/s'),
+      ratio: pct(rate, br?.mb_s ?? Number.NaN),
+      target: '–',
+      met: '–',
+    });
+    ctx.rows.push({
+      part: 'relay',
+      metric: `relay throughput, ${size} (baseline: bare ws pair with all-zero masks, as ours)`,
+      ours: fmt(rate, 'MB/s'),
+      baseline: fmt(bz?.mb_s, 'MB/s'),
+      ratio: pct(rate, bz?.mb_s ?? Number.NaN),
+      target: '–',
+      met: '–',
+    });
     ctx.rows.push({
       part: 'relay',
       metric: 'CPU s per GiB, sender / receiver / server',
       ours: `${cpuPerGiB(o.provider_cpu_s, o.size).toFixed(1)} / ${cpuPerGiB(o.consumer_cpu_s, o.size).toFixed(1)}${o.server_cpu_s === null ? '' : ` / ${cpuPerGiB(o.server_cpu_s, o.size).toFixed(1)}`}`,
-      baseline: br === undefined ? '–' : `${cpuPerGiB(br.sender_cpu_s, br.bytes).toFixed(1)} / ${cpuPerGiB(br.receiver_cpu_s, br.bytes).toFixed(1)} / ${cpuPerGiB(br.relay_cpu_s ?? Number.NaN, br.bytes).toFixed(1)} (forwarder)`,
+      baseline:
+        br === undefined
+          ? '–'
+          : `${cpuPerGiB(br.sender_cpu_s, br.bytes).toFixed(1)} / ${cpuPerGiB(br.receiver_cpu_s, br.bytes).toFixed(1)} / ${cpuPerGiB(br.relay_cpu_s ?? Number.NaN, br.bytes).toFixed(1)} (forwarder)`,
       ratio: '–',
       target: '–',
       met: '–',
@@ -389,12 +523,35 @@ const partRelay: PartFn = async (ctx) => {
   } else {
     const why = oursError ?? skip ?? 'not run';
     const st = oursError !== undefined ? ('failed' as const) : ('skipped' as const);
-    ctx.rows.push({ ...skippedRow('relay', metric, fmt(b?.mb_s, 'MB/s'), target, why), ours: `${st}: ${why}`, met: st });
-    ctx.rows.push({ ...skippedRow('relay', `relay throughput, ${size} (baseline: bare ws through a minimal forwarder)`, fmt(br?.mb_s, 'MB/s'), '–', why), ours: `${st}: ${why}`, met: st });
+    ctx.rows.push({
+      ...skippedRow('relay', metric, fmt(b?.mb_s, 'MB/s'), target, why),
+      ours: `${st}: ${why}`,
+      met: st,
+    });
+    ctx.rows.push({
+      ...skippedRow(
+        'relay',
+        `relay throughput, ${size} (baseline: bare ws through a minimal forwarder)`,
+        fmt(br?.mb_s, 'MB/s'),
+        '–',
+        why,
+      ),
+      ours: `${st}: ${why}`,
+      met: st,
+    });
   }
   if (env !== undefined) await env.stopProvider();
-  const data = { bytes, bare, bare_relay: bareRelay, ours, ours_error: oursError ?? null };
-  return oursError !== undefined || skip !== undefined ? { data, partial: oursError ?? skip ?? '' } : { data };
+  const data = {
+    bytes,
+    bare,
+    bare_relay: bareRelay,
+    bare_zero_mask: bareZero,
+    ours,
+    ours_error: oursError ?? null,
+  };
+  return oursError !== undefined || skip !== undefined
+    ? { data, partial: oursError ?? skip ?? '' }
+    : { data };
 };
 
 /** CPU seconds a process has used, from /proc (Linux); null elsewhere. */
@@ -436,7 +593,12 @@ const partSignaling: PartFn = async (ctx) => {
     const ours: LoadLevelResult[] = [];
     const fakePairs: LoadPair[] = [{ consumerToken: 'c', providerToken: 'p', providerName: 'provider' }];
     for (const k of cfg.loadLevels) {
-      const lvl = { clients: k, warmupMs: cfg.loadWarmupMs, durationMs: cfg.loadDurationMs, requestType: 'blob' };
+      const lvl = {
+        clients: k,
+        warmupMs: cfg.loadWarmupMs,
+        durationMs: cfg.loadDurationMs,
+        requestType: 'blob',
+      };
       progress(`signaling: bare http server, ${k} clients, ${cfg.loadDurationMs / 1000} s`);
       bare.push(await gen.level({ ...lvl, url: bareSrv.url, pairs: fakePairs }));
       if (server !== undefined) {
@@ -447,7 +609,13 @@ const partSignaling: PartFn = async (ctx) => {
     // The target (issue 7): 10,000 ops/s with p99 ≤ 25 ms at 200 clients — offered at that rate, paced.
     const PACED_CLIENTS = 200;
     const PACED_RATE = 10_000;
-    const pacedLvl = { clients: PACED_CLIENTS, warmupMs: cfg.loadWarmupMs, durationMs: cfg.loadDurationMs, requestType: 'blob', ratePerSec: PACED_RATE };
+    const pacedLvl = {
+      clients: PACED_CLIENTS,
+      warmupMs: cfg.loadWarmupMs,
+      durationMs: cfg.loadDurationMs,
+      requestType: 'blob',
+      ratePerSec: PACED_RATE,
+    };
     progress(`signaling: bare http server, ${PACED_CLIENTS} clients paced to ${PACED_RATE} ops/s`);
     const barePaced = await gen.level({ ...pacedLvl, url: bareSrv.url, pairs: fakePairs });
     let oursPaced: LoadLevelResult | undefined;
@@ -455,20 +623,34 @@ const partSignaling: PartFn = async (ctx) => {
       progress(`signaling: sdrlink server (SQLite), ${PACED_CLIENTS} clients paced to ${PACED_RATE} ops/s`);
       oursPaced = await gen.level({ ...pacedLvl, url: server.url, pairs });
     }
-    const lat = (r: LoadLevelResult) => `${round(r.ops_s)} ops/s, p50 ${r.p50_ms.toFixed(1)} / p99 ${r.p99_ms.toFixed(1)} ms${r.errors > 0 ? `, ${r.errors} errors` : ''}`;
+    const lat = (r: LoadLevelResult) =>
+      `${round(r.ops_s)} ops/s, p50 ${r.p50_ms.toFixed(1)} / p99 ${r.p99_ms.toFixed(1)} ms${r.errors > 0 ? `, ${r.errors} errors` : ''}`;
     {
       const metric = `signaling, ${PACED_CLIENTS} clients offered ${PACED_RATE.toLocaleString('en')} ops/s (paced)`;
       const target = '≥ 10,000 ops/s, p99 ≤ 25 ms';
-      if (oursPaced === undefined) ctx.rows.push(skippedRow('signaling', metric, lat(barePaced), target, skip ?? 'not run'));
+      if (oursPaced === undefined)
+        ctx.rows.push(skippedRow('signaling', metric, lat(barePaced), target, skip ?? 'not run'));
       else {
         const o = oursPaced;
         // Achieved within 2% of the offered rate counts as sustaining it (the window edges cost a little).
         const ok = o.ops_s >= PACED_RATE * 0.98 && o.p99_ms <= 25 && o.errors === 0;
-        const row: Row = { part: 'signaling', metric, ours: lat(o), baseline: lat(barePaced), ratio: pct(o.ops_s, barePaced.ops_s), target, met: met(ok) };
+        const row: Row = {
+          part: 'signaling',
+          metric,
+          ours: lat(o),
+          baseline: lat(barePaced),
+          ratio: pct(o.ops_s, barePaced.ops_s),
+          target,
+          met: met(ok),
+        };
         if (!ok) {
           const why: string[] = [];
-          if (o.ops_s < PACED_RATE * 0.98) why.push(`sustained ${Math.round(o.ops_s)} of the ${PACED_RATE} ops/s offered (${Math.round((1 - o.ops_s / PACED_RATE) * 100)}% short)`);
-          if (o.p99_ms > 25) why.push(`p99 ${o.p99_ms.toFixed(1)} ms is ${(o.p99_ms - 25).toFixed(1)} ms over 25`);
+          if (o.ops_s < PACED_RATE * 0.98)
+            why.push(
+              `sustained ${Math.round(o.ops_s)} of the ${PACED_RATE} ops/s offered (${Math.round((1 - o.ops_s / PACED_RATE) * 100)}% short)`,
+            );
+          if (o.p99_ms > 25)
+            why.push(`p99 ${o.p99_ms.toFixed(1)} ms is ${(o.p99_ms - 25).toFixed(1)} ms over 25`);
           if (o.errors > 0) why.push(`${o.errors} errors (${o.error_samples[0] ?? ''})`);
           row.miss = why.join('; ');
         }
@@ -485,10 +667,27 @@ const partSignaling: PartFn = async (ctx) => {
         ctx.rows.push(skippedRow('signaling', metric, bS, target, skip ?? 'not run'));
         continue;
       }
-      ctx.rows.push({ part: 'signaling', metric, ours: lat(o), baseline: bS, ratio: pct(o.ops_s, b.ops_s), target, met: '–' });
-      if (o.errors > 0) ctx.notes.push(`signaling, ${k} clients: ${o.errors} errors, e.g. ${o.error_samples.join(' · ')}`);
+      ctx.rows.push({
+        part: 'signaling',
+        metric,
+        ours: lat(o),
+        baseline: bS,
+        ratio: pct(o.ops_s, b.ops_s),
+        target,
+        met: '–',
+      });
+      if (o.errors > 0)
+        ctx.notes.push(`signaling, ${k} clients: ${o.errors} errors, e.g. ${o.error_samples.join(' · ')}`);
     }
-    const data = { levels: cfg.loadLevels, duration_ms: cfg.loadDurationMs, warmup_ms: cfg.loadWarmupMs, ops_per_session: 8, bare, ours, paced: { clients: PACED_CLIENTS, offered_ops_s: PACED_RATE, bare: barePaced, ours: oursPaced ?? null } };
+    const data = {
+      levels: cfg.loadLevels,
+      duration_ms: cfg.loadDurationMs,
+      warmup_ms: cfg.loadWarmupMs,
+      ops_per_session: 8,
+      bare,
+      ours,
+      paced: { clients: PACED_CLIENTS, offered_ops_s: PACED_RATE, bare: barePaced, ours: oursPaced ?? null },
+    };
     return skip !== undefined ? { data, partial: skip } : { data };
   } finally {
     await Promise.all([gen.stop(), bareSrv.stop(), server?.stop()]);
@@ -500,7 +699,8 @@ const partMemory: PartFn = async (ctx) => {
   const env = await ctx.ours();
   await env.stopAgents();
   const [small, large] = cfg.memorySizes;
-  const out: Array<{ bytes: number; provider_max_rss: number; consumer_max_rss: number; rate_mb_s: number }> = [];
+  const out: Array<{ bytes: number; provider_max_rss: number; consumer_max_rss: number; rate_mb_s: number }> =
+    [];
   for (const bytes of [small, large]) {
     progress(`memory: generating the ${fmtMiB(bytes)} blob`);
     await env.prepare([bytes]);
@@ -518,11 +718,28 @@ const partMemory: PartFn = async (ctx) => {
   for (const side of ['provider', 'consumer'] as const) {
     const a = s[`${side}_max_rss`];
     const b = l[`${side}_max_rss`];
-    const row: Row = { part: 'memory', metric: `${side} peak RSS, ${fmtMiB(l.bytes)} (baseline: ${fmtMiB(s.bytes)})`, ours: mib(b), baseline: mib(a), ratio: pct(b, a), target: 'within 20%', met: met(within(a, b)) };
-    if (!within(a, b)) row.miss = `${side} peak RSS grows ${Math.round((b / a - 1) * 100)}% from ${fmtMiB(s.bytes)} to ${fmtMiB(l.bytes)}`;
+    const row: Row = {
+      part: 'memory',
+      metric: `${side} peak RSS, ${fmtMiB(l.bytes)} (baseline: ${fmtMiB(s.bytes)})`,
+      ours: mib(b),
+      baseline: mib(a),
+      ratio: pct(b, a),
+      target: 'within 20%',
+      met: met(within(a, b)),
+    };
+    if (!within(a, b))
+      row.miss = `${side} peak RSS grows ${Math.round((b / a - 1) * 100)}% from ${fmtMiB(s.bytes)} to ${fmtMiB(l.bytes)}`;
     ctx.rows.push(row);
   }
-  const pc: Row = { part: 'memory', metric: `provider vs consumer peak RSS, ${fmtMiB(l.bytes)}`, ours: mib(l.provider_max_rss), baseline: `${mib(l.consumer_max_rss)} (consumer)`, ratio: pct(l.provider_max_rss, l.consumer_max_rss), target: 'within 20%', met: met(within(l.provider_max_rss, l.consumer_max_rss)) };
+  const pc: Row = {
+    part: 'memory',
+    metric: `provider vs consumer peak RSS, ${fmtMiB(l.bytes)}`,
+    ours: mib(l.provider_max_rss),
+    baseline: `${mib(l.consumer_max_rss)} (consumer)`,
+    ratio: pct(l.provider_max_rss, l.consumer_max_rss),
+    target: 'within 20%',
+    met: met(within(l.provider_max_rss, l.consumer_max_rss)),
+  };
   if (pc.met === 'no') pc.miss = `provider ${mib(l.provider_max_rss)} vs consumer ${mib(l.consumer_max_rss)}`;
   ctx.rows.push(pc);
   return { data: out };
@@ -538,7 +755,9 @@ function foreignPart(area: 'datasets' | 'protocol', fnName: string): PartFn {
     const fn = mod[fnName];
     if (typeof fn !== 'function') throw new SkipError(`src/${area}/bench.ts exports no ${fnName}()`);
     ctx.progress(`${area}: ${fnName}({ quick: ${ctx.cfg.quick} })`);
-    const data = (await (fn as (o: { quick: boolean }) => Promise<unknown>)({ quick: ctx.cfg.quick })) as unknown;
+    const data = (await (fn as (o: { quick: boolean }) => Promise<unknown>)({
+      quick: ctx.cfg.quick,
+    })) as unknown;
     const rows = area === 'datasets' ? datasetRows(data) : rowsFrom(data);
     for (const r of rows) ctx.rows.push({ ...r, part: area });
     return { data };
@@ -579,7 +798,12 @@ function repoRoot(): string {
   return process.cwd();
 }
 
-function parseArgs(argv: string[]): { quick: boolean; only: PartName[]; write: boolean; profile: string | undefined } {
+function parseArgs(argv: string[]): {
+  quick: boolean;
+  only: PartName[];
+  write: boolean;
+  profile: string | undefined;
+} {
   let quick = false;
   let write = true;
   let profile: string | undefined;
@@ -591,15 +815,20 @@ function parseArgs(argv: string[]): { quick: boolean; only: PartName[]; write: b
     else if (a === '--profile') {
       profile = argv[++i];
       if (profile === undefined || profile.startsWith('--')) throw new Error('--profile needs a folder');
-    }
-    else if (a === '--only' || a.startsWith('--only=')) {
+    } else if (a === '--only' || a.startsWith('--only=')) {
       const v = a === '--only' ? (argv[++i] ?? '') : a.slice('--only='.length);
-      const names = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+      const names = v
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== '');
       const bad = names.filter((x) => !(PARTS as readonly string[]).includes(x));
-      if (bad.length > 0) throw new Error(`--only: unknown part(s) ${bad.join(', ')} (parts: ${PARTS.join(', ')})`);
+      if (bad.length > 0)
+        throw new Error(`--only: unknown part(s) ${bad.join(', ')} (parts: ${PARTS.join(', ')})`);
       only = names as PartName[];
     } else if (a === '--help' || a === '-h') {
-      process.stdout.write(`usage: npm run bench -- [--quick] [--only ${PARTS.join(',')}] [--no-write] [--profile DIR]\n`);
+      process.stdout.write(
+        `usage: npm run bench -- [--quick] [--only ${PARTS.join(',')}] [--no-write] [--profile DIR]\n`,
+      );
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
   }
@@ -617,7 +846,9 @@ async function main(): Promise<void> {
   }
   const progress = (msg: string) => process.stderr.write(`[${elapsed()} s] ${msg}\n`);
   const m = machine();
-  progress(`sdrlink bench${cfg.quick ? ' --quick' : ''}: parts ${args.only.join(', ')}; ${m.cpus} CPUs, load ${m.load_avg_at_start.join(' ')}`);
+  progress(
+    `sdrlink bench${cfg.quick ? ' --quick' : ''}: parts ${args.only.join(', ')}; ${m.cpus} CPUs, load ${m.load_avg_at_start.join(' ')}`,
+  );
   let envPromise: Promise<OursEnv> | undefined;
   const ctx: Ctx = {
     cfg,
@@ -640,31 +871,55 @@ async function main(): Promise<void> {
       const before = ctx.rows.length;
       try {
         const r = await PART_FNS[name](ctx);
-        const outcome: PartOutcome = { status: 'ok', seconds: (performance.now() - start) / 1000, data: r.data };
+        const outcome: PartOutcome = {
+          status: 'ok',
+          seconds: (performance.now() - start) / 1000,
+          data: r.data,
+        };
         if (r.partial !== undefined) outcome.reason = `ours not measured: ${r.partial}`;
         parts[name] = outcome;
       } catch (err) {
         const skipped = err instanceof SkipError;
         const why = reason(err);
-        parts[name] = { status: skipped ? 'skipped' : 'failed', reason: why, seconds: (performance.now() - start) / 1000 };
-        if (!skipped && err instanceof Error && err.stack !== undefined) progress(`${name}: FAILED: ${err.stack}`);
+        parts[name] = {
+          status: skipped ? 'skipped' : 'failed',
+          reason: why,
+          seconds: (performance.now() - start) / 1000,
+        };
+        if (!skipped && err instanceof Error && err.stack !== undefined)
+          progress(`${name}: FAILED: ${err.stack}`);
         if (ctx.rows.length === before) {
-          ctx.rows.push({ part: name, metric: '(all)', ours: `${skipped ? 'skipped' : 'failed'}: ${why}`, baseline: '–', ratio: '–', target: '–', met: skipped ? 'skipped' : 'failed' });
+          ctx.rows.push({
+            part: name,
+            metric: '(all)',
+            ours: `${skipped ? 'skipped' : 'failed'}: ${why}`,
+            baseline: '–',
+            ratio: '–',
+            target: '–',
+            met: skipped ? 'skipped' : 'failed',
+          });
         }
       }
-      progress(`${name}: ${parts[name]?.status}${parts[name]?.reason !== undefined ? ` (${parts[name]?.reason})` : ''} in ${parts[name]?.seconds.toFixed(1)} s`);
+      progress(
+        `${name}: ${parts[name]?.status}${parts[name]?.reason !== undefined ? ` (${parts[name]?.reason})` : ''} in ${parts[name]?.seconds.toFixed(1)} s`,
+      );
     }
   } finally {
     if (envPromise !== undefined) await envPromise.then((e) => e.stop()).catch(() => undefined);
     await rm(tmp, { recursive: true, force: true });
   }
-  for (const r of ctx.rows) if (r.miss !== undefined) ctx.notes.push(`Target missed: ${r.part} / ${r.metric}: ${r.miss}.`);
+  for (const r of ctx.rows)
+    if (r.miss !== undefined) ctx.notes.push(`Target missed: ${r.part} / ${r.metric}: ${r.miss}.`);
   let profiles: Record<string, ProfileSummary> | undefined;
   if (args.profile !== undefined) {
     profiles = await summarizeProfiles(resolve(args.profile));
-    ctx.notes.push(`Profiled run (--profile): every child ran under --cpu-prof, so its figures are lower than usual; profiles in ${resolve(args.profile)}.`);
+    ctx.notes.push(
+      `Profiled run (--profile): every child ran under --cpu-prof, so its figures are lower than usual; profiles in ${resolve(args.profile)}.`,
+    );
     for (const [file, p] of Object.entries(profiles)) {
-      process.stderr.write(`\n${file}: busy ${p.busyMs} ms, idle ${p.idleMs} ms\n${formatEntries(p.byModule.slice(0, 8))}\n`);
+      process.stderr.write(
+        `\n${file}: busy ${p.busyMs} ms, idle ${p.idleMs} ms\n${formatEntries(p.byModule.slice(0, 8))}\n`,
+      );
     }
   }
   const results: Results = {

@@ -2,7 +2,8 @@
  * The message channel the protocol runs over: the subset of the W3C RTCDataChannel that the sender and
  * receiver use. node-datachannel's polyfill channel, a browser's RTCDataChannel, the WebSocket relay
  * adapter and the in-memory test pair all fit it. Binary messages are delivered as ArrayBuffer
- * (set `binaryType = 'arraybuffer'` where the transport has it), text messages as string.
+ * (set `binaryType = 'arraybuffer'` where the transport has it) or as a Uint8Array view whose memory the
+ * transport never reuses (the relay adapter), text messages as string.
  *
  * Contract the sender relies on (W3C semantics): `send` takes its bytes before it returns — the caller
  * reuses the same buffer for the next frame. An adapter over a transport that keeps a reference to the

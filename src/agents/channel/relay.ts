@@ -40,11 +40,9 @@ class RelayChannel implements Channel {
         this.onmessage?.({ data: text });
         return;
       }
-      const ab =
-        data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
-          ? data.buffer
-          : data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
-      this.onmessage?.({ data: ab });
+      // A view, not a copy: the protocol reads a message before its handler returns (or keeps the view,
+      // and ws never reuses a delivered buffer's memory).
+      this.onmessage?.({ data });
     });
     ws.on('close', () => {
       this.#state = 'closed';
@@ -108,6 +106,16 @@ function copyBytes(data: ArrayBuffer | ArrayBufferView): Buffer {
   return Buffer.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
 
+/**
+ * The client-to-server masking key of every frame: all zeros, so neither side XORs the payload (ws skips
+ * the work on both ends for a zero key; websockets/ws#1990). RFC 6455 §5.3 allows any key; masking guards
+ * proxies against *browser scripts* choosing the bytes on the wire, and this client runs no foreign script.
+ * Masking in JavaScript (no `bufferutil`) was the provider's top cost over the relay (bench/README.md).
+ */
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
 /** Joins the session's relay and resolves once the other participant is there too. */
 export function openRelayChannel(opts: RelayOptions): Promise<Channel> {
   const url = `${opts.server.replace(/^http/, 'ws')}/api/relay/${encodeURIComponent(opts.sessionId)}`;
@@ -116,9 +124,13 @@ export function openRelayChannel(opts: RelayOptions): Promise<Channel> {
       headers: { authorization: `Bearer ${opts.token}` },
       perMessageDeflate: false,
       maxPayload: 1 << 20,
+      generateMask: zeroMask,
     });
     let settled = false;
-    const timer = setTimeout(() => fail(new Error(`relay: peer did not join within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`relay: peer did not join within ${opts.timeoutMs} ms`)),
+      opts.timeoutMs,
+    );
     const onAbort = () => fail(new Error('relay: aborted'));
     opts.signal?.addEventListener('abort', onAbort);
     function fail(err: Error) {
