@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { TransferError } from '../protocol/errors.js';
-import { moveIntoPlace, openDiskTarget, safeFileName, sha256File } from './files.js';
+import { crc32 as zlibCrc32 } from 'node:zlib';
+import { crc32 as pureCrc32 } from '../protocol/crc32.js';
+import { crc32, crc32Impl, moveIntoPlace, openDiskTarget, safeFileName, sha256File } from './files.js';
 
 let dir: string;
 before(async () => {
@@ -18,7 +20,8 @@ after(async () => {
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 test('safeFileName keeps plain names and refuses hostile ones with ERR_FILENAME', () => {
-  for (const ok of ['spectrum_1_2_3.npz', 'signal 100 MHz.npz', 'ünïcode.npz', 'a.b.c']) assert.equal(safeFileName(ok), ok);
+  for (const ok of ['spectrum_1_2_3.npz', 'signal 100 MHz.npz', 'ünïcode.npz', 'a.b.c'])
+    assert.equal(safeFileName(ok), ok);
   const hostile = [
     '',
     '.',
@@ -62,14 +65,24 @@ test('moveIntoPlace never overwrites: the second file gets "name (1).ext"', asyn
 test('disk target: an aborted transfer keeps its verified prefix, and the next attempt resumes from it', async () => {
   const sub = await mkdtemp(join(dir, 'resume-'));
   const file = randomBytes(3 * 1024 * 1024 + 17);
-  const meta = { filename: 'x.npz', size: file.length, sha256: sha(file), protocol: 'sdrlink/1' as const, chunk_size: 65520 };
+  const meta = {
+    filename: 'x.npz',
+    size: file.length,
+    sha256: sha(file),
+    protocol: 'sdrlink/1' as const,
+    chunk_size: 65520,
+  };
 
   const t1 = await openDiskTarget(sub, meta as never);
   assert.equal(t1.prefixLength, 0);
   await t1.write(0, file.subarray(0, 1_000_000));
   t1.hash.update(file.subarray(0, 1_000_000));
   await t1.abort(new TransferError('ERR_CHANNEL_CLOSED', 'cut'), true);
-  assert.deepEqual(await readdir(sub), ['.x.npz.part', '.x.npz.part.json'], 'no final file, only the partial');
+  assert.deepEqual(
+    await readdir(sub),
+    ['.x.npz.part', '.x.npz.part.json'],
+    'no final file, only the partial',
+  );
 
   const t2 = await openDiskTarget(sub, meta as never);
   assert.equal(t2.prefixLength, 1_000_000);
@@ -112,4 +125,27 @@ test('sha256File hashes a prefix or the whole file', async () => {
   assert.equal(await sha256File(p), sha(data));
   assert.equal(await sha256File(p, 1_234_567), sha(data.subarray(0, 1_234_567)));
   assert.equal(await sha256File(p, 0), sha(new Uint8Array(0)));
+});
+
+test('crc32 is the native @node-rs/crc32 here, and agrees with zlib and the pure fallback on every slice', () => {
+  // node_modules holds the linux-x64 binary (package-lock.json); elsewhere the agents fall back to zlib.
+  if (process.platform === 'linux' && process.arch === 'x64') assert.equal(crc32Impl, 'node-rs');
+  assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
+  assert.equal(crc32(new Uint8Array(0)), 0);
+  const data = randomBytes(65_536 + 37);
+  for (const [from, to] of [
+    [0, data.length],
+    [1, 65_473],
+    [16, 16 + 65_472],
+    [65_000, data.length],
+    [5, 6],
+  ] as const) {
+    const view = new Uint8Array(data.buffer, data.byteOffset + from, to - from);
+    const want = zlibCrc32(view);
+    assert.equal(crc32(view), want, `bytes ${from}..${to}`);
+    assert.equal(pureCrc32(view), want);
+  }
+  // Unsigned, as the frame header stores it (docs/protocol.md §2).
+  const high = new Uint8Array([0xff, 0xff, 0xff, 0xff]);
+  assert.equal(crc32(high), 0xffffffff);
 });
