@@ -12,7 +12,7 @@ import type { Channel } from '../protocol/channel.js';
 import { TransferError } from '../protocol/errors.js';
 import { sendFile } from '../protocol/sender.js';
 import { cleanupWebRtc } from './channel/webrtc.js';
-import { DatasetCache, type PreparedFile } from './dataset-cache.js';
+import { DatasetCache, type CacheEvent, type PreparedFile } from './dataset-cache.js';
 import { AgentError } from './errors.js';
 import { crc32, openFileSource, sha256File } from './files.js';
 import { SignalRouter } from './session-signals.js';
@@ -46,8 +46,10 @@ export interface ProviderOptions {
   server: string;
   token: string;
   datasets: DatasetRegistry;
-  /** Where generated files are cached. */
+  /** Where generated files are cached (under `cache/`). */
   dataDir: string;
+  /** Bound of the cache in bytes, least recently used evicted first (default 10 GiB); 0: keep no file after serving it. */
+  cacheMaxBytes?: number;
   transport?: TransportChoice;
   /** Sessions served at once; more wait in line (default 4). */
   maxConcurrent?: number;
@@ -80,7 +82,8 @@ export type ProviderEvent =
       start_offset: number;
     }
   | { event: 'failed'; session_id: string; code: string; message: string }
-  | { event: 'log'; session_id?: string; message: string };
+  | { event: 'log'; session_id?: string; message: string }
+  | CacheEvent;
 
 export interface Provider {
   /** Sessions being served right now. */
@@ -95,7 +98,11 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   const emit = opts.log ?? (() => undefined);
   const dataDir = resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true });
-  const cache = new DatasetCache(dataDir);
+  // Opening the cache removes a crash's leftovers and evicts down to the bound.
+  const cache = await DatasetCache.open(dataDir, {
+    ...(opts.cacheMaxBytes !== undefined ? { maxBytes: opts.cacheMaxBytes } : {}),
+    onEvent: emit,
+  });
   const maxConcurrent = opts.maxConcurrent ?? 4;
   const maxOutputBytes = opts.maxOutputBytes ?? 4 * 1024 ** 3;
   const choice = opts.transport ?? 'auto';
@@ -309,6 +316,11 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
         });
       }
     } finally {
+      // The cache holds the file until this session is done with it, whatever the outcome.
+      void prepared.then(
+        (f) => f.release(),
+        () => undefined,
+      );
       signals.close();
       if (opened !== undefined) {
         const o = opened;
@@ -394,6 +406,7 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
       clearInterval(pollTimer);
       for (const ac of controllers) ac.abort();
       await Promise.allSettled([...running]);
+      await cache.close();
       router.close();
       client.close();
     },

@@ -2,10 +2,16 @@
 import { createDefaultDatasets } from '../datasets/index.js';
 import { createDatasetRegistry, type Dataset } from '../datasets/types.js';
 import { AgentError, cleanupWebRtc, parseTransportChoice, startProvider, type ProviderEvent, type ProviderOptions } from '../agents/index.js';
+import { parseByteSize } from '../agents/dataset-cache.js';
 import { formatBytes, formatRate } from './format.js';
 
-export async function runProvide(o: Record<string, string | boolean | undefined>): Promise<void> {
+export async function runProvide(
+  o: Record<string, string | boolean | undefined>,
+  sources: { cacheMaxBytesFrom?: string } = {},
+): Promise<void> {
   const json = o['json'] === true;
+  // Checked first: a bad value stops the command before any disk or network work.
+  const cacheMaxBytes = parseByteSize(String(o['cacheMaxBytes'] ?? '10G'), sources.cacheMaxBytesFrom ?? '--cache-max-bytes');
   const maxOutputBytes = Number(o['maxOutput']);
   const datasetOpts: { recordingsDir?: string; maxOutputBytes?: number } = { maxOutputBytes };
   if (typeof o['recordings'] === 'string') datasetOpts.recordingsDir = o['recordings'];
@@ -26,6 +32,7 @@ export async function runProvide(o: Record<string, string | boolean | undefined>
     token: String(o['token']),
     datasets: registry,
     dataDir: String(o['dataDir']),
+    cacheMaxBytes,
     transport: parseTransportChoice(String(o['transport'] ?? 'auto')),
     maxConcurrent: Number(o['maxConcurrent']),
     maxOutputBytes,
@@ -81,6 +88,16 @@ function printEvent(e: ProviderEvent) {
       break;
     case 'session':
       process.stderr.write(`${sid}request ${e.request_type}\n`);
+      break;
+    case 'cache-evicted':
+      process.stderr.write(
+        `cache: evicted ${e.entries} ${e.entries === 1 ? 'entry' : 'entries'}, ${formatBytes(e.bytes)} freed (${formatBytes(e.cache_bytes)} kept, bound ${formatBytes(e.max_bytes)})\n`,
+      );
+      break;
+    case 'cache-cleaned':
+      process.stderr.write(
+        `cache: removed ${e.entries} incomplete ${e.entries === 1 ? 'entry' : 'entries'} and ${e.files} temporary ${e.files === 1 ? 'file' : 'files'} left by a crash (${formatBytes(e.bytes)})\n`,
+      );
       break;
     case 'claimed':
     case 'connected':

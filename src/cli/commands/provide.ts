@@ -8,14 +8,24 @@ export function provideCommand(): Command {
     .requiredOption('--token <jwt>', 'provider token (client_type 1)', process.env['SDRLINK_TOKEN'])
     .option('--types <list>', 'request types to serve (comma-separated; default: all this provider knows)')
     .option('--data-dir <dir>', 'where generated files are cached', './.sdrlink/provider-data')
+    .addOption(
+      new Option(
+        '--cache-max-bytes <size>',
+        'bound of the file cache in --data-dir, least recently used evicted first (bytes, or 512M, 20G…; 0: keep nothing after serving)',
+      )
+        .env('SDRLINK_CACHE_MAX_BYTES')
+        .default('10G'),
+    )
     .option('--recordings <dir>', 'a folder of SigMF recordings to serve from')
     .option('--max-concurrent <n>', 'sessions served at once', '4')
     .option('--max-output <bytes>', 'largest file to produce', String(4 * 1024 ** 3))
     .addOption(new Option('--transport <kind>', 'how to carry files').choices(['auto', 'p2p', 'relay']).default('auto'))
     .option('--connect-timeout <ms>', "time for ICE before the relay (default: the server's relay_after_ms)")
     .option('--json', 'one JSON line per event on stdout')
-    .action(async (o: Record<string, string | boolean | undefined>) => {
+    .action(async (o: Record<string, string | boolean | undefined>, cmd: Command) => {
       const { runProvide } = await import('../provide.js');
-      await runProvide(o);
+      // Errors name where the value came from: the flag or the environment.
+      const env = cmd.getOptionValueSource('cacheMaxBytes') === 'env';
+      await runProvide(o, { cacheMaxBytesFrom: env ? 'SDRLINK_CACHE_MAX_BYTES' : '--cache-max-bytes' });
     });
 }
