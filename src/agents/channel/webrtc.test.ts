@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
-import { cleanupWebRtc, parseCandidate, parseDescription, WebRtcPeer, type CandidateInit } from './webrtc.js';
+import {
+  cleanupWebRtc,
+  HOLD_CANDIDATES_MAX_MS,
+  parseCandidate,
+  parseDescription,
+  WebRtcPeer,
+  type CandidateInit,
+} from './webrtc.js';
 
 after(() => cleanupWebRtc());
 
@@ -49,10 +56,20 @@ test('offerer and answerer open the file-transfer channel and move bytes both wa
   }
 });
 
-test('candidates that arrive before the remote description are queued, not thrown; the offerer holds its own until the answer', async () => {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('candidates that arrive before the remote description are queued, not thrown; the offerer holds its own until the answer is set and its ICE is connected', async () => {
   const fromB: CandidateInit[] = [];
   const fromA: CandidateInit[] = [];
-  const a = new WebRtcPeer({ iceServers: [], onCandidate: (c) => fromA.push(c) });
+  const iceWhenReleased: string[] = [];
+  let a!: WebRtcPeer;
+  a = new WebRtcPeer({
+    iceServers: [],
+    onCandidate: (c) => {
+      fromA.push(c);
+      iceWhenReleased.push(a.iceConnectionState);
+    },
+  });
   const b = new WebRtcPeer({ iceServers: [], onCandidate: (c) => fromB.push(c) });
   try {
     const offer = await a.createOffer();
@@ -63,7 +80,11 @@ test('candidates that arrive before the remote description are queued, not throw
     // The answerer's candidates reach the offerer before its answer does.
     for (const c of fromB) await a.addRemoteCandidate(c);
     await a.acceptAnswer(answer);
-    assert.ok(fromA.length > 0, 'the held candidates go out once the answer is set');
+    for (let i = 0; i < 100 && fromA.length === 0; i++) await sleep(10);
+    assert.ok(fromA.length > 0, 'the held candidates go out once the answer is set and ICE connected');
+    // The offerer's own checks reached the answerer's candidates first: the DTLS server (the offerer) is up
+    // before the answerer, the DTLS client, can connect (webrtc.ts, "the last 2%").
+    assert.deepEqual(new Set(iceWhenReleased), new Set(['connected']));
     for (const c of fromA) await b.addRemoteCandidate(c);
     const [ca] = await Promise.all([a.openChannel(10_000), b.openChannel(10_000)]);
     assert.equal(ca.readyState, 'open');
@@ -73,9 +94,70 @@ test('candidates that arrive before the remote description are queued, not throw
   }
 });
 
+test('an offerer whose own checks cannot connect releases its candidates after HOLD_CANDIDATES_MAX_MS, and the answerer connects', async () => {
+  const fromA: CandidateInit[] = [];
+  const iceWhenReleased: string[] = [];
+  let releasedAt = 0;
+  let a!: WebRtcPeer;
+  a = new WebRtcPeer({
+    iceServers: [],
+    onCandidate: (c) => {
+      fromA.push(c);
+      iceWhenReleased.push(a.iceConnectionState);
+      releasedAt ||= performance.now();
+    },
+  });
+  // The answerer's candidates never reach the offerer (as if it could not reach them).
+  const b = new WebRtcPeer({ iceServers: [], onCandidate: () => undefined });
+  try {
+    const answer = await b.acceptOffer(await a.createOffer());
+    const answeredAt = performance.now();
+    await a.acceptAnswer(answer);
+    for (let i = 0; i < 100 && fromA.length === 0; i++) await sleep(10);
+    assert.ok(fromA.length > 0, 'released after the hold');
+    // A timer never fires early: this bounds the logic, not the machine's speed.
+    assert.ok(
+      releasedAt - answeredAt >= HOLD_CANDIDATES_MAX_MS - 2,
+      `released after ${releasedAt - answeredAt} ms`,
+    );
+    assert.ok(!iceWhenReleased.includes('connected'), 'released by the timer, not by a connection');
+    for (const c of fromA) await b.addRemoteCandidate(c);
+    const [ca, cb] = await Promise.all([a.openChannel(10_000), b.openChannel(10_000)]);
+    assert.equal(ca.readyState, 'open');
+    assert.equal(cb.readyState, 'open');
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('the remote side closing reaches the local channel as a close event', async () => {
+  const { a, b } = signalPair();
+  try {
+    await a.acceptAnswer(await b.acceptOffer(await a.createOffer()));
+    const [ca, cb] = await Promise.all([a.openChannel(10_000), b.openChannel(10_000)]);
+    const closed = new Promise<void>((resolve) => (cb.onclose = () => resolve()));
+    assert.equal(ca.readyState, 'open');
+    a.close();
+    await closed;
+    assert.equal(cb.readyState, 'closed');
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
 test('withheld candidates: no channel opens, and openChannel rejects on its timeout', async () => {
-  const a = new WebRtcPeer({ iceServers: [], withholdCandidates: true, onCandidate: () => assert.fail('withheld') });
-  const b = new WebRtcPeer({ iceServers: [], withholdCandidates: true, onCandidate: () => assert.fail('withheld') });
+  const a = new WebRtcPeer({
+    iceServers: [],
+    withholdCandidates: true,
+    onCandidate: () => assert.fail('withheld'),
+  });
+  const b = new WebRtcPeer({
+    iceServers: [],
+    withholdCandidates: true,
+    onCandidate: () => assert.fail('withheld'),
+  });
   try {
     const offer = await a.createOffer();
     assert.doesNotMatch(offer.sdp, /a=candidate:/);
@@ -90,15 +172,29 @@ test('withheld candidates: no channel opens, and openChannel rejects on its time
 test('signaled descriptions and candidates are validated', () => {
   assert.throws(() => parseDescription('nope', 'offer'), /not JSON/);
   assert.throws(() => parseDescription('{"type":"answer","sdp":"v=0"}', 'offer'), /type is "answer"/);
-  assert.throws(() => parseDescription('{"type":"offer","sdp":"hello"}', 'offer'), /sdp missing or not an SDP/);
-  assert.deepEqual(parseDescription('{"type":"offer","sdp":"v=0\\r\\n"}', 'offer'), { type: 'offer', sdp: 'v=0\r\n' });
+  assert.throws(
+    () => parseDescription('{"type":"offer","sdp":"hello"}', 'offer'),
+    /sdp missing or not an SDP/,
+  );
+  assert.deepEqual(parseDescription('{"type":"offer","sdp":"v=0\\r\\n"}', 'offer'), {
+    type: 'offer',
+    sdp: 'v=0\r\n',
+  });
   assert.throws(() => parseCandidate('[]'), /"candidate" must be a string/);
   assert.throws(() => parseCandidate('{"candidate":5}'), /"candidate" must be a string/);
-  assert.deepEqual(parseCandidate('{"candidate":"candidate:1 1 UDP 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}'), {
-    candidate: 'candidate:1 1 UDP 1 127.0.0.1 5000 typ host',
-    sdpMid: '0',
-    sdpMLineIndex: 0,
-  });
+  assert.deepEqual(
+    parseCandidate(
+      '{"candidate":"candidate:1 1 UDP 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}',
+    ),
+    {
+      candidate: 'candidate:1 1 UDP 1 127.0.0.1 5000 typ host',
+      sdpMid: '0',
+      sdpMLineIndex: 0,
+    },
+  );
   // The seed's pion ToJSON() shape, with usernameFragment null.
-  assert.equal(parseCandidate('{"candidate":"c","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":null}').candidate, 'c');
+  assert.equal(
+    parseCandidate('{"candidate":"c","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":null}').candidate,
+    'c',
+  );
 });

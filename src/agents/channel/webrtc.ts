@@ -18,6 +18,16 @@
  *   client (the answerer reading `actpass` as `active`) cured it; but with the offerer holding its
  *   candidates as above, the order flips and that change *caused* it (5 of 10 requests at ~1 s, against
  *   0 of 10 without it, same run). So roles stay the default: the answerer is the DTLS client.
+ * - The last 2%: even so, 2 of 100 requests still took ~1 s (bench, 2026-11-21). libdatachannel's log
+ *   showed the answerer (DTLS client) reaching ICE-connected *first* — its own checks toward the
+ *   offerer's just-released candidates succeeded before the offerer's ICE was connected — and its
+ *   ClientHello lost. So the offerer now keeps holding its candidates after the answer is set, until its
+ *   own checks (towards the answerer's candidates, which it has) connect ICE: the DTLS server is then up
+ *   before the client can even start. Measured over 2 × 100 requests each way: 4 at ~1 s and a median of
+ *   28–31 ms before; none and a median of 72–78 ms (p95 79–84 ms) after — the answerer, controlled, now
+ *   connects on the offerer's nomination, which libjuice paces at ~50 ms. Where the offerer's checks
+ *   cannot succeed alone (it is behind a NAT the answerer cannot reach unprompted), the candidates go out
+ *   after {@link HOLD_CANDIDATES_MAX_MS}.
  */
 import nodeDataChannel from 'node-datachannel';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
@@ -26,12 +36,24 @@ import type { IceServerConfig } from '../signaling-client.js';
 
 export const DATA_CHANNEL_LABEL = 'file-transfer';
 
+/**
+ * After setting the answer, how long the offerer keeps holding its own candidates while its ICE checks
+ * have not connected yet (module comment). On loopback and LANs they connect within a few ms.
+ */
+export const HOLD_CANDIDATES_MAX_MS = 250;
+
+/** How long after the connection closed the library may still deliver the channel's own close event. */
+const CLOSE_GRACE_MS = 50;
+
 // libdatachannel's own log, for diagnosing connections: SDRLINK_WEBRTC_LOG=Debug|Info|Warning|Error.
 const nativeLogLevel = process.env['SDRLINK_WEBRTC_LOG'];
 if (nativeLogLevel !== undefined && nativeLogLevel !== '') {
-  nodeDataChannel.initLogger(nativeLogLevel as Parameters<typeof nodeDataChannel.initLogger>[0], (level, message) => {
-    process.stderr.write(`libdatachannel ${level}: ${message}\n`);
-  });
+  nodeDataChannel.initLogger(
+    nativeLogLevel as Parameters<typeof nodeDataChannel.initLogger>[0],
+    (level, message) => {
+      process.stderr.write(`${new Date().toISOString().slice(11, 23)} libdatachannel ${level}: ${message}\n`);
+    },
+  );
 }
 
 export interface SessionDescriptionInit {
@@ -62,12 +84,16 @@ export interface WebRtcPeerOptions {
 interface PolyfillDataChannel extends Channel {
   binaryType: string;
   readonly label: string;
+  addEventListener(type: 'close', listener: () => void): void;
+  dispatchEvent(ev: Event): boolean;
 }
 interface PolyfillPeerConnection {
   onicecandidate: ((ev: { candidate: { candidate: string; sdpMid: string | null } | null }) => void) | null;
   onconnectionstatechange: (() => void) | null;
+  oniceconnectionstatechange: (() => void) | null;
   ondatachannel: ((ev: { channel: PolyfillDataChannel }) => void) | null;
   readonly connectionState: string;
+  readonly iceConnectionState: string;
   readonly localDescription: { type: string; sdp: string } | null;
   createDataChannel(label: string, init?: { ordered?: boolean }): PolyfillDataChannel;
   createOffer(): Promise<{ type: string; sdp: string }>;
@@ -134,8 +160,13 @@ export class WebRtcPeer {
   #channel: PolyfillDataChannel | undefined;
   #channelWaiters: Array<(c: PolyfillDataChannel) => void> = [];
   #closed = false;
-  /** The offerer's own candidates, held until the answer is set (see the module comment). */
+  /** The offerer's own candidates, held until the answer is set and ICE is connected (module comment). */
   #holdLocal: CandidateInit[] | undefined;
+  #holdTimer: NodeJS.Timeout | undefined;
+  /** The channel as node-datachannel's polyfill made it (an EventTarget). */
+  #raw: PolyfillDataChannel | undefined;
+  /** Its `close` event was dispatched (by the library or by {@link #ensureChannelClose}). */
+  #channelClosed = false;
 
   constructor(opts: WebRtcPeerOptions) {
     this.#opts = opts;
@@ -148,12 +179,28 @@ export class WebRtcPeer {
     this.#pc = new RTCPeerConnection({ iceServers } as never) as unknown as PolyfillPeerConnection;
     this.#pc.onicecandidate = (ev) =>
       this.#guard(() => {
-        if (ev.candidate === null || ev.candidate.candidate === '' || opts.withholdCandidates === true) return;
-        const c: CandidateInit = { candidate: ev.candidate.candidate, sdpMid: ev.candidate.sdpMid ?? '0', sdpMLineIndex: 0 };
+        if (ev.candidate === null || ev.candidate.candidate === '' || opts.withholdCandidates === true)
+          return;
+        const c: CandidateInit = {
+          candidate: ev.candidate.candidate,
+          sdpMid: ev.candidate.sdpMid ?? '0',
+          sdpMLineIndex: 0,
+        };
         if (this.#holdLocal !== undefined) this.#holdLocal.push(c);
         else opts.onCandidate(c);
       });
-    this.#pc.onconnectionstatechange = () => this.#guard(() => opts.onStateChange?.(this.#pc.connectionState));
+    this.#pc.onconnectionstatechange = () =>
+      this.#guard(() => {
+        const state = this.#pc.connectionState;
+        if (state === 'closed' || state === 'failed') this.#ensureChannelClose();
+        opts.onStateChange?.(state);
+      });
+    this.#pc.oniceconnectionstatechange = () =>
+      this.#guard(() => {
+        const st = this.#pc.iceConnectionState;
+        // Only once the answer is set (the timer runs): before that, the hold guards the fingerprint.
+        if ((st === 'connected' || st === 'completed') && this.#holdTimer !== undefined) this.#releaseHeld();
+      });
     this.#pc.ondatachannel = (ev) =>
       this.#guard(() => {
         if (ev.channel.label !== DATA_CHANNEL_LABEL) return;
@@ -173,8 +220,28 @@ export class WebRtcPeer {
     }
   }
 
+  /**
+   * The connection is gone: make sure the channel's `close` event reaches its handlers. node-datachannel
+   * now and then drops a channel's close when the peer connection closes with it (seen on both sides of
+   * the mid-transfer relay test: the consumer's connection logged "SCTP disconnected … closed", yet the
+   * receiver waited for its idle timeout), and the protocol would then wait for that timeout (30 s).
+   */
+  #ensureChannelClose(): void {
+    const raw = this.#raw;
+    if (raw === undefined || this.#channelClosed) return;
+    setTimeout(() => {
+      if (this.#channelClosed) return;
+      this.#channelClosed = true;
+      this.#guard(() => raw.dispatchEvent(new Event('close')));
+    }, CLOSE_GRACE_MS);
+  }
+
   #adopt(raw: PolyfillDataChannel) {
     raw.binaryType = 'arraybuffer';
+    this.#raw = raw;
+    raw.addEventListener('close', () => {
+      this.#channelClosed = true;
+    });
     const ch = guardClosedChannel(raw);
     this.#channel = ch;
     const waiters = this.#channelWaiters;
@@ -184,6 +251,11 @@ export class WebRtcPeer {
 
   get connectionState(): string {
     return this.#pc.connectionState;
+  }
+
+  /** ICE state as the W3C API reports it ('new', 'checking', 'connected', …; libdatachannel's 'completed' reads 'connected'). */
+  get iceConnectionState(): string {
+    return this.#pc.iceConnectionState;
   }
 
   /** Offerer: creates the data channel and the offer (already set as local description). */
@@ -212,9 +284,22 @@ export class WebRtcPeer {
   async acceptAnswer(answer: SessionDescriptionInit): Promise<void> {
     await this.#pc.setRemoteDescription({ type: 'answer', sdp: stripCandidates(answer.sdp) });
     await this.#flushCandidates();
-    const held = this.#holdLocal ?? [];
-    this.#holdLocal = undefined;
-    for (const c of held) this.#opts.onCandidate(c);
+    // Our candidates go out once our own checks have connected ICE (see the module comment), or after
+    // HOLD_CANDIDATES_MAX_MS when they cannot (e.g. only the consumer can reach us).
+    const st = this.#pc.iceConnectionState;
+    if (st === 'connected' || st === 'completed') this.#releaseHeld();
+    else this.#holdTimer = setTimeout(() => this.#releaseHeld(), HOLD_CANDIDATES_MAX_MS);
+  }
+
+  #releaseHeld(): void {
+    this.#guard(() => {
+      if (this.#holdTimer !== undefined) clearTimeout(this.#holdTimer);
+      this.#holdTimer = undefined;
+      const held = this.#holdLocal;
+      if (held === undefined) return;
+      this.#holdLocal = undefined;
+      if (!this.#closed) for (const c of held) this.#opts.onCandidate(c);
+    });
   }
 
   /** Adds a remote candidate, or queues it until the remote description is set. */
@@ -282,6 +367,8 @@ export class WebRtcPeer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#holdTimer !== undefined) clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
     try {
       this.#channel?.close();
     } catch {
