@@ -15,11 +15,19 @@ export function createProgress(verb: string): Progress {
   const tty = process.stderr.isTTY;
   let bar: cliProgress.SingleBar | undefined;
   let lastLine = 0;
-  const t0 = Date.now();
+  // The rate counts from the first report (the first bytes, or a resume's starting offset), not from the
+  // command's start: waiting for a provider to generate the file is not transfer time.
+  let t0 = -1;
+  let done0 = 0;
   return {
     update(done, total, detail) {
-      const elapsed = (Date.now() - t0) / 1000;
-      const rate = elapsed > 0 ? done / elapsed : 0;
+      const now = Date.now();
+      if (t0 < 0) {
+        t0 = now;
+        done0 = done;
+      }
+      const elapsed = (now - t0) / 1000;
+      const rate = elapsed > 0 ? (done - done0) / elapsed : 0;
       if (tty) {
         if (bar === undefined) {
           bar = new cliProgress.SingleBar(
