@@ -42,11 +42,18 @@ export function createProgress(verb: string): Progress {
           bar.start(total, 0, { doneH: '', totalH: formatBytes(total), rateH: '', detail: detail ?? '' });
         }
         bar.setTotal(total);
-        bar.update(done, { doneH: formatBytes(done), totalH: formatBytes(total), rateH: formatRate(rate), detail: detail ?? '' });
+        bar.update(done, {
+          doneH: formatBytes(done),
+          totalH: formatBytes(total),
+          rateH: formatRate(rate),
+          detail: detail ?? '',
+        });
       } else if (Date.now() - lastLine >= 2000 || done === total) {
         lastLine = Date.now();
         const pct = total > 0 ? ((done / total) * 100).toFixed(1) : '100.0';
-        process.stderr.write(`${verb} ${pct}% ${formatBytes(done)} / ${formatBytes(total)} ${formatRate(rate)}${detail !== undefined ? ` ${detail}` : ''}\n`);
+        process.stderr.write(
+          `${verb} ${pct}% ${formatBytes(done)} / ${formatBytes(total)} ${formatRate(rate)}${detail !== undefined ? ` ${detail}` : ''}\n`,
+        );
       }
     },
     note(line) {
