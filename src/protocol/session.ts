@@ -11,6 +11,12 @@ import { TransferError, toTransferError } from './errors.js';
 
 type Handler = ((ev: unknown) => void) | null;
 
+/**
+ * How long a channel's close waits for a message still in flight (the peer's `error`, §3.6) before it
+ * fails the transfer with ERR_CHANNEL_CLOSED.
+ */
+export const CLOSE_SETTLE_MS = 100;
+
 /** Options common to both directions. */
 export interface SessionOptions {
   /** No progress for this long → ERR_TIMEOUT. 0 disables. */
@@ -48,6 +54,7 @@ export class TransferSession {
   };
   private watchdog: ReturnType<typeof setInterval> | undefined;
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
+  private closeTimer: ReturnType<typeof setTimeout> | undefined;
   private idleTicks = 0;
   private lastProgress = -1;
   private lastBuffered = -1;
@@ -82,12 +89,18 @@ export class TransferSession {
       saved.onopen?.call(ch, ev);
     };
     ch.onclose = (ev) => {
-      if (!this.finished) {
-        try {
-          handlers.close();
-        } catch (err) {
-          this.fail(toTransferError(err, 'ERR_IO', `${opts.role}: close handler`));
-        }
+      if (!this.finished && this.closeTimer === undefined) {
+        // A peer that fails sends `error` (§3.6) and closes. Transports may deliver the close before that
+        // last message (node-datachannel raises them through separate queues), so the close counts only
+        // if nothing settles the transfer within CLOSE_SETTLE_MS: the peer's reason wins over "closed".
+        this.closeTimer = setTimeout(() => {
+          if (this.finished || this.failure !== null) return;
+          try {
+            handlers.close();
+          } catch (err) {
+            this.fail(toTransferError(err, 'ERR_IO', `${opts.role}: close handler`));
+          }
+        }, CLOSE_SETTLE_MS);
       }
       saved.onclose?.call(ch, ev);
     };
@@ -228,6 +241,8 @@ export class TransferSession {
     this.finished = true;
     if (this.watchdog !== undefined) clearInterval(this.watchdog);
     if (this.pollTimer !== undefined) clearTimeout(this.pollTimer);
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    this.closeTimer = undefined;
     this.watchdog = undefined;
     this.pollTimer = undefined;
     this.opts.signal?.removeEventListener('abort', this.onAbort);

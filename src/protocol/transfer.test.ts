@@ -23,6 +23,7 @@ import { DEFAULT_CHUNK_BYTES, FRAME_HEADER_BYTES, SEED_CHUNK_BYTES, writeFrameHe
 import { receiveFile } from './receiver.js';
 import type { FileMetadata, ReceiveOptions } from './receiver.js';
 import { sendFile } from './sender.js';
+import { CLOSE_SETTLE_MS } from './session.js';
 import type { SendOptions } from './sender.js';
 
 type Hook = NonNullable<ChannelPairOptions['corrupt']>;
@@ -554,6 +555,38 @@ describe('control-message errors during a transfer (docs/protocol.md §3)', () =
 
 describe('peer errors, local failures, abort and timeouts', () => {
   const data = pseudoRandomBytes(2 * 1024 * 1024, 61);
+
+  /** The sender on `a`, and a hand-driven peer: resolves once the sender's metadata has reached `b`. */
+  async function senderAwaitingResume() {
+    const pair = createChannelPair();
+    const metadata = new Promise<void>((resolve) => {
+      pair.b.onmessage = (ev) => {
+        if (typeof ev.data === 'string' && ev.data.includes('"file-metadata"')) resolve();
+      };
+    });
+    const sent = outcome(sendFile(pair.a, sendOpts(data)));
+    await metadata;
+    return { pair, sent };
+  }
+
+  it("the peer closing after its error, with the close delivered first: the peer's reason wins (ERR_PEER)", async () => {
+    const { pair, sent } = await senderAwaitingResume();
+    // Transports may raise the close before the last message (node-datachannel: separate queues).
+    pair.a.onclose?.({ type: 'close' });
+    await new Promise((r) => setTimeout(r, CLOSE_SETTLE_MS / 4));
+    pair.a.onmessage?.({
+      data: JSON.stringify({ type: 'error', code: 'ERR_FRAME_CRC', message: 'bad frame' }),
+    });
+    const e = failed(await sent, 'ERR_PEER', 'ERR_FRAME_CRC');
+    assert.equal(e.peerMessage, 'bad frame');
+    pair.cut();
+  });
+
+  it('a close with no error behind it fails the transfer with ERR_CHANNEL_CLOSED once it has settled', async () => {
+    const { pair, sent } = await senderAwaitingResume();
+    pair.cut();
+    failed(await sent, 'ERR_CHANNEL_CLOSED');
+  });
 
   it('an unsafe file name is refused before open (ERR_FILENAME), and the sender hears why', async () => {
     const disk = new MemoryDisk();
