@@ -89,7 +89,13 @@ class Peer {
   }
 
   async remote(desc: { type: string; sdp: string }) {
-    await this.pc.setRemoteDescription(desc);
+    // Candidates travel as signals only, as between the agents (src/agents/channel/webrtc.ts): libdatachannel
+    // now and then refuses a description carrying them ("Got a remote candidate without ICE transport").
+    const sdp = desc.sdp
+      .split(/\r?\n/)
+      .filter((l) => !l.startsWith('a=candidate:') && !l.startsWith('a=end-of-candidates'))
+      .join('\r\n');
+    await this.pc.setRemoteDescription({ type: desc.type, sdp });
     this.#remoteSet = true;
     for (const c of this.#queued.splice(0)) await this.#add(c);
   }
