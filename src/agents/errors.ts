@@ -3,11 +3,11 @@ export type AgentErrorCode =
   | 'ERR_CONFIG'
   | 'ERR_SERVER'
   | 'ERR_SERVER_UNREACHABLE'
-  | 'ERR_NO_PROVIDER'
   | 'ERR_PROVIDER'
   | 'ERR_CONNECT_TIMEOUT'
   | 'ERR_ICE_FAILED'
   | 'ERR_SIGNAL_INVALID'
+  | 'ERR_SESSION_ENDED'
   | 'ERR_TRANSFER';
 
 export class AgentError extends Error {

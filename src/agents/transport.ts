@@ -155,7 +155,12 @@ export async function openP2P(
       const offer = await peer.createOffer();
       if (postOffer === undefined) throw new Error('offerer needs postOffer');
       await postOffer(JSON.stringify(offer));
-      const answer = await waitFor(link, link.signals.answer, link.connectTimeoutMs, 'no answer from the consumer');
+      const answer = await waitFor(
+        link,
+        link.signals.answer,
+        link.connectTimeoutMs,
+        'no answer from the consumer',
+      );
       await peer.acceptAnswer(parseDescriptionOrThrow(answer.signal_data, 'answer'));
     } else {
       const offer = await waitFor(link, link.signals.offer, link.offerTimeoutMs, 'no provider answered');
@@ -174,7 +179,9 @@ export async function openP2P(
     link.signals.onCandidate = undefined;
     peer.close();
     if (err instanceof AgentError) throw err;
-    throw new AgentError('ERR_ICE_FAILED', `direct connection failed: ${(err as Error).message}`, { cause: err });
+    throw new AgentError('ERR_ICE_FAILED', `direct connection failed: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -199,7 +206,17 @@ export async function openRelay(link: SessionLink): Promise<OpenedChannel> {
     const channel = await openRelayChannel(opts);
     return { channel, kind: 'relay', close: () => channel.close() };
   } catch (err) {
-    throw new AgentError('ERR_CONNECT_TIMEOUT', (err as Error).message, { cause: err });
+    const message = (err as Error).message;
+    // The server closes a waiting side when the session went final meanwhile (docs/api.md §6).
+    const ended = /ERR_SESSION_STATE: (\w+)/.exec(message);
+    if (ended !== null) {
+      throw new AgentError(
+        'ERR_SESSION_ENDED',
+        `relay: the session is ${ended[1] ?? 'over'} (the other side ended it), so nobody will join`,
+        { cause: err, serverCode: 'ERR_SESSION_STATE' },
+      );
+    }
+    throw new AgentError('ERR_CONNECT_TIMEOUT', message, { cause: err });
   }
 }
 

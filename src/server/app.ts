@@ -8,7 +8,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Writable } from 'node:stream';
 import { createSqliteStorage } from '../storage/sqlite/sqlite-storage.js';
-import type { Storage } from '../storage/types.js';
+import { FINAL_STATUSES, type Storage } from '../storage/types.js';
 import { bearerToken, cachedUserForToken, userForToken } from './auth/authenticate.js';
 import { TokenService } from './auth/jwt.js';
 import { LoginLimiter } from './auth/login-limiter.js';
@@ -129,6 +129,9 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
         .addRelayBytes(sessionId, bytes)
         .catch((err: unknown) => app.log.error({ err }, 'relay bytes not recorded'));
     },
+  });
+  hub.onSessionStatus((s) => {
+    if (FINAL_STATUSES.includes(s.status)) relay.sessionEnded(s.sessionId, s.status);
   });
   const ctx: ServerContext = {
     options,

@@ -223,6 +223,23 @@ export class RelayHub {
     if (room.ready) this.#hooks.onEnd(room.sessionId, room.bytes, this.#hooks.now() - room.startedAt, reason);
   }
 
+  /**
+   * The session went final (failed, cancelled, expired — or completed) while one side waits at its relay
+   * for the other: nobody is coming, so the waiting side is closed at once with the session's state
+   * (4409 `ERR_SESSION_STATE: failed`) instead of at the join timeout. A running relay is left alone: its
+   * two sides finish their exchange (the final acknowledgement may still be in flight) and leave.
+   */
+  sessionEnded(sessionId: string, status: string): void {
+    const room = this.#rooms.get(sessionId);
+    if (room === undefined || room.ready || room.ended) return;
+    for (const peer of [room.consumer, room.provider]) {
+      if (peer === undefined) continue;
+      if (peer.ws.isPaused) peer.ws.resume();
+      peer.ws.close(WS_CLOSE.CONFLICT, `ERR_SESSION_STATE: ${status}`);
+    }
+    this.#drop(room);
+  }
+
   /** Session ids with a relay open (waiting or running): their sessions must not expire. */
   activeSessionIds(): string[] {
     return [...this.#rooms.keys()];

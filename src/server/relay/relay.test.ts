@@ -187,6 +187,40 @@ describe('relay', () => {
     assert.equal(f.t.app.sdrlink.relay.stats().waiting, 0);
   });
 
+  it('closes a waiting side at once with 4409 when the other side fails the session', async () => {
+    const sid = await f.session();
+    const wp = await f.join(f.p, sid);
+    assert.deepEqual(await wp.next(), { type: 'relay-waiting' });
+    // The consumer gave up (it had refused the file over the direct channel) and says so.
+    const r = await f.t.call('POST', `/api/transfers/${sid}`, {
+      token: f.c.token,
+      body: { status: 'failed', error: 'ERR_FRAME_CRC: frame at offset 0' },
+    });
+    assert.equal(r.status, 200);
+    const c = await wp.closed(3000);
+    assert.equal(c.code, 4409);
+    assert.equal(c.reason, 'ERR_SESSION_STATE: failed');
+    assert.equal(f.t.app.sdrlink.relay.stats().waiting, 0);
+  });
+
+  it('leaves a running relay alone when its session goes final (the last acknowledgement may be in flight)', async () => {
+    const sid = await f.session();
+    const wc = await f.join(f.c, sid);
+    await wc.next();
+    const wp = await f.join(f.p, sid);
+    await wp.next((m) => m['type'] === 'relay-ready');
+    await wc.next((m) => m['type'] === 'relay-ready');
+    const r = await f.t.call('POST', `/api/transfers/${sid}`, {
+      token: f.c.token,
+      body: { status: 'failed', error: 'ERR_TIMEOUT: test' },
+    });
+    assert.equal(r.status, 200);
+    wp.ws.send(JSON.stringify({ type: 'ack' }));
+    assert.deepEqual(await wc.next((m) => m['type'] === 'ack'), { type: 'ack' });
+    wc.ws.close();
+    await wc.closed();
+  });
+
   it('closes a side that sends before relay-ready with 1008', async () => {
     const sid = await f.session();
     const wc = await f.join(f.c, sid);

@@ -20,6 +20,12 @@ export interface HubSubscriber {
 export class SignalingHub {
   readonly #byUser = new Map<number, Set<HubSubscriber>>();
   readonly #providers = new Set<HubSubscriber>();
+  readonly #statusListeners: Array<(session: SessionRecord) => void> = [];
+
+  /** Calls `fn` on every session transition, after the participants were told (the relay listens). */
+  onSessionStatus(fn: (session: SessionRecord) => void): void {
+    this.#statusListeners.push(fn);
+  }
 
   /** Registers a subscriber; returns the function that removes it. */
   subscribe(sub: HubSubscriber): () => void {
@@ -87,6 +93,7 @@ export class SignalingHub {
     });
     this.#toUser(session.initiatorUserId, text);
     if (session.targetUserId !== session.initiatorUserId) this.#toUser(session.targetUserId, text);
+    for (const fn of this.#statusListeners) fn(session);
   }
 
   /** Sends an arbitrary message to one user's connections (e.g. the open sessions after a change of request types). */
