@@ -41,7 +41,12 @@ export interface RequestOptions {
   /** No progress for this long fails the transfer (default 30 s). */
   idleTimeoutMs?: number;
   signal?: AbortSignal;
-  onProgress?: (p: { received: number; total: number; startOffset: number; transport: TransportKind }) => void;
+  onProgress?: (p: {
+    received: number;
+    total: number;
+    startOffset: number;
+    transport: TransportKind;
+  }) => void;
   onEvent?: (e: { event: string; [k: string]: unknown }) => void;
   /** Test faults. */
   faults?: { withholdCandidates?: boolean };
@@ -138,10 +143,19 @@ export async function requestFile(opts: RequestOptions): Promise<RequestResult> 
         const te = err as TransferError;
         const channelDied =
           te instanceof TransferError && (te.code === 'ERR_CHANNEL_CLOSED' || te.code === 'ERR_TIMEOUT');
-        if (!(channelDied && choice === 'auto' && kind === 'p2p' && attempt === 0 && opts.signal?.aborted !== true)) {
+        if (!(
+          channelDied &&
+          choice === 'auto' &&
+          kind === 'p2p' &&
+          attempt === 0 &&
+          opts.signal?.aborted !== true
+        )) {
           throw err;
         }
-        emit({ event: 'log', message: `direct channel lost midway (${te.message}); continuing over the relay` });
+        emit({
+          event: 'log',
+          message: `direct channel lost midway (${te.message}); continuing over the relay`,
+        });
         opened.close();
         opened = await openRelay(link);
         emit({ event: 'connected', session_id: sessionId, transport: 'relay' });
@@ -177,7 +191,9 @@ export async function requestFile(opts: RequestOptions): Promise<RequestResult> 
         duration_ms: out.duration_ms,
         verified: result.verified,
       })
-      .catch((err: unknown) => emit({ event: 'log', message: `transfer report not stored: ${(err as Error).message}` }));
+      .catch((err: unknown) =>
+        emit({ event: 'log', message: `transfer report not stored: ${(err as Error).message}` }),
+      );
     return out;
   } catch (err) {
     if (sessionId !== undefined && !finished) {
@@ -194,16 +210,39 @@ export async function requestFile(opts: RequestOptions): Promise<RequestResult> 
     throw err;
   } finally {
     signals?.close();
+    // After a failure our `error` (docs/protocol.md §3.6) may still sit in the channel's buffer: closing
+    // at once can discard it, and the provider would take a dead link for the reason. Let it leave first.
+    if (opened !== undefined && !finished) await drained(opened.channel, 250);
     opened?.close();
     router.close();
     client.close();
   }
 }
 
+/** Resolves once `channel` has nothing buffered, or after `maxMs`. */
+async function drained(channel: OpenedChannel['channel'], maxMs: number): Promise<void> {
+  const until = Date.now() + maxMs;
+  while (Date.now() < until) {
+    let buffered = 0;
+    try {
+      buffered = channel.readyState === 'open' ? channel.bufferedAmount : 0;
+    } catch {
+      buffered = 0;
+    }
+    if (buffered === 0) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 async function connect(link: SessionLink, choice: TransportChoice): Promise<OpenedChannel> {
   if (choice === 'relay') {
     // Wait until a provider has claimed the session (its offer), then meet it at the relay.
-    const offer = await withAbort(Promise.race([link.signals.offer, link.signals.failed]), link.offerTimeoutMs, 'no provider answered', link.signal);
+    const offer = await withAbort(
+      Promise.race([link.signals.offer, link.signals.failed]),
+      link.offerTimeoutMs,
+      'no provider answered',
+      link.signal,
+    );
     link.providerId = offer.from_client_id;
     return openRelay(link);
   }
@@ -211,7 +250,9 @@ async function connect(link: SessionLink, choice: TransportChoice): Promise<Open
     return await openP2P(link, 'answerer');
   } catch (err) {
     const e = err as AgentError;
-    const retryable = e.code === 'ERR_ICE_FAILED' || (e.code === 'ERR_CONNECT_TIMEOUT' && !e.message.startsWith('no provider'));
+    const retryable =
+      e.code === 'ERR_ICE_FAILED' ||
+      (e.code === 'ERR_CONNECT_TIMEOUT' && !e.message.startsWith('no provider'));
     if (choice === 'p2p' || !retryable || link.signal?.aborted === true) throw err;
     link.log?.(`no direct path (${e.message}); using the relay`);
     return openRelay(link);
