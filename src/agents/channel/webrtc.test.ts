@@ -58,18 +58,24 @@ test('offerer and answerer open the file-transfer channel and move bytes both wa
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('candidates that arrive before the remote description are queued, not thrown; the offerer holds its own until the answer is set and its ICE is connected', async () => {
-  const fromB: CandidateInit[] = [];
-  const fromA: CandidateInit[] = [];
-  const iceWhenReleased: string[] = [];
-  let a!: WebRtcPeer;
-  a = new WebRtcPeer({
+/** An offerer that records each candidate it releases, with its ICE state and the time of the first. */
+function recordingOfferer() {
+  const rec = { candidates: [] as CandidateInit[], iceStates: [] as string[], firstAt: 0 };
+  const peer: WebRtcPeer = new WebRtcPeer({
     iceServers: [],
     onCandidate: (c) => {
-      fromA.push(c);
-      iceWhenReleased.push(a.iceConnectionState);
+      rec.candidates.push(c);
+      rec.iceStates.push(peer.iceConnectionState);
+      rec.firstAt ||= performance.now();
     },
   });
+  return { peer, rec };
+}
+
+test('candidates that arrive before the remote description are queued, not thrown; the offerer holds its own until the answer is set and its ICE is connected', async () => {
+  const fromB: CandidateInit[] = [];
+  const { peer: a, rec } = recordingOfferer();
+  const fromA = rec.candidates;
   const b = new WebRtcPeer({ iceServers: [], onCandidate: (c) => fromB.push(c) });
   try {
     const offer = await a.createOffer();
@@ -84,7 +90,7 @@ test('candidates that arrive before the remote description are queued, not throw
     assert.ok(fromA.length > 0, 'the held candidates go out once the answer is set and ICE connected');
     // The offerer's own checks reached the answerer's candidates first: the DTLS server (the offerer) is up
     // before the answerer, the DTLS client, can connect (webrtc.ts, "the last 2%").
-    assert.deepEqual(new Set(iceWhenReleased), new Set(['connected']));
+    assert.deepEqual(new Set(rec.iceStates), new Set(['connected']));
     for (const c of fromA) await b.addRemoteCandidate(c);
     const [ca] = await Promise.all([a.openChannel(10_000), b.openChannel(10_000)]);
     assert.equal(ca.readyState, 'open');
@@ -95,18 +101,8 @@ test('candidates that arrive before the remote description are queued, not throw
 });
 
 test('an offerer whose own checks cannot connect releases its candidates after HOLD_CANDIDATES_MAX_MS, and the answerer connects', async () => {
-  const fromA: CandidateInit[] = [];
-  const iceWhenReleased: string[] = [];
-  let releasedAt = 0;
-  let a!: WebRtcPeer;
-  a = new WebRtcPeer({
-    iceServers: [],
-    onCandidate: (c) => {
-      fromA.push(c);
-      iceWhenReleased.push(a.iceConnectionState);
-      releasedAt ||= performance.now();
-    },
-  });
+  const { peer: a, rec } = recordingOfferer();
+  const fromA = rec.candidates;
   // The answerer's candidates never reach the offerer (as if it could not reach them).
   const b = new WebRtcPeer({ iceServers: [], onCandidate: () => undefined });
   try {
@@ -117,10 +113,10 @@ test('an offerer whose own checks cannot connect releases its candidates after H
     assert.ok(fromA.length > 0, 'released after the hold');
     // A timer never fires early: this bounds the logic, not the machine's speed.
     assert.ok(
-      releasedAt - answeredAt >= HOLD_CANDIDATES_MAX_MS - 2,
-      `released after ${releasedAt - answeredAt} ms`,
+      rec.firstAt - answeredAt >= HOLD_CANDIDATES_MAX_MS - 2,
+      `released after ${rec.firstAt - answeredAt} ms`,
     );
-    assert.ok(!iceWhenReleased.includes('connected'), 'released by the timer, not by a connection');
+    assert.ok(!rec.iceStates.includes('connected'), 'released by the timer, not by a connection');
     for (const c of fromA) await b.addRemoteCandidate(c);
     const [ca, cb] = await Promise.all([a.openChannel(10_000), b.openChannel(10_000)]);
     assert.equal(ca.readyState, 'open');
