@@ -21,6 +21,8 @@ import {
   type BareTransfer,
   type LatencySummary,
 } from './bare-datachannel.js';
+import { benchDatasets } from './datasets.js';
+import { benchProtocol } from './protocol.js';
 import { runBareWs, type BareWsResult } from './bare-ws.js';
 import type { ConsumerResult } from './agent-process.js';
 import { formatEntries, summarizeProfileFile, type ProfileSummary } from './cpuprofile-top.js';
@@ -745,19 +747,11 @@ const partMemory: PartFn = async (ctx) => {
   return { data: out };
 };
 
-/** A part another area provides (src/<area>/bench.ts), included when present. */
-function foreignPart(area: 'datasets' | 'protocol', fnName: string): PartFn {
+/** The micro-benchmarks of one area (`bench/datasets.ts`, `bench/protocol.ts`), as a part of the run. */
+function areaPart(area: 'datasets' | 'protocol', fn: (o: { quick: boolean }) => Promise<unknown>, fnName: string): PartFn {
   return async (ctx) => {
-    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-    const path = fileURLToPath(new URL(`../src/${area}/bench${ext}`, import.meta.url));
-    if (!existsSync(path)) throw new SkipError(`src/${area}/bench.ts is not there yet`);
-    const mod = (await import(`../src/${area}/bench.js`)) as Record<string, unknown>;
-    const fn = mod[fnName];
-    if (typeof fn !== 'function') throw new SkipError(`src/${area}/bench.ts exports no ${fnName}()`);
     ctx.progress(`${area}: ${fnName}({ quick: ${ctx.cfg.quick} })`);
-    const data = (await (fn as (o: { quick: boolean }) => Promise<unknown>)({
-      quick: ctx.cfg.quick,
-    })) as unknown;
+    const data = await fn({ quick: ctx.cfg.quick });
     const rows = area === 'datasets' ? datasetRows(data) : rowsFrom(data);
     for (const r of rows) ctx.rows.push({ ...r, part: area });
     return { data };
@@ -770,8 +764,8 @@ const PART_FNS: Record<PartName, PartFn> = {
   relay: partRelay,
   signaling: partSignaling,
   memory: partMemory,
-  datasets: foreignPart('datasets', 'benchDatasets'),
-  protocol: foreignPart('protocol', 'benchProtocol'),
+  datasets: areaPart('datasets', benchDatasets, 'benchDatasets'),
+  protocol: areaPart('protocol', benchProtocol, 'benchProtocol'),
 };
 
 // ---------------------------------------------------------------- main

@@ -14,7 +14,7 @@
  * 80–100% of a core per side, i.e. ~8 CPU-s/GiB per side), so the figure that matters is the CPU the
  * protocol adds per GiB (`addedCpuMsPerGiB`, both sides together), compared with that.
  *
- * Run: `node --import tsx src/protocol/bench.ts [--quick]` or `node dist/src/protocol/bench.js [--quick]`.
+ * Run: `node --import tsx bench/protocol.ts [--quick]` or `node dist/bench/protocol.js [--quick]`.
  */
 import { createHash } from 'node:crypto';
 import { open, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -22,17 +22,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import { createChannelPair, pseudoRandomBytes } from '../../test/helpers/channel-pair.js';
-import type { Channel } from './channel.js';
-import { crc32 as pureCrc32 } from './crc32.js';
-import type { Crc32 } from './crc32.js';
-import { DEFAULT_CHUNK_BYTES, FRAME_HEADER_BYTES, HIGH_WATER_BYTES, LOW_WATER_BYTES } from './frames.js';
-import { createSha256, wrapDigestHash } from './hashing.js';
-import type { HashFactory } from './hashing.js';
-import { receiveFile } from './receiver.js';
-import type { ReceiveTarget } from './receiver.js';
-import { sendFile } from './sender.js';
-import type { ByteSource } from './sender.js';
+import { createChannelPair, pseudoRandomBytes } from '../test/helpers/channel-pair.js';
+import type { Channel } from '../src/protocol/channel.js';
+import { crc32 as pureCrc32 } from '../src/protocol/crc32.js';
+import type { Crc32 } from '../src/protocol/crc32.js';
+import { DEFAULT_CHUNK_BYTES, FRAME_HEADER_BYTES, HIGH_WATER_BYTES, LOW_WATER_BYTES } from '../src/protocol/frames.js';
+import { createSha256, wrapDigestHash } from '../src/protocol/hashing.js';
+import type { HashFactory } from '../src/protocol/hashing.js';
+import { receiveFile } from '../src/protocol/receiver.js';
+import type { ReceiveTarget } from '../src/protocol/receiver.js';
+import { sendFile } from '../src/protocol/sender.js';
+import type { ByteSource } from '../src/protocol/sender.js';
 
 export interface BenchRow {
   name: string;

@@ -15,7 +15,7 @@
  * Each figure is the best of `repeats` runs after warm-up runs of the same request (the machines are
  * shared; the best run is the least disturbed; V8 needs a few runs to optimise the hot loops). Files go to `/dev/shm` when it exists, so the figures are generation, not disk.
  *
- * Run: `node dist/src/datasets/bench.js [--quick]` prints the result as JSON.
+ * Run: `node dist/bench/datasets.js [--quick]` prints the result as JSON.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -23,9 +23,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createFft } from './fft.js';
-import { createDefaultDatasets } from './index.js';
-import type { SpectrumParams } from './spectrum.js';
+import { createFft } from '../src/datasets/fft.js';
+import { createDefaultDatasets } from '../src/datasets/index.js';
+import type { SpectrumParams } from '../src/datasets/spectrum.js';
 
 /** What {@link benchDatasets} measured. Rates are per second; `undefined` where NumPy was unavailable. */
 export interface DatasetBenchResult {
@@ -232,8 +232,8 @@ export async function benchDatasets(opts: { quick: boolean }): Promise<DatasetBe
 
     // NumPy on the same sizes: the same scene's tones per capture (as plain tones).
     try {
-      const { placeEmitters } = await import('./scene.js');
-      const { captureCenter } = await import('./spectrum.js');
+      const { placeEmitters } = await import('../src/datasets/scene.js');
+      const { captureCenter } = await import('../src/datasets/spectrum.js');
       const emitters = placeEmitters(0, q.frequency_start, q.frequency_end, q.emitters, fs);
       const tones = Array.from({ length: q.plan.captures }, (_, k) => {
         const c = captureCenter(q.plan, k);
