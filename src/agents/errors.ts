@@ -1,14 +1,17 @@
 /** Errors of the provider and consumer agents. Codes are listed in docs/errors.md ("Agents"). */
-export type AgentErrorCode =
-  | 'ERR_CONFIG'
-  | 'ERR_SERVER'
-  | 'ERR_SERVER_UNREACHABLE'
-  | 'ERR_PROVIDER'
-  | 'ERR_CONNECT_TIMEOUT'
-  | 'ERR_ICE_FAILED'
-  | 'ERR_SIGNAL_INVALID'
-  | 'ERR_SESSION_ENDED'
-  | 'ERR_TRANSFER';
+export const AGENT_ERROR_CODES = [
+  'ERR_CONFIG',
+  'ERR_SERVER',
+  'ERR_SERVER_UNREACHABLE',
+  'ERR_PROVIDER',
+  'ERR_CONNECT_TIMEOUT',
+  'ERR_ICE_FAILED',
+  'ERR_SIGNAL_INVALID',
+  'ERR_SESSION_ENDED',
+  'ERR_TRANSFER',
+] as const;
+
+export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];
 
 export class AgentError extends Error {
   override name = 'AgentError';

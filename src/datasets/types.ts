@@ -36,7 +36,11 @@ export interface GenerateResult {
   bytes: number;
 }
 
-export type DatasetErrorCode = 'ERR_PARAMS' | 'ERR_REQUEST_TYPE' | 'ERR_TOO_LARGE' | 'ERR_SOURCE' | 'ERR_ABORTED';
+/** Every code a dataset module fails with (docs/errors.md "Datasets"). */
+export const DATASET_ERROR_CODES = ['ERR_PARAMS', 'ERR_REQUEST_TYPE', 'ERR_TOO_LARGE', 'ERR_SOURCE', 'ERR_ABORTED'] as const;
+
+/** A stable dataset error code. */
+export type DatasetErrorCode = (typeof DATASET_ERROR_CODES)[number];
 
 export class DatasetError extends Error {
   override name = 'DatasetError';

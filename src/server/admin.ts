@@ -36,11 +36,14 @@ export interface UserWithToken {
   generatedPassword?: string;
 }
 
+/** Every code of a refused admin action (docs/errors.md "Signaling server", outside HTTP). */
+export const ADMIN_ERROR_CODES = ['ERR_USERNAME_TAKEN', 'ERR_USER_NOT_FOUND', 'ERR_VALIDATION'] as const;
+
 /** Thrown for a refused admin action (name taken, unknown user, bad input). */
 export class AdminError extends Error {
   override name = 'AdminError';
   constructor(
-    readonly code: 'ERR_USERNAME_TAKEN' | 'ERR_USER_NOT_FOUND' | 'ERR_VALIDATION',
+    readonly code: (typeof ADMIN_ERROR_CODES)[number],
     message: string,
   ) {
     super(message);

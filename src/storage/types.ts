@@ -259,7 +259,10 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-export type StorageErrorCode = 'ERR_CONFLICT' | 'ERR_STORAGE' | 'ERR_MIGRATION';
+/** Every code a storage failure carries (docs/errors.md "Signaling server", outside HTTP). */
+export const STORAGE_ERROR_CODES = ['ERR_CONFLICT', 'ERR_STORAGE', 'ERR_MIGRATION'] as const;
+
+export type StorageErrorCode = (typeof STORAGE_ERROR_CODES)[number];
 
 /** A storage failure with a stable code (docs/errors.md "Signaling server"). */
 export class StorageError extends Error {
