@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
-import { TEST_PASSWORD, testApp, type TestApp } from './test-support.js';
+import { TEST_PASSWORD, testApp, type TestApp } from '../../test/helpers/server-app.js';
 
 describe('auth: register and login', () => {
   let t: TestApp;

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { testApp, type TestApp, type TestUser } from './test-support.js';
-import { openWs, type WsProbe } from './ws-test-support.js';
+import { testApp, type TestApp, type TestUser } from '../../test/helpers/server-app.js';
+import { openWs, type WsProbe } from '../../test/helpers/ws-probe.js';
 
 const OFFER = JSON.stringify({ type: 'offer', sdp: 'v=0\r\n' });
 const ANSWER = JSON.stringify({ type: 'answer', sdp: 'v=0\r\n' });

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type WebSocket from 'ws';
 import type { BuildOptions } from '../app.js';
-import { testApp, type TestApp, type TestUser } from '../test-support.js';
-import { openWs, type WsProbe } from '../ws-test-support.js';
+import { testApp, type TestApp, type TestUser } from '../../../test/helpers/server-app.js';
+import { openWs, type WsProbe } from '../../../test/helpers/ws-probe.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

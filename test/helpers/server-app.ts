@@ -1,9 +1,9 @@
 /**
  * In-process helpers for the server's own tests: an app on an in-memory database, JSON calls through
- * `app.inject()`, and users with tokens. (Cross-process helpers are in test/helpers/server.ts.)
+ * `app.inject()`, and users with tokens. (Cross-process helpers are in server.ts beside this file.)
  */
 import type { FastifyInstance } from 'fastify';
-import { buildServer, type BuildOptions } from './app.js';
+import { buildServer, type BuildOptions } from '../../src/server/app.js';
 
 export interface TestUser {
   id: string;
