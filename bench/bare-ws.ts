@@ -70,10 +70,11 @@ function runReceiver() {
     (m) => {
       if (m.type === 'listen') {
         // Direct: the receiver is the server.
-        wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 2 * MESSAGE_BYTES });
-        wss.on('connection', (ws) => countInto(ws, () => expectBytes));
-        wss.on('listening', () =>
-          toParent({ type: 'listening', port: (wss?.address() as AddressInfo).port }),
+        const server = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 2 * MESSAGE_BYTES });
+        wss = server;
+        server.on('connection', (ws) => countInto(ws, () => expectBytes));
+        server.on('listening', () =>
+          toParent({ type: 'listening', port: (server.address() as AddressInfo).port }),
         );
       } else if (m.type === 'connect') {
         // Through a relay: the receiver is a client, as our consumer is.

@@ -557,5 +557,5 @@ class Receiver {
 }
 
 function describe(m: Inbound): string {
-  return m instanceof Uint8Array ? `a binary message of ${m.length} bytes` : `${m.type}`;
+  return m instanceof Uint8Array ? `a binary message of ${m.length} bytes` : m.type;
 }

@@ -14,7 +14,7 @@ export function datasetCommand(): Command {
     .option(
       '-p, --param <key=value>',
       'a parameter (repeatable); the value is read as JSON when it parses (1e6, true, "x"), else as a string',
-      (v: string, prev: string[] = []) => [...prev, v],
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     )
     .option('--params <json>', 'all parameters as one JSON object (merged under --param)')
     .option('-o, --out <file>', 'output file (default: the dataset file name, in the current folder)')
