@@ -126,13 +126,18 @@ class ConsumerRequest {
   async run(): Promise<RequestResult> {
     await mkdir(this.#outDir, { recursive: true });
     const { link, session } = await this.#initiate();
-    const { opened } = await connectWithFallback(link, {
+    const { opened, fallback } = await connectWithFallback(link, {
       choice: this.#choice,
       role: 'answerer',
       channels: this.#channels,
     });
     this.#opened = opened;
-    this.#emit({ event: 'connected', session_id: link.sessionId, transport: opened.kind });
+    this.#emit({
+      event: 'connected',
+      session_id: link.sessionId,
+      transport: opened.kind,
+      ...(fallback !== undefined ? { fallback: fallback.reason } : {}),
+    });
     const received = await this.#receive(link, opened);
     const out = this.#result(link, session, received);
     this.#finished = true;
@@ -189,9 +194,14 @@ class ConsumerRequest {
         channels: this.#channels,
         choice: this.#choice,
         resumable: true,
-        onRelay: (relay) => {
+        onRelay: (relay, why) => {
           this.#opened = current = relay;
-          this.#emit({ event: 'connected', session_id: link.sessionId, transport: 'relay' });
+          this.#emit({
+            event: 'connected',
+            session_id: link.sessionId,
+            transport: 'relay',
+            fallback: why.reason,
+          });
         },
       },
       (o) =>

@@ -160,7 +160,7 @@ class ProviderSession {
   }
 
   async #transfer(): Promise<void> {
-    const { opened } = await connectWithFallback(this.#link, {
+    const { opened, fallback } = await connectWithFallback(this.#link, {
       choice: this.#ctx.choice,
       role: 'offerer',
       channels: this.#ctx.channels,
@@ -168,7 +168,12 @@ class ProviderSession {
     });
     this.#opened = opened;
     let current = opened;
-    this.#ctx.emit({ event: 'connected', session_id: this.#id, transport: opened.kind });
+    this.#ctx.emit({
+      event: 'connected',
+      session_id: this.#id,
+      transport: opened.kind,
+      ...(fallback !== undefined ? { fallback: fallback.reason } : {}),
+    });
     this.#report({ status: 'connected', transport: opened.kind });
 
     const file = await withAbort(Promise.race([this.#prepared, this.#signals.failed]), {
@@ -191,9 +196,14 @@ class ProviderSession {
         channels: this.#ctx.channels,
         choice: this.#ctx.choice,
         resumable: this.#sdrlink,
-        onRelay: (relay) => {
+        onRelay: (relay, why) => {
           this.#opened = current = relay;
-          this.#ctx.emit({ event: 'connected', session_id: this.#id, transport: 'relay' });
+          this.#ctx.emit({
+            event: 'connected',
+            session_id: this.#id,
+            transport: 'relay',
+            fallback: why.reason,
+          });
         },
       },
       (o) => this.#sendOver(o, file),

@@ -13,7 +13,7 @@ import { channelsWithFaults, createFaultHooks, NO_SEND_HOOKS, type ProviderFault
 import { serveSession, type ProviderContext } from './provider-session.js';
 import { SignalRouter } from './session-signals.js';
 import { SignalingClient, type IceSession } from './signaling-client.js';
-import type { ChannelFactory, TransportChoice } from './transport.js';
+import type { ChannelFactory, FallbackReason, TransportChoice } from './transport.js';
 
 export type { ProviderFaults } from './faults.js';
 
@@ -47,7 +47,13 @@ export type ProviderEvent =
   | { event: 'refused'; session_id: string; code: string; message: string }
   | { event: 'claimed'; session_id: string }
   | { event: 'lost-claim'; session_id: string; message: string }
-  | { event: 'connected'; session_id: string; transport: 'p2p' | 'relay' }
+  | {
+      event: 'connected';
+      session_id: string;
+      transport: 'p2p' | 'relay';
+      /** Why the relay carries the session although `auto` would have taken a direct channel. */
+      fallback?: FallbackReason;
+    }
   | { event: 'progress'; session_id: string; sent: number; total: number }
   | {
       event: 'sent';
