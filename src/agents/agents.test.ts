@@ -13,8 +13,10 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { createDatasetRegistry, DatasetError, type Dataset } from '../datasets/types.js';
 import { TransferError } from '../protocol/errors.js';
-import { testApp, type TestApp } from '../server/test-support.js';
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from '../server/app.js';
 import { pseudoRandomBytes } from '../../test/helpers/channel-pair.js';
+import { registerUser } from '../../test/helpers/server.js';
 import { createMemoryHub, type MemoryHub } from '../../test/helpers/memory-channels.js';
 import { AgentError } from './errors.js';
 import { startProvider, type Provider, type ProviderEvent, type ProviderOptions } from './provider.js';
@@ -58,7 +60,7 @@ function sha256(data: Uint8Array): string {
 }
 
 describe('provider and consumer over in-memory channels', () => {
-  let t: TestApp;
+  let app: FastifyInstance;
   let url: string;
   let dir: string;
   let providerToken: string;
@@ -68,19 +70,20 @@ describe('provider and consumer over in-memory channels', () => {
   let n = 0;
 
   before(async () => {
-    t = await testApp();
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    app = await buildServer({ db: ':memory:', logLevel: 'silent' });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     dir = await mkdtemp(join(tmpdir(), 'sdrlink-agents-'));
-    providerToken = (await t.user('mem-provider', 1)).token;
-    consumerToken = (await t.user('mem-consumer', 2)).token;
+    const password = 'memory-pass';
+    providerToken = (await registerUser(url, { username: 'mem-provider', password, client_type: 1 })).token;
+    consumerToken = (await registerUser(url, { username: 'mem-consumer', password, client_type: 2 })).token;
   });
   afterEach(async () => {
     await provider?.close();
     provider = undefined;
   });
   after(async () => {
-    await t.close();
+    await app.close();
     await rm(dir, { recursive: true, force: true });
   });
 

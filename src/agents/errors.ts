@@ -1,6 +1,4 @@
 /** Errors of the provider and consumer agents. Codes are listed in docs/errors.md ("Agents"). */
-
-/** Every agent error code, in the order docs/errors.md lists them. */
 export const AGENT_ERROR_CODES = [
   'ERR_CONFIG',
   'ERR_SERVER',
