@@ -99,10 +99,13 @@ async function refuse(ctx: ProviderContext, sessionId: string, code: string, mes
   await ctx.client.sendSignal(sessionId, 'error', { code, message }).catch(() => undefined);
 }
 
-/** Another provider claimed the session first: not a failure of this one. */
+/**
+ * Another provider claimed the session first: not a failure of this one. An AgentError, so the direct
+ * attempt passes it on as it is (not as an ICE failure) and no relay is tried for it.
+ */
 class LostClaimError extends AgentError {
   constructor(message: string) {
-    super('ERR_SERVER', `session taken by another provider: ${message}`, { serverCode: 'LOST_CLAIM' });
+    super('ERR_SERVER', `session taken by another provider: ${message}`);
   }
 }
 
