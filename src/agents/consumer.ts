@@ -5,18 +5,17 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { TransferError } from '../protocol/errors.js';
+import { PROTOCOL_NAME } from '../protocol/codec.js';
 import { receiveFile, type ReceiveResult } from '../protocol/receiver.js';
 import { AgentError } from './errors.js';
+import { channelsWithFaults } from './faults.js';
 import { createSha256, crc32, openDiskTarget } from './files.js';
-import { SDRLINK_PROTOCOL } from './provider.js';
-import { SignalRouter } from './session-signals.js';
-import { SignalingClient } from './signaling-client.js';
+import { SessionSignals, SignalRouter } from './session-signals.js';
+import { SignalingClient, type IceSession } from './signaling-client.js';
 import {
-  openP2P,
-  openRelay,
-  SessionSignals,
-  withAbort,
+  connectWithFallback,
+  runWithFailover,
+  type ChannelFactory,
   type OpenedChannel,
   type SessionLink,
   type TransportChoice,
@@ -48,7 +47,9 @@ export interface RequestOptions {
     transport: TransportKind;
   }) => void;
   onEvent?: (e: { event: string; [k: string]: unknown }) => void;
-  /** Test faults. */
+  /** Where the session's channels come from (default: WebRTC and the server's relay). */
+  channels?: ChannelFactory;
+  /** Test faults; they apply to the default channels only. */
   faults?: { withholdCandidates?: boolean };
 }
 
@@ -77,145 +78,221 @@ export interface RequestResult {
 
 /** Requests a dataset and saves it, verified. Rejects with AgentError / TransferError carrying a `code`. */
 export async function requestFile(opts: RequestOptions): Promise<RequestResult> {
-  const started = Date.now();
-  const client = new SignalingClient(opts.server, opts.token);
-  const router = new SignalRouter(client, 1000);
-  const emit = opts.onEvent ?? (() => undefined);
-  const outDir = resolve(opts.outDir);
-  const choice = opts.transport ?? 'auto';
-  let sessionId: string | undefined;
-  let signals: SessionSignals | undefined;
-  let opened: OpenedChannel | undefined;
-  let finished = false;
+  const request = new ConsumerRequest(opts);
   try {
-    await mkdir(outDir, { recursive: true });
-    try {
-      await client.connectPush({ onSignal: (sig) => router.deliver(sig) });
-    } catch (err) {
-      emit({ event: 'log', message: `push channel unavailable, polling instead: ${(err as Error).message}` });
-    }
-    const config = await client.iceConfig();
-    const connectTimeoutMs = opts.connectTimeoutMs ?? config.relay_after_ms ?? 5000;
-    const init: Parameters<SignalingClient['initiate']>[0] = {
-      request_type: opts.type,
-      parameters: opts.params,
-      capabilities: [SDRLINK_PROTOCOL],
-    };
-    if (opts.provider !== undefined) init.target = opts.provider;
-    const session = await client.initiate(init);
-    sessionId = session.session_id;
-    emit({ event: 'session', session_id: sessionId });
-    signals = new SessionSignals(router, sessionId, 'provider');
-
-    const link: SessionLink = {
-      client,
-      sessionId,
-      token: opts.token,
-      signals,
-      iceServers: config.ice_servers ?? [],
-      connectTimeoutMs,
-      offerTimeoutMs: opts.waitMs ?? 60_000,
-      relayTimeoutMs: Math.max(10_000, connectTimeoutMs * 2),
-      log: (message) => emit({ event: 'log', message }),
-    };
-    if (opts.signal !== undefined) link.signal = opts.signal;
-    if (opts.faults?.withholdCandidates === true) link.withholdCandidates = true;
-
-    opened = await connect(link, choice);
-    const transferStart = Date.now();
-    emit({ event: 'connected', session_id: sessionId, transport: opened.kind });
-
-    let firstByteAt = 0;
-    const markFirstByte = () => {
-      if (firstByteAt === 0) firstByteAt = Date.now();
-    };
-    let result: ReceiveResult | undefined;
-    let firstStart = -1;
-    let received = 0;
-    for (let attempt = 0; result === undefined; attempt++) {
-      const kind: TransportKind = opened.kind;
-      try {
-        const r = await receiveOver(opened.channel, outDir, opts, kind, signals, markFirstByte);
-        result = r;
-        if (firstStart < 0) firstStart = r.startOffset;
-        received += r.size - r.startOffset;
-      } catch (err) {
-        const te = err as TransferError;
-        const channelDied =
-          te instanceof TransferError && (te.code === 'ERR_CHANNEL_CLOSED' || te.code === 'ERR_TIMEOUT');
-        if (!(
-          channelDied &&
-          choice === 'auto' &&
-          kind === 'p2p' &&
-          attempt === 0 &&
-          opts.signal?.aborted !== true
-        )) {
-          throw err;
-        }
-        emit({
-          event: 'log',
-          message: `direct channel lost midway (${te.message}); continuing over the relay`,
-        });
-        opened.close();
-        opened = await openRelay(link);
-        emit({ event: 'connected', session_id: sessionId, transport: 'relay' });
-      }
-    }
-    const now = Date.now();
-    const transferMs = Math.max(1, now - transferStart);
-    if (firstByteAt === 0) firstByteAt = now;
-    const out: RequestResult = {
-      path: result.path,
-      size: result.size,
-      sha256: result.sha256,
-      verified: result.verified,
-      transport: opened.kind,
-      session_id: sessionId,
-      duration_ms: now - started,
-      transfer_ms: transferMs,
-      bytes_received: received,
-      resumed_from: firstStart < 0 ? 0 : firstStart,
-      rate: (received / Math.max(1, now - firstByteAt)) * 1000,
-      first_byte_ms: firstByteAt - started,
-      provider_id: link.providerId ?? session.target_user_id,
-    };
-    finished = true;
-    await client
-      .reportTransfer(sessionId, {
-        status: 'completed',
-        file_name: result.path.split('/').pop() ?? '',
-        file_size: result.size,
-        bytes: received,
-        sha256: result.sha256,
-        transport: opened.kind,
-        duration_ms: out.duration_ms,
-        verified: result.verified,
-      })
-      .catch((err: unknown) =>
-        emit({ event: 'log', message: `transfer report not stored: ${(err as Error).message}` }),
-      );
-    return out;
+    return await request.run();
   } catch (err) {
-    if (sessionId !== undefined && !finished) {
-      const e = err as { code?: string; message: string };
-      const code = e.code ?? 'ERR_TRANSFER';
-      if (err instanceof AgentError && err.code === 'ERR_CONNECT_TIMEOUT' && opened === undefined) {
-        await client.cancel(sessionId).catch(() => undefined);
-      } else if (!(err instanceof AgentError && err.code === 'ERR_PROVIDER')) {
-        await client
-          .reportTransfer(sessionId, { status: 'failed', error: `${code}: ${e.message}`.slice(0, 500) })
-          .catch(() => undefined);
-      }
-    }
+    await request.settleFailure(err);
     throw err;
   } finally {
-    signals?.close();
+    await request.close();
+  }
+}
+
+/** A received file, with what the result reports about how it came. */
+interface Received {
+  file: ReceiveResult;
+  opened: OpenedChannel;
+  transferStart: number;
+  /** When the first data byte arrived (0: none did, the whole file was already held). */
+  firstByteAt: number;
+}
+
+/** One request's state, from `initiate` to the verified file and the report. */
+class ConsumerRequest {
+  readonly #opts: RequestOptions;
+  readonly #started = Date.now();
+  readonly #client: SignalingClient;
+  readonly #router: SignalRouter;
+  readonly #emit: NonNullable<RequestOptions['onEvent']>;
+  readonly #outDir: string;
+  readonly #choice: TransportChoice;
+  readonly #channels: ChannelFactory;
+  #session: IceSession | undefined;
+  #signals: SessionSignals | undefined;
+  #opened: OpenedChannel | undefined;
+  #finished = false;
+
+  constructor(opts: RequestOptions) {
+    this.#opts = opts;
+    this.#client = new SignalingClient(opts.server, opts.token);
+    this.#router = new SignalRouter(this.#client, 1000);
+    this.#emit = opts.onEvent ?? (() => undefined);
+    this.#outDir = resolve(opts.outDir);
+    this.#choice = opts.transport ?? 'auto';
+    this.#channels = opts.channels ?? channelsWithFaults(opts.faults);
+  }
+
+  async run(): Promise<RequestResult> {
+    await mkdir(this.#outDir, { recursive: true });
+    const { link, session } = await this.#initiate();
+    const { opened, fallback } = await connectWithFallback(link, {
+      choice: this.#choice,
+      role: 'answerer',
+      channels: this.#channels,
+    });
+    this.#opened = opened;
+    this.#emit({
+      event: 'connected',
+      session_id: link.sessionId,
+      transport: opened.kind,
+      ...(fallback !== undefined ? { fallback: fallback.reason } : {}),
+    });
+    const received = await this.#receive(link, opened);
+    const out = this.#result(link, session, received);
+    this.#finished = true;
+    await this.#reportCompleted(link.sessionId, received, out.duration_ms);
+    return out;
+  }
+
+  /** Opens the push channel, asks for the data, and returns the session and its link. */
+  async #initiate(): Promise<{ link: SessionLink; session: IceSession }> {
+    try {
+      await this.#client.connectPush({ onSignal: (sig) => this.#router.deliver(sig) });
+    } catch (err) {
+      this.#emit({
+        event: 'log',
+        message: `push channel unavailable, polling instead: ${(err as Error).message}`,
+      });
+    }
+    const config = await this.#client.iceConfig();
+    const connectTimeoutMs = this.#opts.connectTimeoutMs ?? config.relay_after_ms ?? 5000;
+    const init: Parameters<SignalingClient['initiate']>[0] = {
+      request_type: this.#opts.type,
+      parameters: this.#opts.params,
+      capabilities: [PROTOCOL_NAME],
+    };
+    if (this.#opts.provider !== undefined) init.target = this.#opts.provider;
+    const session = await this.#client.initiate(init);
+    this.#session = session;
+    this.#emit({ event: 'session', session_id: session.session_id });
+    this.#signals = new SessionSignals(this.#router, session.session_id, 'provider');
+    const link: SessionLink = {
+      client: this.#client,
+      sessionId: session.session_id,
+      token: this.#opts.token,
+      signals: this.#signals,
+      iceServers: config.ice_servers ?? [],
+      connectTimeoutMs,
+      offerTimeoutMs: this.#opts.waitMs ?? 60_000,
+      relayTimeoutMs: Math.max(10_000, connectTimeoutMs * 2),
+      log: (message) => this.#emit({ event: 'log', message }),
+    };
+    if (this.#opts.signal !== undefined) link.signal = this.#opts.signal;
+    return { link, session };
+  }
+
+  /** Receives the file, continuing over the relay when a direct channel dies midway (`auto`). */
+  async #receive(link: SessionLink, opened: OpenedChannel): Promise<Received> {
+    const transferStart = Date.now();
+    let firstByteAt = 0;
+    let current = opened;
+    const file = await runWithFailover(
+      opened,
+      {
+        link,
+        channels: this.#channels,
+        choice: this.#choice,
+        resumable: true,
+        onRelay: (relay, why) => {
+          this.#opened = current = relay;
+          this.#emit({
+            event: 'connected',
+            session_id: link.sessionId,
+            transport: 'relay',
+            fallback: why.reason,
+          });
+        },
+      },
+      (o) =>
+        this.#receiveOver(o, link.signals, () => {
+          if (firstByteAt === 0) firstByteAt = Date.now();
+        }),
+    );
+    return { file, opened: current, transferStart, firstByteAt };
+  }
+
+  #receiveOver(o: OpenedChannel, signals: SessionSignals, onFirstByte: () => void): Promise<ReceiveResult> {
+    const opts = this.#opts;
+    const ro: Parameters<typeof receiveFile>[1] = {
+      crc32,
+      createHash: createSha256,
+      open: (meta) => openDiskTarget(this.#outDir, meta),
+      idleTimeoutMs: opts.idleTimeoutMs ?? 30_000,
+    };
+    if (opts.signal !== undefined) ro.signal = opts.signal;
+    const onProgress = opts.onProgress;
+    ro.onProgress = (p) => {
+      if (p.received > p.startOffset) onFirstByte();
+      onProgress?.({ received: p.received, total: p.total, startOffset: p.startOffset, transport: o.kind });
+    };
+    return Promise.race([receiveFile(o.channel, ro), signals.failed]);
+  }
+
+  #result(link: SessionLink, session: IceSession, r: Received): RequestResult {
+    const now = Date.now();
+    const firstByteAt = r.firstByteAt === 0 ? now : r.firstByteAt;
+    const received = r.file.size - r.file.startOffset;
+    return {
+      path: r.file.path,
+      size: r.file.size,
+      sha256: r.file.sha256,
+      verified: r.file.verified,
+      transport: r.opened.kind,
+      session_id: link.sessionId,
+      duration_ms: now - this.#started,
+      transfer_ms: Math.max(1, now - r.transferStart),
+      bytes_received: received,
+      resumed_from: r.file.startOffset,
+      rate: (received / Math.max(1, now - firstByteAt)) * 1000,
+      first_byte_ms: firstByteAt - this.#started,
+      provider_id: link.providerId ?? session.target_user_id,
+    };
+  }
+
+  async #reportCompleted(sessionId: string, r: Received, durationMs: number): Promise<void> {
+    await this.#client
+      .reportTransfer(sessionId, {
+        status: 'completed',
+        file_name: r.file.path.split('/').pop() ?? '',
+        file_size: r.file.size,
+        bytes: r.file.size - r.file.startOffset,
+        sha256: r.file.sha256,
+        transport: r.opened.kind,
+        duration_ms: durationMs,
+        verified: r.file.verified,
+      })
+      .catch((err: unknown) =>
+        this.#emit({ event: 'log', message: `transfer report not stored: ${(err as Error).message}` }),
+      );
+  }
+
+  /**
+   * After a failure: a request no provider took up (or no channel opened for) is cancelled; another is
+   * reported failed, unless the provider refused it (it said so itself).
+   */
+  async settleFailure(err: unknown): Promise<void> {
+    const sessionId = this.#session?.session_id;
+    if (sessionId === undefined || this.#finished) return;
+    const e = err as { code?: string; message: string };
+    const code = e.code ?? 'ERR_TRANSFER';
+    if (err instanceof AgentError && err.code === 'ERR_CONNECT_TIMEOUT' && this.#opened === undefined) {
+      await this.#client.cancel(sessionId).catch(() => undefined);
+    } else if (!(err instanceof AgentError && err.code === 'ERR_PROVIDER')) {
+      await this.#client
+        .reportTransfer(sessionId, { status: 'failed', error: `${code}: ${e.message}`.slice(0, 500) })
+        .catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#signals?.close();
     // After a failure our `error` (docs/protocol.md §3.6) may still sit in the channel's buffer: closing
     // at once can discard it, and the provider would take a dead link for the reason. Let it leave first.
-    if (opened !== undefined && !finished) await drained(opened.channel, 250);
-    opened?.close();
-    router.close();
-    client.close();
+    if (this.#opened !== undefined && !this.#finished) await drained(this.#opened.channel, 250);
+    this.#opened?.close();
+    this.#router.close();
+    this.#client.close();
   }
 }
 
@@ -232,52 +309,4 @@ async function drained(channel: OpenedChannel['channel'], maxMs: number): Promis
     if (buffered === 0) return;
     await new Promise((r) => setTimeout(r, 5));
   }
-}
-
-async function connect(link: SessionLink, choice: TransportChoice): Promise<OpenedChannel> {
-  if (choice === 'relay') {
-    // Wait until a provider has claimed the session (its offer), then meet it at the relay.
-    const offer = await withAbort(
-      Promise.race([link.signals.offer, link.signals.failed]),
-      link.offerTimeoutMs,
-      'no provider answered',
-      link.signal,
-    );
-    link.providerId = offer.from_client_id;
-    return openRelay(link);
-  }
-  try {
-    return await openP2P(link, 'answerer');
-  } catch (err) {
-    const e = err as AgentError;
-    const retryable =
-      e.code === 'ERR_ICE_FAILED' ||
-      (e.code === 'ERR_CONNECT_TIMEOUT' && !e.message.startsWith('no provider'));
-    if (choice === 'p2p' || !retryable || link.signal?.aborted === true) throw err;
-    link.log?.(`no direct path (${e.message}); using the relay`);
-    return openRelay(link);
-  }
-}
-
-function receiveOver(
-  channel: OpenedChannel['channel'],
-  outDir: string,
-  opts: RequestOptions,
-  kind: TransportKind,
-  signals: SessionSignals,
-  onFirstByte: () => void,
-): Promise<ReceiveResult> {
-  const ro: Parameters<typeof receiveFile>[1] = {
-    crc32,
-    createHash: createSha256,
-    open: (meta) => openDiskTarget(outDir, meta),
-    idleTimeoutMs: opts.idleTimeoutMs ?? 30_000,
-  };
-  if (opts.signal !== undefined) ro.signal = opts.signal;
-  const onProgress = opts.onProgress;
-  ro.onProgress = (p) => {
-    if (p.received > p.startOffset) onFirstByte();
-    onProgress?.({ received: p.received, total: p.total, startOffset: p.startOffset, transport: kind });
-  };
-  return Promise.race([receiveFile(channel, ro), signals.failed]);
 }

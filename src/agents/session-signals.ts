@@ -1,11 +1,14 @@
 /**
- * Routes signals to the session they belong to. Signals reach an agent through the push channel and, while
- * it is down, through polling; both may deliver the same signal, so each is taken once (by id).
+ * A session's incoming signals: {@link SignalRouter} routes them to the session they belong to (through
+ * the push channel and, while it is down, polling; both may deliver the same signal, so each is taken once,
+ * by id), and {@link SessionSignals} sorts one session's signals by kind.
  */
+import { AgentError } from './errors.js';
 import type { IceSignal, SignalingClient } from './signaling-client.js';
 
 type Listener = (signal: IceSignal) => void;
 
+/** Routes signals to the session they belong to, each signal once. */
 export class SignalRouter {
   readonly #client: SignalingClient;
   readonly #listeners = new Map<string, Listener>();
@@ -61,5 +64,71 @@ export class SignalRouter {
     if (this.#pollTimer !== undefined) clearInterval(this.#pollTimer);
     this.#pollTimer = undefined;
     this.#listeners.clear();
+  }
+}
+
+/** Parses an `error` signal's data: `{"code","message"}` as a JSON string. */
+export function parseErrorSignal(data: string): { code: string; message: string } {
+  try {
+    const v = JSON.parse(data) as Record<string, unknown>;
+    return {
+      code: typeof v['code'] === 'string' ? v['code'] : 'ERR_PEER',
+      message: typeof v['message'] === 'string' ? v['message'] : data.slice(0, 200),
+    };
+  } catch {
+    return { code: 'ERR_PEER', message: data.slice(0, 200) };
+  }
+}
+
+/**
+ * One session's incoming signals, sorted by kind: the offer and the answer as promises, candidates to
+ * whichever peer is current, and the peer's `error` signal as a rejection of `failed`.
+ */
+export class SessionSignals {
+  readonly offer: Promise<IceSignal>;
+  readonly answer: Promise<IceSignal>;
+  /** Rejects with ERR_PROVIDER/ERR_TRANSFER when the other side posts an `error` signal; never resolves. */
+  readonly failed: Promise<never>;
+  onCandidate: ((sig: IceSignal) => void) | undefined;
+  readonly #unsubscribe: () => void;
+
+  constructor(router: SignalRouter, sessionId: string, peerRole: 'provider' | 'consumer') {
+    let gotOffer: (s: IceSignal) => void = () => undefined;
+    let gotAnswer: (s: IceSignal) => void = () => undefined;
+    let fail: (e: Error) => void = () => undefined;
+    this.offer = new Promise((r) => (gotOffer = r));
+    this.answer = new Promise((r) => (gotAnswer = r));
+    this.failed = new Promise<never>((_, rej) => (fail = rej));
+    this.failed.catch(() => undefined); // observed by whoever races it
+    this.#unsubscribe = router.subscribe(sessionId, (sig) => {
+      switch (sig.signal_type) {
+        case 'candidate':
+          this.onCandidate?.(sig);
+          break;
+        case 'offer':
+          gotOffer(sig);
+          break;
+        case 'answer':
+          gotAnswer(sig);
+          break;
+        case 'error': {
+          const e = parseErrorSignal(sig.signal_data);
+          fail(
+            new AgentError(
+              peerRole === 'provider' ? 'ERR_PROVIDER' : 'ERR_TRANSFER',
+              `${peerRole} refused: ${e.code}: ${e.message}`,
+              { serverCode: e.code },
+            ),
+          );
+          break;
+        }
+        default:
+          break;
+      }
+    });
+  }
+
+  close(): void {
+    this.#unsubscribe();
   }
 }

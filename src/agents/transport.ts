@@ -1,13 +1,15 @@
 /**
  * Getting a channel for a session: a direct WebRTC data channel, or the server's WebSocket relay when no
  * direct path opens in time, when ICE fails, or when the direct channel dies midway (`--transport auto`).
- * Shared by the provider (offerer) and the consumer (answerer).
+ * Shared by the provider (offerer) and the consumer (answerer). The channels come from a
+ * {@link ChannelFactory}: WebRTC and the relay in production, an in-memory pair in unit tests.
  */
 import type { Channel } from '../protocol/channel.js';
+import { TransferError } from '../protocol/errors.js';
 import { openRelayChannel } from './channel/relay.js';
 import { parseCandidate, parseDescription, WebRtcPeer } from './channel/webrtc.js';
-import { AgentError } from './errors.js';
-import type { SignalRouter } from './session-signals.js';
+import { AgentError, type AgentWait } from './errors.js';
+import type { SessionSignals } from './session-signals.js';
 import type { IceServerConfig, IceSignal, SignalingClient } from './signaling-client.js';
 
 export type TransportChoice = 'auto' | 'p2p' | 'relay';
@@ -38,94 +40,265 @@ export interface SessionLink {
   /** How long to wait at the relay for the other participant. */
   relayTimeoutMs: number;
   signal?: AbortSignal;
-  /** Test fault: withhold ICE candidates so no direct path can form. */
-  withholdCandidates?: boolean;
   log?(line: string): void;
   /** Set by the answerer: the user id of the provider whose offer it took. */
   providerId?: string;
 }
 
-/** Parses an `error` signal's data: `{"code","message"}` as a JSON string. */
-export function parseErrorSignal(data: string): { code: string; message: string } {
-  try {
-    const v = JSON.parse(data) as Record<string, unknown>;
-    return {
-      code: typeof v['code'] === 'string' ? v['code'] : 'ERR_PEER',
-      message: typeof v['message'] === 'string' ? v['message'] : data.slice(0, 200),
-    };
-  } catch {
-    return { code: 'ERR_PEER', message: data.slice(0, 200) };
-  }
+/**
+ * Where a session's channels come from. The agents take one as an option, so provider and consumer run
+ * over an in-memory pair in unit tests exactly as they run over WebRTC and the relay.
+ */
+export interface ChannelFactory {
+  /**
+   * Opens a direct channel as `role`. The offerer hands its offer to `postOffer` (the provider claims the
+   * session with it); the answerer first waits for the offer ({@link awaitOffer}). Rejects with
+   * `ERR_ICE_FAILED` or `ERR_CONNECT_TIMEOUT` when no direct path opens.
+   */
+  openP2P(
+    link: SessionLink,
+    role: 'offerer' | 'answerer',
+    postOffer?: (offer: string) => Promise<void>,
+  ): Promise<OpenedChannel>;
+  /** Joins the session's relay and resolves once the other participant is there too. */
+  openRelay(link: SessionLink): Promise<OpenedChannel>;
+}
+
+export interface WebRtcFactoryOptions {
+  /** Test fault: withhold ICE candidates so no direct path can form (relay fallback tests). */
+  withholdCandidates?: boolean;
+}
+
+/** The production {@link ChannelFactory}: node-datachannel for direct channels, the server's relay. */
+export function createChannelFactory(opts: WebRtcFactoryOptions = {}): ChannelFactory {
+  return {
+    openP2P: (link, role, postOffer) => openP2P(link, role, postOffer, opts),
+    openRelay,
+  };
+}
+
+/** Why a session's bytes go over the relay although `auto` would have taken a direct channel. */
+export type FallbackReason = 'ice-failed' | 'connect-timeout' | 'channel-lost';
+
+export interface RelayFallback {
+  kind: 'relay';
+  reason: FallbackReason;
+  /** The failure's own message, for logs. */
+  message: string;
+}
+
+export interface Connected {
+  opened: OpenedChannel;
+  /** Set when `auto` fell back to the relay; absent when the chosen transport opened. */
+  fallback?: RelayFallback;
 }
 
 /**
- * One session's incoming signals, sorted by kind: the offer and the answer as promises, candidates to
- * whichever peer is current, and the peer's `error` signal as a rejection of `failed`.
+ * Classifies a failed direct attempt: the reason the relay may be tried instead, or `undefined` when
+ * the failure is not about the path (no provider answered, the peer refused, a bad description, abort).
  */
-export class SessionSignals {
-  readonly offer: Promise<IceSignal>;
-  readonly answer: Promise<IceSignal>;
-  /** Rejects with ERR_PROVIDER/ERR_PEER when the other side posts an `error` signal; never resolves. */
-  readonly failed: Promise<never>;
-  onCandidate: ((sig: IceSignal) => void) | undefined;
-  readonly #unsubscribe: () => void;
+export function directFailure(err: unknown): 'ice-failed' | 'connect-timeout' | undefined {
+  if (!(err instanceof AgentError)) return undefined;
+  if (err.code === 'ERR_ICE_FAILED') return 'ice-failed';
+  if (err.code === 'ERR_CONNECT_TIMEOUT' && err.waitingFor !== 'offer') return 'connect-timeout';
+  return undefined;
+}
 
-  constructor(router: SignalRouter, sessionId: string, peerRole: 'provider' | 'consumer') {
-    let gotOffer: (s: IceSignal) => void = () => undefined;
-    let gotAnswer: (s: IceSignal) => void = () => undefined;
-    let fail: (e: Error) => void = () => undefined;
-    this.offer = new Promise((r) => (gotOffer = r));
-    this.answer = new Promise((r) => (gotAnswer = r));
-    this.failed = new Promise<never>((_, rej) => (fail = rej));
-    this.failed.catch(() => undefined); // observed by whoever races it
-    this.#unsubscribe = router.subscribe(sessionId, (sig) => {
-      switch (sig.signal_type) {
-        case 'candidate':
-          this.onCandidate?.(sig);
-          break;
-        case 'offer':
-          gotOffer(sig);
-          break;
-        case 'answer':
-          gotAnswer(sig);
-          break;
-        case 'error': {
-          const e = parseErrorSignal(sig.signal_data);
-          fail(
-            new AgentError(
-              peerRole === 'provider' ? 'ERR_PROVIDER' : 'ERR_TRANSFER',
-              `${peerRole} refused: ${e.code}: ${e.message}`,
-              { serverCode: e.code },
-            ),
-          );
-          break;
-        }
-        default:
-          break;
-      }
-    });
-  }
+export interface ConnectOptions {
+  choice: TransportChoice;
+  role: 'offerer' | 'answerer';
+  channels: ChannelFactory;
+  /** The offerer's claim: posts its offer (a bare one when it goes straight to the relay). */
+  claim?: (offer: string) => Promise<void>;
+}
 
-  close(): void {
-    this.#unsubscribe();
+/**
+ * Opens the session's first channel: the relay for `relay`, a direct channel for `p2p`, and for `auto` a
+ * direct channel or, when the path fails (ICE, connect timeout), the relay — with the typed reason.
+ *
+ * @example
+ * const { opened, fallback } = await connectWithFallback(link, { choice: 'auto', role: 'answerer', channels });
+ * if (fallback) log(`relay: ${fallback.reason}`);
+ */
+export async function connectWithFallback(link: SessionLink, o: ConnectOptions): Promise<Connected> {
+  if (o.choice === 'relay') return { opened: await joinRelayFirst(link, o) };
+  try {
+    return { opened: await o.channels.openP2P(link, o.role, o.claim) };
+  } catch (err) {
+    const reason = directFailure(err);
+    if (o.choice === 'p2p' || reason === undefined || link.signal?.aborted === true) throw err;
+    const message = (err as Error).message;
+    link.log?.(`no direct path (${message}); using the relay`);
+    return { opened: await o.channels.openRelay(link), fallback: { kind: 'relay', reason, message } };
   }
+}
+
+/** `--transport relay`: the session is still claimed and answered through signals, then met at the relay. */
+async function joinRelayFirst(link: SessionLink, o: ConnectOptions): Promise<OpenedChannel> {
+  if (o.role === 'offerer') {
+    if (o.claim === undefined) throw new Error('the offerer needs a claim');
+    // Claim with a real offer all the same: seed clients and the server's claim rule expect one.
+    await o.claim(JSON.stringify({ type: 'offer', sdp: 'v=0\r\n' }));
+  } else {
+    await awaitOffer(link);
+  }
+  return o.channels.openRelay(link);
+}
+
+export interface FailoverOptions {
+  link: SessionLink;
+  channels: ChannelFactory;
+  choice: TransportChoice;
+  /** False when the peer cannot resume (a seed consumer): a dead channel then fails the transfer. */
+  resumable: boolean;
+  /** Called with the relay channel that replaces the dead direct one, before `run` starts on it. */
+  onRelay(opened: OpenedChannel, fallback: RelayFallback): void;
+}
+
+/**
+ * Runs one transfer leg (`run`: send or receive) over `opened`. When a direct channel dies midway under
+ * `auto`, closes it, joins the relay, and runs again there once; the protocol resumes from the receiver's
+ * verified offset (docs/protocol.md §4).
+ */
+export async function runWithFailover<T>(
+  opened: OpenedChannel,
+  o: FailoverOptions,
+  run: (opened: OpenedChannel) => Promise<T>,
+): Promise<T> {
+  try {
+    return await run(opened);
+  } catch (err) {
+    if (!mayFailOver(err, opened, o)) throw err;
+    const message = (err as Error).message;
+    o.link.log?.(`direct channel lost midway (${message}); continuing over the relay`);
+    opened.close();
+    const relay = await o.channels.openRelay(o.link);
+    o.onRelay(relay, { kind: 'relay', reason: 'channel-lost', message });
+    return run(relay);
+  }
+}
+
+function mayFailOver(err: unknown, opened: OpenedChannel, o: FailoverOptions): boolean {
+  const channelDied =
+    err instanceof TransferError && (err.code === 'ERR_CHANNEL_CLOSED' || err.code === 'ERR_TIMEOUT');
+  return (
+    channelDied &&
+    o.choice === 'auto' &&
+    opened.kind === 'p2p' &&
+    o.resumable &&
+    o.link.signal?.aborted !== true
+  );
+}
+
+export interface WaitOptions {
+  /** Gives up after this long (`ERR_CONNECT_TIMEOUT`). */
+  ms: number;
+  /** What is awaited, for the message: `${what} within ${ms} ms`. */
+  what: string;
+  /** The same, typed, carried by the timeout error. */
+  waitingFor?: AgentWait;
+  signal?: AbortSignal | undefined;
+}
+
+/** Resolves with `p`, or rejects after `o.ms` (`ERR_CONNECT_TIMEOUT`) or on abort (`ERR_TRANSFER`). */
+export function withAbort<T>(p: Promise<T>, o: WaitOptions): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(
+        new AgentError(
+          'ERR_CONNECT_TIMEOUT',
+          `${o.what} within ${o.ms} ms`,
+          o.waitingFor === undefined ? {} : { waitingFor: o.waitingFor },
+        ),
+      );
+    }, o.ms);
+    const onAbort = () => {
+      cleanup();
+      reject(new AgentError('ERR_TRANSFER', `${o.what}: aborted`));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
+    };
+    o.signal?.addEventListener('abort', onAbort);
+    p.then(
+      (v) => {
+        cleanup();
+        resolve(v);
+      },
+      (e: unknown) => {
+        cleanup();
+        reject(e as Error);
+      },
+    );
+  });
 }
 
 /** Waits for `p`, but gives up on timeout, abort, or the peer's `error` signal. */
-function waitFor<T>(link: SessionLink, p: Promise<T>, ms: number, what: string): Promise<T> {
-  return withAbort(Promise.race([p, link.signals.failed]), ms, what, link.signal);
+export function waitFor<T>(link: SessionLink, p: Promise<T>, o: Omit<WaitOptions, 'signal'>): Promise<T> {
+  return withAbort(Promise.race([p, link.signals.failed]), { ...o, signal: link.signal });
 }
 
 /**
- * Runs the WebRTC exchange for one session as `role` and resolves with an open data channel.
- * The offerer creates the offer and hands it to `postOffer` (the provider claims the session with it);
- * the answerer waits for the offer among the session's signals.
+ * The answerer's first wait: a provider claiming the session with its offer. Records the provider's id.
+ * Times out with `waitingFor: 'offer'`, which is never a reason to try the relay.
  */
-export async function openP2P(
+export async function awaitOffer(link: SessionLink): Promise<IceSignal> {
+  const offer = await waitFor(link, link.signals.offer, {
+    ms: link.offerTimeoutMs,
+    what: 'no provider answered',
+    waitingFor: 'offer',
+  });
+  link.providerId = offer.from_client_id;
+  return offer;
+}
+
+/**
+ * Runs the WebRTC exchange for one session as `role` and resolves with an open data channel
+ * ({@link ChannelFactory.openP2P}).
+ */
+async function openP2P(
   link: SessionLink,
   role: 'offerer' | 'answerer',
-  postOffer?: (offer: string) => Promise<void>,
+  postOffer: ((offer: string) => Promise<void>) | undefined,
+  opts: WebRtcFactoryOptions,
 ): Promise<OpenedChannel> {
+  const peer = createPeer(link, opts);
+  try {
+    if (role === 'offerer') {
+      const offer = await peer.createOffer();
+      if (postOffer === undefined) throw new Error('offerer needs postOffer');
+      await postOffer(JSON.stringify(offer));
+      const answer = await waitFor(link, link.signals.answer, {
+        ms: link.connectTimeoutMs,
+        what: 'no answer from the consumer',
+        waitingFor: 'answer',
+      });
+      await peer.acceptAnswer(parseDescriptionOrThrow(answer.signal_data, 'answer'));
+    } else {
+      const offer = await awaitOffer(link);
+      const answer = await peer.acceptOffer(parseDescriptionOrThrow(offer.signal_data, 'offer'));
+      await link.client.sendSignal(link.sessionId, 'answer', answer);
+    }
+    const channel = await waitFor(link, peer.openChannel(link.connectTimeoutMs, link.signal), {
+      ms: link.connectTimeoutMs + 1000,
+      what: 'no open data channel',
+      waitingFor: 'channel',
+    });
+    return { channel, kind: 'p2p', close: () => peer.close() };
+  } catch (err) {
+    link.signals.onCandidate = undefined;
+    peer.close();
+    if (err instanceof AgentError) throw err;
+    throw new AgentError('ERR_ICE_FAILED', `direct connection failed: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** A peer whose local candidates go out as signals and which takes the session's remote candidates. */
+function createPeer(link: SessionLink, opts: WebRtcFactoryOptions): WebRtcPeer {
   const log = link.log ?? (() => undefined);
   const peerOpts: ConstructorParameters<typeof WebRtcPeer>[0] = {
     iceServers: link.iceServers,
@@ -139,7 +312,7 @@ export async function openP2P(
       if (state === 'failed') log('webrtc: connection failed');
     },
   };
-  if (link.withholdCandidates === true) peerOpts.withholdCandidates = true;
+  if (opts.withholdCandidates === true) peerOpts.withholdCandidates = true;
   const peer = new WebRtcPeer(peerOpts);
   link.signals.onCandidate = (sig) => {
     try {
@@ -150,39 +323,7 @@ export async function openP2P(
       log(`bad candidate signal ${sig.id}: ${(err as Error).message}`);
     }
   };
-  try {
-    if (role === 'offerer') {
-      const offer = await peer.createOffer();
-      if (postOffer === undefined) throw new Error('offerer needs postOffer');
-      await postOffer(JSON.stringify(offer));
-      const answer = await waitFor(
-        link,
-        link.signals.answer,
-        link.connectTimeoutMs,
-        'no answer from the consumer',
-      );
-      await peer.acceptAnswer(parseDescriptionOrThrow(answer.signal_data, 'answer'));
-    } else {
-      const offer = await waitFor(link, link.signals.offer, link.offerTimeoutMs, 'no provider answered');
-      link.providerId = offer.from_client_id;
-      const answer = await peer.acceptOffer(parseDescriptionOrThrow(offer.signal_data, 'offer'));
-      await link.client.sendSignal(link.sessionId, 'answer', answer);
-    }
-    const channel = await waitFor(
-      link,
-      peer.openChannel(link.connectTimeoutMs, link.signal),
-      link.connectTimeoutMs + 1000,
-      'no open data channel',
-    );
-    return { channel, kind: 'p2p', close: () => peer.close() };
-  } catch (err) {
-    link.signals.onCandidate = undefined;
-    peer.close();
-    if (err instanceof AgentError) throw err;
-    throw new AgentError('ERR_ICE_FAILED', `direct connection failed: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  return peer;
 }
 
 function parseDescriptionOrThrow(data: string, kind: 'offer' | 'answer') {
@@ -193,8 +334,8 @@ function parseDescriptionOrThrow(data: string, kind: 'offer' | 'answer') {
   }
 }
 
-/** Joins the relay for the session. */
-export async function openRelay(link: SessionLink): Promise<OpenedChannel> {
+/** Joins the relay for the session ({@link ChannelFactory.openRelay}). */
+async function openRelay(link: SessionLink): Promise<OpenedChannel> {
   try {
     const opts: Parameters<typeof openRelayChannel>[0] = {
       server: link.client.server,
@@ -207,44 +348,24 @@ export async function openRelay(link: SessionLink): Promise<OpenedChannel> {
     return { channel, kind: 'relay', close: () => channel.close() };
   } catch (err) {
     const message = (err as Error).message;
-    // The server closes a waiting side when the session went final meanwhile (docs/api.md §6).
-    const ended = /ERR_SESSION_STATE: (\w+)/.exec(message);
-    if (ended !== null) {
+    const status = sessionEndedStatus(message);
+    if (status !== undefined) {
       throw new AgentError(
         'ERR_SESSION_ENDED',
-        `relay: the session is ${ended[1] ?? 'over'} (the other side ended it), so nobody will join`,
+        `relay: the session is ${status} (the other side ended it), so nobody will join`,
         { cause: err, serverCode: 'ERR_SESSION_STATE' },
       );
     }
-    throw new AgentError('ERR_CONNECT_TIMEOUT', message, { cause: err });
+    throw new AgentError('ERR_CONNECT_TIMEOUT', message, { cause: err, waitingFor: 'relay' });
   }
 }
 
-/** Resolves with `p`, or rejects after `ms` or on abort. */
-export function withAbort<T>(p: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new AgentError('ERR_CONNECT_TIMEOUT', `${what} within ${ms} ms`));
-    }, ms);
-    const onAbort = () => {
-      cleanup();
-      reject(new AgentError('ERR_TRANSFER', `${what}: aborted`));
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    signal?.addEventListener('abort', onAbort);
-    p.then(
-      (v) => {
-        cleanup();
-        resolve(v);
-      },
-      (e: unknown) => {
-        cleanup();
-        reject(e as Error);
-      },
-    );
-  });
+/**
+ * Close-reason parsing: the server closes a side waiting at the relay with the reason
+ * `ERR_SESSION_STATE: <status>` when the session went final meanwhile (docs/api.md §6), and the relay
+ * channel passes that reason on only inside its error's message. Returns the session's status, if so.
+ */
+function sessionEndedStatus(closeReason: string): string | undefined {
+  const m = /ERR_SESSION_STATE: (\w+)/.exec(closeReason);
+  return m === null ? undefined : (m[1] ?? 'over');
 }

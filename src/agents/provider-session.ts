@@ -1,0 +1,344 @@
+/**
+ * One provider session, from claim to report: check the request, produce the file through the cache (while
+ * connecting), claim the session with the offer, connect (WebRTC or the relay), send with `sdrlink/1` — or
+ * the seed's plain format to a seed consumer —, carry on over the relay when a direct channel dies midway,
+ * and report the outcome. A bad request is refused with an `error` signal; nothing is claimed.
+ */
+import { DatasetError, type Dataset, type DatasetRegistry } from '../datasets/types.js';
+import { PROTOCOL_NAME } from '../protocol/codec.js';
+import { TransferError } from '../protocol/errors.js';
+import { sendFile, type SendResult } from '../protocol/sender.js';
+import type { CacheLease, DatasetCache, PreparedFile } from './dataset-cache.js';
+import { AgentError } from './errors.js';
+import type { SendHooks } from './faults.js';
+import { crc32, openFileSource, sha256File } from './files.js';
+import type { ProviderEvent } from './provider.js';
+import { SessionSignals, type SignalRouter } from './session-signals.js';
+import type { IceServerConfig, IceSession, SignalingClient, TransferReport } from './signaling-client.js';
+import {
+  connectWithFallback,
+  runWithFailover,
+  withAbort,
+  type ChannelFactory,
+  type OpenedChannel,
+  type SessionLink,
+  type TransportChoice,
+  type TransportKind,
+} from './transport.js';
+
+/** What every session of one provider shares. */
+export interface ProviderContext {
+  client: SignalingClient;
+  token: string;
+  router: SignalRouter;
+  datasets: DatasetRegistry;
+  cache: DatasetCache;
+  /** Largest file the provider will produce. */
+  maxOutputBytes: number;
+  choice: TransportChoice;
+  iceServers: IceServerConfig[];
+  connectTimeoutMs: number;
+  channels: ChannelFactory;
+  hooks: SendHooks;
+  emit(event: ProviderEvent): void;
+}
+
+/** How long a claimed session may wait for its file to be produced. */
+const FILE_READY_TIMEOUT_MS = 15 * 60_000;
+/** No progress for this long fails a send. */
+const SEND_IDLE_TIMEOUT_MS = 30_000;
+/** A seed receiver never acknowledges and may still be draining: it gets this long to close first. */
+const SEED_CLOSE_DELAY_MS = 5000;
+
+/** Serves one session to its end; failures are reported through events and the session, never thrown. */
+export async function serveSession(ctx: ProviderContext, s: IceSession, signal: AbortSignal): Promise<void> {
+  ctx.emit({ event: 'session', session_id: s.session_id, request_type: s.request_type });
+  // Checked before claiming anything: a bad request is refused through the session.
+  const checked = checkRequest(ctx, s);
+  if (!checked.ok) return refuse(ctx, s.session_id, checked.code, checked.message);
+  await new ProviderSession(ctx, s, checked.dataset, checked.params, signal).run();
+}
+
+type CheckedRequest =
+  { ok: true; dataset: Dataset; params: unknown } | { ok: false; code: string; message: string };
+
+/** The session's dataset and validated parameters, or the refusal to send. */
+function checkRequest(ctx: ProviderContext, s: IceSession): CheckedRequest {
+  const dataset = ctx.datasets.get(s.request_type);
+  if (dataset === undefined) {
+    const serves = ctx.datasets.types().join(', ');
+    return {
+      ok: false,
+      code: 'ERR_REQUEST_TYPE',
+      message: `request type ${JSON.stringify(s.request_type)} is not served here (serves: ${serves})`,
+    };
+  }
+  let params: unknown;
+  try {
+    params = dataset.validate(JSON.parse(s.parameters === '' ? '{}' : s.parameters));
+  } catch (err) {
+    if (err instanceof SyntaxError)
+      return { ok: false, code: 'ERR_PARAMS', message: `parameters: not valid JSON (${err.message})` };
+    if (err instanceof DatasetError) return { ok: false, code: err.code, message: err.message };
+    return { ok: false, code: 'ERR_PARAMS', message: (err as Error).message };
+  }
+  const estimate = dataset.estimateBytes(params);
+  if (estimate > ctx.maxOutputBytes) {
+    return {
+      ok: false,
+      code: 'ERR_TOO_LARGE',
+      message: `the file would be ~${estimate} bytes; this provider's limit is ${ctx.maxOutputBytes}`,
+    };
+  }
+  return { ok: true, dataset, params };
+}
+
+/** Tells the consumer (an `error` signal) and the log that the session is refused. */
+async function refuse(ctx: ProviderContext, sessionId: string, code: string, message: string) {
+  ctx.emit({ event: 'refused', session_id: sessionId, code, message });
+  await ctx.client.sendSignal(sessionId, 'error', { code, message }).catch(() => undefined);
+}
+
+/**
+ * Another provider claimed the session first: not a failure of this one. An AgentError, so the direct
+ * attempt passes it on as it is (not as an ICE failure) and no relay is tried for it.
+ */
+class LostClaimError extends AgentError {
+  constructor(message: string) {
+    super('ERR_SERVER', `session taken by another provider: ${message}`);
+  }
+}
+
+/** One accepted session's state, from the claim to the report. */
+class ProviderSession {
+  readonly #ctx: ProviderContext;
+  readonly #s: IceSession;
+  readonly #signal: AbortSignal;
+  readonly #started = Date.now();
+  readonly #prepared: Promise<CacheLease>;
+  readonly #signals: SessionSignals;
+  readonly #link: SessionLink;
+  /** The consumer speaks sdrlink/1 (else it is a seed consumer: plain format, no resume). */
+  readonly #sdrlink: boolean;
+  #opened: OpenedChannel | undefined;
+  #claimed = false;
+  #failed = false;
+
+  constructor(ctx: ProviderContext, s: IceSession, dataset: Dataset, params: unknown, signal: AbortSignal) {
+    this.#ctx = ctx;
+    this.#s = s;
+    this.#signal = signal;
+    // The file is produced while the session connects.
+    this.#prepared = ctx.cache.prepare(dataset, params, signal);
+    this.#prepared.catch(() => undefined);
+    this.#signals = new SessionSignals(ctx.router, s.session_id, 'consumer');
+    this.#link = {
+      client: ctx.client,
+      sessionId: s.session_id,
+      token: ctx.token,
+      signals: this.#signals,
+      iceServers: ctx.iceServers,
+      connectTimeoutMs: ctx.connectTimeoutMs,
+      offerTimeoutMs: ctx.connectTimeoutMs,
+      relayTimeoutMs: Math.max(10_000, ctx.connectTimeoutMs * 2),
+      signal,
+      log: (message) => ctx.emit({ event: 'log', session_id: s.session_id, message }),
+    };
+    this.#sdrlink = (s.capabilities ?? []).includes(PROTOCOL_NAME);
+  }
+
+  get #id(): string {
+    return this.#s.session_id;
+  }
+
+  async run(): Promise<void> {
+    try {
+      await this.#transfer();
+    } catch (err) {
+      this.#failed = true;
+      await this.#fail(err);
+    } finally {
+      this.#close();
+    }
+  }
+
+  async #transfer(): Promise<void> {
+    const { opened, fallback } = await connectWithFallback(this.#link, {
+      choice: this.#ctx.choice,
+      role: 'offerer',
+      channels: this.#ctx.channels,
+      claim: (offer) => this.#claim(offer),
+    });
+    this.#opened = opened;
+    let current = opened;
+    this.#ctx.emit({
+      event: 'connected',
+      session_id: this.#id,
+      transport: opened.kind,
+      ...(fallback !== undefined ? { fallback: fallback.reason } : {}),
+    });
+    this.#report({ status: 'connected', transport: opened.kind });
+
+    const file = await withAbort(Promise.race([this.#prepared, this.#signals.failed]), {
+      ms: FILE_READY_TIMEOUT_MS,
+      what: 'file not ready',
+      waitingFor: 'file',
+      signal: this.#signal,
+    });
+    this.#report({
+      status: 'transferring',
+      transport: opened.kind,
+      file_name: file.filename,
+      file_size: file.size,
+      sha256: file.sha256,
+    });
+    const sent = await runWithFailover(
+      opened,
+      {
+        link: this.#link,
+        channels: this.#ctx.channels,
+        choice: this.#ctx.choice,
+        resumable: this.#sdrlink,
+        onRelay: (relay, why) => {
+          this.#opened = current = relay;
+          this.#ctx.emit({
+            event: 'connected',
+            session_id: this.#id,
+            transport: 'relay',
+            fallback: why.reason,
+          });
+        },
+      },
+      (o) => this.#sendOver(o, file),
+    );
+    this.#completed(file, sent, current.kind);
+  }
+
+  /** Claims the session by posting the offer; losing the race to another provider is a LostClaimError. */
+  async #claim(offer: string): Promise<void> {
+    try {
+      await this.#ctx.client.sendSignal(this.#id, 'offer', offer);
+      this.#claimed = true;
+      this.#ctx.emit({ event: 'claimed', session_id: this.#id });
+    } catch (err) {
+      const e = err as AgentError;
+      if (e.status === 409 || e.status === 403 || e.serverCode === 'ERR_SESSION_CLAIMED') {
+        throw new LostClaimError(e.message);
+      }
+      throw err;
+    }
+  }
+
+  async #sendOver(o: OpenedChannel, file: PreparedFile): Promise<SendResult> {
+    const source = await openFileSource(file.path);
+    try {
+      return await sendFile(this.#ctx.hooks.channel(o), {
+        filename: this.#ctx.hooks.filename(file.filename),
+        source,
+        sha256: file.sha256,
+        mode: this.#sdrlink ? 'sdrlink' : 'seed',
+        crc32,
+        prefixSha256: (length: number) => sha256File(file.path, length),
+        idleTimeoutMs: SEND_IDLE_TIMEOUT_MS,
+        signal: this.#signal,
+        onProgress: throttle((p: { sent: number; total: number }) =>
+          this.#ctx.emit({ event: 'progress', session_id: this.#id, sent: p.sent, total: p.total }),
+        ),
+      });
+    } finally {
+      await source.close();
+    }
+  }
+
+  #completed(file: PreparedFile, r: SendResult, transport: TransportKind): void {
+    const duration = Date.now() - this.#started;
+    this.#ctx.emit({
+      event: 'sent',
+      session_id: this.#id,
+      bytes: r.bytesSent,
+      sha256: file.sha256,
+      transport,
+      duration_ms: duration,
+      acked: r.acked,
+      start_offset: r.startOffset,
+    });
+    this.#report({
+      status: 'completed',
+      transport,
+      bytes: r.bytesSent,
+      sha256: file.sha256,
+      file_name: file.filename,
+      file_size: file.size,
+      duration_ms: duration,
+      verified: r.acked,
+    });
+  }
+
+  /** Tells the consumer (unless the failure was its own word), the log and the server. */
+  async #fail(err: unknown): Promise<void> {
+    const e = err as Error & { code?: unknown };
+    if (err instanceof LostClaimError) {
+      this.#ctx.emit({ event: 'lost-claim', session_id: this.#id, message: e.message });
+      return;
+    }
+    const code = typeof e.code === 'string' ? e.code : 'ERR_TRANSFER';
+    if (err instanceof DatasetError) {
+      await refuse(this.#ctx, this.#id, err.code, `could not produce the file: ${err.message}`);
+    } else if (this.#claimed && !fromPeer(err)) {
+      await this.#ctx.client
+        .sendSignal(this.#id, 'error', { code, message: e.message })
+        .catch(() => undefined);
+    }
+    this.#ctx.emit({ event: 'failed', session_id: this.#id, code, message: e.message });
+    if (!this.#claimed) return;
+    this.#report({
+      status: 'failed',
+      // Bytes are counted from a finished send only; a failed one reports none.
+      bytes: 0,
+      error: `${code}: ${e.message}`.slice(0, 500),
+      duration_ms: Date.now() - this.#started,
+      ...(this.#opened !== undefined ? { transport: this.#opened.kind } : {}),
+    });
+  }
+
+  #close(): void {
+    // The cache holds the file until this session is done with it, whatever the outcome.
+    void this.#prepared.then(
+      (f) => f.release(),
+      () => undefined,
+    );
+    this.#signals.close();
+    const o = this.#opened;
+    if (o === undefined) return;
+    // A seed receiver never acknowledges and may still be draining: let it close first (DESIGN.md).
+    if (!this.#sdrlink && !this.#failed) setTimeout(() => o.close(), SEED_CLOSE_DELAY_MS).unref();
+    else o.close();
+  }
+
+  #report(r: TransferReport): void {
+    this.#ctx.client.reportTransfer(this.#id, r).catch((err: unknown) => {
+      this.#ctx.emit({
+        event: 'log',
+        session_id: this.#id,
+        message: `transfer report not stored: ${(err as Error).message}`,
+      });
+    });
+  }
+}
+
+/** True when the failure was the peer's own word (its `error` message or signal): no need to echo it. */
+function fromPeer(err: unknown): boolean {
+  if (err instanceof TransferError) return err.code === 'ERR_PEER';
+  return err instanceof AgentError && err.code === 'ERR_TRANSFER' && err.serverCode !== undefined;
+}
+
+function throttle<T>(fn: (v: T) => void, ms = 250): (v: T) => void {
+  let last = 0;
+  return (v: T) => {
+    const now = Date.now();
+    if (now - last >= ms) {
+      last = now;
+      fn(v);
+    }
+  };
+}
