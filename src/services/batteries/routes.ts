@@ -2,7 +2,7 @@
  * Batteries routes: `GET /batteries` (filters, sorting, pagination), `GET /batteries/{id}`, and the writes
  * `POST /batteries`, `PUT /batteries/{id}`, `DELETE /batteries/{id}` behind the service's bearer token.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { BatteryFilters, BatteryRepository } from '../../storage/batteries/batteries-repository.js';
 import type { BatteryRow } from '../../storage/batteries/schema.js';
@@ -135,7 +135,7 @@ function rowValues(b: BatteryBody) {
 export interface BatteryRoutesOptions {
   batteries: BatteryRepository;
   /** `onRequest` hook guarding writes. */
-  auth: (request: FastifyRequest) => Promise<void>;
+  auth: onRequestHookHandler;
 }
 
 /** Registers the batteries routes. */

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { RequestOptions, RequestResult } from '../../agents/index.js';
 import type { ReportRepository } from '../../storage/products/reports-repository.js';
@@ -117,7 +117,7 @@ async function checkReportHeader(path: string): Promise<void> {
 /** Options of the report routes. */
 export interface ReportRoutesOptions {
   reports: ReportRepository;
-  auth: (request: FastifyRequest) => Promise<void>;
+  auth: onRequestHookHandler;
   /** Folder holding received reports (one subfolder per report). */
   reportsDir: string | undefined;
   exchange: ReportExchangeOptions | undefined;

@@ -2,7 +2,7 @@
  * Products routes: `GET /products` (filters, sorting, pagination), `GET /products/{id}`, and the writes
  * `POST /products`, `PUT /products/{id}`, `DELETE /products/{id}` behind the service's bearer token.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { ProductFilter, ProductRepository } from '../../storage/products/products-repository.js';
 import type { ProductRow } from '../../storage/products/schema.js';
@@ -113,7 +113,7 @@ function toFilter(f: ProductListQuery): ProductFilter {
 export interface ProductRoutesOptions {
   products: ProductRepository;
   /** `onRequest` hook guarding writes. */
-  auth: (request: FastifyRequest) => Promise<void>;
+  auth: onRequestHookHandler;
 }
 
 /** Registers the products routes. */
