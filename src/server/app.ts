@@ -5,17 +5,18 @@
  * the hub, the signaling service, the relay and the routes.
  */
 import websocket from '@fastify/websocket';
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Writable } from 'node:stream';
+import { createHttpApp } from '../http/app.js';
 import { createSqliteStorage } from '../storage/sqlite/sqlite-storage.js';
 import { FINAL_STATUSES, type Storage } from '../storage/types.js';
-import { bearerToken, cachedUserForToken, userForToken } from './auth/authenticate.js';
+import { userAuthHook } from './auth/authenticate.js';
 import { TokenService } from './auth/jwt.js';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { loadJwtSecret } from './auth/secret.js';
 import { defaultOptions, type LoginLimitOptions, type RelayOptions, type ServerOptions } from './config.js';
 import type { ServerContext } from './context.js';
-import { ApiError, WS_CLOSE, errorBody, makeErrorHandler } from './errors.js';
+import { ApiError, WS_CLOSE, apiErrorReply } from './errors.js';
 import { RelayHub } from './relay/relay-hub.js';
 import { registerRelayRoute } from './relay/route.js';
 import { registerMeRoutes, registerPublicAuthRoutes } from './routes/auth.js';
@@ -98,12 +99,10 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     throw err;
   }
 
-  const app = Fastify({
-    logger: { level: options.logLevel, stream: input.logStream ?? process.stderr },
-    // per-request lines would dominate the log at signaling rates; the service logs domain events instead
-    logController: new LogController({ disableRequestLogging: true }),
-    // no per-request child logger (its cost shows at signaling rates); log lines carry session and user ids
-    childLoggerFactory: (logger) => logger,
+  const app = createHttpApp({
+    // per-request lines (and per-request child loggers) would dominate at signaling rates; the service
+    // logs domain events carrying session and user ids instead
+    log: { level: options.logLevel, stream: input.logStream ?? process.stderr, requests: false },
     bodyLimit: options.bodyLimit,
     trustProxy: options.trustProxy,
     ajv: {
@@ -116,6 +115,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
       },
       plugins: [errorMessageKeyword],
     },
+    toErrorReply: (err) => apiErrorReply(err, options.bodyLimit),
   });
 
   const hub = new SignalingHub();
@@ -167,12 +167,6 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     }
   });
 
-  app.setErrorHandler(makeErrorHandler(options.bodyLimit));
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
-    void reply.code(404).send(errorBody('ERR_NOT_FOUND', `no route ${request.method} ${path.slice(0, 200)}`));
-  });
-
   const heartbeat = new Heartbeat(input.heartbeatMs ?? 30_000);
   // The WebSocket plugin (and the hooks it adds to every request) lives in its own scope with the two
   // WebSocket routes, so REST requests do not pay for it.
@@ -193,29 +187,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   registerHealthRoute(app, ctx);
   registerPublicAuthRoutes(app, ctx);
   await app.register(async (scope) => {
-    // callback style with a synchronous fast path: a known token of a cached user costs two map lookups
-    scope.addHook('onRequest', (request, _reply, done) => {
-      let token: string;
-      try {
-        token = bearerToken(request.headers.authorization);
-        const user = cachedUserForToken(ctx.tokens, directory, token);
-        if (user !== undefined) {
-          request.user = user;
-          done();
-          return;
-        }
-      } catch (err) {
-        done(err as Error);
-        return;
-      }
-      userForToken(ctx.tokens, directory, token).then(
-        (user) => {
-          request.user = user;
-          done();
-        },
-        (err: unknown) => done(err as Error),
-      );
-    });
+    scope.addHook('onRequest', userAuthHook(ctx.tokens, directory));
     registerMeRoutes(scope, ctx);
     registerIceRoutes(scope, ctx);
     registerTransferRoutes(scope, ctx);

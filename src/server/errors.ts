@@ -3,8 +3,17 @@
  * server"), the error class handlers throw, and the translation of everything else Fastify, ajv or the
  * storage layer can throw into the one wire shape `{"error":{"code","message"}}` (docs/api.md).
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError } from 'fastify';
+import type { ErrorReply } from '../http/errors.js';
+import {
+  formatValidationIssue,
+  invalidPartMessage,
+  issueFromAjv,
+  type AjvError,
+} from '../http/validation.js';
 import { StorageError } from '../storage/types.js';
+
+export { errorBody } from '../http/errors.js';
 
 /** Every code the HTTP API answers with, and its status. */
 export const API_ERROR_STATUS = {
@@ -73,34 +82,6 @@ export class ApiError extends Error {
   }
 }
 
-/** The body of every error answer. */
-export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
-  return { error: { code, message } };
-}
-
-interface AjvError {
-  keyword: string;
-  instancePath: string;
-  params: Record<string, unknown>;
-  message?: string;
-  parentSchema?: Record<string, unknown>;
-}
-
-const TYPE_WORDS: Record<string, string> = {
-  string: 'a string',
-  integer: 'an integer',
-  number: 'a number',
-  object: 'a JSON object',
-  array: 'an array',
-  boolean: 'a boolean',
-  null: 'null',
-};
-
-function describeType(t: unknown): string {
-  const list = Array.isArray(t) ? t : [t];
-  return list.map((x) => TYPE_WORDS[String(x)] ?? String(x)).join(' or ');
-}
-
 /**
  * Turns the first ajv error into a message naming the field: `body.client_type must be 1 or 2`,
  * `body.password is required`, `querystring.after must be a decimal integer`. A schema can carry its own
@@ -108,44 +89,9 @@ function describeType(t: unknown): string {
  */
 export function formatValidationError(errors: readonly AjvError[], context: string): string {
   const e = errors[0];
-  if (e === undefined) return `${context} is invalid`;
-  const path = e.instancePath
-    .split('/')
-    .slice(1)
-    .map((seg) => (/^\d+$/.test(seg) ? `[${seg}]` : `.${seg.replace(/~1/g, '/').replace(/~0/g, '~')}`))
-    .join('');
-  const field = `${context}${path}`;
-  if (e.keyword === 'required') return `${field}.${String(e.params['missingProperty'])} is required`;
-  const custom = e.parentSchema?.['errorMessage'];
-  if (typeof custom === 'string' && e.keyword !== 'type') return `${field} ${custom}`;
-  switch (e.keyword) {
-    case 'type':
-      return `${field} must be ${describeType(e.params['type'])}`;
-    case 'enum':
-      return `${field} must be one of ${(e.params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'const':
-      return `${field} must be ${JSON.stringify(e.params['allowedValue'])}`;
-    case 'minLength':
-      return `${field} must be at least ${String(e.params['limit'])} characters long`;
-    case 'maxLength':
-      return `${field} must be at most ${String(e.params['limit'])} characters long`;
-    case 'minimum':
-      return `${field} must be ≥ ${String(e.params['limit'])}`;
-    case 'maximum':
-      return `${field} must be ≤ ${String(e.params['limit'])}`;
-    case 'minItems':
-      return `${field} must have at least ${String(e.params['limit'])} items`;
-    case 'maxItems':
-      return `${field} must have at most ${String(e.params['limit'])} items`;
-    case 'uniqueItems':
-      return `${field} must not contain duplicates`;
-    case 'pattern':
-      return `${field} has an invalid format (must match ${String(e.params['pattern'])})`;
-    case 'additionalProperties':
-      return `${field} has an unknown property ${JSON.stringify(e.params['additionalProperty'])}`;
-    default:
-      return `${field} ${e.message ?? 'is invalid'}`;
-  }
+  return e === undefined
+    ? invalidPartMessage(context, 'api')
+    : formatValidationIssue(issueFromAjv(e, context), 'api');
 }
 
 /** Maps anything thrown while handling a request to an {@link ApiError}. */
@@ -183,13 +129,13 @@ export function toApiError(err: unknown, bodyLimit: number): ApiError {
   return new ApiError('ERR_INTERNAL', 'internal server error', undefined, { cause: err });
 }
 
-/** Fastify error handler: one JSON shape for every error; server faults are logged, client faults not. */
-export function makeErrorHandler(bodyLimit: number) {
-  return function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
-    const api = toApiError(err, bodyLimit);
-    if (api.status >= 500) request.log.error({ err }, 'request failed');
-    else request.log.debug({ code: api.code, msg: api.message }, 'request refused');
-    if (api.retryAfterS !== undefined) void reply.header('retry-after', String(api.retryAfterS));
-    void reply.code(api.status).send(errorBody(api.code, api.message));
+/** The answer to anything thrown while the server handles a request (src/http/error-handler.ts sends it). */
+export function apiErrorReply(err: unknown, bodyLimit: number): ErrorReply {
+  const api = toApiError(err, bodyLimit);
+  return {
+    status: api.status,
+    code: api.code,
+    message: api.message,
+    ...(api.retryAfterS !== undefined ? { headers: { 'retry-after': String(api.retryAfterS) } } : {}),
   };
 }

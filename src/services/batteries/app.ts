@@ -11,10 +11,10 @@
 import type { FastifyInstance } from 'fastify';
 import { createDatasetRegistry } from '../../datasets/types.js';
 import type { Provider, ProviderEvent, ProviderFaults } from '../../agents/index.js';
+import { openBatteriesStore } from '../../storage/batteries/store.js';
+import { openServiceStore } from '../shared/errors.js';
 import { createServiceApp, type BaseAppOptions } from '../shared/http-app.js';
 import { bearerAuth } from '../shared/token.js';
-import { openBatteriesDb } from './db.js';
-import { BATTERIES_INIT } from './migrations/index.js';
 import { createBatteryReportDataset } from './report-dataset.js';
 import { registerBatteryRoutes } from './routes.js';
 import { seedBatteries } from './seed.js';
@@ -52,26 +52,25 @@ export interface BatteriesAppOptions extends BaseAppOptions {
 
 /** Builds the batteries service. Closing the app stops the provider and closes the database. */
 export async function buildBatteriesApp(opts: BatteriesAppOptions): Promise<FastifyInstance> {
-  const { db, raw, applied } = await openBatteriesDb(opts.db);
+  const store = openServiceStore(openBatteriesStore, opts.db);
   try {
-    if (applied.includes(BATTERIES_INIT) && opts.seed !== false) await seedBatteries(db);
+    if (store.created && opts.seed !== false) await seedBatteries(store.batteries);
   } catch (err) {
-    await db.destroy();
+    await store.close();
     throw err;
   }
   const app = createServiceApp('batteries', opts);
   let provider: Provider | undefined;
   app.addHook('onClose', async () => {
     await provider?.close();
-    await db.destroy();
+    await store.close();
   });
-  registerBatteryRoutes(app, { db, auth: bearerAuth(opts.token) });
+  registerBatteryRoutes(app, { batteries: store.batteries, auth: bearerAuth(opts.token) });
 
   const po = opts.provider;
   if (po !== undefined) {
     const dataset = createBatteryReportDataset({
-      db,
-      raw,
+      batteries: store.batteries,
       productsUrl: po.productsUrl,
       ...(po.productsCa !== undefined ? { productsCa: po.productsCa } : {}),
     });

@@ -45,7 +45,10 @@ export async function runBatteries(o: BatteriesRunOptions, out: (line: string) =
   }
   const opts: BatteriesAppOptions = { db: prepared.db, token: prepared.token };
   // Server faults (500s, failed report exchanges) are always logged, on stderr; --log adds every request.
-  opts.logger = o.log === true ? { level: 'info' } : { level: 'warn', stream: process.stderr };
+  opts.log =
+    o.log === true
+      ? { level: 'info', stream: process.stdout, requests: true }
+      : { level: 'warn', stream: process.stderr, requests: true };
   if (prepared.tls !== undefined) opts.tls = prepared.tls;
   if (server !== undefined && providerToken !== undefined) {
     const dataDir = resolve(o.dataDir ?? join(prepared.dir, 'batteries-data'));

@@ -7,8 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { DatasetError } from '../../datasets/types.js';
 import { buildProductsApp } from '../products/app.js';
 import { productSeedRows } from '../products/seed.js';
-import type { ServiceDb } from '../shared/sqlite.js';
-import { openBatteriesDb, type BatteriesDatabase } from './db.js';
+import { openBatteriesStore, type BatteriesStore } from '../../storage/batteries/store.js';
 import { REPORT_FIELDS, createBatteryReportDataset } from './report-dataset.js';
 import { batterySeedRows, seedBatteries } from './seed.js';
 
@@ -24,7 +23,7 @@ const parseLines = (text: string): Line[] =>
 describe('battery-report dataset', () => {
   let products: FastifyInstance;
   let productsUrl: string;
-  let bdb: ServiceDb<BatteriesDatabase>;
+  let bdb: BatteriesStore;
   let dir: string;
   let n = 0;
   const out = () => join(dir, `r${++n}.jsonl`);
@@ -33,16 +32,16 @@ describe('battery-report dataset', () => {
     dir = await mkdtemp(join(tmpdir(), 'sdrlink-report-'));
     products = await buildProductsApp({ db: ':memory:', token: TOKEN });
     productsUrl = await products.listen({ host: '127.0.0.1', port: 0 });
-    bdb = await openBatteriesDb(':memory:');
-    await seedBatteries(bdb.db);
+    bdb = openBatteriesStore(':memory:');
+    await seedBatteries(bdb.batteries);
   });
   after(async () => {
     await products.close();
-    await bdb.db.destroy();
+    await bdb.close();
     await rm(dir, { recursive: true, force: true });
   });
 
-  const dataset = () => createBatteryReportDataset({ db: bdb.db, raw: bdb.raw, productsUrl });
+  const dataset = () => createBatteryReportDataset({ batteries: bdb.batteries, productsUrl });
 
   it('joins every battery with its product, in battery order, with a schema header and a summary', async () => {
     const ds = dataset();
@@ -182,15 +181,14 @@ describe('battery-report dataset', () => {
   });
 
   it('fails with ERR_SOURCE when the products service is unreachable or answers garbage', async () => {
-    const down = createBatteryReportDataset({ db: bdb.db, raw: bdb.raw, productsUrl: 'http://127.0.0.1:1' });
+    const down = createBatteryReportDataset({ batteries: bdb.batteries, productsUrl: 'http://127.0.0.1:1' });
     await assert.rejects(
       down.generate({}, out()),
       (err: unknown) => err instanceof DatasetError && err.code === 'ERR_SOURCE',
     );
     // A server that is not the products service: /products answers 404 there.
     const wrong = createBatteryReportDataset({
-      db: bdb.db,
-      raw: bdb.raw,
+      batteries: bdb.batteries,
       productsUrl: `${productsUrl}/nope`,
     });
     await assert.rejects(

@@ -13,8 +13,8 @@
  */
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import type Database from 'better-sqlite3';
-import type { Kysely } from 'kysely';
+import type { BatteryFilters, BatteryRepository } from '../../storage/batteries/batteries-repository.js';
+import type { BatteryRow } from '../../storage/batteries/schema.js';
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
@@ -31,8 +31,6 @@ import {
   BATTERY_REPORT_VERSION,
 } from '../shared/report-format.js';
 import { parseReportParams, type BatteryReportParams } from '../shared/report-params.js';
-import type { BatteriesDatabase, BatteryRow } from './db.js';
-import { applyBatteryFilters, type BatteryFilters } from './routes.js';
 
 /** Batteries read (and products asked for) per round. */
 const PAGE = 100;
@@ -105,9 +103,8 @@ export const REPORT_FIELDS: readonly ReportField[] = [
 
 /** Options of `createBatteryReportDataset`. */
 export interface BatteryReportOptions {
-  db: Kysely<BatteriesDatabase>;
-  /** The same database's raw handle (for the synchronous size estimate). */
-  raw: Database.Database;
+  /** The batteries service's batteries. */
+  batteries: BatteryRepository;
   /** Base URL of the products service, e.g. `http://127.0.0.1:8081`. */
   productsUrl: string;
   /** Extra trusted CA for an HTTPS products service (its self-signed certificate). */
@@ -164,7 +161,6 @@ const round2 = (x: number): number => Math.round(x * 100) / 100;
 /** Builds the `battery-report` dataset over the batteries database and the products service. */
 export function createBatteryReportDataset(opts: BatteryReportOptions): Dataset<BatteryReportParams> {
   const base = new URL(opts.productsUrl);
-  const countStmt = opts.raw.prepare('SELECT count(*) AS n FROM lithium_ion_batteries');
 
   async function fetchProducts(ids: number[], signal?: AbortSignal): Promise<Map<number, ProductInfo>> {
     const url = new URL('products', base.href.endsWith('/') ? base : new URL(`${base.href}/`));
@@ -220,7 +216,7 @@ export function createBatteryReportDataset(opts: BatteryReportOptions): Dataset<
     },
 
     estimateBytes(): number {
-      const { n } = countStmt.get() as { n: number };
+      const n = opts.batteries.count();
       return MAX_HEADER_BYTES + (n + 1) * MAX_RECORD_BYTES;
     },
 
@@ -279,14 +275,7 @@ export function createBatteryReportDataset(opts: BatteryReportOptions): Dataset<
         const missing: number[] = [];
         for (;;) {
           if (signal?.aborted === true) throw new DatasetError('ERR_ABORTED', 'report generation aborted');
-          const rows = await applyBatteryFilters(
-            opts.db.selectFrom('lithium_ion_batteries').selectAll(),
-            filters,
-          )
-            .where('id', '>', lastId)
-            .orderBy('id', 'asc')
-            .limit(PAGE)
-            .execute();
+          const rows = await opts.batteries.listAfter(filters, lastId, PAGE);
           if (rows.length === 0) break;
           lastId = rows[rows.length - 1]?.id ?? lastId;
           const products = await fetchProducts([...new Set(rows.map((r) => r.product_id))], signal);

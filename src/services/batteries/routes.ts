@@ -2,15 +2,16 @@
  * Batteries routes: `GET /batteries` (filters, sorting, pagination), `GET /batteries/{id}`, and the writes
  * `POST /batteries`, `PUT /batteries/{id}`, `DELETE /batteries/{id}` behind the service's bearer token.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Kysely, SelectQueryBuilder } from 'kysely';
+import type { BatteryFilters, BatteryRepository } from '../../storage/batteries/batteries-repository.js';
+import type { BatteryRow } from '../../storage/batteries/schema.js';
+import { StorageError } from '../../storage/types.js';
 import { CHEMISTRIES, FORM_FACTORS, checkBatteryPhysics, type Chemistry } from '../shared/domain.js';
 import { ServiceError } from '../shared/errors.js';
 import { paginationProperties, parseSort, type Page } from '../shared/pagination.js';
 import { Id, IdParams, OneOf } from '../shared/schemas.js';
-import { isUniqueViolation, nowIso } from '../shared/sqlite.js';
-import type { BatteriesDatabase, BatteryRow } from './db.js';
+import { nowIso } from '../shared/time.js';
 
 /** A battery as the API shows it: the row as stored. */
 export type Battery = BatteryRow;
@@ -87,38 +88,6 @@ export const BatteryListQuery = Type.Object(
 );
 type BatteryListQuery = Static<typeof BatteryListQuery> & { limit: number; offset: number; sort: string };
 
-/** Battery filters the report dataset shares with `GET /batteries`. */
-export interface BatteryFilters {
-  chemistry?: readonly Chemistry[];
-  form_factor?: string;
-  product_id?: number;
-  min_capacity_ah?: number;
-  max_capacity_ah?: number;
-  min_energy_wh?: number;
-  max_energy_wh?: number;
-  min_voltage_v?: number;
-  max_voltage_v?: number;
-  min_cycle_life?: number;
-}
-
-/** Adds the filters' WHERE clauses to a query on `lithium_ion_batteries`. */
-export function applyBatteryFilters<O>(
-  q: SelectQueryBuilder<BatteriesDatabase, 'lithium_ion_batteries', O>,
-  f: BatteryFilters,
-): SelectQueryBuilder<BatteriesDatabase, 'lithium_ion_batteries', O> {
-  if (f.chemistry !== undefined) q = q.where('chemistry', 'in', [...f.chemistry]);
-  if (f.form_factor !== undefined) q = q.where('form_factor', '=', f.form_factor);
-  if (f.product_id !== undefined) q = q.where('product_id', '=', f.product_id);
-  if (f.min_capacity_ah !== undefined) q = q.where('capacity_ah', '>=', f.min_capacity_ah);
-  if (f.max_capacity_ah !== undefined) q = q.where('capacity_ah', '<=', f.max_capacity_ah);
-  if (f.min_energy_wh !== undefined) q = q.where('energy_wh', '>=', f.min_energy_wh);
-  if (f.max_energy_wh !== undefined) q = q.where('energy_wh', '<=', f.max_energy_wh);
-  if (f.min_voltage_v !== undefined) q = q.where('nominal_voltage_v', '>=', f.min_voltage_v);
-  if (f.max_voltage_v !== undefined) q = q.where('nominal_voltage_v', '<=', f.max_voltage_v);
-  if (f.min_cycle_life !== undefined) q = q.where('cycle_life', '>=', f.min_cycle_life);
-  return q;
-}
-
 function checkRanges(f: BatteryListQuery): void {
   const pairs = [
     ['min_capacity_ah', 'max_capacity_ah'],
@@ -164,41 +133,33 @@ function rowValues(b: BatteryBody) {
 
 /** Options of the batteries routes. */
 export interface BatteryRoutesOptions {
-  db: Kysely<BatteriesDatabase>;
+  batteries: BatteryRepository;
   /** `onRequest` hook guarding writes. */
-  auth: (request: FastifyRequest) => Promise<void>;
+  auth: onRequestHookHandler;
 }
 
 /** Registers the batteries routes. */
-export function registerBatteryRoutes(app: FastifyInstance, { db, auth }: BatteryRoutesOptions): void {
-  const table = 'lithium_ion_batteries' as const;
-
+export function registerBatteryRoutes(app: FastifyInstance, { batteries, auth }: BatteryRoutesOptions): void {
   async function getRow(id: number): Promise<BatteryRow> {
-    const row = await db.selectFrom(table).selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await batteries.get(id);
     if (row === undefined) throw new ServiceError('ERR_NOT_FOUND', `battery ${id} not found`);
     return row;
   }
 
   async function checkProductFree(productId: number, exceptId?: number): Promise<void> {
-    const other = await db
-      .selectFrom(table)
-      .select('id')
-      .where('product_id', '=', productId)
-      .executeTakeFirst();
-    if (other !== undefined && other.id !== exceptId) {
-      throw new ServiceError(
-        'ERR_CONFLICT',
-        `product ${productId} is already described by battery ${other.id}`,
-      );
+    const other = await batteries.idForProduct(productId);
+    if (other !== undefined && other !== exceptId) {
+      throw new ServiceError('ERR_CONFLICT', `product ${productId} is already described by battery ${other}`);
     }
   }
 
-  function conflictOr(err: unknown, productId: number): Error {
-    return isUniqueViolation(err)
+  /** A write that lost a race for its product (between the check and the write). */
+  function conflictOr(err: unknown, productId: number): unknown {
+    return err instanceof StorageError && err.code === 'ERR_CONFLICT'
       ? new ServiceError('ERR_CONFLICT', `product ${productId} is already described by another battery`, {
           cause: err,
         })
-      : (err as Error);
+      : err;
   }
 
   app.get(
@@ -207,23 +168,12 @@ export function registerBatteryRoutes(app: FastifyInstance, { db, auth }: Batter
     async (request): Promise<Page<Battery>> => {
       const f = request.query as BatteryListQuery;
       checkRanges(f);
-      const { chemistry, ...rest } = f;
+      const { chemistry, limit, offset, sort, ...rest } = f;
       const filters: BatteryFilters =
-        chemistry === undefined ? rest : { ...rest, chemistry: chemistry.split(',') as Chemistry[] };
-      const { field, direction } = parseSort<(typeof BATTERY_SORT_FIELDS)[number]>(f.sort);
-      const [rows, count] = await Promise.all([
-        applyBatteryFilters(db.selectFrom(table).selectAll(), filters)
-          .orderBy(field, direction)
-          .orderBy('id', direction)
-          .limit(f.limit)
-          .offset(f.offset)
-          .execute(),
-        applyBatteryFilters(
-          db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')),
-          filters,
-        ).executeTakeFirstOrThrow(),
-      ]);
-      return { items: rows, total: Number(count.n), limit: f.limit, offset: f.offset };
+        chemistry === undefined ? rest : { ...rest, chemistry: chemistry.split(',') };
+      const { field, direction } = parseSort<(typeof BATTERY_SORT_FIELDS)[number]>(sort);
+      const { rows, total } = await batteries.list(filters, { sort: field, direction, limit, offset });
+      return { items: rows, total, limit, offset };
     },
   );
 
@@ -239,11 +189,7 @@ export function registerBatteryRoutes(app: FastifyInstance, { db, auth }: Batter
     const at = nowIso();
     let row: BatteryRow;
     try {
-      row = await db
-        .insertInto(table)
-        .values({ ...rowValues(b), created_at: at, updated_at: at })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      row = await batteries.create({ ...rowValues(b), created_at: at, updated_at: at });
     } catch (err) {
       throw conflictOr(err, b.product_id);
     }
@@ -259,23 +205,20 @@ export function registerBatteryRoutes(app: FastifyInstance, { db, auth }: Batter
       checkBody(b);
       await getRow(id);
       await checkProductFree(b.product_id, id);
+      let row: BatteryRow | undefined;
       try {
-        return await db
-          .updateTable(table)
-          .set({ ...rowValues(b), updated_at: nowIso() })
-          .where('id', '=', id)
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        row = await batteries.replace(id, { ...rowValues(b), updated_at: nowIso() });
       } catch (err) {
         throw conflictOr(err, b.product_id);
       }
+      if (row === undefined) throw new ServiceError('ERR_NOT_FOUND', `battery ${id} not found`);
+      return row;
     },
   );
 
   app.delete('/batteries/:id', { onRequest: auth, schema: { params: IdParams } }, async (request, reply) => {
     const { id } = request.params as { id: number };
-    const r = await db.deleteFrom(table).where('id', '=', id).executeTakeFirst();
-    if (Number(r.numDeletedRows) === 0) throw new ServiceError('ERR_NOT_FOUND', `battery ${id} not found`);
+    if (!(await batteries.delete(id))) throw new ServiceError('ERR_NOT_FOUND', `battery ${id} not found`);
     return reply.status(204).send();
   });
 }

@@ -4,9 +4,9 @@
  * capacity_ah`, and the voltage per series cell lies in its chemistry's range (shared/domain.ts) — a unit
  * test checks both. Illustrative values modelled on well-known parts, not vendor datasheets.
  */
-import type { Kysely } from 'kysely';
+import type { BatteryRepository } from '../../storage/batteries/batteries-repository.js';
+import type { NewBatteryRow } from '../../storage/batteries/schema.js';
 import type { Chemistry, FormFactor } from '../shared/domain.js';
-import type { BatteriesDatabase, NewBatteryRow } from './db.js';
 
 type SeedBattery = [
   productId: number,
@@ -106,8 +106,8 @@ export function batterySeedRows(): Array<NewBatteryRow & { id: number }> {
 }
 
 /** Inserts the seed rows (called once, right after the table is created). */
-export async function seedBatteries(db: Kysely<BatteriesDatabase>): Promise<number> {
+export async function seedBatteries(batteries: BatteryRepository): Promise<number> {
   const rows = batterySeedRows();
-  await db.insertInto('lithium_ion_batteries').values(rows).execute();
+  await batteries.insertMany(rows);
   return rows.length;
 }

@@ -7,10 +7,10 @@
  * const res = await app.inject({ method: 'GET', url: '/products?category=cell&sort=-price' });
  */
 import type { FastifyInstance } from 'fastify';
+import { openProductsStore } from '../../storage/products/store.js';
+import { openServiceStore } from '../shared/errors.js';
 import { createServiceApp, type BaseAppOptions } from '../shared/http-app.js';
 import { bearerAuth } from '../shared/token.js';
-import { openProductsDb } from './db.js';
-import { PRODUCTS_INIT } from './migrations/index.js';
 import { registerReportRoutes, type ReportExchangeOptions } from './reports.js';
 import { registerProductRoutes } from './routes.js';
 import { seedProducts } from './seed.js';
@@ -31,19 +31,24 @@ export interface ProductsAppOptions extends BaseAppOptions {
 
 /** Builds the products service. Closing the app closes its database. */
 export async function buildProductsApp(opts: ProductsAppOptions): Promise<FastifyInstance> {
-  const { db, applied } = await openProductsDb(opts.db);
+  const store = openServiceStore(openProductsStore, opts.db);
   try {
-    if (applied.includes(PRODUCTS_INIT) && opts.seed !== false) await seedProducts(db);
+    if (store.created && opts.seed !== false) await seedProducts(store.products);
   } catch (err) {
-    await db.destroy();
+    await store.close();
     throw err;
   }
   const app = createServiceApp('products', opts);
   app.addHook('onClose', async () => {
-    await db.destroy();
+    await store.close();
   });
   const auth = bearerAuth(opts.token);
-  registerProductRoutes(app, { db, auth });
-  registerReportRoutes(app, { db, auth, reportsDir: opts.reportsDir, exchange: opts.exchange });
+  registerProductRoutes(app, { products: store.products, auth });
+  registerReportRoutes(app, {
+    reports: store.reports,
+    auth,
+    reportsDir: opts.reportsDir,
+    exchange: opts.exchange,
+  });
   return app;
 }

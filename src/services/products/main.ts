@@ -34,7 +34,10 @@ export async function runProducts(o: ProductsRunOptions, out: (line: string) => 
   const reportsDir = resolve(o.reportsDir ?? join(prepared.dir, 'reports'));
   const opts: ProductsAppOptions = { db: prepared.db, token: prepared.token, reportsDir };
   // Server faults (500s, failed report exchanges) are always logged, on stderr; --log adds every request.
-  opts.logger = o.log === true ? { level: 'info' } : { level: 'warn', stream: process.stderr };
+  opts.log =
+    o.log === true
+      ? { level: 'info', stream: process.stdout, requests: true }
+      : { level: 'warn', stream: process.stderr, requests: true };
   if (prepared.tls !== undefined) opts.tls = prepared.tls;
   if (server !== undefined && consumerToken !== undefined) {
     opts.exchange = { server, token: consumerToken };

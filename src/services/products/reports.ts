@@ -7,17 +7,17 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Kysely } from 'kysely';
 import type { RequestOptions, RequestResult } from '../../agents/index.js';
+import type { ReportRepository } from '../../storage/products/reports-repository.js';
+import type { ReportRow } from '../../storage/products/schema.js';
 import { ServiceError, UpstreamTransferError } from '../shared/errors.js';
 import { paginationProperties, parseSort, type Page } from '../shared/pagination.js';
 import { BATTERY_REPORT_FORMAT, BATTERY_REPORT_TYPE } from '../shared/report-format.js';
 import { parseReportParams, reportParamProperties } from '../shared/report-params.js';
 import { IdParams, OneOf, Text } from '../shared/schemas.js';
-import { nowIso } from '../shared/sqlite.js';
-import type { ProductsDatabase, ReportRow } from './db.js';
+import { nowIso } from '../shared/time.js';
 
 /** The agents' `requestFile`, injectable. */
 export type RequestFileFn = (opts: RequestOptions) => Promise<RequestResult>;
@@ -116,8 +116,8 @@ async function checkReportHeader(path: string): Promise<void> {
 
 /** Options of the report routes. */
 export interface ReportRoutesOptions {
-  db: Kysely<ProductsDatabase>;
-  auth: (request: FastifyRequest) => Promise<void>;
+  reports: ReportRepository;
+  auth: onRequestHookHandler;
   /** Folder holding received reports (one subfolder per report). */
   reportsDir: string | undefined;
   exchange: ReportExchangeOptions | undefined;
@@ -125,12 +125,12 @@ export interface ReportRoutesOptions {
 
 /** Registers `/reports` routes. */
 export function registerReportRoutes(app: FastifyInstance, opts: ReportRoutesOptions): void {
-  const { db, auth, exchange } = opts;
+  const { reports, auth, exchange } = opts;
   const reportsDir = opts.reportsDir === undefined ? undefined : resolve(opts.reportsDir);
   let requestFile: RequestFileFn | undefined = exchange?.requestFile;
 
   async function getRow(id: number): Promise<ReportRow> {
-    const row = await db.selectFrom('reports').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await reports.get(id);
     if (row === undefined) throw new ServiceError('ERR_NOT_FOUND', `report ${id} not found`);
     return row;
   }
@@ -187,22 +187,18 @@ export function registerReportRoutes(app: FastifyInstance, opts: ReportRoutesOpt
         );
       }
       await checkReportHeader(result.path);
-      const row = await db
-        .insertInto('reports')
-        .values({
-          session_id: result.session_id,
-          file_name: basename(result.path),
-          path: rel,
-          size: result.size,
-          sha256: result.sha256,
-          transport: result.transport,
-          provider: result.provider_id === '' ? (provider ?? null) : result.provider_id,
-          params: JSON.stringify(params),
-          duration_ms: result.duration_ms,
-          received_at: nowIso(),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const row = await reports.create({
+        session_id: result.session_id,
+        file_name: basename(result.path),
+        path: rel,
+        size: result.size,
+        sha256: result.sha256,
+        transport: result.transport,
+        provider: result.provider_id === '' ? (provider ?? null) : result.provider_id,
+        params: JSON.stringify(params),
+        duration_ms: result.duration_ms,
+        received_at: nowIso(),
+      });
       return await reply.status(201).header('location', `/reports/${row.id}`).send(toInfo(row));
     } catch (err) {
       await rm(outDir, { recursive: true, force: true });
@@ -216,21 +212,13 @@ export function registerReportRoutes(app: FastifyInstance, opts: ReportRoutesOpt
     async (request): Promise<Page<ReportInfo>> => {
       const q = request.query as { limit: number; offset: number; sort: string };
       const { field, direction } = parseSort<(typeof REPORT_SORT_FIELDS)[number]>(q.sort);
-      const [rows, count] = await Promise.all([
-        db
-          .selectFrom('reports')
-          .selectAll()
-          .orderBy(field, direction)
-          .orderBy('id', direction)
-          .limit(q.limit)
-          .offset(q.offset)
-          .execute(),
-        db
-          .selectFrom('reports')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .executeTakeFirstOrThrow(),
-      ]);
-      return { items: rows.map(toInfo), total: Number(count.n), limit: q.limit, offset: q.offset };
+      const { rows, total } = await reports.list({
+        sort: field,
+        direction,
+        limit: q.limit,
+        offset: q.offset,
+      });
+      return { items: rows.map(toInfo), total, limit: q.limit, offset: q.offset };
     },
   );
 

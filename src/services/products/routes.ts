@@ -2,21 +2,16 @@
  * Products routes: `GET /products` (filters, sorting, pagination), `GET /products/{id}`, and the writes
  * `POST /products`, `PUT /products/{id}`, `DELETE /products/{id}` behind the service's bearer token.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
-import { ServiceError } from '../shared/errors.js';
-import {
-  likePattern,
-  paginationProperties,
-  parseIdList,
-  parseSort,
-  type Page,
-} from '../shared/pagination.js';
-import { IdList, IdParams, OneOf, Text } from '../shared/schemas.js';
-import { isUniqueViolation, nowIso } from '../shared/sqlite.js';
-import type { ProductRow, ProductsDatabase } from './db.js';
+import type { ProductFilter, ProductRepository } from '../../storage/products/products-repository.js';
+import type { ProductRow } from '../../storage/products/schema.js';
+import { StorageError } from '../../storage/types.js';
 import { PRODUCT_CATEGORIES } from '../shared/domain.js';
+import { ServiceError } from '../shared/errors.js';
+import { paginationProperties, parseIdList, parseSort, type Page } from '../shared/pagination.js';
+import { IdList, IdParams, OneOf, Text } from '../shared/schemas.js';
+import { nowIso } from '../shared/time.js';
 
 /** A product as the API shows it. */
 export interface Product {
@@ -42,16 +37,6 @@ export const PRODUCT_SORT_FIELDS = [
   'price',
   'created_at',
 ] as const;
-
-const SORT_COLUMNS = {
-  id: 'id',
-  sku: 'sku',
-  name: 'name',
-  manufacturer: 'manufacturer',
-  category: 'category',
-  price: 'price_cents',
-  created_at: 'created_at',
-} as const;
 
 const MAX_PRICE = 10_000_000;
 
@@ -112,51 +97,56 @@ function toCents(price: number): number {
   return cents;
 }
 
-function applyFilters<O>(
-  q: SelectQueryBuilder<ProductsDatabase, 'products', O>,
-  f: ProductListQuery,
-): SelectQueryBuilder<ProductsDatabase, 'products', O> {
-  // `manufacturer` is declared COLLATE NOCASE, so `=` is case-insensitive.
-  if (f.manufacturer !== undefined) q = q.where('manufacturer', '=', f.manufacturer);
-  if (f.category !== undefined) q = q.where('category', '=', f.category);
-  if (f.min_price !== undefined) q = q.where('price_cents', '>=', Math.ceil(f.min_price * 100 - 1e-6));
-  if (f.max_price !== undefined) q = q.where('price_cents', '<=', Math.floor(f.max_price * 100 + 1e-6));
-  if (f.ids !== undefined) q = q.where('id', 'in', parseIdList(f.ids));
-  if (f.q !== undefined) {
-    const p = likePattern(f.q);
-    q = q.where(
-      sql<boolean>`(name LIKE ${p} ESCAPE '\\' OR sku LIKE ${p} ESCAPE '\\' OR manufacturer LIKE ${p} ESCAPE '\\' OR description LIKE ${p} ESCAPE '\\')`,
-    );
-  }
-  return q;
+/** The list query's filters, in the repository's terms (prices in cents). */
+function toFilter(f: ProductListQuery): ProductFilter {
+  const filter: ProductFilter = {};
+  if (f.manufacturer !== undefined) filter.manufacturer = f.manufacturer;
+  if (f.category !== undefined) filter.category = f.category;
+  if (f.min_price !== undefined) filter.minPriceCents = Math.ceil(f.min_price * 100 - 1e-6);
+  if (f.max_price !== undefined) filter.maxPriceCents = Math.floor(f.max_price * 100 + 1e-6);
+  if (f.ids !== undefined) filter.ids = parseIdList(f.ids);
+  if (f.q !== undefined) filter.text = f.q;
+  return filter;
 }
 
 /** Options of the products routes. */
 export interface ProductRoutesOptions {
-  db: Kysely<ProductsDatabase>;
+  products: ProductRepository;
   /** `onRequest` hook guarding writes. */
-  auth: (request: FastifyRequest) => Promise<void>;
+  auth: onRequestHookHandler;
 }
 
 /** Registers the products routes. */
-export function registerProductRoutes(app: FastifyInstance, { db, auth }: ProductRoutesOptions): void {
+export function registerProductRoutes(app: FastifyInstance, { products, auth }: ProductRoutesOptions): void {
   async function getRow(id: number): Promise<ProductRow> {
-    const row = await db.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await products.get(id);
     if (row === undefined) throw new ServiceError('ERR_NOT_FOUND', `product ${id} not found`);
     return row;
   }
 
   async function checkSkuFree(sku: string, exceptId?: number): Promise<void> {
-    const other = await db.selectFrom('products').select('id').where('sku', '=', sku).executeTakeFirst();
-    if (other !== undefined && other.id !== exceptId) {
-      throw new ServiceError('ERR_CONFLICT', `sku "${sku}" is already used by product ${other.id}`);
+    const other = await products.idBySku(sku);
+    if (other !== undefined && other !== exceptId) {
+      throw new ServiceError('ERR_CONFLICT', `sku "${sku}" is already used by product ${other}`);
     }
   }
 
-  function conflictOr(err: unknown, sku: string): Error {
-    return isUniqueViolation(err)
+  /** A write that lost a race for its sku (between the check and the write). */
+  function conflictOr(err: unknown, sku: string): unknown {
+    return err instanceof StorageError && err.code === 'ERR_CONFLICT'
       ? new ServiceError('ERR_CONFLICT', `sku "${sku}" is already used by another product`, { cause: err })
-      : (err as Error);
+      : err;
+  }
+
+  function values(b: ProductBody) {
+    return {
+      sku: b.sku,
+      name: b.name,
+      manufacturer: b.manufacturer,
+      category: b.category,
+      description: b.description ?? '',
+      price_cents: toCents(b.price),
+    };
   }
 
   app.get(
@@ -171,19 +161,13 @@ export function registerProductRoutes(app: FastifyInstance, { db, auth }: Produc
         );
       }
       const { field, direction } = parseSort<(typeof PRODUCT_SORT_FIELDS)[number]>(f.sort);
-      const [rows, count] = await Promise.all([
-        applyFilters(db.selectFrom('products').selectAll(), f)
-          .orderBy(SORT_COLUMNS[field], direction)
-          .orderBy('id', direction)
-          .limit(f.limit)
-          .offset(f.offset)
-          .execute(),
-        applyFilters(
-          db.selectFrom('products').select((eb) => eb.fn.countAll<number>().as('n')),
-          f,
-        ).executeTakeFirstOrThrow(),
-      ]);
-      return { items: rows.map(toProduct), total: Number(count.n), limit: f.limit, offset: f.offset };
+      const { rows, total } = await products.list(toFilter(f), {
+        sort: field,
+        direction,
+        limit: f.limit,
+        offset: f.offset,
+      });
+      return { items: rows.map(toProduct), total, limit: f.limit, offset: f.offset };
     },
   );
 
@@ -194,25 +178,12 @@ export function registerProductRoutes(app: FastifyInstance, { db, auth }: Produc
 
   app.post('/products', { onRequest: auth, schema: { body: ProductBody } }, async (request, reply) => {
     const b = request.body as ProductBody;
-    const price_cents = toCents(b.price);
+    const v = values(b);
     await checkSkuFree(b.sku);
     const at = nowIso();
     let row: ProductRow;
     try {
-      row = await db
-        .insertInto('products')
-        .values({
-          sku: b.sku,
-          name: b.name,
-          manufacturer: b.manufacturer,
-          category: b.category,
-          description: b.description ?? '',
-          price_cents,
-          created_at: at,
-          updated_at: at,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      row = await products.create({ ...v, created_at: at, updated_at: at });
     } catch (err) {
       throw conflictOr(err, b.sku);
     }
@@ -225,35 +196,23 @@ export function registerProductRoutes(app: FastifyInstance, { db, auth }: Produc
     async (request) => {
       const { id } = request.params as { id: number };
       const b = request.body as ProductBody;
-      const price_cents = toCents(b.price);
+      const v = values(b);
       await getRow(id);
       await checkSkuFree(b.sku, id);
+      let row: ProductRow | undefined;
       try {
-        const row = await db
-          .updateTable('products')
-          .set({
-            sku: b.sku,
-            name: b.name,
-            manufacturer: b.manufacturer,
-            category: b.category,
-            description: b.description ?? '',
-            price_cents,
-            updated_at: nowIso(),
-          })
-          .where('id', '=', id)
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        return toProduct(row);
+        row = await products.replace(id, { ...v, updated_at: nowIso() });
       } catch (err) {
         throw conflictOr(err, b.sku);
       }
+      if (row === undefined) throw new ServiceError('ERR_NOT_FOUND', `product ${id} not found`);
+      return toProduct(row);
     },
   );
 
   app.delete('/products/:id', { onRequest: auth, schema: { params: IdParams } }, async (request, reply) => {
     const { id } = request.params as { id: number };
-    const r = await db.deleteFrom('products').where('id', '=', id).executeTakeFirst();
-    if (Number(r.numDeletedRows) === 0) throw new ServiceError('ERR_NOT_FOUND', `product ${id} not found`);
+    if (!(await products.delete(id))) throw new ServiceError('ERR_NOT_FOUND', `product ${id} not found`);
     return reply.status(204).send();
   });
 }

@@ -3,9 +3,9 @@
  * Illustrative catalogue entries modelled on well-known parts, not vendor datasheets. Products 1–37 are
  * batteries (the batteries service describes most of them by these ids); 38–42 are accessories.
  */
-import type { Kysely } from 'kysely';
+import type { ProductRepository } from '../../storage/products/products-repository.js';
+import type { NewProductRow } from '../../storage/products/schema.js';
 import type { ProductCategory } from '../shared/domain.js';
-import type { NewProductRow, ProductsDatabase } from './db.js';
 
 type SeedProduct = [
   sku: string,
@@ -363,8 +363,8 @@ export function productSeedRows(): Array<NewProductRow & { id: number }> {
 }
 
 /** Inserts the seed rows (called once, right after the table is created). */
-export async function seedProducts(db: Kysely<ProductsDatabase>): Promise<number> {
+export async function seedProducts(products: ProductRepository): Promise<number> {
   const rows = productSeedRows();
-  await db.insertInto('products').values(rows).execute();
+  await products.insertMany(rows);
   return rows.length;
 }

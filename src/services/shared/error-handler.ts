@@ -1,19 +1,23 @@
 /**
- * One error shape for every reply of the services, the same as the signaling server's (docs/api.md):
- * `{"error":{"code":"ERR_…","message":"…"}}`. Domain errors carry their code; Fastify's own errors (bad
- * JSON, body too large, wrong content type) are translated here, at the edge (hono's pattern).
+ * How the services answer errors, in the one shape of every sdrlink HTTP API (src/http/errors.ts):
+ * domain errors carry their code; Fastify's own errors (bad JSON, body too large, wrong content type) are
+ * translated here, at the edge (hono's pattern), with the statuses of `SERVICE_ERROR_STATUS`.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError } from 'fastify';
+import type { ErrorReply } from '../../http/errors.js';
 import { ServiceError, UpstreamTransferError, type ServiceErrorCode } from './errors.js';
 
-/** The JSON body of every error reply. */
-export interface ErrorBody {
-  error: { code: string; message: string };
-}
-
-/** Builds the error body. */
-export function errorBody(code: string, message: string): ErrorBody {
-  return { error: { code, message } };
+/** The answer to anything thrown while a service handles a request. */
+export function serviceErrorReply(err: unknown, bodyLimit: number): ErrorReply {
+  const t = translate(err as FastifyError | Error, bodyLimit);
+  // Domain errors are expected outcomes (an unreachable provider, a refused report), logged where they
+  // happen; only anything else answered with 500 is a fault whose stack belongs in the log.
+  const domain = err instanceof ServiceError || err instanceof UpstreamTransferError;
+  return {
+    ...t,
+    fault: !domain && t.status >= 500,
+    ...(t.status === 401 ? { headers: { 'www-authenticate': 'Bearer' } } : {}),
+  };
 }
 
 function translate(
@@ -47,21 +51,4 @@ function translate(
     message = `body: invalid JSON (${fe.message})`;
   }
   return { status, code, message };
-}
-
-/** Installs the error and not-found handlers on an app. */
-export function installErrorHandlers(app: FastifyInstance, bodyLimit: number): void {
-  app.setErrorHandler((err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
-    const t = translate(err, bodyLimit);
-    if (t.status >= 500 && !(err instanceof UpstreamTransferError) && !(err instanceof ServiceError)) {
-      request.log.error({ err }, 'unhandled error');
-    }
-    if (t.status === 401) void reply.header('www-authenticate', 'Bearer');
-    return reply.status(t.status).send(errorBody(t.code, t.message));
-  });
-  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) =>
-    reply
-      .status(404)
-      .send(errorBody('ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)),
-  );
 }

@@ -4,6 +4,8 @@
  * Every code maps to exactly one HTTP status; the error handler (`error-handler.ts`) turns any of them into
  * the one JSON shape every sdrlink HTTP API answers: `{"error":{"code":"ERR_…","message":"…"}}`.
  */
+import { StorageError } from '../../storage/types.js';
+
 export type ServiceErrorCode =
   | 'ERR_VALIDATION'
   | 'ERR_JSON'
@@ -68,5 +70,18 @@ export class UpstreamTransferError extends Error {
     options?: ErrorOptions,
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * Opens a service's database with `open`, turning a storage failure (unreadable file, failed migration)
+ * into the start-up error `ERR_CONFIG` the CLI prints.
+ */
+export function openServiceStore<T>(open: (path: string) => T, path: string): T {
+  try {
+    return open(path);
+  } catch (err) {
+    if (err instanceof StorageError) throw new ServiceError('ERR_CONFIG', err.message, { cause: err });
+    throw err;
   }
 }

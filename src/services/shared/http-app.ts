@@ -1,34 +1,42 @@
 /**
- * The Fastify base both services build on: TypeBox validation (validation.ts), the one error shape
- * (error-handler.ts), optional HTTPS, and a `GET /healthz`.
+ * The Fastify base both services build on: the platform's app (src/http/app.ts: logging, optional HTTPS,
+ * the one error shape) with TypeBox validation in the services' wording, the services' error registry
+ * (error-handler.ts), and a `GET /healthz`.
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { installErrorHandlers } from './error-handler.js';
-import { typeboxValidatorCompiler } from './validation.js';
+import type { FastifyInstance } from 'fastify';
+import { createHttpApp } from '../../http/app.js';
+import type { HttpLogOptions } from '../../http/logging.js';
+import { createTypeBoxValidatorCompiler } from '../../http/typebox-validator.js';
+import { serviceErrorReply } from './error-handler.js';
+import { ServiceError } from './errors.js';
 
 /** Options shared by `buildProductsApp` and `buildBatteriesApp`. */
 export interface BaseAppOptions {
   /** Serve HTTPS with this key and certificate (PEM). */
   tls?: { key: string | Buffer; cert: string | Buffer };
-  /** Fastify's logger option (default off). */
-  logger?: FastifyServerOptions['logger'];
+  /** Logging (default none). */
+  log?: HttpLogOptions;
   /** Largest request body in bytes (default 1 MiB). */
   bodyLimit?: number;
 }
 
+const validatorCompiler = createTypeBoxValidatorCompiler({
+  style: 'service',
+  fail: (message) => new ServiceError('ERR_VALIDATION', message),
+});
+
 /** Creates the base app for a service named `service`. */
 export function createServiceApp(service: string, opts: BaseAppOptions): FastifyInstance {
-  const common = {
-    logger: opts.logger ?? false,
-    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+  const bodyLimit = opts.bodyLimit ?? 1024 * 1024;
+  const app = createHttpApp({
+    log: opts.log,
+    bodyLimit,
+    tls: opts.tls,
     // Fastify's default (`ignoreTrailingSlash` off) makes `/products/` a 404; both spellings work here.
     routerOptions: { ignoreTrailingSlash: true },
-  };
-  const app = (opts.tls !== undefined
-    ? Fastify({ ...common, https: { key: opts.tls.key, cert: opts.tls.cert } })
-    : Fastify(common)) as unknown as FastifyInstance;
-  app.setValidatorCompiler(typeboxValidatorCompiler);
-  installErrorHandlers(app, common.bodyLimit);
+    validatorCompiler,
+    toErrorReply: (err) => serviceErrorReply(err, bodyLimit),
+  });
   const started = Date.now();
   app.get('/healthz', async () => ({
     status: 'ok',

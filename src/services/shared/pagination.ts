@@ -42,11 +42,6 @@ export interface Page<T> {
   offset: number;
 }
 
-/** Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern. */
-export function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
 /** Parses a comma list of positive integer ids (`"3,1,2"`); the schema pattern already checked the form. */
 export function parseIdList(text: string): number[] {
   return [...new Set(text.split(',').map((s) => Number(s)))];

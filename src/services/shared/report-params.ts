@@ -7,7 +7,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { CHEMISTRIES, PRODUCT_CATEGORIES, type Chemistry } from './domain.js';
 import { OneOf, Text } from './schemas.js';
-import { formatValidationError } from './validation.js';
+import { formatValidationIssue, invalidPartMessage, issueFromTypeBox } from '../../http/validation.js';
 
 const chemistryMessage = `must be a chemistry (${CHEMISTRIES.join(', ')}) or a list of them`;
 
@@ -58,7 +58,11 @@ export function parseReportParams(
 ): BatteryReportParams {
   if (!check.Check(raw)) {
     const first = check.Errors(raw).First();
-    throw fail(first === undefined ? `${part}: invalid` : formatValidationError(part, first));
+    throw fail(
+      first === undefined
+        ? invalidPartMessage(part, 'service')
+        : formatValidationIssue(issueFromTypeBox(part, first), 'service'),
+    );
   }
   const p = raw as RawParams;
   const pairs: Array<[keyof RawParams, keyof RawParams]> = [

@@ -4,7 +4,8 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
-import type { FastifyRequest } from 'fastify';
+import type { onRequestHookHandler } from 'fastify';
+import { bearerAuth as bearerAuthHook } from '../../http/bearer-auth.js';
 import { ServiceError } from './errors.js';
 
 /** Characters a token may hold: it travels in an HTTP header. */
@@ -57,23 +58,22 @@ export async function loadOrCreateToken(
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /**
- * A Fastify `onRequest` hook accepting only `Authorization: Bearer <token>`; compares in constant time.
+ * A Fastify `onRequest` hook (the platform's, src/http/bearer-auth.ts) accepting only
+ * `Authorization: Bearer <token>` with the service's token; compares in constant time.
  */
-export function bearerAuth(token: string): (request: FastifyRequest) => Promise<void> {
+export function bearerAuth(token: string): onRequestHookHandler {
   const expected = digest(token);
-  return async (request) => {
-    const header = request.headers.authorization;
-    if (header === undefined || header === '') {
-      throw new ServiceError(
+  return bearerAuthHook({
+    missing: () =>
+      new ServiceError(
         'ERR_TOKEN_MISSING',
         'missing Authorization: Bearer <token> (writes need the service token)',
-      );
-    }
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (m === null)
-      throw new ServiceError('ERR_TOKEN_INVALID', 'Authorization header must be "Bearer <token>"');
-    if (!timingSafeEqual(digest(m[1] ?? ''), expected)) {
-      throw new ServiceError('ERR_TOKEN_INVALID', 'invalid token');
-    }
-  };
+      ),
+    malformed: () => new ServiceError('ERR_TOKEN_INVALID', 'Authorization header must be "Bearer <token>"'),
+    verify: (given) => {
+      if (!timingSafeEqual(digest(given), expected))
+        throw new ServiceError('ERR_TOKEN_INVALID', 'invalid token');
+      return true;
+    },
+  });
 }

@@ -1,4 +1,4 @@
-import type { Migration } from './migrate.js';
+import type { Migration } from '../sqlite/migrate.js';
 
 /**
  * The seed's tables (`../shared/seeds/000_…txt`, "Database Schema"), column for column, plus the `users`

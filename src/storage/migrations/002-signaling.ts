@@ -1,4 +1,4 @@
-import type { Migration } from './migrate.js';
+import type { Migration } from '../sqlite/migrate.js';
 
 /**
  * What sdrlink adds to the seed schema (docs/api.md §1–§3):

@@ -1,4 +1,4 @@
-import type { Migration } from './migrate.js';
+import type { Migration } from '../sqlite/migrate.js';
 
 /**
  * Fewer index writes per session transition (measured: index maintenance on `ice_sessions` was a large

@@ -1,29 +1,38 @@
+/**
+ * The one SQLite opener of sdrlink (the signaling server and both services): pragmas, WAL, migrations
+ * (migrate.ts), and the prepared-statement helpers the server's hot paths use.
+ */
 import BetterSqlite3 from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Kysely, SqliteDialect, type CompiledQuery } from 'kysely';
-import { migrate } from '../migrations/migrate.js';
 import { StorageError } from '../types.js';
-import type { Database } from './schema.js';
+import { migrate, type Migration } from './migrate.js';
 
 /** An open SQLite database: the raw handle, a Kysely instance for building queries, and its location. */
-export interface SqliteHandle {
+export interface SqliteHandle<DB> {
   readonly raw: BetterSqlite3.Database;
-  readonly kysely: Kysely<Database>;
+  readonly kysely: Kysely<DB>;
   /** Absolute path, or `:memory:`. */
   readonly location: string;
+  /** Versions of the migrations this open applied (empty when the schema was already current). */
+  readonly applied: readonly number[];
 }
 
 /**
- * Opens (creating folder and file when needed) and migrates a SQLite database, with the pragmas the
- * server relies on: WAL (readers never block the writer), `synchronous=NORMAL` (durable at checkpoints,
- * no fsync per commit; safe against corruption), foreign keys on, a busy timeout so a second process
- * (`sdrlink user add` beside a running server) waits instead of failing, a 64 MiB page cache and mmap
- * reads.
+ * Opens (creating folder and file when needed) and migrates a SQLite database, with the pragmas every
+ * sdrlink database relies on: WAL (readers never block the writer), `synchronous=NORMAL` (durable at
+ * checkpoints, no fsync per commit; safe against corruption), foreign keys on, a busy timeout so a second
+ * process (`sdrlink user add` beside a running server) waits instead of failing, a 64 MiB page cache and
+ * mmap reads. Throws {@link StorageError} (`ERR_STORAGE`, `ERR_MIGRATION`).
+ *
+ * @example
+ * const { kysely } = openSqlite<ProductsDatabase>(':memory:', PRODUCTS_MIGRATIONS);
  */
-export function openSqlite(path: string): SqliteHandle {
+export function openSqlite<DB>(path: string, migrations: readonly Migration[]): SqliteHandle<DB> {
   const location = path === ':memory:' ? path : resolve(path);
   let raw: BetterSqlite3.Database;
+  let applied: number[];
   try {
     if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
     raw = new BetterSqlite3(location);
@@ -44,7 +53,7 @@ export function openSqlite(path: string): SqliteHandle {
     // a page cache that holds the working set (default is 2 MiB), and reads of the main file by mmap
     raw.pragma('cache_size = -65536');
     raw.pragma('mmap_size = 268435456');
-    migrate(raw);
+    applied = migrate(raw, migrations);
   } catch (err) {
     raw.close();
     if (err instanceof StorageError) throw err;
@@ -52,8 +61,15 @@ export function openSqlite(path: string): SqliteHandle {
       cause: err,
     });
   }
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
-  return { raw, kysely, location };
+  const kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }) });
+  return { raw, kysely, location, applied };
+}
+
+/** True when `err` is SQLite's UNIQUE constraint failure (repositories turn it into `ERR_CONFLICT`). */
+export function isUniqueViolation(err: unknown): boolean {
+  return (
+    typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE'
+  );
 }
 
 /**

@@ -108,3 +108,18 @@ export class WriteQueue {
     });
   }
 }
+
+/** Writes through the group-commit queue; reads go straight to the prepared statements. */
+export interface QueuedDb {
+  /** Wraps `fn` so that each call is queued and runs inside the next batch's transaction. */
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): { immediate(...args: A): Promise<R> };
+  write<R>(fn: () => R): Promise<R>;
+}
+
+/** The repositories' view of a {@link WriteQueue}. */
+export function queuedDb(queue: WriteQueue): QueuedDb {
+  return {
+    transaction: (fn) => ({ immediate: (...args) => queue.write(() => fn(...args)) }),
+    write: (fn) => queue.write(fn),
+  };
+}

@@ -1,15 +1,20 @@
 /**
- * Migrations of the batteries database, applied in name order by Kysely's Migrator.
+ * The batteries service's schema (`lithium_ion_batteries`), run by the one runner (sqlite/migrate.ts).
+ * Append only: a released migration never changes. Names are those Kysely's Migrator recorded before,
+ * so existing databases are adopted, not migrated twice.
  */
-import { sql, type Kysely, type Migration } from 'kysely';
+import type { Migration } from '../sqlite/migrate.js';
 
-/** Name of the migration that creates the table; the seed runs when this one is applied. */
-export const BATTERIES_INIT = '001-lithium-ion-batteries';
+/** Version of the migration that creates the table; the service seeds when this one is applied. */
+export const BATTERIES_INIT_VERSION = 1;
 
-export const batteriesMigrations: Record<string, Migration> = {
-  [BATTERIES_INIT]: {
-    async up(db: Kysely<unknown>) {
-      await sql`CREATE TABLE lithium_ion_batteries (
+/** Every migration of the batteries database. */
+export const BATTERIES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: BATTERIES_INIT_VERSION,
+    name: '001-lithium-ion-batteries',
+    statements: [
+      `CREATE TABLE lithium_ion_batteries (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         product_id INTEGER NOT NULL UNIQUE CHECK (product_id >= 1),
         chemistry TEXT NOT NULL CHECK (chemistry IN ('NMC', 'LFP', 'NCA', 'LCO', 'LMO', 'LTO')),
@@ -32,12 +37,9 @@ export const batteriesMigrations: Record<string, Migration> = {
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL,
         CHECK (temp_min_c < temp_max_c)
-      )`.execute(db);
-      await sql`CREATE INDEX batteries_chemistry ON lithium_ion_batteries (chemistry)`.execute(db);
-      await sql`CREATE INDEX batteries_capacity ON lithium_ion_batteries (capacity_ah)`.execute(db);
-    },
-    async down(db: Kysely<unknown>) {
-      await sql`DROP TABLE lithium_ion_batteries`.execute(db);
-    },
+      )`,
+      'CREATE INDEX batteries_chemistry ON lithium_ion_batteries (chemistry)',
+      'CREATE INDEX batteries_capacity ON lithium_ion_batteries (capacity_ah)',
+    ],
   },
-};
+];

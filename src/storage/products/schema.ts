@@ -1,9 +1,8 @@
 /**
- * The products service's database: tables `products` and `reports` (received battery reports).
+ * The products service's tables as Kysely sees them (migrations.ts): `products` and `reports` (received
+ * battery reports).
  */
 import type { Generated, Insertable, Selectable } from 'kysely';
-import { openServiceDb, type ServiceDb } from '../shared/sqlite.js';
-import { productsMigrations } from './migrations/index.js';
 
 /** Row of `products`. Prices are kept in cents (integers), exposed in dollars. */
 export interface ProductsTable {
@@ -45,8 +44,4 @@ export interface ProductsDatabase {
 export type ProductRow = Selectable<ProductsTable>;
 export type NewProductRow = Insertable<ProductsTable>;
 export type ReportRow = Selectable<ReportsTable>;
-
-/** Opens and migrates the products database (`:memory:` for tests). */
-export function openProductsDb(path: string): Promise<ServiceDb<ProductsDatabase>> {
-  return openServiceDb<ProductsDatabase>(path, productsMigrations);
-}
+export type NewReportRow = Insertable<ReportsTable>;

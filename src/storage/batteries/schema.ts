@@ -1,11 +1,10 @@
 /**
- * The batteries service's database: table `lithium_ion_batteries` (the seed's `LithiumIonBatteries`).
+ * The batteries service's table as Kysely sees it (migrations.ts): `lithium_ion_batteries` (the seed's
+ * `LithiumIonBatteries`).
  * `product_id` is the id of a product in the products service — a reference across services, not a
  * foreign key (the two databases are separate).
  */
 import type { Generated, Insertable, Selectable } from 'kysely';
-import { openServiceDb, type ServiceDb } from '../shared/sqlite.js';
-import { batteriesMigrations } from './migrations/index.js';
 
 /** Row of `lithium_ion_batteries`. */
 export interface BatteriesTable {
@@ -43,8 +42,3 @@ export interface BatteriesDatabase {
 
 export type BatteryRow = Selectable<BatteriesTable>;
 export type NewBatteryRow = Insertable<BatteriesTable>;
-
-/** Opens and migrates the batteries database (`:memory:` for tests). */
-export function openBatteriesDb(path: string): Promise<ServiceDb<BatteriesDatabase>> {
-  return openServiceDb<BatteriesDatabase>(path, batteriesMigrations);
-}
