@@ -45,27 +45,8 @@ export const API_ERROR_STATUS = {
 
 export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
 
-/**
- * WebSocket close codes of the push channel and the relay (docs/api.md §5, §6). 4xxx mirror HTTP.
- */
-export const WS_CLOSE = {
-  /** Missing, malformed, forged or expired token. */
-  UNAUTHENTICATED: 4401,
-  /** Not a participant of the session, or the wrong kind of client. */
-  FORBIDDEN: 4403,
-  /** No such session. */
-  NOT_FOUND: 4404,
-  /** The relay peer did not arrive within the join timeout. */
-  JOIN_TIMEOUT: 4408,
-  /** Session claimed by another provider, final, or this side already joined. */
-  CONFLICT: 4409,
-  /** Relay limits: concurrent relays, bytes per relay, bytes per user. */
-  LIMIT: 4429,
-  /** Protocol violation (data before relay-ready, a message too large, a slow push reader). */
-  POLICY: 1008,
-  /** The server is shutting down. */
-  GOING_AWAY: 1001,
-} as const;
+/** WebSocket close codes of the push channel and the relay: part of the wire contract (src/wire/errors.ts). */
+export { WS_CLOSE } from '../wire/errors.js';
 
 /** An error a handler throws on purpose: a stable code, a precise message, optional Retry-After. */
 export class ApiError extends Error {

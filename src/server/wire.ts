@@ -9,7 +9,7 @@ import type {
   TransferRecord,
   UserRecord,
 } from '../storage/types.js';
-import type { SessionWire, SignalWire, TransferWire, UserWire } from './schemas.js';
+import type { HistoryWire, SessionWire, SignalWire, TransferWire, UserWire } from '../wire/index.js';
 
 export function sessionToWire(s: SessionRecord): SessionWire {
   return {
@@ -25,7 +25,7 @@ export function sessionToWire(s: SessionRecord): SessionWire {
   };
 }
 
-export function historyToWire(h: HistoryEntry): { status: string; at: string; by_user_id: string } {
+export function historyToWire(h: HistoryEntry): HistoryWire {
   return { status: h.status, at: h.at, by_user_id: h.byUserId === null ? '' : String(h.byUserId) };
 }
 

@@ -11,6 +11,7 @@
 import type { WebSocket, RawData } from 'ws';
 import type { RelayOptions } from '../config.js';
 import { WS_CLOSE } from '../errors.js';
+import { relayControlText } from '../../wire/relay.js';
 
 /** Bytes Node reads from a socket at once (libuv's read buffer): what ws may still emit after pause(). */
 const SOCKET_READ_BYTES = 64 * 1024;
@@ -123,11 +124,11 @@ export class RelayHub {
       room.startedAt = this.#hooks.now();
       if (room.timer !== undefined) clearTimeout(room.timer);
       room.timer = undefined;
-      const ready = JSON.stringify({ type: 'relay-ready' });
+      const ready = relayControlText('relay-ready');
       room.consumer.ws.send(ready);
       room.provider.ws.send(ready);
     } else {
-      ws.send(JSON.stringify({ type: 'relay-waiting' }));
+      ws.send(relayControlText('relay-waiting'));
     }
   }
 
@@ -214,7 +215,7 @@ export class RelayHub {
       if (peer === undefined || peer.ws.readyState !== peer.ws.OPEN) continue;
       if (peer.paused) peer.ws.resume();
       if (code === 1000) {
-        peer.ws.send(JSON.stringify({ type: 'relay-peer-left' }));
+        peer.ws.send(relayControlText('relay-peer-left'));
         peer.ws.close(1000, 'peer left');
       } else {
         peer.ws.close(code, reason.slice(0, 120));

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../errors.js';
 import {
+  type IceConfigWire,
   InitiateBody,
   ListQuery,
   SessionDetailWire,
@@ -109,7 +110,8 @@ export function registerIceRoutes(app: FastifyInstance, ctx: ServerContext): voi
     async (request) => sessionToWire(await service.cancel(request.requireUser(), request.params.session_id)),
   );
 
-  app.get('/api/ice/config', async () => ({
+  // No response schema (as before): the configured servers go out as they are; the type keeps them on contract.
+  app.get('/api/ice/config', async (): Promise<IceConfigWire> => ({
     ice_servers: ctx.options.iceServers,
     relay_after_ms: ctx.options.relayAfterMs,
   }));

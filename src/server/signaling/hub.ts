@@ -5,6 +5,7 @@
  * of the users it concerns.
  */
 import type { ClientType, SessionRecord, SignalRecord } from '../../storage/types.js';
+import { encodePushMessage, type PushServerMessage } from '../../wire/push.js';
 import { sessionToWire, signalToWire } from '../wire.js';
 
 /** A live push connection. */
@@ -60,7 +61,7 @@ export class SignalingHub {
     let text: string | undefined;
     for (const sub of this.#providers) {
       if (!sub.mayServe(session)) continue;
-      text ??= JSON.stringify({ type: 'session', session: sessionToWire(session) });
+      text ??= encodePushMessage({ type: 'session', session: sessionToWire(session) });
       sub.send(text);
     }
   }
@@ -73,7 +74,7 @@ export class SignalingHub {
     let text: string | undefined;
     for (const sub of this.#providers) {
       if (sub.userId === exceptUserId || !sub.mayServe(before)) continue;
-      text ??= JSON.stringify({ type: 'session-claimed', session_id: before.sessionId });
+      text ??= encodePushMessage({ type: 'session-claimed', session_id: before.sessionId });
       sub.send(text);
     }
   }
@@ -81,12 +82,12 @@ export class SignalingHub {
   /** A stored signal: to its addressee. */
   signal(signal: SignalRecord): void {
     if (!this.#byUser.has(signal.toUserId)) return;
-    this.#toUser(signal.toUserId, JSON.stringify({ type: 'signal', signal: signalToWire(signal) }));
+    this.#toUser(signal.toUserId, encodePushMessage({ type: 'signal', signal: signalToWire(signal) }));
   }
 
   /** A session transition: to both participants. */
   sessionStatus(session: SessionRecord): void {
-    const text = JSON.stringify({
+    const text = encodePushMessage({
       type: 'session-status',
       session_id: session.sessionId,
       status: session.status,
@@ -96,8 +97,8 @@ export class SignalingHub {
     for (const fn of this.#statusListeners) fn(session);
   }
 
-  /** Sends an arbitrary message to one user's connections (e.g. the open sessions after a change of request types). */
-  toUser(userId: number, message: object): void {
-    this.#toUser(userId, JSON.stringify(message));
+  /** Sends a message to one user's connections (e.g. the open sessions after a change of request types). */
+  toUser(userId: number, message: PushServerMessage): void {
+    this.#toUser(userId, encodePushMessage(message));
   }
 }

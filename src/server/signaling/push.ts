@@ -9,6 +9,7 @@ import type { UserRecord } from '../../storage/types.js';
 import { bearerToken, userForToken } from '../auth/authenticate.js';
 import { ApiError, WS_CLOSE, errorBody } from '../errors.js';
 import { SIGNAL_TYPES, UUID_PATTERN } from '../schemas.js';
+import { encodePushMessage } from '../../wire/push.js';
 import { sessionToWire, signalToWire } from '../wire.js';
 import type { ServerContext } from '../context.js';
 import { UserDirectory } from './directory.js';
@@ -113,9 +114,9 @@ async function pushConnection(ctx: ServerContext, ws: WebSocket, request: Fastif
     send,
   });
   ws.on('close', unsubscribe);
-  send(JSON.stringify({ type: 'hello', user_id: String(user.id), client_type: user.clientType }));
+  send(encodePushMessage({ type: 'hello', user_id: String(user.id), client_type: user.clientType }));
   for (const s of await ctx.service.openSessionsFor(user))
-    send(JSON.stringify({ type: 'session', session: sessionToWire(s) }));
+    send(encodePushMessage({ type: 'session', session: sessionToWire(s) }));
 
   let chain: Promise<void> = Promise.resolve();
   ws.on('message', (data, isBinary) => {
@@ -127,7 +128,7 @@ async function pushConnection(ctx: ServerContext, ws: WebSocket, request: Fastif
 
   async function onMessage(data: unknown, isBinary: boolean): Promise<void> {
     const buf = data as Buffer;
-    let ref: unknown;
+    let ref: number | string | undefined;
     try {
       if (isBinary) throw new ApiError('ERR_VALIDATION', 'the push channel takes text JSON messages only');
       if (buf.length > PUSH_MAX_MESSAGE_BYTES) {
@@ -142,21 +143,20 @@ async function pushConnection(ctx: ServerContext, ws: WebSocket, request: Fastif
       if (typeof m !== 'object' || m === null || Array.isArray(m))
         throw new ApiError('ERR_VALIDATION', 'message must be a JSON object');
       const msg = m as Record<string, unknown>;
-      ref = msg['ref'];
-      if (ref !== undefined && typeof ref !== 'number' && typeof ref !== 'string') {
-        ref = undefined;
+      const r = msg['ref'];
+      if (r !== undefined && typeof r !== 'number' && typeof r !== 'string')
         throw new ApiError('ERR_VALIDATION', 'message.ref must be a number or a string');
-      }
+      ref = r;
       switch (msg['type']) {
         case 'ping':
-          send(JSON.stringify({ type: 'pong', ...(ref === undefined ? {} : { ref }) }));
+          send(encodePushMessage({ type: 'pong', ...(ref === undefined ? {} : { ref }) }));
           return;
         case 'signal': {
           const input = validateSignalMessage(msg);
           const current = (await ctx.directory.get(userId)) ?? user;
           const signal = await ctx.service.postSignal(current, input, 'message');
           send(
-            JSON.stringify({
+            encodePushMessage({
               type: 'result',
               ...(ref === undefined ? {} : { ref }),
               ok: true,
@@ -175,7 +175,7 @@ async function pushConnection(ctx: ServerContext, ws: WebSocket, request: Fastif
           : new ApiError('ERR_INTERNAL', 'internal server error', undefined, { cause: err });
       if (e.code === 'ERR_INTERNAL') request.log.error({ err }, 'push message failed');
       send(
-        JSON.stringify({
+        encodePushMessage({
           type: 'result',
           ...(ref === undefined ? {} : { ref }),
           ok: false,

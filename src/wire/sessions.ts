@@ -1,0 +1,168 @@
+/**
+ * ICE sessions, signals, the ICE configuration and transfer reports on the wire (docs/api.md §2–§4).
+ * Names and JSON types follow the seed's Go structs (DESIGN.md, "Wire contract with the seed clients"):
+ * ids of users and sessions are strings, `parameters` is a JSON-encoded string, a signal's `id` a number.
+ * Request schemas carry the server's `errorMessage` wording; response schemas also drive the server's
+ * serializer, and the agents check what they receive against them.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { enumOf, raw } from './raw.js';
+
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+export const REQUEST_TYPE_PATTERN_SRC = '^[a-z][a-z0-9-]{0,63}$';
+
+const str = (opts: Record<string, unknown> = {}) => Type.String(opts);
+const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const count = () => Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+
+/** A session id as a request names it. */
+export const SessionId = str({ pattern: UUID_PATTERN, errorMessage: 'must be a session id (a UUID)' });
+
+export const RequestType = str({
+  pattern: REQUEST_TYPE_PATTERN_SRC,
+  errorMessage:
+    "must be a request type: lowercase letters, digits and '-', starting with a letter, at most 64",
+});
+
+export const SIGNAL_TYPES = ['offer', 'answer', 'candidate', 'error'] as const;
+export type SignalType = (typeof SIGNAL_TYPES)[number];
+
+export const REPORT_STATUSES = ['connected', 'transferring', 'completed', 'failed'] as const;
+export type ReportStatus = (typeof REPORT_STATUSES)[number];
+
+export const TRANSPORTS = ['p2p', 'relay'] as const;
+
+/** `POST /api/ice/initiate` body (seed fields first). */
+export const InitiateBody = Type.Object({
+  request_type: str({ minLength: 1, maxLength: 64 }),
+  parameters: Type.Optional(
+    raw<string | Record<string, unknown>>({
+      type: ['string', 'object'],
+      errorMessage: 'must be a JSON-encoded object (a string) or an object',
+    }),
+  ),
+  file_name: Type.Optional(str({ maxLength: 255 })),
+  file_size: Type.Optional(count()),
+  file_type: Type.Optional(str({ maxLength: 255 })),
+  target: Type.Optional(
+    raw<string | number>({
+      type: ['string', 'integer'],
+      minLength: 1,
+      maxLength: 64,
+      minimum: 1,
+      errorMessage: 'must be a provider user name or user id',
+    }),
+  ),
+  capabilities: Type.Optional(
+    Type.Array(
+      str({
+        pattern: '^[a-z0-9][a-z0-9/._-]{0,63}$',
+        errorMessage: 'must be a capability token like "sdrlink/1"',
+      }),
+      {
+        maxItems: 16,
+        uniqueItems: true,
+      },
+    ),
+  ),
+});
+export type InitiateBody = Static<typeof InitiateBody>;
+
+/** `POST /api/ice/signal` body; also the fields of the push channel's `signal` message. */
+export const SignalBody = Type.Object({
+  session_id: SessionId,
+  signal_type: enumOf(SIGNAL_TYPES),
+  signal_data: str(),
+});
+export type SignalBody = Static<typeof SignalBody>;
+
+/** `POST /api/transfers/{session_id}` body: what a participant reports about its transfer (§3). */
+export const TransferBody = Type.Object({
+  status: enumOf(REPORT_STATUSES),
+  file_name: Type.Optional(str({ minLength: 1, maxLength: 255 })),
+  file_size: Type.Optional(count()),
+  bytes: Type.Optional(count()),
+  sha256: Type.Optional(str({ pattern: '^[0-9a-f]{64}$', errorMessage: 'must be 64 lowercase hex digits' })),
+  transport: Type.Optional(enumOf(TRANSPORTS)),
+  duration_ms: Type.Optional(count()),
+  error: Type.Optional(str({ maxLength: 1024 })),
+  verified: Type.Optional(Type.Boolean()),
+});
+export type TransferBody = Static<typeof TransferBody>;
+
+/** A session as the server sends it (§2): `target_user_id` is `""` while any provider may claim it. */
+export const SessionWire = Type.Object({
+  session_id: str(),
+  initiator_user_id: str(),
+  target_user_id: str(),
+  request_type: str(),
+  parameters: str(),
+  status: str(),
+  capabilities: Type.Array(str()),
+  created_at: str(),
+  updated_at: str(),
+});
+export type SessionWire = Static<typeof SessionWire>;
+
+/** One transition of a session (§3). */
+export const HistoryWire = Type.Object({ status: str(), at: str(), by_user_id: str() });
+export type HistoryWire = Static<typeof HistoryWire>;
+
+/** `GET /api/ice/sessions/{session_id}`: the session and its history. */
+export const SessionDetailWire = Type.Composite([
+  SessionWire,
+  Type.Object({ history: Type.Array(HistoryWire) }),
+]);
+export type SessionDetailWire = Static<typeof SessionDetailWire>;
+
+/**
+ * A stored signal (§2). `signal_type` is a plain string on the way out: a client ignores types it does
+ * not know (the seed does), so a newer server may add one.
+ */
+export const SignalWire = Type.Object({
+  id: Type.Integer(),
+  session_id: str(),
+  signal_type: str(),
+  signal_data: str(),
+  from_client_id: str(),
+  to_client_id: str(),
+  created_at: str(),
+});
+export type SignalWire = Static<typeof SignalWire>;
+
+/** A transfer record, the seed's `file_transfers` row (§3). */
+export const TransferWire = Type.Object({
+  session_id: str(),
+  file_name: str(),
+  file_size: Type.Integer(),
+  file_type: nullable(str()),
+  request_type: str(),
+  parameters: nullable(str()),
+  status: str(),
+  bytes: Type.Integer(),
+  sha256: nullable(str()),
+  transport: nullable(str()),
+  duration_ms: nullable(Type.Integer()),
+  error: nullable(str()),
+  verified: nullable(Type.Boolean()),
+  relay_bytes: Type.Integer(),
+  created_at: str(),
+  updated_at: nullable(str()),
+  completed_at: nullable(str()),
+});
+export type TransferWire = Static<typeof TransferWire>;
+
+/** One entry of RTCConfiguration.iceServers (§4). */
+export const IceServerWire = Type.Object({
+  urls: Type.Union([str(), Type.Array(str())]),
+  username: Type.Optional(str()),
+  credential: Type.Optional(str()),
+});
+export type IceServerWire = Static<typeof IceServerWire>;
+
+/** `GET /api/ice/config` (§4). */
+export const IceConfigWire = Type.Object({
+  ice_servers: Type.Array(IceServerWire),
+  relay_after_ms: Type.Integer({ minimum: 0 }),
+});
+export type IceConfigWire = Static<typeof IceConfigWire>;
