@@ -3,59 +3,49 @@
  * sessions and signals arrive as they happen. When the push channel is down, callers poll the REST calls;
  * both paths see the same data.
  */
+import { Type } from '@sinclair/typebox';
 import WebSocket from 'ws';
-import { AgentError } from './errors.js';
+import {
+  AUTH_ERROR_CODES,
+  ErrorWire,
+  IceConfigWire,
+  SessionWire,
+  SignalWire,
+  TransferWire,
+  UserWire,
+  WS_CLOSE,
+  createChecker,
+  decodePushServerMessage,
+  type Checker,
+  type IceServerWire,
+  type SignalType as WireSignalType,
+  type TransferBody,
+} from '../wire/index.js';
+import { AgentError, type AgentErrorCode } from './errors.js';
 
-/** A session as the server returns it (docs/api.md §2). User ids are strings on the wire. */
-export interface IceSession {
-  session_id: string;
-  initiator_user_id: string;
-  target_user_id: string;
-  request_type: string;
-  parameters: string;
-  status: string;
-  capabilities?: string[];
-  created_at?: string;
-}
+/** A session as the server returns it (docs/api.md §2; src/wire/sessions.ts). User ids are strings. */
+export type IceSession = SessionWire;
 
-export type SignalType = 'offer' | 'answer' | 'candidate' | 'error';
+export type SignalType = WireSignalType;
 
-/** A stored signal (docs/api.md §2). */
-export interface IceSignal {
-  id: number;
-  session_id: string;
-  signal_type: SignalType | string;
-  signal_data: string;
-  from_client_id: string;
-  to_client_id: string;
-}
+/** A stored signal (docs/api.md §2). Its `signal_type` is any string: unknown types are ignored. */
+export type IceSignal = SignalWire;
 
-export interface IceServerConfig {
-  urls: string | string[];
-  username?: string;
-  credential?: string;
-}
+/** One entry of the ICE configuration's `ice_servers` (RTCIceServer). */
+export type IceServerConfig = IceServerWire;
 
-export interface IceConfig {
-  ice_servers: IceServerConfig[];
-  relay_after_ms?: number;
-}
+/** `GET /api/ice/config` (docs/api.md §4). */
+export type IceConfig = IceConfigWire;
 
 /** What a participant reports about a transfer (docs/api.md §3). */
-export interface TransferReport {
-  status: 'connected' | 'transferring' | 'completed' | 'failed';
-  file_name?: string;
-  file_size?: number;
-  bytes?: number;
-  sha256?: string;
-  transport?: 'p2p' | 'relay';
-  duration_ms?: number;
-  error?: string;
-  verified?: boolean;
-}
+export type TransferReport = TransferBody;
+
+/** The user the token belongs to (`GET /api/me`). */
+export type Me = UserWire;
 
 export interface InitiateRequest {
   request_type: string;
+  /** Sent JSON-encoded, as the seed does (`parameters` is a string on the wire). */
   parameters: Record<string, unknown>;
   target?: string;
   capabilities?: string[];
@@ -68,10 +58,28 @@ export interface PushHandlers {
   onSessionStatus?(sessionId: string, status: string): void;
   /** The push channel opened (true) or dropped (false); callers poll while it is down. */
   onConnectionChange?(up: boolean): void;
+  /** A push message that is not of the wire contract (ignored; `reason` says why), for logging. */
+  onInvalidMessage?(reason: string): void;
 }
 
-interface ErrorBody {
-  error?: { code?: unknown; message?: unknown };
+// Every answer is checked against the wire contract before anyone reads it (compiled on first use).
+const sessionCheck = createChecker(SessionWire);
+const sessionListCheck = createChecker(Type.Array(SessionWire));
+const signalCheck = createChecker(SignalWire);
+const signalListCheck = createChecker(Type.Array(SignalWire));
+const iceConfigCheck = createChecker(IceConfigWire);
+const userCheck = createChecker(UserWire);
+const transferCheck = createChecker(TransferWire);
+const errorCheck = createChecker(ErrorWire);
+
+const AUTH_CODES: ReadonlySet<string> = new Set(AUTH_ERROR_CODES);
+
+/**
+ * The agent code for a server refusal: authentication failures (401, or an auth code on a WebSocket)
+ * get their own, so a user with a bad or expired token is told so rather than "the server refused".
+ */
+function refusalCode(status: number | undefined, serverCode: string): AgentErrorCode {
+  return status === 401 || AUTH_CODES.has(serverCode) ? 'ERR_AUTH' : 'ERR_SERVER';
 }
 
 /** Normalises `http://host:port/` to `http://host:port`. */
@@ -109,7 +117,17 @@ export class SignalingClient {
     return this.#wsUp;
   }
 
-  async #request<T>(method: string, path: string, body?: unknown, okStatus: number[] = [200]): Promise<T> {
+  /**
+   * One REST call. A refusal (any status but `okStatus`) is an AgentError carrying the server's status and
+   * code; an answer that is not JSON of the expected shape is `ERR_SERVER_RESPONSE`, never handed on.
+   */
+  async #request<T>(
+    method: string,
+    path: string,
+    checker: Checker<T>,
+    body?: unknown,
+    okStatus: number[] = [200],
+  ): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.#token}` };
     const init: RequestInit = { method, headers, signal: AbortSignal.timeout(15_000) };
     if (body !== undefined) {
@@ -128,31 +146,55 @@ export class SignalingClient {
     if (!okStatus.includes(res.status)) {
       let code = `HTTP_${res.status}`;
       let message = text.slice(0, 300);
+      let parsed: unknown;
       try {
-        const parsed = JSON.parse(text) as ErrorBody;
-        if (typeof parsed.error?.code === 'string') code = parsed.error.code;
-        if (typeof parsed.error?.message === 'string') message = parsed.error.message;
+        parsed = JSON.parse(text);
       } catch {
-        // not JSON: keep the raw text
+        // not JSON (a proxy's page): keep the raw text
       }
-      throw new AgentError('ERR_SERVER', `${method} ${path} → ${res.status} ${code}: ${message}`, {
-        status: res.status,
-        serverCode: code,
-      });
+      if (errorCheck.check(parsed)) {
+        code = parsed.error.code;
+        message = parsed.error.message;
+      }
+      throw new AgentError(
+        refusalCode(res.status, code),
+        `${method} ${path} → ${res.status} ${code}: ${message}`,
+        {
+          status: res.status,
+          serverCode: code,
+        },
+      );
     }
-    return (text === '' ? undefined : JSON.parse(text)) as T;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new AgentError(
+        'ERR_SERVER_RESPONSE',
+        `${method} ${path} → ${res.status}: the answer is not JSON (${(err as Error).message})`,
+        { status: res.status, cause: err },
+      );
+    }
+    if (!checker.check(value)) {
+      throw new AgentError(
+        'ERR_SERVER_RESPONSE',
+        `${method} ${path} → ${res.status}: the answer is not of the wire contract: ${checker.explain(value)}`,
+        { status: res.status },
+      );
+    }
+    return value;
   }
 
   iceConfig(): Promise<IceConfig> {
-    return this.#request<IceConfig>('GET', '/api/ice/config');
+    return this.#request('GET', '/api/ice/config', iceConfigCheck);
   }
 
-  me(): Promise<{ user_id: string; username: string; client_type: number; request_types?: string[] }> {
-    return this.#request('GET', '/api/me');
+  me(): Promise<Me> {
+    return this.#request('GET', '/api/me', userCheck);
   }
 
-  setRequestTypes(types: string[]): Promise<unknown> {
-    return this.#request('PUT', '/api/me/request-types', { request_types: types });
+  setRequestTypes(types: string[]): Promise<Me> {
+    return this.#request('PUT', '/api/me/request-types', userCheck, { request_types: types });
   }
 
   initiate(req: InitiateRequest): Promise<IceSession> {
@@ -165,16 +207,16 @@ export class SignalingClient {
     };
     if (req.target !== undefined) body['target'] = req.target;
     if (req.capabilities !== undefined) body['capabilities'] = req.capabilities;
-    return this.#request<IceSession>('POST', '/api/ice/initiate', body, [201]);
+    return this.#request('POST', '/api/ice/initiate', sessionCheck, body, [201]);
   }
 
   listSessions(): Promise<IceSession[]> {
-    return this.#request<IceSession[]>('GET', '/api/ice/sessions');
+    return this.#request('GET', '/api/ice/sessions', sessionListCheck);
   }
 
   getSignals(sessionId: string, after = 0): Promise<IceSignal[]> {
     const q = after > 0 ? `?after=${after}` : '';
-    return this.#request<IceSignal[]>('GET', `/api/ice/signals/${encodeURIComponent(sessionId)}${q}`);
+    return this.#request('GET', `/api/ice/signals/${encodeURIComponent(sessionId)}${q}`, signalListCheck);
   }
 
   /**
@@ -199,19 +241,19 @@ export class SignalingClient {
         );
       });
     }
-    return this.#request<IceSignal>('POST', '/api/ice/signal', {
+    return this.#request('POST', '/api/ice/signal', signalCheck, {
       session_id: sessionId,
       signal_type: type,
       signal_data: signalData,
     });
   }
 
-  reportTransfer(sessionId: string, report: TransferReport): Promise<unknown> {
-    return this.#request('POST', `/api/transfers/${encodeURIComponent(sessionId)}`, report);
+  reportTransfer(sessionId: string, report: TransferReport): Promise<TransferWire> {
+    return this.#request('POST', `/api/transfers/${encodeURIComponent(sessionId)}`, transferCheck, report);
   }
 
-  cancel(sessionId: string): Promise<unknown> {
-    return this.#request('POST', `/api/ice/sessions/${encodeURIComponent(sessionId)}/cancel`);
+  cancel(sessionId: string): Promise<IceSession> {
+    return this.#request('POST', `/api/ice/sessions/${encodeURIComponent(sessionId)}/cancel`, sessionCheck);
   }
 
   /**
@@ -225,7 +267,11 @@ export class SignalingClient {
     });
   }
 
-  #openWs(onFirstOpen: (() => void) | undefined, onFirstFail: ((e: Error) => void) | undefined, attempt: number) {
+  #openWs(
+    onFirstOpen: (() => void) | undefined,
+    onFirstFail: ((e: Error) => void) | undefined,
+    attempt: number,
+  ) {
     if (this.#closed) return;
     const url = this.server.replace(/^http/, 'ws') + '/api/ws';
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.#token}` } });
@@ -257,60 +303,80 @@ export class SignalingClient {
       if (wasUp) this.#handlers.onConnectionChange?.(false);
       if (!opened && onFirstFail !== undefined) {
         onFirstFail(
-          new AgentError('ERR_SERVER_UNREACHABLE', `push channel ${url}: closed ${code} ${reason.toString()}`),
+          new AgentError(
+            'ERR_SERVER_UNREACHABLE',
+            `push channel ${url}: closed ${code} ${reason.toString()}`,
+          ),
         );
         onFirstFail = undefined;
         onFirstOpen = undefined;
       }
-      if (this.#closed || code === 4401) return;
+      // A refused token (the server accepts the upgrade, then closes 4401) is not retried: the REST calls
+      // fail with ERR_AUTH and say why.
+      if (this.#closed || code === WS_CLOSE.UNAUTHENTICATED) return;
       const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
-      this.#reconnectTimer = setTimeout(() => this.#openWs(undefined, undefined, opened ? 0 : attempt + 1), delay);
+      this.#reconnectTimer = setTimeout(
+        () => this.#openWs(undefined, undefined, opened ? 0 : attempt + 1),
+        delay,
+      );
       this.#reconnectTimer.unref();
     });
   }
 
   #onPush(text: string) {
-    let msg: Record<string, unknown>;
-    try {
-      msg = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      return; // a server that sends garbage is ignored, not trusted
-    }
     const h = this.#handlers;
-    switch (msg['type']) {
+    const decoded = decodePushServerMessage(text);
+    if (!decoded.ok) {
+      // A server that sends garbage is ignored, not trusted; but a `result` answering one of our signals
+      // still settles it, so its sender gets an error rather than waiting forever.
+      const parsed = decoded.parsed as { type?: unknown; ref?: unknown } | null | undefined;
+      const ref = parsed?.ref;
+      const p = parsed?.type === 'result' && typeof ref === 'number' ? this.#pending.get(ref) : undefined;
+      if (p !== undefined) {
+        this.#pending.delete(ref as number);
+        p.reject(
+          new AgentError(
+            'ERR_SERVER_RESPONSE',
+            `push: the signal's result is not of the wire contract: ${decoded.error}`,
+          ),
+        );
+      }
+      h.onInvalidMessage?.(decoded.error);
+      return;
+    }
+    const msg = decoded.value;
+    switch (msg.type) {
       case 'session':
-        if (isSession(msg['session'])) h.onSession?.(msg['session']);
+        h.onSession?.(msg.session);
         break;
       case 'session-claimed':
-        if (typeof msg['session_id'] === 'string') h.onSessionClaimed?.(msg['session_id']);
+        h.onSessionClaimed?.(msg.session_id);
         break;
       case 'signal':
-        if (isSignal(msg['signal'])) h.onSignal?.(msg['signal']);
+        h.onSignal?.(msg.signal);
         break;
       case 'session-status':
-        if (typeof msg['session_id'] === 'string' && typeof msg['status'] === 'string') {
-          h.onSessionStatus?.(msg['session_id'], msg['status']);
-        }
+        h.onSessionStatus?.(msg.session_id, msg.status);
         break;
       case 'result': {
-        const ref = msg['ref'];
+        const ref = msg.ref;
         if (typeof ref !== 'number') break;
         const p = this.#pending.get(ref);
         if (p === undefined) break;
         this.#pending.delete(ref);
-        if (msg['ok'] === true && isSignal(msg['signal'])) p.resolve(msg['signal']);
+        if (msg.ok) p.resolve(msg.signal);
         else {
-          const e = (msg['error'] ?? {}) as { code?: unknown; message?: unknown };
-          const code = typeof e.code === 'string' ? e.code : 'ERR_UNKNOWN';
+          const { code, message } = msg.error;
           p.reject(
-            new AgentError('ERR_SERVER', `signal refused: ${code}: ${String(e.message ?? '')}`, {
+            new AgentError(refusalCode(undefined, code), `signal refused: ${code}: ${message}`, {
               serverCode: code,
             }),
           );
         }
         break;
       }
-      default:
+      case 'hello':
+      case 'pong':
         break;
     }
   }
@@ -323,27 +389,6 @@ export class SignalingClient {
     this.#ws = undefined;
     this.#wsUp = false;
   }
-}
-
-function isSession(v: unknown): v is IceSession {
-  if (typeof v !== 'object' || v === null) return false;
-  const s = v as Record<string, unknown>;
-  return (
-    typeof s['session_id'] === 'string' &&
-    typeof s['request_type'] === 'string' &&
-    typeof s['parameters'] === 'string'
-  );
-}
-
-function isSignal(v: unknown): v is IceSignal {
-  if (typeof v !== 'object' || v === null) return false;
-  const s = v as Record<string, unknown>;
-  return (
-    typeof s['id'] === 'number' &&
-    typeof s['session_id'] === 'string' &&
-    typeof s['signal_type'] === 'string' &&
-    typeof s['signal_data'] === 'string'
-  );
 }
 
 function describeFetchError(err: unknown): string {

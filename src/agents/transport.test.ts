@@ -70,6 +70,7 @@ const OFFER: IceSignal = {
   signal_data: '{}',
   from_client_id: 'p1',
   to_client_id: 'c1',
+  created_at: '2026-01-01T00:00:00.000Z',
 };
 
 const iceFailed = () => new AgentError('ERR_ICE_FAILED', 'direct connection failed: test');

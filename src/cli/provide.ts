@@ -40,7 +40,11 @@ export async function runProvide(
     faults: faultsFromEnv(),
   };
   if (o['connectTimeout'] !== undefined) opts.connectTimeoutMs = Number(o['connectTimeout']);
-  const provider = await startProvider(opts);
+  const provider = await startProvider(opts).catch((err: unknown) => {
+    // main.ts prints the message only: name the code, so `ERR_AUTH` (a bad or expired token) is seen as such
+    if (err instanceof AgentError) throw new Error(`${err.code}: ${err.message}`, { cause: err });
+    throw err;
+  });
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
