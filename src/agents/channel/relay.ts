@@ -1,10 +1,14 @@
 /**
  * The WebSocket relay as a `Channel` (docs/api.md §6): when no direct path exists, both participants join
  * `/api/relay/{session_id}` and the server pipes their messages. The same sdrlink/1 framing runs over it.
- * The relay's own control messages (`relay-*`) are consumed here and never reach the protocol.
+ * The relay's own control messages (`relay-*`, src/wire/relay.ts) are consumed here and never reach the
+ * protocol; every other message, text or binary, is the peer's.
  */
 import WebSocket from 'ws';
 import type { Channel } from '../../protocol/channel.js';
+import { WS_CLOSE, parseCloseReason } from '../../wire/errors.js';
+import { parseRelayControl } from '../../wire/relay.js';
+import { AgentError, type AgentErrorCode } from '../errors.js';
 
 export interface RelayOptions {
   server: string;
@@ -33,8 +37,10 @@ class RelayChannel implements Channel {
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) {
         const text = data.toString('utf8');
-        if (text.startsWith('{"type":"relay-')) {
-          if (text.startsWith('{"type":"relay-peer-left"')) this.close();
+        const control = parseRelayControl(text);
+        if (control !== undefined) {
+          // the server closes this side right after; closing first spares waiting for it
+          if (control.type === 'relay-peer-left') this.close();
           return;
         }
         this.onmessage?.({ data: text });
@@ -116,7 +122,50 @@ function zeroMask(mask: Buffer): void {
   mask.fill(0);
 }
 
-/** Joins the session's relay and resolves once the other participant is there too. */
+/**
+ * The relay closed this side before the other one joined: refused (a 4xxx close whose reason is the
+ * server's `ERR_…: detail`, docs/errors.md) or dropped. Callers switch on `code` and `serverCode`, never on
+ * the message.
+ *
+ * | close | `code` | `serverCode` |
+ * | --- | --- | --- |
+ * | 4401 | `ERR_AUTH` | the token code (`ERR_TOKEN_EXPIRED`, …) |
+ * | 4409 `ERR_SESSION_STATE: <status>` | `ERR_SESSION_ENDED` | `ERR_SESSION_STATE` (`detail`: the status) |
+ * | 4408 | `ERR_CONNECT_TIMEOUT` | `ERR_RELAY_TIMEOUT` |
+ * | other 4xxx | `ERR_SERVER` | the reason's code (`ERR_SESSION_CLAIMED`, `ERR_RELAY_LIMIT`, …) |
+ * | anything else | `ERR_SERVER_UNREACHABLE` | undefined |
+ */
+export class RelayClosedError extends AgentError {
+  override name = 'RelayClosedError';
+  /** The WebSocket close code (`4409`). */
+  readonly closeCode: number;
+  /** What follows the server's code in the close reason (`completed`), when the reason has a code. */
+  readonly detail: string | undefined;
+
+  constructor(closeCode: number, reason: string) {
+    const server = closeCode >= 4000 && closeCode < 5000 ? parseCloseReason(reason) : undefined;
+    super(relayCloseCode(closeCode, server?.code), `relay: closed ${closeCode} ${reason}`.trim(), {
+      ...(server === undefined ? {} : { serverCode: server.code }),
+    });
+    this.closeCode = closeCode;
+    this.detail = server?.detail;
+  }
+}
+
+function relayCloseCode(closeCode: number, serverCode: string | undefined): AgentErrorCode {
+  if (closeCode === WS_CLOSE.UNAUTHENTICATED) return 'ERR_AUTH';
+  if (serverCode === 'ERR_SESSION_STATE') return 'ERR_SESSION_ENDED';
+  if (closeCode === WS_CLOSE.JOIN_TIMEOUT) return 'ERR_CONNECT_TIMEOUT';
+  if (closeCode >= 4000 && closeCode < 5000) return 'ERR_SERVER';
+  return 'ERR_SERVER_UNREACHABLE';
+}
+
+/**
+ * Joins the session's relay and resolves once the other participant is there too.
+ * @throws RelayClosedError when the server closes the socket first (refused, session over); AgentError
+ *   `ERR_CONNECT_TIMEOUT` when the other side does not come within `timeoutMs`, `ERR_TRANSFER` on abort,
+ *   `ERR_SERVER_UNREACHABLE` when the socket fails.
+ */
 export function openRelayChannel(opts: RelayOptions): Promise<Channel> {
   const url = `${opts.server.replace(/^http/, 'ws')}/api/relay/${encodeURIComponent(opts.sessionId)}`;
   return new Promise<Channel>((resolve, reject) => {
@@ -128,12 +177,13 @@ export function openRelayChannel(opts: RelayOptions): Promise<Channel> {
     });
     let settled = false;
     const timer = setTimeout(
-      () => fail(new Error(`relay: peer did not join within ${opts.timeoutMs} ms`)),
+      () =>
+        fail(new AgentError('ERR_CONNECT_TIMEOUT', `relay: peer did not join within ${opts.timeoutMs} ms`)),
       opts.timeoutMs,
     );
-    const onAbort = () => fail(new Error('relay: aborted'));
+    const onAbort = () => fail(new AgentError('ERR_TRANSFER', 'relay: aborted'));
     opts.signal?.addEventListener('abort', onAbort);
-    function fail(err: Error) {
+    function fail(err: AgentError) {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -143,8 +193,8 @@ export function openRelayChannel(opts: RelayOptions): Promise<Channel> {
     }
     const onMessage = (data: Buffer, isBinary: boolean) => {
       if (isBinary || settled) return;
-      const text = data.toString('utf8');
-      if (!text.startsWith('{"type":"relay-ready"')) return;
+      // before relay-ready only the server speaks: relay-waiting, then relay-ready
+      if (parseRelayControl(data.toString('utf8'))?.type !== 'relay-ready') return;
       settled = true;
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
@@ -152,7 +202,9 @@ export function openRelayChannel(opts: RelayOptions): Promise<Channel> {
       resolve(new RelayChannel(ws));
     };
     ws.on('message', onMessage);
-    ws.on('error', (err) => fail(new Error(`relay: ${err.message}`)));
-    ws.on('close', (code, reason) => fail(new Error(`relay: closed ${code} ${reason.toString()}`.trim())));
+    ws.on('error', (err) =>
+      fail(new AgentError('ERR_SERVER_UNREACHABLE', `relay: ${err.message}`, { cause: err })),
+    );
+    ws.on('close', (code, reason) => fail(new RelayClosedError(code, reason.toString())));
   });
 }
