@@ -166,3 +166,27 @@ export const IceConfigWire = Type.Object({
   relay_after_ms: Type.Integer({ minimum: 0 }),
 });
 export type IceConfigWire = Static<typeof IceConfigWire>;
+
+// ---- what a signal's `signal_data` encodes (a JSON string on the wire, §2) ----
+
+/** An offer's `signal_data`: RTCSessionDescriptionInit; `type`, when present, is the signal's type. */
+export const OfferData = Type.Object({ type: Type.Optional(Type.Literal('offer')), sdp: str() });
+/** An answer's `signal_data`: RTCSessionDescriptionInit. */
+export const AnswerData = Type.Object({ type: Type.Optional(Type.Literal('answer')), sdp: str() });
+/** A candidate's `signal_data`: RTCIceCandidateInit (the seed's `webrtc.ICECandidateInit`). */
+export const CandidateData = Type.Object({
+  candidate: str(),
+  sdpMid: Type.Optional(nullable(str())),
+  sdpMLineIndex: Type.Optional(nullable(Type.Integer({ minimum: 0, maximum: 65535 }))),
+});
+/** An `error` signal's `signal_data`: why a participant gave the session up. */
+export const ErrorSignalData = Type.Object({ code: Type.Optional(str()), message: Type.Optional(str()) });
+
+/** The schema of each signal type's decoded `signal_data`. */
+export const SIGNAL_DATA = {
+  offer: OfferData,
+  answer: AnswerData,
+  candidate: CandidateData,
+  error: ErrorSignalData,
+} as const;
+export type SignalData<T extends SignalType> = Static<(typeof SIGNAL_DATA)[T]>;

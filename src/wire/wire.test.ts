@@ -10,6 +10,7 @@ import { Value } from '@sinclair/typebox/value';
 import {
   ClientTypeSchema,
   InitiateBody,
+  SIGNAL_DATA,
   RegisterBody,
   SignalBody,
   SignalWire,
@@ -108,6 +109,38 @@ describe('wire schemas', () => {
     assert.equal(check.check(numericUser), false);
     assert.equal(check.explain(numericUser), '/from_client_id: Expected string');
     assert.equal(check.check({ ...signal, id: '17' }), false);
+  });
+});
+
+describe('signal payloads', () => {
+  it('have the shape of their signal type', () => {
+    const ok: Array<[keyof typeof SIGNAL_DATA, unknown]> = [
+      ['offer', { type: 'offer', sdp: 'v=0' }],
+      ['offer', { sdp: 'v=0' }],
+      ['answer', { type: 'answer', sdp: 'v=0' }],
+      [
+        'candidate',
+        { candidate: 'candidate:1 1 UDP 1 10.0.0.1 5000 typ host', sdpMid: '0', sdpMLineIndex: 0 },
+      ],
+      ['candidate', { candidate: '', sdpMid: null, sdpMLineIndex: null }],
+      ['error', { code: 'ERR_PARAMS', message: 'bad' }],
+      ['error', {}],
+    ];
+    const bad: Array<[keyof typeof SIGNAL_DATA, unknown]> = [
+      ['offer', { type: 'answer', sdp: 'v=0' }],
+      ['offer', { type: null, sdp: 'v=0' }],
+      ['answer', { type: 'answer' }],
+      ['candidate', { candidate: 5 }],
+      ['candidate', { candidate: 'c', sdpMLineIndex: 65536 }],
+      ['candidate', { candidate: 'c', sdpMLineIndex: 0.5 }],
+      ['candidate', { candidate: 'c', sdpMid: 0 }],
+      ['error', { code: 1 }],
+      ['offer', ['v=0']],
+    ];
+    for (const [type, v] of ok)
+      assert.equal(Value.Check(SIGNAL_DATA[type], v), true, `${type} ${JSON.stringify(v)}`);
+    for (const [type, v] of bad)
+      assert.equal(Value.Check(SIGNAL_DATA[type], v), false, `${type} ${JSON.stringify(v)}`);
   });
 });
 

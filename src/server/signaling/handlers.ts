@@ -22,6 +22,7 @@ import {
 import { ApiError, WS_CLOSE } from '../errors.js';
 import type { ServerOptions } from '../config.js';
 import type { InitiateBody, TransferBody } from '../schemas.js';
+import { SIGNAL_DATA, createChecker } from '../../wire/index.js';
 import { UserDirectory } from './directory.js';
 import type { SignalingHub } from './hub.js';
 
@@ -54,6 +55,14 @@ const REPORT_FROM: Record<TransferBody['status'], readonly SessionStatus[]> = {
   failed: ['offered', 'connected', 'transferring'],
 };
 
+/** The wire contract's shape of each signal type's payload (src/wire/sessions.ts). */
+const SIGNAL_DATA_CHECK = {
+  offer: createChecker(SIGNAL_DATA.offer),
+  answer: createChecker(SIGNAL_DATA.answer),
+  candidate: createChecker(SIGNAL_DATA.candidate),
+  error: createChecker(SIGNAL_DATA.error),
+};
+
 function quote(s: string): string {
   return JSON.stringify(s);
 }
@@ -81,11 +90,10 @@ export function checkSignalData(
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     throw new ApiError('ERR_VALIDATION', `${field} must be a JSON-encoded object`);
   }
-  const o = v as Record<string, unknown>;
   switch (type) {
     case 'offer':
     case 'answer':
-      if (typeof o['sdp'] !== 'string' || (o['type'] !== undefined && o['type'] !== type)) {
+      if (!SIGNAL_DATA_CHECK[type].check(v)) {
         throw new ApiError(
           'ERR_VALIDATION',
           `${field} must encode {"type":"${type}","sdp":"…"} (RTCSessionDescriptionInit)`,
@@ -93,34 +101,20 @@ export function checkSignalData(
       }
       return undefined;
     case 'candidate': {
-      const c = o['candidate'];
-      const idx = o['sdpMLineIndex'];
-      const mid = o['sdpMid'];
-      if (
-        typeof c !== 'string' ||
-        !(
-          idx === undefined ||
-          idx === null ||
-          (Number.isInteger(idx) && (idx as number) >= 0 && (idx as number) < 65536)
-        ) ||
-        !(mid === undefined || mid === null || typeof mid === 'string')
-      ) {
+      if (!SIGNAL_DATA_CHECK.candidate.check(v)) {
         throw new ApiError(
           'ERR_VALIDATION',
           `${field} must encode an RTCIceCandidateInit {"candidate","sdpMid","sdpMLineIndex"}`,
         );
       }
       return {
-        candidate: c,
-        sdpMLineIndex: typeof idx === 'number' ? idx : 0,
-        sdpMid: typeof mid === 'string' ? mid : '',
+        candidate: v.candidate,
+        sdpMLineIndex: typeof v.sdpMLineIndex === 'number' ? v.sdpMLineIndex : 0,
+        sdpMid: typeof v.sdpMid === 'string' ? v.sdpMid : '',
       };
     }
     case 'error':
-      if (
-        (o['code'] !== undefined && typeof o['code'] !== 'string') ||
-        (o['message'] !== undefined && typeof o['message'] !== 'string')
-      ) {
+      if (!SIGNAL_DATA_CHECK.error.check(v)) {
         throw new ApiError('ERR_VALIDATION', `${field} must encode {"code":"…","message":"…"}`);
       }
       return undefined;
