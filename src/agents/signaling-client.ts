@@ -18,6 +18,10 @@ import {
   decodePushServerMessage,
   type Checker,
   type IceServerWire,
+  type InitiateBody,
+  type PushClientMessage,
+  type RequestTypesBody,
+  type SignalBody,
   type SignalType as WireSignalType,
   type TransferBody,
 } from '../wire/index.js';
@@ -194,19 +198,20 @@ export class SignalingClient {
   }
 
   setRequestTypes(types: string[]): Promise<Me> {
-    return this.#request('PUT', '/api/me/request-types', userCheck, { request_types: types });
+    const body: RequestTypesBody = { request_types: types };
+    return this.#request('PUT', '/api/me/request-types', userCheck, body);
   }
 
   initiate(req: InitiateRequest): Promise<IceSession> {
-    const body: Record<string, unknown> = {
+    const body: InitiateBody = {
       request_type: req.request_type,
       parameters: JSON.stringify(req.parameters),
       file_name: `${req.request_type}_data`,
       file_size: 0,
       file_type: 'application/octet-stream',
     };
-    if (req.target !== undefined) body['target'] = req.target;
-    if (req.capabilities !== undefined) body['capabilities'] = req.capabilities;
+    if (req.target !== undefined) body.target = req.target;
+    if (req.capabilities !== undefined) body.capabilities = req.capabilities;
     return this.#request('POST', '/api/ice/initiate', sessionCheck, body, [201]);
   }
 
@@ -230,22 +235,18 @@ export class SignalingClient {
       const ref = ++this.#refSeq;
       return new Promise<IceSignal>((resolve, reject) => {
         this.#pending.set(ref, { resolve, reject });
-        ws.send(
-          JSON.stringify({
-            type: 'signal',
-            ref,
-            session_id: sessionId,
-            signal_type: type,
-            signal_data: signalData,
-          }),
-        );
+        const message: PushClientMessage = {
+          type: 'signal',
+          ref,
+          session_id: sessionId,
+          signal_type: type,
+          signal_data: signalData,
+        };
+        ws.send(JSON.stringify(message));
       });
     }
-    return this.#request('POST', '/api/ice/signal', signalCheck, {
-      session_id: sessionId,
-      signal_type: type,
-      signal_data: signalData,
-    });
+    const body: SignalBody = { session_id: sessionId, signal_type: type, signal_data: signalData };
+    return this.#request('POST', '/api/ice/signal', signalCheck, body);
   }
 
   reportTransfer(sessionId: string, report: TransferReport): Promise<TransferWire> {
