@@ -4,11 +4,10 @@
  * codes and statuses (`API_ERROR_STATUS` in src/server/errors.ts, `SERVICE_ERROR_STATUS` in
  * src/services/shared/errors.ts) and turns what it throws into an {@link ErrorReply}.
  */
+import type { ErrorWire } from '../wire/errors.js';
 
-/** The JSON body of every error answer. */
-export interface ErrorBody {
-  error: { code: string; message: string };
-}
+/** The JSON body of every error answer: the wire contract's (src/wire/errors.ts), which clients check. */
+export type ErrorBody = ErrorWire;
 
 /** Builds the error body. */
 export function errorBody(code: string, message: string): ErrorBody {
