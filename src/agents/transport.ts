@@ -6,7 +6,7 @@
  */
 import type { Channel } from '../protocol/channel.js';
 import { TransferError } from '../protocol/errors.js';
-import { openRelayChannel } from './channel/relay.js';
+import { openRelayChannel, RelayClosedError } from './channel/relay.js';
 import { parseCandidate, parseDescription, WebRtcPeer } from './channel/webrtc.js';
 import { AgentError, type AgentWait } from './errors.js';
 import type { SessionSignals } from './session-signals.js';
@@ -347,25 +347,17 @@ async function openRelay(link: SessionLink): Promise<OpenedChannel> {
     const channel = await openRelayChannel(opts);
     return { channel, kind: 'relay', close: () => channel.close() };
   } catch (err) {
-    const message = (err as Error).message;
-    const status = sessionEndedStatus(message);
-    if (status !== undefined) {
+    // The server closes a side waiting at the relay with `ERR_SESSION_STATE: <status>` when the session
+    // went final meanwhile (docs/api.md §6): nobody will join, so say so instead of timing out.
+    if (err instanceof RelayClosedError && err.serverCode === 'ERR_SESSION_STATE') {
       throw new AgentError(
         'ERR_SESSION_ENDED',
-        `relay: the session is ${status} (the other side ended it), so nobody will join`,
+        `relay: the session is ${err.detail ?? 'over'} (the other side ended it), so nobody will join`,
         { cause: err, serverCode: 'ERR_SESSION_STATE' },
       );
     }
-    throw new AgentError('ERR_CONNECT_TIMEOUT', message, { cause: err, waitingFor: 'relay' });
+    // A refused token is not a missing peer: no fallback helps, the user has to log in again.
+    if (err instanceof AgentError && err.code === 'ERR_AUTH') throw err;
+    throw new AgentError('ERR_CONNECT_TIMEOUT', (err as Error).message, { cause: err, waitingFor: 'relay' });
   }
-}
-
-/**
- * Close-reason parsing: the server closes a side waiting at the relay with the reason
- * `ERR_SESSION_STATE: <status>` when the session went final meanwhile (docs/api.md §6), and the relay
- * channel passes that reason on only inside its error's message. Returns the session's status, if so.
- */
-function sessionEndedStatus(closeReason: string): string | undefined {
-  const m = /ERR_SESSION_STATE: (\w+)/.exec(closeReason);
-  return m === null ? undefined : (m[1] ?? 'over');
 }

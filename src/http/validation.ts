@@ -235,7 +235,7 @@ export function issueFromAjv(e: AjvError, part: string): ValidationIssue {
   const issue: ValidationIssue = { part, path: pointer(e.instancePath), rule: 'other' };
   const custom = e.parentSchema?.['errorMessage'];
   if (typeof custom === 'string') issue.custom = custom;
-  if (e.message !== undefined) issue.fallback = `${e.message}`;
+  if (e.message !== undefined) issue.fallback = e.message;
   const p = e.params;
   switch (e.keyword) {
     case 'required':
