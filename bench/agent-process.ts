@@ -12,7 +12,16 @@
  * The agents are imported lazily, so a build without them reports an error instead of crashing the run.
  */
 import { performance } from 'node:perf_hooks';
-import { Child, debug, isMain, peakRssBytes, serveParent, siblingScript, toParent, type BenchMessage } from './child.js';
+import {
+  Child,
+  debug,
+  isMain,
+  peakRssBytes,
+  serveParent,
+  siblingScript,
+  toParent,
+  type BenchMessage,
+} from './child.js';
 import { blobDataset } from './blob-dataset.js';
 
 export type TransportChoice = 'auto' | 'p2p' | 'relay';
@@ -141,11 +150,22 @@ export async function prepareBlobs(dataDir: string, sizes: number[], timeoutMs: 
 }
 
 /** A provider process serving `blob`. */
-export async function startProviderProcess(o: { server: string; token: string; dataDir: string; transport?: TransportChoice }): Promise<Child> {
+export async function startProviderProcess(o: {
+  server: string;
+  token: string;
+  dataDir: string;
+  transport?: TransportChoice;
+}): Promise<Child> {
   const c = new Child('provider', script(), ['provider']);
   try {
     await c.next('booted', 15_000);
-    c.send({ type: 'start', server: o.server, token: o.token, data_dir: o.dataDir, transport: o.transport ?? 'auto' });
+    c.send({
+      type: 'start',
+      server: o.server,
+      token: o.token,
+      data_dir: o.dataDir,
+      transport: o.transport ?? 'auto',
+    });
     await c.next('ready', 20_000);
     return c;
   } catch (err) {
@@ -187,7 +207,12 @@ export class ConsumerProcess {
     }
   }
 
-  async request(params: Record<string, unknown>, outDir: string, transport: TransportChoice, timeoutMs: number): Promise<ConsumerResult> {
+  async request(
+    params: Record<string, unknown>,
+    outDir: string,
+    transport: TransportChoice,
+    timeoutMs: number,
+  ): Promise<ConsumerResult> {
     const id = this.#next++;
     this.child.send({ type: 'request', id, params, out_dir: outDir, transport });
     const m = await this.child.next('result', timeoutMs);

@@ -23,8 +23,22 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import nodeDataChannel from 'node-datachannel';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
-import { DEFAULT_CHUNK_BYTES, FRAME_HEADER_BYTES, HIGH_WATER_BYTES, LOW_WATER_BYTES } from '../src/protocol/frames.js';
-import { Child, cpuSecondsSince, isMain, peakRssBytes, serveParent, siblingScript, toParent, type BenchMessage } from './child.js';
+import {
+  DEFAULT_CHUNK_BYTES,
+  FRAME_HEADER_BYTES,
+  HIGH_WATER_BYTES,
+  LOW_WATER_BYTES,
+} from '../src/protocol/frames.js';
+import {
+  Child,
+  cpuSecondsSince,
+  isMain,
+  peakRssBytes,
+  serveParent,
+  siblingScript,
+  toParent,
+  type BenchMessage,
+} from './child.js';
 import { mbPerSec, median, percentile } from './stats.js';
 
 /** Bytes per message: a whole frame of ours. */
@@ -84,7 +98,11 @@ class Peer {
   constructor(readonly id: number) {
     this.pc.onicecandidate = guard((ev) => {
       if (ev.candidate === null || ev.candidate.candidate === '') return;
-      toParent({ type: 'signal', id, candidate: { candidate: ev.candidate.candidate, sdpMid: ev.candidate.sdpMid ?? '0' } });
+      toParent({
+        type: 'signal',
+        id,
+        candidate: { candidate: ev.candidate.candidate, sdpMid: ev.candidate.sdpMid ?? '0' },
+      });
     });
   }
 
@@ -177,8 +195,10 @@ function runSender() {
         case 'signal': {
           const peer = peers.get(id);
           if (peer === undefined) return;
-          if (m['description'] !== undefined) await peer.remote(m['description'] as { type: string; sdp: string });
-          if (m['candidate'] !== undefined) await peer.candidate(m['candidate'] as { candidate: string; sdpMid?: string });
+          if (m['description'] !== undefined)
+            await peer.remote(m['description'] as { type: string; sdp: string });
+          if (m['candidate'] !== undefined)
+            await peer.candidate(m['candidate'] as { candidate: string; sdpMid?: string });
           return;
         }
         case 'close': {
@@ -187,7 +207,13 @@ function runSender() {
           peers.get(id)?.close();
           peers.delete(id);
           cpuAtOpen.delete(id);
-          toParent({ type: 'closed', id, cpu_s: at === undefined ? 0 : cpuSecondsSince(at), max_rss: peakRssBytes(), candidate_errors: candidateErrors });
+          toParent({
+            type: 'closed',
+            id,
+            cpu_s: at === undefined ? 0 : cpuSecondsSince(at),
+            max_rss: peakRssBytes(),
+            candidate_errors: candidateErrors,
+          });
           return;
         }
         default:
@@ -253,7 +279,8 @@ function runReceiver() {
             const local = peer.pc.localDescription ?? answer;
             toParent({ type: 'signal', id, description: { type: local.type, sdp: local.sdp } });
           }
-          if (m['candidate'] !== undefined) await peer.candidate(m['candidate'] as { candidate: string; sdpMid?: string });
+          if (m['candidate'] !== undefined)
+            await peer.candidate(m['candidate'] as { candidate: string; sdpMid?: string });
           return;
         }
         case 'close': {
@@ -315,7 +342,13 @@ function receive(id: number, dc: Dc, e: Expectation, fh: FileHandle | undefined)
         .then(() => fh?.close())
         .then(() => {
           const ms = performance.now() - first;
-          toParent({ type: 'received', id, bytes, ms, cpu_s: cpu0 === undefined ? 0 : cpuSecondsSince(cpu0) });
+          toParent({
+            type: 'received',
+            id,
+            bytes,
+            ms,
+            cpu_s: cpu0 === undefined ? 0 : cpuSecondsSince(cpu0),
+          });
         })
         .catch(report);
     }
@@ -416,7 +449,10 @@ export class BareDataChannelPair {
     const close = async () => {
       this.#sender.send({ type: 'close', id });
       this.#receiver.send({ type: 'close', id });
-      const closed = await Promise.all([this.#sender.next('closed', 10_000, id), this.#receiver.next('closed', 10_000, id)]);
+      const closed = await Promise.all([
+        this.#sender.next('closed', 10_000, id),
+        this.#receiver.next('closed', 10_000, id),
+      ]);
       this.candidateErrors += closed.reduce((a, m) => a + Number(m['candidate_errors'] ?? 0), 0);
       // Late messages of this exchange must not be taken for a later one's.
       this.#sender.discard((m) => m['id'] === id);
@@ -429,7 +465,8 @@ export class BareDataChannelPair {
         first = await this.#receiver.next('first', opts.connectTimeoutMs ?? 5000, id);
       } catch (err) {
         await close();
-        if (err instanceof Error && err.message.includes('no "first" message')) throw new ConnectTimeout(err.message);
+        if (err instanceof Error && err.message.includes('no "first" message'))
+          throw new ConnectTimeout(err.message);
         throw err;
       }
       const done = await this.#receiver.next('received', timeoutMs, id);
@@ -453,7 +490,11 @@ export class BareDataChannelPair {
   }
 
   /** `n` fresh connections, each sending one message: connect → first message received. */
-  async latency(n: number, fix: boolean, onSample?: (i: number, ms: number) => void): Promise<LatencySummary> {
+  async latency(
+    n: number,
+    fix: boolean,
+    onSample?: (i: number, ms: number) => void,
+  ): Promise<LatencySummary> {
     const all: number[] = [];
     const failures0 = this.connectFailures;
     for (let i = 0; i < n; i++) {
@@ -517,7 +558,9 @@ export async function runBareDataChannel(opts: {
     opts.progress(`bare node-datachannel: ${opts.bytes / 2 ** 20} MiB, receiver writes nothing`);
     const memory = withoutSetup(await pair.transfer(opts.bytes, { fix: true }));
     opts.progress(`bare node-datachannel: ${opts.bytes / 2 ** 20} MiB, receiver writes to disk`);
-    const disk = withoutSetup(await pair.transfer(opts.bytes, { fix: true, diskPath: join(opts.tmpDir, 'bare-dc.bin') }));
+    const disk = withoutSetup(
+      await pair.transfer(opts.bytes, { fix: true, diskPath: join(opts.tmpDir, 'bare-dc.bin') }),
+    );
     opts.progress(`bare node-datachannel: setup latency × ${opts.latencySamples}, with the DTLS-role fix`);
     const latency_fix = await pair.latency(opts.latencySamples, true);
     opts.progress(`bare node-datachannel: setup latency × ${opts.latencySamples}, without the fix`);

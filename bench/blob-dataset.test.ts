@@ -20,10 +20,22 @@ const MiB = 1024 * 1024;
 test('validate: bytes is a positive integer, seed defaults to 1', () => {
   assert.deepEqual(blobDataset.validate({ bytes: 10 }), { bytes: 10, seed: 1 });
   assert.deepEqual(blobDataset.validate({ bytes: 10, seed: 7 }), { bytes: 10, seed: 7 });
-  for (const bad of [null, [], 'x', {}, { bytes: 0 }, { bytes: 1.5 }, { bytes: '10' }, { bytes: 2 ** 40 }, { bytes: 1, seed: -1 }, { bytes: 1, seed: 0.5 }]) {
+  for (const bad of [
+    null,
+    [],
+    'x',
+    {},
+    { bytes: 0 },
+    { bytes: 1.5 },
+    { bytes: '10' },
+    { bytes: 2 ** 40 },
+    { bytes: 1, seed: -1 },
+    { bytes: 1, seed: 0.5 },
+  ]) {
     assert.throws(
       () => blobDataset.validate(bad),
-      (err: unknown) => err instanceof DatasetError && err.code === 'ERR_PARAMS' && /parameters/.test(err.message),
+      (err: unknown) =>
+        err instanceof DatasetError && err.code === 'ERR_PARAMS' && /parameters/.test(err.message),
       JSON.stringify(bad),
     );
   }
@@ -34,7 +46,9 @@ test('generate writes exactly the bytes asked for, the same bytes every time', a
   const a = join(dir, 'a.bin');
   const b = join(dir, 'b.bin');
   const progress: number[] = [];
-  assert.deepEqual(await blobDataset.generate(p, a, { onProgress: (n) => progress.push(n) }), { bytes: p.bytes });
+  assert.deepEqual(await blobDataset.generate(p, a, { onProgress: (n) => progress.push(n) }), {
+    bytes: p.bytes,
+  });
   await blobDataset.generate(p, b);
   const [da, db] = await Promise.all([readFile(a), readFile(b)]);
   assert.equal(da.length, p.bytes);

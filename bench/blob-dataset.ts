@@ -43,11 +43,17 @@ export const blobDataset: Dataset<BlobParams> = {
     const p = params as Record<string, unknown>;
     const bytes = p['bytes'];
     if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 1 || bytes > MAX_BYTES) {
-      throw new DatasetError('ERR_PARAMS', `parameters.bytes: must be an integer from 1 to ${MAX_BYTES}, got ${JSON.stringify(bytes)}`);
+      throw new DatasetError(
+        'ERR_PARAMS',
+        `parameters.bytes: must be an integer from 1 to ${MAX_BYTES}, got ${JSON.stringify(bytes)}`,
+      );
     }
     const seed = p['seed'] ?? 1;
     if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-      throw new DatasetError('ERR_PARAMS', `parameters.seed: must be an integer from 0 to 2^32-1, got ${JSON.stringify(seed)}`);
+      throw new DatasetError(
+        'ERR_PARAMS',
+        `parameters.seed: must be an integer from 0 to 2^32-1, got ${JSON.stringify(seed)}`,
+      );
     }
     return { bytes, seed };
   },
@@ -59,7 +65,8 @@ export const blobDataset: Dataset<BlobParams> = {
     try {
       let written = 0;
       for (let i = 0; written < p.bytes; i++) {
-        if (options?.signal?.aborted === true) throw new DatasetError('ERR_ABORTED', 'blob generation aborted');
+        if (options?.signal?.aborted === true)
+          throw new DatasetError('ERR_ABORTED', 'blob generation aborted');
         block.writeBigUInt64BE(BigInt(i), 0);
         const n = Math.min(BLOCK, p.bytes - written);
         await fh.write(block, 0, n, written);

@@ -11,7 +11,8 @@ export const BENCH_DEBUG = process.env['SDRLINK_BENCH_DEBUG'] === '1';
 
 /** Child side, under SDRLINK_BENCH_DEBUG: one line of diagnostics on stderr. */
 export function debug(what: string, data: unknown): void {
-  if (BENCH_DEBUG) process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${what} ${JSON.stringify(data)}\n`);
+  if (BENCH_DEBUG)
+    process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${what} ${JSON.stringify(data)}\n`);
 }
 
 let profileSeq = 0;
@@ -25,7 +26,11 @@ export function profileArgs(name: string): string[] {
   if (dir === undefined || dir === '') return [];
   const slug = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
   profileSeq++;
-  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${String(profileSeq).padStart(3, '0')}-${slug}.cpuprofile`];
+  return [
+    '--cpu-prof',
+    `--cpu-prof-dir=${dir}`,
+    `--cpu-prof-name=${String(profileSeq).padStart(3, '0')}-${slug}.cpuprofile`,
+  ];
 }
 
 /** A message between the orchestrator and a child: always an object with a `type`. */
@@ -54,7 +59,12 @@ export class Child {
   readonly proc: ChildProcess;
   readonly name: string;
   #inbox: BenchMessage[] = [];
-  #waiters: Array<{ type: string; id: unknown; resolve: (m: BenchMessage) => void; reject: (e: Error) => void }> = [];
+  #waiters: Array<{
+    type: string;
+    id: unknown;
+    resolve: (m: BenchMessage) => void;
+    reject: (e: Error) => void;
+  }> = [];
   #exited: Error | undefined;
   #stderr = '';
   /** Every message, as it arrives (before waiters see it). */
@@ -87,7 +97,11 @@ export class Child {
       }
     });
     this.proc.on('exit', (code, sig) => {
-      this.#fail(new Error(`${this.name} exited (code ${code}, signal ${sig})${this.#stderr ? `: ${this.#stderr.trim().split('\n').slice(-5).join(' | ')}` : ''}`));
+      this.#fail(
+        new Error(
+          `${this.name} exited (code ${code}, signal ${sig})${this.#stderr ? `: ${this.#stderr.trim().split('\n').slice(-5).join(' | ')}` : ''}`,
+        ),
+      );
     });
   }
 
@@ -143,7 +157,9 @@ export class Child {
   }
 
   /** Asks the child to quit, then kills it if it has not exited within `graceMs`. */
-  async stop(graceMs = process.env['SDRLINK_BENCH_PROFILE_DIR'] !== undefined ? 15_000 : 5000): Promise<void> {
+  async stop(
+    graceMs = process.env['SDRLINK_BENCH_PROFILE_DIR'] !== undefined ? 15_000 : 5000,
+  ): Promise<void> {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
     this.send({ type: 'quit' });
@@ -175,7 +191,9 @@ export function serveParent(handler: (m: BenchMessage) => void | Promise<void>, 
     }
     Promise.resolve()
       .then(() => handler(m))
-      .catch((err: unknown) => toParent({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
+      .catch((err: unknown) =>
+        toParent({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+      );
   });
   process.on('disconnect', () => {
     onQuit?.();

@@ -106,8 +106,18 @@ export function summarizeProfile(p: CpuProfile, top = 12): ProfileSummary {
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
-      .map(([name, us]) => ({ name, ms: Math.round(us / 100) / 10, share: busyUs > 0 ? Math.round((us / busyUs) * 1000) / 10 : 0 }));
-  return { busyMs: Math.round(busyUs / 1000), idleMs: Math.round(idleUs / 1000), byModule: list(mod), selfTop: list(self), inclusiveTop: list(incl) };
+      .map(([name, us]) => ({
+        name,
+        ms: Math.round(us / 100) / 10,
+        share: busyUs > 0 ? Math.round((us / busyUs) * 1000) / 10 : 0,
+      }));
+  return {
+    busyMs: Math.round(busyUs / 1000),
+    idleMs: Math.round(idleUs / 1000),
+    byModule: list(mod),
+    selfTop: list(self),
+    inclusiveTop: list(incl),
+  };
 }
 
 export async function summarizeProfileFile(path: string, top = 12): Promise<ProfileSummary> {
@@ -116,7 +126,9 @@ export async function summarizeProfileFile(path: string, top = 12): Promise<Prof
 
 /** One line per entry: `  41.2%  1234 ms  name`. */
 export function formatEntries(xs: ProfileEntry[]): string {
-  return xs.map((x) => `  ${x.share.toFixed(1).padStart(5)}%  ${x.ms.toFixed(0).padStart(6)} ms  ${x.name}`).join('\n');
+  return xs
+    .map((x) => `  ${x.share.toFixed(1).padStart(5)}%  ${x.ms.toFixed(0).padStart(6)} ms  ${x.name}`)
+    .join('\n');
 }
 
 if (isMain(import.meta.url)) {

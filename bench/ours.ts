@@ -8,7 +8,14 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Child } from './child.js';
 import { BLOB_TYPE } from './blob-dataset.js';
-import { ConsumerProcess, prepareBlobs, processStats, startProviderProcess, type ConsumerResult, type TransportChoice } from './agent-process.js';
+import {
+  ConsumerProcess,
+  prepareBlobs,
+  processStats,
+  startProviderProcess,
+  type ConsumerResult,
+  type TransportChoice,
+} from './agent-process.js';
 import { registerUser, startServer, type BenchUser, type ServerProcess } from './server-process.js';
 
 /** A part of the benchmark cannot run: shown as "skipped: <reason>". */
@@ -66,18 +73,30 @@ export class OursEnv {
   async provider(transport: TransportChoice): Promise<Child> {
     if (this.#provider?.transport === transport) return this.#provider.child;
     await this.stopProvider();
-    const child = await startProviderProcess({ server: this.server.url, token: this.providerUser.token, dataDir: this.dataDir, transport });
+    const child = await startProviderProcess({
+      server: this.server.url,
+      token: this.providerUser.token,
+      dataDir: this.dataDir,
+      transport,
+    });
     this.#provider = { child, transport };
     return child;
   }
 
   async consumer(): Promise<ConsumerProcess> {
-    this.#consumer ??= await ConsumerProcess.start({ server: this.server.url, token: this.consumerUser.token });
+    this.#consumer ??= await ConsumerProcess.start({
+      server: this.server.url,
+      token: this.consumerUser.token,
+    });
     return this.#consumer;
   }
 
   /** One `requestFile` for a blob of `bytes`, into a fresh folder removed afterwards. */
-  async request(consumer: ConsumerProcess, bytes: number, transport: TransportChoice): Promise<ConsumerResult> {
+  async request(
+    consumer: ConsumerProcess,
+    bytes: number,
+    transport: TransportChoice,
+  ): Promise<ConsumerResult> {
     const out = await mkdtemp(join(this.#tmp, 'recv-'));
     try {
       return await consumer.request({ bytes }, out, transport, 60_000 + bytes / 2_000);

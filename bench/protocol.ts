@@ -26,7 +26,12 @@ import { createChannelPair, pseudoRandomBytes } from '../test/helpers/channel-pa
 import type { Channel } from '../src/protocol/channel.js';
 import { crc32 as pureCrc32 } from '../src/protocol/crc32.js';
 import type { Crc32 } from '../src/protocol/crc32.js';
-import { DEFAULT_CHUNK_BYTES, FRAME_HEADER_BYTES, HIGH_WATER_BYTES, LOW_WATER_BYTES } from '../src/protocol/frames.js';
+import {
+  DEFAULT_CHUNK_BYTES,
+  FRAME_HEADER_BYTES,
+  HIGH_WATER_BYTES,
+  LOW_WATER_BYTES,
+} from '../src/protocol/frames.js';
 import { createSha256, wrapDigestHash } from '../src/protocol/hashing.js';
 import type { HashFactory } from '../src/protocol/hashing.js';
 import { receiveFile } from '../src/protocol/receiver.js';

@@ -5,7 +5,15 @@ import { datasetRows, markdownTable, pct, rowsFrom, type Row } from './report.js
 test('pct and the Markdown table (pipes escaped)', () => {
   assert.equal(pct(81, 100), '81%');
   assert.equal(pct(1, 0), '–');
-  const row: Row = { part: 'p', metric: 'a | b', ours: '1', baseline: '2', ratio: '50%', target: '–', met: '–' };
+  const row: Row = {
+    part: 'p',
+    metric: 'a | b',
+    ours: '1',
+    baseline: '2',
+    ratio: '50%',
+    target: '–',
+    met: '–',
+  };
   assert.equal(markdownTable([row]).split('\n')[2], '| p | a \\| b | 1 | 2 | 50% | – | – |');
 });
 
@@ -26,7 +34,15 @@ test('rowsFrom: protocol bench rows take the bare row as their baseline', () => 
 
 test('rowsFrom: generic rows, and anything else gives none', () => {
   const rows = rowsFrom([{ metric: 'm', ours: 2, baseline: 'b', met: true }]);
-  assert.deepEqual(rows[0], { part: '', metric: 'm', ours: '2', baseline: 'b', ratio: '–', target: '–', met: 'yes' });
+  assert.deepEqual(rows[0], {
+    part: '',
+    metric: 'm',
+    ours: '2',
+    baseline: 'b',
+    ratio: '–',
+    target: '–',
+    met: 'yes',
+  });
   assert.deepEqual(rowsFrom(42), []);
   assert.deepEqual(rowsFrom(null), []);
 });
@@ -42,6 +58,9 @@ test('datasetRows: ours next to NumPy, or the reason NumPy is missing', () => {
   assert.equal(rows[0]?.ratio, '200%');
   assert.equal(rows[1]?.ours, '5 M FFT points/s');
   assert.equal(rows[1]?.ratio, '50%');
-  const missing = datasetRows({ signal: { samples: 1, oursMBps: 1 }, environment: { numpyError: 'No module named numpy' } });
+  const missing = datasetRows({
+    signal: { samples: 1, oursMBps: 1 },
+    environment: { numpyError: 'No module named numpy' },
+  });
   assert.equal(missing[0]?.baseline, 'NumPy unavailable: No module named numpy');
 });

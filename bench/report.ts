@@ -79,8 +79,11 @@ function cell(s: string): string {
 
 /** The Markdown table: metric, ours, baseline, ratio, target, met? */
 export function markdownTable(rows: Row[]): string {
-  const head = '| part | metric | ours | baseline | ratio | target | met? |\n| --- | --- | --- | --- | --- | --- | --- |';
-  const body = rows.map((r) => `| ${[r.part, r.metric, r.ours, r.baseline, r.ratio, r.target, r.met].map(cell).join(' | ')} |`);
+  const head =
+    '| part | metric | ours | baseline | ratio | target | met? |\n| --- | --- | --- | --- | --- | --- | --- |';
+  const body = rows.map(
+    (r) => `| ${[r.part, r.metric, r.ours, r.baseline, r.ratio, r.target, r.met].map(cell).join(' | ')} |`,
+  );
   return [head, ...body].join('\n');
 }
 
@@ -121,11 +124,25 @@ export function datasetRows(data: unknown): Row[] {
   const d = data as {
     environment?: { numpy?: string; numpyError?: string };
     signal?: { samples: number; oursMBps: number; numpyMBps?: number; oursFmMBps?: number };
-    spectrum?: { fftSize: number; captures: number; averages: number; oursPointsPerSec: number; numpyPointsPerSec?: number };
-    fft?: Array<{ size: number; fftjsPointsPerSec: number; radix2PointsPerSec: number; numpyPointsPerSec?: number }>;
+    spectrum?: {
+      fftSize: number;
+      captures: number;
+      averages: number;
+      oursPointsPerSec: number;
+      numpyPointsPerSec?: number;
+    };
+    fft?: Array<{
+      size: number;
+      fftjsPointsPerSec: number;
+      radix2PointsPerSec: number;
+      numpyPointsPerSec?: number;
+    }>;
   } | null;
   if (d === null || typeof d !== 'object' || d.signal === undefined) return rowsFrom(data);
-  const np = d.environment?.numpy === undefined ? `NumPy unavailable: ${d.environment?.numpyError ?? 'not found'}` : undefined;
+  const np =
+    d.environment?.numpy === undefined
+      ? `NumPy unavailable: ${d.environment?.numpyError ?? 'not found'}`
+      : undefined;
   const row = (metric: string, ours: number, base: number | undefined, unit: string, scale = 1): Row => ({
     part: '',
     metric,
@@ -135,15 +152,47 @@ export function datasetRows(data: unknown): Row[] {
     target: '–',
     met: '–',
   });
-  const rows: Row[] = [row(`signal generation, ${d.signal.samples} complex64 samples (baseline: NumPy)`, d.signal.oursMBps, d.signal.numpyMBps, 'MB/s')];
-  if (d.signal.oursFmMBps !== undefined) rows.push(row('signal generation, FM waveform', d.signal.oursFmMBps, undefined, 'MB/s'));
+  const rows: Row[] = [
+    row(
+      `signal generation, ${d.signal.samples} complex64 samples (baseline: NumPy)`,
+      d.signal.oursMBps,
+      d.signal.numpyMBps,
+      'MB/s',
+    ),
+  ];
+  if (d.signal.oursFmMBps !== undefined)
+    rows.push(row('signal generation, FM waveform', d.signal.oursFmMBps, undefined, 'MB/s'));
   if (d.spectrum !== undefined) {
     const s = d.spectrum;
-    rows.push(row(`spectrum generation, ${s.captures} × ${s.averages} × ${s.fftSize}-point FFTs (baseline: NumPy)`, s.oursPointsPerSec, s.numpyPointsPerSec, 'M FFT points/s', 1e6));
+    rows.push(
+      row(
+        `spectrum generation, ${s.captures} × ${s.averages} × ${s.fftSize}-point FFTs (baseline: NumPy)`,
+        s.oursPointsPerSec,
+        s.numpyPointsPerSec,
+        'M FFT points/s',
+        1e6,
+      ),
+    );
   }
   for (const f of d.fft ?? []) {
-    rows.push(row(`FFT ${f.size} points, fft.js (baseline: np.fft.fft)`, f.fftjsPointsPerSec, f.numpyPointsPerSec, 'M points/s', 1e6));
-    rows.push(row(`FFT ${f.size} points, our radix-2 (baseline: np.fft.fft)`, f.radix2PointsPerSec, f.numpyPointsPerSec, 'M points/s', 1e6));
+    rows.push(
+      row(
+        `FFT ${f.size} points, fft.js (baseline: np.fft.fft)`,
+        f.fftjsPointsPerSec,
+        f.numpyPointsPerSec,
+        'M points/s',
+        1e6,
+      ),
+    );
+    rows.push(
+      row(
+        `FFT ${f.size} points, our radix-2 (baseline: np.fft.fft)`,
+        f.radix2PointsPerSec,
+        f.numpyPointsPerSec,
+        'M points/s',
+        1e6,
+      ),
+    );
   }
   return rows;
 }
@@ -156,7 +205,8 @@ export function datasetRows(data: unknown): Row[] {
 export function rowsFrom(data: unknown): Row[] {
   const list = Array.isArray(data) ? data : (data as { rows?: unknown } | null)?.rows;
   if (!Array.isArray(list)) return [];
-  const s = (v: unknown) => (v === undefined || v === null ? '–' : typeof v === 'number' ? String(round(v)) : String(v));
+  const s = (v: unknown) =>
+    v === undefined || v === null ? '–' : typeof v === 'number' ? String(round(v)) : String(v);
   const items = list as Array<Record<string, unknown>>;
   const bare = items.find((x) => typeof x['mbPerS'] === 'number' && String(x['name']).startsWith('bare'));
   return items.map((x) => {
@@ -169,7 +219,11 @@ export function rowsFrom(data: unknown): Row[] {
         part: '',
         metric: s(x['name']),
         ours: isBare ? '–' : `${mb.toFixed(0)} MB/s${cpu}`,
-        baseline: isBare ? `${mb.toFixed(0)} MB/s${cpu}` : bare === undefined ? '–' : `${bareMb.toFixed(0)} MB/s`,
+        baseline: isBare
+          ? `${mb.toFixed(0)} MB/s${cpu}`
+          : bare === undefined
+            ? '–'
+            : `${bareMb.toFixed(0)} MB/s`,
         ratio: isBare ? '–' : pct(mb, bareMb),
         target: '–',
         met: '–' as const,
@@ -183,7 +237,12 @@ export function rowsFrom(data: unknown): Row[] {
       baseline: s(x['baseline']),
       ratio: s(x['ratio']),
       target: s(x['target']),
-      met: m === true || m === 'yes' ? ('yes' as const) : m === false || m === 'no' ? ('no' as const) : ('–' as const),
+      met:
+        m === true || m === 'yes'
+          ? ('yes' as const)
+          : m === false || m === 'no'
+            ? ('no' as const)
+            : ('–' as const),
     };
   });
 }

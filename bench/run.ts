@@ -748,7 +748,11 @@ const partMemory: PartFn = async (ctx) => {
 };
 
 /** The micro-benchmarks of one area (`bench/datasets.ts`, `bench/protocol.ts`), as a part of the run. */
-function areaPart(area: 'datasets' | 'protocol', fn: (o: { quick: boolean }) => Promise<unknown>, fnName: string): PartFn {
+function areaPart(
+  area: 'datasets' | 'protocol',
+  fn: (o: { quick: boolean }) => Promise<unknown>,
+  fnName: string,
+): PartFn {
   return async (ctx) => {
     ctx.progress(`${area}: ${fnName}({ quick: ${ctx.cfg.quick} })`);
     const data = await fn({ quick: ctx.cfg.quick });

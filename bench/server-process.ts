@@ -22,13 +22,33 @@ export function cliEntry(): string {
 }
 
 /** Starts the server; rejects with its stderr when it exits or stays silent for `timeoutMs`. */
-export async function startServer(dbPath: string, extraArgs: string[] = [], timeoutMs = 20_000): Promise<ServerProcess> {
+export async function startServer(
+  dbPath: string,
+  extraArgs: string[] = [],
+  timeoutMs = 20_000,
+): Promise<ServerProcess> {
   const entry = cliEntry();
   if (!existsSync(entry)) throw new Error(`no CLI build at ${entry}`);
-  const proc = spawn(process.execPath, [...process.execArgv, ...profileArgs('server'), entry, 'server', '--port', '0', '--db', dbPath, '--log-level', 'warn', ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env },
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      ...profileArgs('server'),
+      entry,
+      'server',
+      '--port',
+      '0',
+      '--db',
+      dbPath,
+      '--log-level',
+      'warn',
+      ...extraArgs,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env },
+    },
+  );
   let stderr = '';
   proc.stderr?.setEncoding('utf8');
   proc.stderr?.on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
@@ -36,14 +56,23 @@ export async function startServer(dbPath: string, extraArgs: string[] = [], time
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise<void>((r) => proc.once('exit', () => r()));
     proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), process.env['SDRLINK_BENCH_PROFILE_DIR'] !== undefined ? 15_000 : 3000);
+    const timer = setTimeout(
+      () => proc.kill('SIGKILL'),
+      process.env['SDRLINK_BENCH_PROFILE_DIR'] !== undefined ? 15_000 : 3000,
+    );
     await exited;
     clearTimeout(timer);
   };
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let buf = '';
-      const timer = setTimeout(() => reject(new Error(`server printed no "listening" line within ${timeoutMs} ms; stderr: ${gist(stderr)}`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`server printed no "listening" line within ${timeoutMs} ms; stderr: ${gist(stderr)}`),
+          ),
+        timeoutMs,
+      );
       proc.stdout?.setEncoding('utf8');
       proc.stdout?.on('data', (d: string) => {
         buf += d;
@@ -56,7 +85,11 @@ export async function startServer(dbPath: string, extraArgs: string[] = [], time
             const ev = JSON.parse(line) as { event?: unknown; url?: unknown; port?: unknown };
             if (ev.event === 'listening') {
               clearTimeout(timer);
-              resolve(typeof ev.url === 'string' ? ev.url.replace(/\/$/, '') : `http://127.0.0.1:${Number(ev.port)}`);
+              resolve(
+                typeof ev.url === 'string'
+                  ? ev.url.replace(/\/$/, '')
+                  : `http://127.0.0.1:${Number(ev.port)}`,
+              );
             }
           } catch {
             // not our line
@@ -65,7 +98,11 @@ export async function startServer(dbPath: string, extraArgs: string[] = [], time
       });
       proc.once('exit', (code, sig) => {
         clearTimeout(timer);
-        reject(new Error(`\`sdrlink server\` exited (code ${code}, signal ${sig}) before listening: ${gist(stderr)}`));
+        reject(
+          new Error(
+            `\`sdrlink server\` exited (code ${code}, signal ${sig}) before listening: ${gist(stderr)}`,
+          ),
+        );
       });
     });
     // Keep draining stdout so the server never blocks on a full pipe.
@@ -79,12 +116,21 @@ export async function startServer(dbPath: string, extraArgs: string[] = [], time
 
 /** The telling line of a failed process's stderr: the first that mentions an error, else the last. */
 export function gist(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   const line = lines.find((l) => /error|cannot|not found|unknown/i.test(l)) ?? lines.at(-1) ?? '(no output)';
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
-async function api(url: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: unknown; text: string }> {
+async function api(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; json: unknown; text: string }> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
@@ -108,21 +154,30 @@ export interface BenchUser {
 }
 
 /** Registers a user (provider: client_type 1, consumer: 2) and logs in (docs/api.md §1). */
-export async function registerUser(url: string, username: string, clientType: 1 | 2, requestTypes?: string[]): Promise<BenchUser> {
+export async function registerUser(
+  url: string,
+  username: string,
+  clientType: 1 | 2,
+  requestTypes?: string[],
+): Promise<BenchUser> {
   const password = `bench-${username}-password`;
   const body: Record<string, unknown> = { username, password, client_type: clientType };
   if (requestTypes !== undefined) body['request_types'] = requestTypes;
   const reg = await api(url, 'POST', '/api/auth/register', body);
-  if (reg.status !== 201) throw new Error(`register ${username}: HTTP ${reg.status} ${reg.text.slice(0, 300)}`);
+  if (reg.status !== 201)
+    throw new Error(`register ${username}: HTTP ${reg.status} ${reg.text.slice(0, 300)}`);
   const login = await api(url, 'POST', '/api/auth/login', { username, password });
-  if (login.status !== 200) throw new Error(`login ${username}: HTTP ${login.status} ${login.text.slice(0, 300)}`);
+  if (login.status !== 200)
+    throw new Error(`login ${username}: HTTP ${login.status} ${login.text.slice(0, 300)}`);
   const j = login.json as { token?: unknown; user_id?: unknown };
-  if (typeof j.token !== 'string') throw new Error(`login ${username}: no token in ${login.text.slice(0, 300)}`);
+  if (typeof j.token !== 'string')
+    throw new Error(`login ${username}: no token in ${login.text.slice(0, 300)}`);
   return { username, userId: String(j.user_id), token: j.token };
 }
 
 /** Declares the request types a provider serves (docs/api.md §1). */
 export async function setRequestTypes(url: string, token: string, types: string[]): Promise<void> {
   const r = await api(url, 'PUT', '/api/me/request-types', { request_types: types }, token);
-  if (r.status !== 200) throw new Error(`PUT /api/me/request-types: HTTP ${r.status} ${r.text.slice(0, 300)}`);
+  if (r.status !== 200)
+    throw new Error(`PUT /api/me/request-types: HTTP ${r.status} ${r.text.slice(0, 300)}`);
 }

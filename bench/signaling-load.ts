@@ -74,21 +74,34 @@ interface Reply {
   body: string;
 }
 
-function call(agent: http.Agent, base: URL, method: string, path: string, token: string, body?: unknown): Promise<Reply> {
+function call(
+  agent: http.Agent,
+  base: URL,
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+): Promise<Reply> {
   return new Promise<Reply>((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: http.OutgoingHttpHeaders = { authorization: `Bearer ${token}`, accept: 'application/json' };
+    const headers: http.OutgoingHttpHeaders = {
+      authorization: `Bearer ${token}`,
+      accept: 'application/json',
+    };
     if (payload !== undefined) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = Buffer.byteLength(payload);
     }
-    const req = http.request({ agent, host: base.hostname, port: base.port, method, path, headers }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (data += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { agent, host: base.hostname, port: base.port, method, path, headers },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (data += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -111,7 +124,14 @@ async function runLevel(o: LoadLevelOptions): Promise<LoadLevelResult> {
   const due: number[] = Array.from({ length: o.clients }, (_, i) => t0 + (i / o.clients) * period);
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  const opAt = async (client: number, method: string, path: string, token: string, body?: unknown, ok = 200): Promise<unknown> => {
+  const opAt = async (
+    client: number,
+    method: string,
+    path: string,
+    token: string,
+    body?: unknown,
+    ok = 200,
+  ): Promise<unknown> => {
     let start = performance.now();
     if (period > 0) {
       const at = due[client] as number;
@@ -135,32 +155,61 @@ async function runLevel(o: LoadLevelOptions): Promise<LoadLevelResult> {
     }
     if (reply.status !== ok && !(ok === 201 && reply.status === 200)) {
       errors++;
-      if (errorSamples.length < 5) errorSamples.push(`${method} ${path}: HTTP ${reply.status} ${reply.body.slice(0, 200)}`);
+      if (errorSamples.length < 5)
+        errorSamples.push(`${method} ${path}: HTTP ${reply.status} ${reply.body.slice(0, 200)}`);
       throw new Error(`HTTP ${reply.status}`);
     }
     return JSON.parse(reply.body) as unknown;
   };
 
-  const sdp = (kind: string) => JSON.stringify({ type: kind, sdp: `v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=${kind}\r\n` });
-  const cand = JSON.stringify({ candidate: 'candidate:1 1 UDP 2122317823 127.0.0.1 50000 typ host', sdpMid: '0', sdpMLineIndex: 0 });
+  const sdp = (kind: string) =>
+    JSON.stringify({ type: kind, sdp: `v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=${kind}\r\n` });
+  const cand = JSON.stringify({
+    candidate: 'candidate:1 1 UDP 2122317823 127.0.0.1 50000 typ host',
+    sdpMid: '0',
+    sdpMLineIndex: 0,
+  });
 
   const client = async (i: number) => {
     const pair = o.pairs[i % o.pairs.length] as LoadPair;
-    const op = (method: string, path: string, token: string, body?: unknown, ok = 200) => opAt(i, method, path, token, body, ok);
+    const op = (method: string, path: string, token: string, body?: unknown, ok = 200) =>
+      opAt(i, method, path, token, body, ok);
     while (performance.now() < windowEnd) {
       try {
-        const s = (await op('POST', '/api/ice/initiate', pair.consumerToken, {
-          request_type: o.requestType,
-          parameters: JSON.stringify({ bytes: 1024 }),
-          target: pair.providerName,
-          capabilities: ['sdrlink/1'],
-        }, 201)) as { session_id?: unknown };
+        const s = (await op(
+          'POST',
+          '/api/ice/initiate',
+          pair.consumerToken,
+          {
+            request_type: o.requestType,
+            parameters: JSON.stringify({ bytes: 1024 }),
+            target: pair.providerName,
+            capabilities: ['sdrlink/1'],
+          },
+          201,
+        )) as { session_id?: unknown };
         const sid = String(s.session_id);
-        await op('POST', '/api/ice/signal', pair.providerToken, { session_id: sid, signal_type: 'offer', signal_data: sdp('offer') });
-        await op('POST', '/api/ice/signal', pair.providerToken, { session_id: sid, signal_type: 'candidate', signal_data: cand });
+        await op('POST', '/api/ice/signal', pair.providerToken, {
+          session_id: sid,
+          signal_type: 'offer',
+          signal_data: sdp('offer'),
+        });
+        await op('POST', '/api/ice/signal', pair.providerToken, {
+          session_id: sid,
+          signal_type: 'candidate',
+          signal_data: cand,
+        });
         await op('GET', `/api/ice/signals/${encodeURIComponent(sid)}`, pair.consumerToken);
-        await op('POST', '/api/ice/signal', pair.consumerToken, { session_id: sid, signal_type: 'answer', signal_data: sdp('answer') });
-        await op('POST', '/api/ice/signal', pair.consumerToken, { session_id: sid, signal_type: 'candidate', signal_data: cand });
+        await op('POST', '/api/ice/signal', pair.consumerToken, {
+          session_id: sid,
+          signal_type: 'answer',
+          signal_data: sdp('answer'),
+        });
+        await op('POST', '/api/ice/signal', pair.consumerToken, {
+          session_id: sid,
+          signal_type: 'candidate',
+          signal_data: cand,
+        });
         await op('GET', `/api/ice/signals/${encodeURIComponent(sid)}`, pair.providerToken);
         await op('POST', `/api/ice/sessions/${encodeURIComponent(sid)}/cancel`, pair.consumerToken);
         if (performance.now() <= windowEnd) sessions++;
@@ -216,12 +265,17 @@ function runBareServer() {
   const server = http.createServer((req, res) => {
     req.on('data', () => undefined);
     req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(FIXED) });
+      res.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(FIXED),
+      });
       res.end(FIXED);
     });
   });
   server.keepAliveTimeout = 30_000;
-  server.listen(0, '127.0.0.1', () => toParent({ type: 'ready', port: (server.address() as AddressInfo).port }));
+  server.listen(0, '127.0.0.1', () =>
+    toParent({ type: 'ready', port: (server.address() as AddressInfo).port }),
+  );
   serveParent(
     (m) => {
       throw new Error(`bare server: unknown message ${m.type}`);
@@ -241,7 +295,9 @@ export class LoadGenerator {
   }
 
   static async start(): Promise<LoadGenerator> {
-    const child = new Child('load generator', siblingScript(import.meta.url, 'signaling-load'), ['generator']);
+    const child = new Child('load generator', siblingScript(import.meta.url, 'signaling-load'), [
+      'generator',
+    ]);
     await child.next('ready', 15_000);
     return new LoadGenerator(child);
   }
@@ -259,7 +315,9 @@ export class LoadGenerator {
 
 /** Starts the bare HTTP server in its own process; resolves with its URL and a stop function. */
 export async function startBareHttpServer(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = new Child('bare http server', siblingScript(import.meta.url, 'signaling-load'), ['bare-server']);
+  const child = new Child('bare http server', siblingScript(import.meta.url, 'signaling-load'), [
+    'bare-server',
+  ]);
   try {
     const m = await child.next('ready', 15_000);
     return { url: `http://127.0.0.1:${Number(m['port'])}`, stop: () => child.stop() };

@@ -57,6 +57,7 @@ child.stdout.on('data', (chunk) => {
   }
 });
 child.on('exit', (code, signal) => {
-  if (totals.seen) console.log(`tests: ${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
+  if (totals.seen)
+    console.log(`tests: ${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
   process.exit(code ?? (signal !== null ? 1 : 0));
 });

@@ -93,9 +93,13 @@ export async function runDemo(o: { out: string; type: string; keep?: boolean }):
 /** Spawns `sdrlink server --port 0` and waits for its `{"event":"listening"}` line. */
 async function startServerProcess(db: string): Promise<{ proc: ChildProcess; url: string }> {
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
-  const proc = spawn(process.execPath, [main, 'server', '--port', '0', '--host', '127.0.0.1', '--db', db, '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [main, 'server', '--port', '0', '--host', '127.0.0.1', '--db', db, '--log-level', 'warn'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the server did not start within 20 s')), 20_000);

@@ -1,7 +1,14 @@
 /** `sdrlink provide` implementation: see commands/provide.ts. */
 import { createDefaultDatasets } from '../datasets/index.js';
 import { createDatasetRegistry, type Dataset } from '../datasets/types.js';
-import { AgentError, cleanupWebRtc, parseTransportChoice, startProvider, type ProviderEvent, type ProviderOptions } from '../agents/index.js';
+import {
+  AgentError,
+  cleanupWebRtc,
+  parseTransportChoice,
+  startProvider,
+  type ProviderEvent,
+  type ProviderOptions,
+} from '../agents/index.js';
 import { parseByteSize } from '../agents/dataset-cache.js';
 import { formatBytes, formatRate } from './format.js';
 
@@ -11,18 +18,28 @@ export async function runProvide(
 ): Promise<void> {
   const json = o['json'] === true;
   // Checked first: a bad value stops the command before any disk or network work.
-  const cacheMaxBytes = parseByteSize(String(o['cacheMaxBytes'] ?? '10G'), sources.cacheMaxBytesFrom ?? '--cache-max-bytes');
+  const cacheMaxBytes = parseByteSize(
+    String(o['cacheMaxBytes'] ?? '10G'),
+    sources.cacheMaxBytesFrom ?? '--cache-max-bytes',
+  );
   const maxOutputBytes = Number(o['maxOutput']);
   const datasetOpts: { recordingsDir?: string; maxOutputBytes?: number } = { maxOutputBytes };
   if (typeof o['recordings'] === 'string') datasetOpts.recordingsDir = o['recordings'];
   const all = createDefaultDatasets(datasetOpts);
   let registry = all;
   if (typeof o['types'] === 'string') {
-    const wanted = o['types'].split(',').map((t) => t.trim()).filter((t) => t !== '');
+    const wanted = o['types']
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '');
     const modules: Dataset[] = [];
     for (const t of wanted) {
       const m = all.get(t);
-      if (m === undefined) throw new AgentError('ERR_CONFIG', `--types: unknown request type ${JSON.stringify(t)} (known: ${all.types().join(', ')})`);
+      if (m === undefined)
+        throw new AgentError(
+          'ERR_CONFIG',
+          `--types: unknown request type ${JSON.stringify(t)} (known: ${all.types().join(', ')})`,
+        );
       modules.push(m);
     }
     registry = createDatasetRegistry(modules);
@@ -77,7 +94,9 @@ function printEvent(e: ProviderEvent) {
   const sid = 'session_id' in e && e.session_id !== undefined ? `[${e.session_id.slice(0, 8)}] ` : '';
   switch (e.event) {
     case 'ready':
-      process.stderr.write(`provider ready (user ${e.user_id}, serving ${e.types.join(', ')}, ${e.push ? 'push' : 'polling'})\n`);
+      process.stderr.write(
+        `provider ready (user ${e.user_id}, serving ${e.types.join(', ')}, ${e.push ? 'push' : 'polling'})\n`,
+      );
       break;
     case 'progress':
       break;
@@ -107,7 +126,9 @@ function printEvent(e: ProviderEvent) {
     case 'connected':
     case 'lost-claim':
     case 'log':
-      process.stderr.write(`${sid}${e.event}${'transport' in e ? ` (${e.transport})` : ''}${'message' in e ? `: ${e.message}` : ''}\n`);
+      process.stderr.write(
+        `${sid}${e.event}${'transport' in e ? ` (${e.transport})` : ''}${'message' in e ? `: ${e.message}` : ''}\n`,
+      );
       break;
   }
 }

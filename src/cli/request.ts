@@ -1,5 +1,12 @@
 /** `sdrlink request` implementation: see commands/request.ts. */
-import { AgentError, cleanupWebRtc, parseTransportChoice, requestFile, type RequestOptions, type RequestResult } from '../agents/index.js';
+import {
+  AgentError,
+  cleanupWebRtc,
+  parseTransportChoice,
+  requestFile,
+  type RequestOptions,
+  type RequestResult,
+} from '../agents/index.js';
 import { formatBytes, formatRate, parseParams } from './format.js';
 import { createProgress } from './progress.js';
 
@@ -19,7 +26,8 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
       idleTimeoutMs: positiveInt(o['idleTimeout'] ?? '30000', '--idle-timeout'),
     };
     if (typeof o['provider'] === 'string') opts.provider = o['provider'];
-    if (o['connectTimeout'] !== undefined) opts.connectTimeoutMs = positiveInt(o['connectTimeout'], '--connect-timeout');
+    if (o['connectTimeout'] !== undefined)
+      opts.connectTimeoutMs = positiveInt(o['connectTimeout'], '--connect-timeout');
     if (process.env['SDRLINK_FAULT_WITHHOLD_CANDIDATES'] === '1') opts.faults = { withholdCandidates: true };
     if (!quiet) {
       const p = createProgress('receiving');
@@ -38,7 +46,10 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
   } catch (err) {
     progress?.stop();
     const e = err as Error & { code?: string };
-    if (json) process.stdout.write(`${JSON.stringify({ ok: false, code: e.code ?? 'ERR_UNKNOWN', message: e.message })}\n`);
+    if (json)
+      process.stdout.write(
+        `${JSON.stringify({ ok: false, code: e.code ?? 'ERR_UNKNOWN', message: e.message })}\n`,
+      );
     else process.stderr.write(`sdrlink request: ${e.code !== undefined ? `${e.code}: ` : ''}${e.message}\n`);
     return err instanceof AgentError && err.code === 'ERR_CONFIG' ? 2 : 1;
   } finally {
@@ -64,6 +75,7 @@ function printResult(r: RequestResult, json: boolean) {
 
 function positiveInt(v: unknown, name: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new AgentError('ERR_CONFIG', `${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new AgentError('ERR_CONFIG', `${name} must be a positive integer, got ${JSON.stringify(v)}`);
   return n;
 }

@@ -37,7 +37,13 @@ export interface GenerateResult {
 }
 
 /** Every code a dataset module fails with (docs/errors.md "Datasets"). */
-export const DATASET_ERROR_CODES = ['ERR_PARAMS', 'ERR_REQUEST_TYPE', 'ERR_TOO_LARGE', 'ERR_SOURCE', 'ERR_ABORTED'] as const;
+export const DATASET_ERROR_CODES = [
+  'ERR_PARAMS',
+  'ERR_REQUEST_TYPE',
+  'ERR_TOO_LARGE',
+  'ERR_SOURCE',
+  'ERR_ABORTED',
+] as const;
 
 /** A stable dataset error code. */
 export type DatasetErrorCode = (typeof DATASET_ERROR_CODES)[number];

@@ -56,9 +56,15 @@ describe('architecture rules catch planted violations', () => {
 
   it('an import across a forbidden boundary', () => {
     const files: SourceFile[] = [
-      { path: 'src/server/signaling/x.ts', text: "import { startProvider } from '../../agents/provider.js';" },
+      {
+        path: 'src/server/signaling/x.ts',
+        text: "import { startProvider } from '../../agents/provider.js';",
+      },
       { path: 'src/datasets/x.ts', text: "import type { Channel } from '../protocol/channel.js';" },
-      { path: 'src/agents/x.ts', text: "import { SqliteStorage } from '../storage/sqlite/sqlite-storage.js';" },
+      {
+        path: 'src/agents/x.ts',
+        text: "import { SqliteStorage } from '../storage/sqlite/sqlite-storage.js';",
+      },
       { path: 'src/agents/ok.ts', text: "import { sendFile } from '../protocol/sender.js';" },
       { path: 'src/nowhere/x.ts', text: '' },
       { path: 'src/server/x.test.ts', text: "import '../agents/provider.js';" },
@@ -80,13 +86,22 @@ describe('architecture rules catch planted violations', () => {
       { path: 'src/server/y.ts', text: "import { x } from './test-support.js';" },
       { path: 'src/agents/z.ts', text: "import { it } from 'node:test';" },
     ]);
-    assert.deepEqual(v.map((x) => x.rule), ['test-only', 'test-only', 'test-only']);
+    assert.deepEqual(
+      v.map((x) => x.rule),
+      ['test-only', 'test-only', 'test-only'],
+    );
   });
 
   it('SQL outside src/storage', () => {
     const v = checkSql([
-      { path: 'src/services/products/routes.ts', text: "const r = await db.selectFrom('products').selectAll().execute();" },
-      { path: 'src/services/batteries/x.ts', text: "raw.prepare('SELECT count(*) AS n FROM lithium_ion_batteries');" },
+      {
+        path: 'src/services/products/routes.ts',
+        text: "const r = await db.selectFrom('products').selectAll().execute();",
+      },
+      {
+        path: 'src/services/batteries/x.ts',
+        text: "raw.prepare('SELECT count(*) AS n FROM lithium_ion_batteries');",
+      },
       { path: 'src/server/x.ts', text: 'await sql`select 1`.execute(db);' },
       { path: 'src/agents/cache.ts', text: 'const file = await cache.prepare(dataset, params, signal);' },
       { path: 'src/storage/sqlite/users.ts', text: "db.selectFrom('users')" },

@@ -76,7 +76,9 @@ describe('error codes and docs/errors.md', () => {
   const all = sections(doc);
 
   it('catches a code missing from the docs and a stale line (planted)', () => {
-    const planted = sections('# x\n## Area\n\n| code | when |\n| --- | --- |\n| `ERR_A` | a |\n| `ERR_OLD` | b |\n');
+    const planted = sections(
+      '# x\n## Area\n\n| code | when |\n| --- | --- |\n| `ERR_A` | a |\n| `ERR_OLD` | b |\n',
+    );
     const d = compare(['ERR_A', 'ERR_NEW'], tableCodes(sectionFor(planted, 'Area')));
     assert.deepEqual(d, { undocumented: ['ERR_NEW'], stale: ['ERR_OLD'] });
   });

@@ -16,11 +16,15 @@ describe('the package', () => {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     });
-    const files = (JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0]?.files.map((f) => f.path) ?? [];
+    const files =
+      (JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0]?.files.map((f) => f.path) ?? [];
     assert.ok(files.includes('dist/src/cli/main.js'), 'the bin entry point is missing');
     assert.ok(files.includes('docs/errors.md'));
     const testOnly = files.filter(
-      (f) => /\.test\.js$|(^|\/)test(-support)?[/.]|(^|\/)bench[/.]|helpers\//.test(f) || f.startsWith('dist/test') || f.startsWith('dist/bench'),
+      (f) =>
+        /\.test\.js$|(^|\/)test(-support)?[/.]|(^|\/)bench[/.]|helpers\//.test(f) ||
+        f.startsWith('dist/test') ||
+        f.startsWith('dist/bench'),
     );
     assert.deepEqual(testOnly, []);
     const outside = files.filter((f) => !/^(dist\/src\/|docs\/|README\.md$|package\.json$)/.test(f));

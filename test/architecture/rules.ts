@@ -51,7 +51,8 @@ export const ISOMORPHIC: Readonly<Record<string, readonly string[]>> = {
 /** Only files under this folder may write SQL (DESIGN.md: "Nothing but storage writes SQL"). */
 export const SQL_AREA = 'storage';
 
-const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
+const IMPORT_RE =
+  /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
 
 /** Every module specifier a file imports or re-exports, with its line. */
 export function importsOf(text: string): Array<{ spec: string; line: number }> {
@@ -67,9 +68,7 @@ export function importsOf(text: string): Array<{ spec: string; line: number }> {
 
 /** Blanks block comments and whole-line `//` comments, keeping line numbers (TSDoc examples hold imports). */
 function stripComments(text: string): string {
-  return text
-    .replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' '))
-    .replace(/^\s*\/\/.*$/gm, '');
+  return text.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' ')).replace(/^\s*\/\/.*$/gm, '');
 }
 
 function lineAt(text: string, index: number): number {
@@ -105,7 +104,12 @@ export function checkImports(files: readonly SourceFile[]): Violation[] {
     if (area === undefined || isTest(f.path)) continue;
     const allowed = ALLOWED_IMPORTS[area];
     if (allowed === undefined) {
-      out.push({ rule: 'boundary', path: f.path, line: 1, detail: `src/${area}/ is not an area of docs/architecture.md` });
+      out.push({
+        rule: 'boundary',
+        path: f.path,
+        line: 1,
+        detail: `src/${area}/ is not an area of docs/architecture.md`,
+      });
       continue;
     }
     const iso = ISOMORPHIC[area];
@@ -114,11 +118,26 @@ export function checkImports(files: readonly SourceFile[]): Violation[] {
         const target = resolveSpec(f.path, spec);
         const targetArea = areaOf(target);
         if (!target.startsWith('src/')) {
-          out.push({ rule: 'test-only', path: f.path, line, detail: `production code imports ${target} (outside src/)` });
+          out.push({
+            rule: 'test-only',
+            path: f.path,
+            line,
+            detail: `production code imports ${target} (outside src/)`,
+          });
         } else if (targetArea !== undefined && targetArea !== area && !allowed.includes(targetArea)) {
-          out.push({ rule: 'boundary', path: f.path, line, detail: `${area} must not import ${targetArea} (${spec})` });
+          out.push({
+            rule: 'boundary',
+            path: f.path,
+            line,
+            detail: `${area} must not import ${targetArea} (${spec})`,
+          });
         } else if (isTest(target) || /(^|\/)test-support|\/bench\.ts$/.test(target.replace(/\.js$/, '.ts'))) {
-          out.push({ rule: 'test-only', path: f.path, line, detail: `production code imports test-only ${spec}` });
+          out.push({
+            rule: 'test-only',
+            path: f.path,
+            line,
+            detail: `production code imports test-only ${spec}`,
+          });
         }
         continue;
       }
@@ -127,7 +146,12 @@ export function checkImports(files: readonly SourceFile[]): Violation[] {
         continue;
       }
       if (iso !== undefined && (spec.startsWith('node:') || !iso.includes(packageOf(spec)))) {
-        out.push({ rule: 'isomorphic', path: f.path, line, detail: `${area} is isomorphic and may not import ${spec}` });
+        out.push({
+          rule: 'isomorphic',
+          path: f.path,
+          line,
+          detail: `${area} is isomorphic and may not import ${spec}`,
+        });
       }
     }
   }
@@ -153,7 +177,12 @@ export function checkSql(files: readonly SourceFile[]): Violation[] {
       if (/^\s*(\*|\/\/)/.test(l)) return; // comments may mention SQL
       for (const re of SQL_RES) {
         if (re.test(l)) {
-          out.push({ rule: 'sql', path: f.path, line: i + 1, detail: `SQL outside src/storage: ${l.trim().slice(0, 80)}` });
+          out.push({
+            rule: 'sql',
+            path: f.path,
+            line: i + 1,
+            detail: `SQL outside src/storage: ${l.trim().slice(0, 80)}`,
+          });
           return;
         }
       }
@@ -174,7 +203,12 @@ export function checkMessageBranching(files: readonly SourceFile[]): Violation[]
     f.text.split('\n').forEach((l, i) => {
       if (/^\s*(\*|\/\/)/.test(l)) return;
       if (MESSAGE_BRANCH_RE.test(l)) {
-        out.push({ rule: 'message-text', path: f.path, line: i + 1, detail: `branches on message text: ${l.trim().slice(0, 80)}` });
+        out.push({
+          rule: 'message-text',
+          path: f.path,
+          line: i + 1,
+          detail: `branches on message text: ${l.trim().slice(0, 80)}`,
+        });
       }
     });
   }

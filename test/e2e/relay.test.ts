@@ -118,7 +118,11 @@ describe('relay fallback between real processes', () => {
         out,
         args: ['--idle-timeout', '5000'],
       });
-      assert.equal(r.code, 0, `${JSON.stringify(r.result)}\n${r.stderr}\nprovider: ${JSON.stringify(running.events())} ${running.stderr()}`);
+      assert.equal(
+        r.code,
+        0,
+        `${JSON.stringify(r.result)}\n${r.stderr}\nprovider: ${JSON.stringify(running.events())} ${running.stderr()}`,
+      );
       assert.equal(r.result['transport'], 'relay');
       assert.ok((r.result['bytes_received'] as number) < 2 * (r.result['size'] as number));
       assert.equal(await sha256Of(r.result['path'] as string), r.result['sha256']);

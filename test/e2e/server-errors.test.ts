@@ -225,7 +225,10 @@ describe('error classes against the server process', () => {
           signal_data: OFFER,
         }),
       ]);
-      assert.deepEqual([a.status, b.status].sort((x, y) => x - y), [200, 409]);
+      assert.deepEqual(
+        [a.status, b.status].sort((x, y) => x - y),
+        [200, 409],
+      );
       assert.equal(code(a.status === 409 ? a : b), 'ERR_SESSION_CLAIMED');
       const winner = a.status === 200 ? p1 : p2;
       const s = (await api(srv.url, c1.token, 'GET', `/api/ice/sessions/${sid}`)).body as {

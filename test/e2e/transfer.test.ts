@@ -7,13 +7,30 @@ import assert from 'node:assert/strict';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createTransferFixture, runRequestProcess, sha256Of, startProviderProcess, type ProviderProcess, type TransferFixture } from '../helpers/agents.js';
+import {
+  createTransferFixture,
+  runRequestProcess,
+  sha256Of,
+  startProviderProcess,
+  type ProviderProcess,
+  type TransferFixture,
+} from '../helpers/agents.js';
 import type { ServerProcess } from '../helpers/server.js';
 
 /** 8 MB of IQ: large enough for many 64 KiB frames, quick to make. */
-const SIGNAL_8MB = { frequency: 100_000_000, center_frequency: 99_900_000, sample_rate: 1_000_000, duration: 1 };
+const SIGNAL_8MB = {
+  frequency: 100_000_000,
+  center_frequency: 99_900_000,
+  sample_rate: 1_000_000,
+  duration: 1,
+};
 /** 64 MiB of IQ (8 Mi complex64 samples) plus the .npz framing. */
-const SIGNAL_64MIB = { frequency: 100_000_000, center_frequency: 99_900_000, sample_rate: 1_048_576, duration: 8 };
+const SIGNAL_64MIB = {
+  frequency: 100_000_000,
+  center_frequency: 99_900_000,
+  sample_rate: 1_048_576,
+  duration: 8,
+};
 
 describe('transfers between real processes', () => {
   let fx: TransferFixture;
@@ -68,8 +85,17 @@ describe('transfers between real processes', () => {
       // The same bytes as the provider's cached file.
       const cacheDirs = await readdir(join(pdata, 'cache'));
       assert.equal(cacheDirs.length, 1);
-      assert.equal(await sha256Of(join(pdata, 'cache', cacheDirs[0] as string, 'spectrum_100000000_110000000_2000000.npz')), r.result['sha256']);
-      assert.deepEqual(await readdir(out), ['spectrum_100000000_110000000_2000000.npz'], 'no partial files left behind');
+      assert.equal(
+        await sha256Of(
+          join(pdata, 'cache', cacheDirs[0] as string, 'spectrum_100000000_110000000_2000000.npz'),
+        ),
+        r.result['sha256'],
+      );
+      assert.deepEqual(
+        await readdir(out),
+        ['spectrum_100000000_110000000_2000000.npz'],
+        'no partial files left behind',
+      );
     } finally {
       await stopProviders();
     }
@@ -79,7 +105,13 @@ describe('transfers between real processes', () => {
     await provider();
     try {
       const out = await fresh('out');
-      const r = await runRequestProcess({ url: srv.url, token: consumerToken, type: 'signal', params: SIGNAL_64MIB, out });
+      const r = await runRequestProcess({
+        url: srv.url,
+        token: consumerToken,
+        type: 'signal',
+        params: SIGNAL_64MIB,
+        out,
+      });
       assert.equal(r.code, 0, r.stderr);
       assert.ok((r.result['size'] as number) > 64 * 1024 * 1024);
       assert.equal(await sha256Of(r.result['path'] as string), r.result['sha256']);
@@ -93,7 +125,14 @@ describe('transfers between real processes', () => {
     const p = await provider({ SDRLINK_FAULT_CORRUPT_FRAME: '40' });
     try {
       const out = await fresh('out');
-      const bad = await runRequestProcess({ url: srv.url, token: consumerToken, type: 'signal', params: SIGNAL_8MB, out, args: ['--transport', 'p2p'] });
+      const bad = await runRequestProcess({
+        url: srv.url,
+        token: consumerToken,
+        type: 'signal',
+        params: SIGNAL_8MB,
+        out,
+        args: ['--transport', 'p2p'],
+      });
       assert.notEqual(bad.code, 0);
       assert.equal(bad.result['ok'], false);
       assert.equal(bad.result['code'], 'ERR_FRAME_CRC', JSON.stringify(bad.result));
@@ -101,11 +140,21 @@ describe('transfers between real processes', () => {
       assert.ok(!left.some((f) => !f.startsWith('.')), `no final file: ${left.join(', ')}`);
       await p.waitFor((e) => e['event'] === 'failed');
 
-      const good = await runRequestProcess({ url: srv.url, token: consumerToken, type: 'signal', params: SIGNAL_8MB, out });
+      const good = await runRequestProcess({
+        url: srv.url,
+        token: consumerToken,
+        type: 'signal',
+        params: SIGNAL_8MB,
+        out,
+      });
       assert.equal(good.code, 0, good.stderr);
       assert.ok((good.result['resumed_from'] as number) > 0, 'resumed from the verified prefix');
       assert.equal(await sha256Of(good.result['path'] as string), good.result['sha256']);
-      assert.deepEqual((await readdir(out)).filter((f) => f.startsWith('.')), [], 'partial files removed');
+      assert.deepEqual(
+        (await readdir(out)).filter((f) => f.startsWith('.')),
+        [],
+        'partial files removed',
+      );
     } finally {
       await stopProviders();
     }
@@ -134,9 +183,18 @@ describe('transfers between real processes', () => {
 
     await provider(undefined, pdata); // restarted on the same data folder
     try {
-      const second = await runRequestProcess({ url: srv.url, token: consumerToken, type: 'signal', params: SIGNAL_64MIB, out });
+      const second = await runRequestProcess({
+        url: srv.url,
+        token: consumerToken,
+        type: 'signal',
+        params: SIGNAL_64MIB,
+        out,
+      });
       assert.equal(second.code, 0, second.stderr);
-      assert.ok((second.result['resumed_from'] as number) >= 16 * 1024 * 1024, `resumed_from ${String(second.result['resumed_from'])}`);
+      assert.ok(
+        (second.result['resumed_from'] as number) >= 16 * 1024 * 1024,
+        `resumed_from ${String(second.result['resumed_from'])}`,
+      );
       assert.ok((second.result['bytes_received'] as number) < (second.result['size'] as number));
       assert.equal(await sha256Of(second.result['path'] as string), second.result['sha256']);
     } finally {
@@ -148,7 +206,13 @@ describe('transfers between real processes', () => {
     await provider();
     try {
       const [a, b] = await Promise.all([
-        runRequestProcess({ url: srv.url, token: consumerToken, type: 'signal', params: SIGNAL_8MB, out: await fresh('out') }),
+        runRequestProcess({
+          url: srv.url,
+          token: consumerToken,
+          type: 'signal',
+          params: SIGNAL_8MB,
+          out: await fresh('out'),
+        }),
         runRequestProcess({
           url: srv.url,
           token: consumerToken,
@@ -204,7 +268,13 @@ describe('transfers between real processes', () => {
       assert.notEqual(r.code, 0);
       assert.equal(r.result['code'], 'ERR_PROVIDER');
       assert.match(String(r.result['message']), /duration/);
-      const ok = await runRequestProcess({ url: srv.url, token: consumerToken, type: 'signal', params: SIGNAL_8MB, out });
+      const ok = await runRequestProcess({
+        url: srv.url,
+        token: consumerToken,
+        type: 'signal',
+        params: SIGNAL_8MB,
+        out,
+      });
       assert.equal(ok.code, 0, ok.stderr);
       assert.equal(p.proc.exitCode, null);
     } finally {

@@ -16,7 +16,10 @@ export interface ProviderProcess {
   /** Every JSON event the provider printed so far. */
   events(): Array<Record<string, unknown>>;
   /** Resolves with the first event matching `pred` (already printed or to come). */
-  waitFor(pred: (e: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitFor(
+    pred: (e: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   stderr(): string;
   /** Resolves when the process has exited. */
   exited: Promise<number | string | null>;
@@ -33,14 +36,28 @@ export async function startProviderProcess(opts: {
   const cli = cliCommand();
   const proc = spawn(
     cli.command,
-    [...cli.args, 'provide', '--server', opts.url, '--token', opts.token, '--data-dir', opts.dataDir, '--json', ...(opts.args ?? [])],
+    [
+      ...cli.args,
+      'provide',
+      '--server',
+      opts.url,
+      '--token',
+      opts.token,
+      '--data-dir',
+      opts.dataDir,
+      '--json',
+      ...(opts.args ?? []),
+    ],
     { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
   proc.stderr?.setEncoding('utf8');
   proc.stderr?.on('data', (c: string) => (stderr = (stderr + c).slice(-32_768)));
   const events: Array<Record<string, unknown>> = [];
-  const waiters: Array<{ pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }> = [];
+  const waiters: Array<{
+    pred: (e: Record<string, unknown>) => boolean;
+    resolve: (e: Record<string, unknown>) => void;
+  }> = [];
   createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', (line) => {
     let e: Record<string, unknown>;
     try {
@@ -56,12 +73,17 @@ export async function startProviderProcess(opts: {
       }
     }
   });
-  const exited = new Promise<number | string | null>((resolve) => proc.once('exit', (code, sig) => resolve(code ?? sig)));
+  const exited = new Promise<number | string | null>((resolve) =>
+    proc.once('exit', (code, sig) => resolve(code ?? sig)),
+  );
   const waitFor = (pred: (e: Record<string, unknown>) => boolean, timeoutMs = 30_000) => {
     const hit = events.find(pred);
     if (hit !== undefined) return Promise.resolve(hit);
     return new Promise<Record<string, unknown>>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`provider: no matching event within ${timeoutMs} ms\n${stderr}`)), timeoutMs);
+      const t = setTimeout(
+        () => reject(new Error(`provider: no matching event within ${timeoutMs} ms\n${stderr}`)),
+        timeoutMs,
+      );
       waiters.push({
         pred,
         resolve: (e) => {
@@ -121,7 +143,20 @@ export async function runRequestProcess(opts: {
   const paramArgs = Object.entries(opts.params).flatMap(([k, v]) => ['--param', `${k}=${JSON.stringify(v)}`]);
   const proc = spawn(
     cli.command,
-    [...cli.args, 'request', opts.type, '--server', opts.url, '--token', opts.token, '--out', opts.out, '--json', ...paramArgs, ...(opts.args ?? [])],
+    [
+      ...cli.args,
+      'request',
+      opts.type,
+      '--server',
+      opts.url,
+      '--token',
+      opts.token,
+      '--out',
+      opts.out,
+      '--json',
+      ...paramArgs,
+      ...(opts.args ?? []),
+    ],
     { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
@@ -131,14 +166,18 @@ export async function runRequestProcess(opts: {
   proc.stdout?.on('data', (c: string) => (stdout += c));
   proc.stderr?.on('data', (c: string) => (stderr = (stderr + c).slice(-32_768)));
   const timer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-  const code = await new Promise<number | string | null>((resolve) => proc.once('exit', (c, s) => resolve(c ?? s)));
+  const code = await new Promise<number | string | null>((resolve) =>
+    proc.once('exit', (c, s) => resolve(c ?? s)),
+  );
   clearTimeout(timer);
   const last = stdout.trim().split('\n').pop() ?? '';
   let result: Record<string, unknown>;
   try {
     result = JSON.parse(last) as Record<string, unknown>;
   } catch {
-    throw new Error(`request printed no JSON result (exit ${String(code)})\nstdout: ${stdout}\nstderr: ${stderr}`);
+    throw new Error(
+      `request printed no JSON result (exit ${String(code)})\nstdout: ${stdout}\nstderr: ${stderr}`,
+    );
   }
   return { code, result, stderr };
 }
@@ -161,11 +200,18 @@ export interface TransferFixture {
 }
 
 /** A server process, a provider and a consumer account, and a temporary folder for the files. */
-export async function createTransferFixture(names: { provider: string; consumer: string }): Promise<TransferFixture> {
+export async function createTransferFixture(names: {
+  provider: string;
+  consumer: string;
+}): Promise<TransferFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'sdrlink-e2e-'));
   const srv = await startServerProcess();
-  const providerToken = (await registerUser(srv.url, { username: names.provider, password: 'provider-pass', client_type: 1 })).token;
-  const consumerToken = (await registerUser(srv.url, { username: names.consumer, password: 'consumer-pass', client_type: 2 })).token;
+  const providerToken = (
+    await registerUser(srv.url, { username: names.provider, password: 'provider-pass', client_type: 1 })
+  ).token;
+  const consumerToken = (
+    await registerUser(srv.url, { username: names.consumer, password: 'consumer-pass', client_type: 2 })
+  ).token;
   let n = 0;
   return {
     srv,

@@ -12,4 +12,13 @@ import { userCommand } from './user.js';
  * Every verb of the CLI. A module here only declares options; its action imports the implementation.
  * Add one line per verb.
  */
-export const commands: Array<() => Command> = [demoCommand, provideCommand, requestCommand, productsCommand, batteriesCommand, serverCommand, userCommand, datasetCommand];
+export const commands: Array<() => Command> = [
+  demoCommand,
+  provideCommand,
+  requestCommand,
+  productsCommand,
+  batteriesCommand,
+  serverCommand,
+  userCommand,
+  datasetCommand,
+];

@@ -19,7 +19,11 @@ export function provideCommand(): Command {
     .option('--recordings <dir>', 'a folder of SigMF recordings to serve from')
     .option('--max-concurrent <n>', 'sessions served at once', '4')
     .option('--max-output <bytes>', 'largest file to produce', String(4 * 1024 ** 3))
-    .addOption(new Option('--transport <kind>', 'how to carry files').choices(['auto', 'p2p', 'relay']).default('auto'))
+    .addOption(
+      new Option('--transport <kind>', 'how to carry files')
+        .choices(['auto', 'p2p', 'relay'])
+        .default('auto'),
+    )
     .option('--connect-timeout <ms>', "time for ICE before the relay (default: the server's relay_after_ms)")
     .option('--json', 'one JSON line per event on stdout')
     .action(async (o: Record<string, string | boolean | undefined>, cmd: Command) => {

@@ -8,10 +8,19 @@ export function requestCommand(): Command {
     .argument('<type>', 'request type, e.g. spectrum or signal')
     .requiredOption('--server <url>', 'signaling server URL', process.env['SDRLINK_SERVER'])
     .requiredOption('--token <jwt>', 'consumer token (client_type 2)', process.env['SDRLINK_TOKEN'])
-    .option('-p, --param <key=value>', 'request parameter (repeatable; values parsed as JSON when possible)', collect, [])
+    .option(
+      '-p, --param <key=value>',
+      'request parameter (repeatable; values parsed as JSON when possible)',
+      collect,
+      [],
+    )
     .option('--out <dir>', 'folder to save into', '.')
     .option('--provider <name>', 'ask this provider (user name or id) only')
-    .addOption(new Option('--transport <kind>', 'how to carry the file').choices(['auto', 'p2p', 'relay']).default('auto'))
+    .addOption(
+      new Option('--transport <kind>', 'how to carry the file')
+        .choices(['auto', 'p2p', 'relay'])
+        .default('auto'),
+    )
     .option('--wait <ms>', 'how long to wait for a provider', '60000')
     .option('--idle-timeout <ms>', 'fail when no data arrives for this long', '30000')
     .option('--connect-timeout <ms>', "time for ICE before the relay (default: the server's relay_after_ms)")
