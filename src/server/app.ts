@@ -4,6 +4,7 @@
  * `main.ts` listens for real. This is the composition root: it picks the storage (SQLite) and wires auth,
  * the hub, the signaling service, the relay and the routes.
  */
+import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Writable } from 'node:stream';
@@ -17,6 +18,7 @@ import { loadJwtSecret } from './auth/secret.js';
 import { defaultOptions, type LoginLimitOptions, type RelayOptions, type ServerOptions } from './config.js';
 import type { ServerContext } from './context.js';
 import { ApiError, WS_CLOSE, apiErrorReply } from './errors.js';
+import { corsOptions, webSocketOriginHook } from './origin.js';
 import { RelayHub } from './relay/relay-hub.js';
 import { registerRelayRoute } from './relay/route.js';
 import { registerMeRoutes, registerPublicAuthRoutes } from './routes/auth.js';
@@ -167,6 +169,10 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     }
   });
 
+  // Browsers on other origins (origin.ts): CORS answers (and preflights) only when --cors-origin names
+  // some; registered first, so its hook runs before the token hook and the preflight never needs a token.
+  if (options.corsOrigins.length > 0) await app.register(cors, corsOptions(options.corsOrigins));
+
   const heartbeat = new Heartbeat(input.heartbeatMs ?? 30_000);
   // The WebSocket plugin (and the hooks it adds to every request) lives in its own scope with the two
   // WebSocket routes, so REST requests do not pay for it.
@@ -181,6 +187,8 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
         done();
       },
     });
+    // a browser page's Origin is checked before the upgrade (and before the token)
+    wsScope.addHook('onRequest', webSocketOriginHook(options.corsOrigins));
     registerPushRoute(wsScope, ctx, heartbeat);
     registerRelayRoute(wsScope, ctx, heartbeat);
   });

@@ -57,6 +57,19 @@ describe('server configuration', () => {
     assert.equal(o.login.maxRegistrations, 5000);
   });
 
+  it('reads browser origins (--cors-origin, SDRLINK_CORS_ORIGIN): none by default, normalized, * alone', () => {
+    assert.deepEqual(loadConfig({}, {}).corsOrigins, []);
+    assert.deepEqual(
+      loadConfig({ corsOrigin: 'https://App.Example:443, http://127.0.0.1:5173,https://app.example' }, {})
+        .corsOrigins,
+      ['https://app.example', 'http://127.0.0.1:5173'],
+    );
+    assert.deepEqual(loadConfig({}, { SDRLINK_CORS_ORIGIN: 'http://[::1]:8081' }).corsOrigins, [
+      'http://[::1]:8081',
+    ]);
+    assert.deepEqual(loadConfig({ corsOrigin: '*' }, { SDRLINK_CORS_ORIGIN: 'http://x' }).corsOrigins, ['*']);
+  });
+
   it('refuses bad values with ERR_CONFIG naming the flag or variable', () => {
     const cases: Array<[Parameters<typeof loadConfig>[0], NodeJS.ProcessEnv, RegExp]> = [
       [{ port: '70000' }, {}, /^--port: must be between 0 and 65535/],
@@ -79,6 +92,41 @@ describe('server configuration', () => {
       [{ registration: 'maybe' }, {}, /^--registration: must be open or closed/],
       [{}, { SDRLINK_JWT_SECRET: 'short' }, /^SDRLINK_JWT_SECRET: must be at least 32 characters/],
       [{ relayWindow: '10' }, {}, /^--relay-window: must be between/],
+      [{ corsOrigin: ' , ' }, {}, /^--cors-origin: must name at least one origin, or \*/],
+      [
+        { corsOrigin: 'http://a.example/' },
+        {},
+        /^--cors-origin: "http:\/\/a.example\/" is not an origin: .*no path/,
+      ],
+      [
+        { corsOrigin: 'http://a.example/app' },
+        {},
+        /^--cors-origin: "http:\/\/a.example\/app" is not an origin/,
+      ],
+      [{ corsOrigin: 'http://a.example?x=1' }, {}, /^--cors-origin: .* is not an origin/],
+      [{ corsOrigin: 'http://u:p@a.example' }, {}, /^--cors-origin: .* is not an origin: .*user info/],
+      [
+        { corsOrigin: 'a.example' },
+        {},
+        /^--cors-origin: "a.example" is not an origin: scheme:\/\/host\[:port\]/,
+      ],
+      [{ corsOrigin: 'null' }, {}, /^--cors-origin: "null" is not an origin: .*"null" is never allowed/],
+      [
+        { corsOrigin: 'ftp://a.example' },
+        {},
+        /^--cors-origin: "ftp:\/\/a.example": an origin's scheme is http or https/,
+      ],
+      [
+        { corsOrigin: 'http://a.example:99999' },
+        {},
+        /^--cors-origin: "http:\/\/a.example:99999" is not an origin: a bad host or port/,
+      ],
+      [{ corsOrigin: '*,http://a.example' }, {}, /^--cors-origin: \* allows any origin and must stand alone/],
+      [
+        {},
+        { SDRLINK_CORS_ORIGIN: 'http://ok.example,https://x/y' },
+        /^SDRLINK_CORS_ORIGIN: "https:\/\/x\/y" is not an origin/,
+      ],
     ];
     for (const [flags, env, message] of cases) {
       assert.throws(

@@ -67,6 +67,11 @@ export interface ServerOptions {
   relay: RelayOptions;
   /** Trust X-Forwarded-For (behind a reverse proxy) for client addresses. */
   trustProxy: boolean;
+  /**
+   * Browser origins (`scheme://host[:port]`, normalized) allowed to call the API (CORS) and to open its
+   * WebSockets besides the server's own; `['*']` allows any. Empty: same-origin pages only.
+   */
+  corsOrigins: string[];
 }
 
 export const DEFAULT_REQUEST_TYPES = ['spectrum', 'signal', 'battery-report'];
@@ -104,6 +109,7 @@ export function defaultOptions(): ServerOptions {
       joinTimeoutMs: 30_000,
     },
     trustProxy: false,
+    corsOrigins: [],
   };
 }
 
@@ -122,6 +128,7 @@ export interface ConfigFlags {
   relayWindow?: string;
   relayJoinTimeout?: string;
   maxRelays?: string;
+  corsOrigin?: string;
 }
 
 /** A configuration value that cannot be used; the message names the flag or variable. */
@@ -206,6 +213,49 @@ export function parseRequestTypes(text: string, name: string): string[] {
   return [...new Set(list)];
 }
 
+const ORIGIN_SHAPE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#@\s]+)$/;
+
+/**
+ * Parses a comma-separated list of browser origins (`--cors-origin`): each `http(s)://host[:port]` with
+ * no path, query, fragment or user info, normalized as a browser serializes its `Origin` header (lower
+ * case, default port dropped); or `*` alone, for any origin.
+ *
+ * @example parseCorsOrigins('https://App.example, http://127.0.0.1:5173', '--cors-origin')
+ * // ['https://app.example', 'http://127.0.0.1:5173']
+ */
+export function parseCorsOrigins(text: string, name: string): string[] {
+  const list = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (list.length === 0) throw new ConfigError(`${name}: must name at least one origin, or *`);
+  if (list.includes('*')) {
+    if (list.length > 1)
+      throw new ConfigError(`${name}: * allows any origin and must stand alone, got ${JSON.stringify(text)}`);
+    return ['*'];
+  }
+  const out: string[] = [];
+  for (const item of list) {
+    const m = ORIGIN_SHAPE.exec(item);
+    const shape = 'scheme://host[:port] expected, with no path, query, fragment or user info';
+    if (m === null) {
+      const why = item.toLowerCase() === 'null' ? ' (the opaque origin "null" is never allowed)' : '';
+      throw new ConfigError(`${name}: ${JSON.stringify(item)} is not an origin: ${shape}${why}`);
+    }
+    const scheme = (m[1] as string).toLowerCase();
+    if (scheme !== 'http' && scheme !== 'https')
+      throw new ConfigError(`${name}: ${JSON.stringify(item)}: an origin's scheme is http or https`);
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch {
+      throw new ConfigError(`${name}: ${JSON.stringify(item)} is not an origin: a bad host or port`);
+    }
+    if (!out.includes(url.origin)) out.push(url.origin);
+  }
+  return out;
+}
+
 /**
  * Builds the options from flags, then environment, then defaults:
  * SDRLINK_HOST, SDRLINK_PORT, SDRLINK_DB, SDRLINK_JWT_SECRET, SDRLINK_TOKEN_TTL_S, SDRLINK_LOG_LEVEL,
@@ -213,7 +263,7 @@ export function parseRequestTypes(text: string, name: string): string[] {
  * SDRLINK_REQUEST_TYPES (comma list), SDRLINK_REGISTRATION (open|closed), SDRLINK_BODY_LIMIT,
  * SDRLINK_MAX_OPEN_SESSIONS, SDRLINK_LOGIN_MAX_FAILURES, SDRLINK_LOGIN_WINDOW_MS, SDRLINK_REGISTER_MAX,
  * SDRLINK_RELAY_WINDOW_BYTES, SDRLINK_RELAY_MAX, SDRLINK_RELAY_MAX_BYTES, SDRLINK_RELAY_USER_MAX_BYTES,
- * SDRLINK_RELAY_JOIN_TIMEOUT_MS, SDRLINK_TRUST_PROXY (1|0).
+ * SDRLINK_RELAY_JOIN_TIMEOUT_MS, SDRLINK_TRUST_PROXY (1|0), SDRLINK_CORS_ORIGIN (comma list, or *).
  *
  * @throws ConfigError naming the flag or variable at fault.
  */
@@ -276,5 +326,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   }
   if ((s = pick(undefined, '', env, 'SDRLINK_TRUST_PROXY')))
     o.trustProxy = s.value === '1' || s.value === 'true';
+  if ((s = pick(flags.corsOrigin, '--cors-origin', env, 'SDRLINK_CORS_ORIGIN')))
+    o.corsOrigins = parseCorsOrigins(s.value, s.name);
   return o;
 }

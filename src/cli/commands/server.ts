@@ -38,6 +38,10 @@ export function serverCommand(): Command {
       'how long a relay side waits for its peer (env SDRLINK_RELAY_JOIN_TIMEOUT_MS; default 30000)',
     )
     .option('--max-relays <n>', 'relays open at once (env SDRLINK_RELAY_MAX; default 100)')
+    .option(
+      '--cors-origin <list>',
+      'browser origins allowed to call the API and open its WebSockets, scheme://host[:port],… or * (env SDRLINK_CORS_ORIGIN; default none)',
+    )
     .action(async (flags: Record<string, string | undefined>) => {
       const { loadConfig } = await import('../../server/config.js');
       const { startServer } = await import('../../server/main.js');
