@@ -43,7 +43,9 @@ describe('the seed’s Go clients on Debian’s pion v3', () => {
     assert.ok(version !== undefined, 'pion/webrtc’s version (dpkg, or SDRLINK_PION_VERSION)');
     old = pionRefusesZeroChecksum(version);
     dir = await mkdtemp(join(tmpdir(), 'sdrlink-pion-e2e-'));
-    [srv] = await Promise.all([startServerProcess(), buildPionSeed()]);
+    // The build first: were it to fail beside a starting server, that server would outlive the suite.
+    await buildPionSeed();
+    srv = await startServerProcess();
   });
   after(async () => {
     if (skip !== false) return;
