@@ -7,7 +7,13 @@
 import type { Channel } from '../protocol/channel.js';
 import { TransferError } from '../protocol/errors.js';
 import { openRelayChannel, RelayClosedError } from './channel/relay.js';
-import { parseCandidate, parseDescription, WebRtcPeer } from './channel/webrtc.js';
+import {
+  parseCandidate,
+  parseDescription,
+  SCTP_STALL_MS,
+  SctpStallError,
+  WebRtcPeer,
+} from './channel/webrtc.js';
 import { AgentError, type AgentWait } from './errors.js';
 import type { SessionSignals } from './session-signals.js';
 import type { IceServerConfig, IceSignal, SignalingClient } from './signaling-client.js';
@@ -281,8 +287,9 @@ async function openP2P(
       const answer = await peer.acceptOffer(parseDescriptionOrThrow(offer.signal_data, 'offer'));
       await link.client.sendSignal(link.sessionId, 'answer', answer);
     }
+    // Once DTLS is up, openChannel gives SCTP its own SCTP_STALL_MS past the connect timeout.
     const channel = await waitFor(link, peer.openChannel(link.connectTimeoutMs, link.signal), {
-      ms: link.connectTimeoutMs + 1000,
+      ms: link.connectTimeoutMs + SCTP_STALL_MS + 1000,
       what: 'no open data channel',
       waitingFor: 'channel',
     });
@@ -291,10 +298,25 @@ async function openP2P(
     link.signals.onCandidate = undefined;
     peer.close();
     if (err instanceof AgentError) throw err;
+    if (err instanceof SctpStallError) throw stallFailure(err);
     throw new AgentError('ERR_ICE_FAILED', `direct connection failed: ${(err as Error).message}`, {
       cause: err,
     });
   }
+}
+
+/**
+ * DTLS up, SCTP never (src/agents/channel/webrtc.ts, "the SCTP stall"). Toward a peer on another stack
+ * (pion before v3.2.24 refusing libdatachannel's zero-checksum INIT) that is `ERR_SCTP_STALLED`, final:
+ * the relay cannot help a seed-style peer, which has no relay client, and the message names the cause and
+ * the fix. Toward libdatachannel (our own agents) zero checksum is not the cause, so it stays what it was,
+ * a direct path that did not open in time, for which `auto` tries the relay.
+ */
+function stallFailure(err: SctpStallError): AgentError {
+  if (err.peerStack === 'libdatachannel') {
+    return new AgentError('ERR_CONNECT_TIMEOUT', err.message, { cause: err, waitingFor: 'channel' });
+  }
+  return new AgentError('ERR_SCTP_STALLED', err.message, { cause: err });
 }
 
 /** A peer whose local candidates go out as signals and which takes the session's remote candidates. */

@@ -3,7 +3,8 @@
  * same JSON, polling, the plain `file-metadata` + raw 16 KiB chunks, no checksum). The seed clients are
  * Go on pion v3.3.5; Debian's pion (3.1.56) cannot associate with libdatachannel (SCTP zero-checksum,
  * DESIGN.md), so these seed-shaped peers run on node-datachannel in the test process, with the seed's
- * wire behaviour: no `capabilities`, no DTLS-role change, candidates as plain signals.
+ * wire behaviour: no `capabilities`, no DTLS-role change, candidates as plain signals. The real Go
+ * clients on Debian's pion run in pion-interop.test.ts (which checks that our side names that failure).
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { once } from 'node:events';
 import { after, test } from 'node:test';
 import {
   cleanupWebRtc,
   HOLD_CANDIDATES_MAX_MS,
   parseCandidate,
   parseDescription,
+  peerStackOf,
+  SctpStallError,
   WebRtcPeer,
   type CandidateInit,
 } from './webrtc.js';
@@ -163,6 +167,103 @@ test('withheld candidates: no channel opens, and openChannel rejects on its time
     a.close();
     b.close();
   }
+});
+
+/**
+ * A UDP relay between two peers that passes ICE (STUN) and the DTLS handshake but drops DTLS application
+ * data — the records that carry SCTP (RFC 7983 demultiplexing: first byte 20–63 is DTLS; content type 23 is
+ * application data). DTLS connects, SCTP never does: what a pion before v3.2.24 does to libdatachannel.
+ * Each side's first IPv4 UDP candidate is rewritten to the relay socket that stands for it.
+ */
+async function createSctpBlackhole() {
+  const sockets = { a: createSocket('udp4'), b: createSocket('udp4') };
+  const real: { a?: { ip: string; port: number }; b?: { ip: string; port: number } } = {};
+  const other = { a: 'b', b: 'a' } as const;
+  for (const side of ['a', 'b'] as const) {
+    const s: Socket = sockets[side];
+    s.bind(0, '127.0.0.1');
+    await once(s, 'listening');
+    // A packet reaching the socket that stands for `side` came from the other peer: pass it to `side`, from
+    // the socket that stands for the other peer, so each sees the other at its rewritten candidate.
+    s.on('message', (msg) => {
+      const to = real[side];
+      if (to === undefined || msg[0] === 23) return;
+      sockets[other[side]].send(msg, to.port, to.ip);
+    });
+  }
+  return {
+    /** `side`'s candidate as the other peer must see it, or undefined to withhold it. */
+    rewrite(side: 'a' | 'b', c: CandidateInit): CandidateInit | undefined {
+      const f = c.candidate.split(' ');
+      if (
+        real[side] !== undefined ||
+        f[2]?.toUpperCase() !== 'UDP' ||
+        !/^\d+\.\d+\.\d+\.\d+$/.test(f[4] ?? '')
+      )
+        return undefined;
+      real[side] = { ip: f[4] as string, port: Number(f[5]) };
+      f[4] = '127.0.0.1';
+      f[5] = String(sockets[side].address().port);
+      return { ...c, candidate: f.join(' ') };
+    },
+    close() {
+      sockets.a.close();
+      sockets.b.close();
+    },
+  };
+}
+
+test('DTLS up and SCTP never: openChannel fails with SctpStallError once the stall time has passed, not at its connect timeout', async () => {
+  const hole = await createSctpBlackhole();
+  let b!: WebRtcPeer;
+  const forward = (side: 'a' | 'b', to: () => WebRtcPeer) => (c: CandidateInit) => {
+    const r = hole.rewrite(side, c);
+    if (r !== undefined) void to().addRemoteCandidate(r);
+  };
+  const a = new WebRtcPeer({ iceServers: [], onCandidate: forward('a', () => b) });
+  b = new WebRtcPeer({ iceServers: [], onCandidate: forward('b', () => a) });
+  try {
+    await a.acceptAnswer(await b.acceptOffer(await a.createOffer()));
+    assert.equal(a.dtlsConnected, false, 'not before the handshake');
+    for (let i = 0; i < 500 && !(a.dtlsConnected && b.dtlsConnected); i++) await sleep(20);
+    assert.ok(a.dtlsConnected && b.dtlsConnected, 'DTLS connects through the relay');
+    // A connect timeout that has passed (1 ms) does not end the wait once DTLS is up: the stall check does.
+    const [ea, eb] = await Promise.all([
+      a.openChannel(1, undefined, 1500).then(
+        () => assert.fail('no channel can open'),
+        (e: unknown) => e,
+      ),
+      b.openChannel(1, undefined, 1500).then(
+        () => assert.fail('no channel can open'),
+        (e: unknown) => e,
+      ),
+    ]);
+    for (const e of [ea, eb]) {
+      assert.ok(e instanceof SctpStallError, String(e));
+      // Both ends are libdatachannel: the message does not blame pion.
+      assert.equal(e.peerStack, 'libdatachannel');
+      assert.match(
+        e.message,
+        /^DTLS connected but the data channel's SCTP association did not open within \d+\.\d s$/,
+      );
+      assert.ok(e.dtlsUpMs >= 1500);
+    }
+    assert.equal(a.dtlsConnected, true);
+  } finally {
+    a.close();
+    b.close();
+    hole.close();
+  }
+  assert.equal(a.dtlsConnected, false, 'closed');
+});
+
+test('the remote stack is read from the SDP origin line: libdatachannel’s, or another (pion’s)', () => {
+  const ours = 'v=0\r\no=rtc 2937145683 0 IN IP4 127.0.0.1\r\ns=-\r\n';
+  const pion = 'v=0\r\no=- 6317447069396337530 2 IN IP4 0.0.0.0\r\ns=-\r\n';
+  assert.equal(peerStackOf(ours), 'libdatachannel');
+  assert.equal(peerStackOf(ours.replaceAll('\r\n', '\n')), 'libdatachannel');
+  assert.equal(peerStackOf(pion), 'other');
+  assert.equal(peerStackOf('v=0\r\n'), 'other');
 });
 
 test('signaled descriptions and candidates are validated', () => {

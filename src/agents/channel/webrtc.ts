@@ -28,6 +28,16 @@
  *   connects on the offerer's nomination, which libjuice paces at ~50 ms. Where the offerer's checks
  *   cannot succeed alone (it is behind a NAT the answerer cannot reach unprompted), the candidates go out
  *   after {@link HOLD_CANDIDATES_MAX_MS}.
+ * - The SCTP stall: libdatachannel announces RFC 9653 "zero checksum acceptable" (INIT parameter 32769)
+ *   on every association — unconditionally: src/impl/sctptransport.cpp sets `SCTP_ACCEPT_ZERO_CHECKSUM`
+ *   on each socket (libdatachannel 0.24.5, lines 278–286, the version node-datachannel 0.33.4 bundles;
+ *   no Configuration field, no SctpSettings field, no environment variable turns it off, and the
+ *   maintainer declined an option in PR #1015). pion/sctp before its 2024 fix (pion/webrtc < 3.2.24;
+ *   Debian's 3.1.56) cannot parse that INIT ("unhandled ParamType 32769") and drops it without a word:
+ *   ICE and DTLS succeed, SCTP never does, and the peer connection sits in `connecting` until usrsctp
+ *   gives up (~30 s). So {@link WebRtcPeer.openChannel} watches for it — DTLS up (the peer's certificate
+ *   was checked: `remoteFingerprint()` is set only then) and no open channel {@link SCTP_STALL_MS}
+ *   later — and fails with {@link SctpStallError}, naming the cause and the fix.
  */
 import nodeDataChannel from 'node-datachannel';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
@@ -41,6 +51,38 @@ export const DATA_CHANNEL_LABEL = 'file-transfer';
  * have not connected yet (module comment). On loopback and LANs they connect within a few ms.
  */
 export const HOLD_CANDIDATES_MAX_MS = 250;
+
+/**
+ * How long SCTP may take to open the channel once DTLS is up before the association counts as stalled
+ * (module comment). usrsctp sends its INIT at once and again after 1 s and 3 s (initial RTO 1 s,
+ * doubling), so a healthy peer whose first INITs were lost still gets two retries inside this.
+ */
+export const SCTP_STALL_MS = 4000;
+
+/**
+ * DTLS connected, but the SCTP association carrying the data channel never came up
+ * ({@link SCTP_STALL_MS}; module comment). `peerStack` says whose SDP the peer sent: `libdatachannel`
+ * (ours, whose SCTP accepts our INIT, so the cause is elsewhere) or `other` (e.g. pion).
+ */
+export class SctpStallError extends Error {
+  override name = 'SctpStallError';
+  constructor(
+    message: string,
+    readonly peerStack: PeerStack,
+    /** How long DTLS had been up when the wait ended. */
+    readonly dtlsUpMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Which WebRTC stack wrote the remote description, as far as its origin line tells. */
+export type PeerStack = 'libdatachannel' | 'other';
+
+/** libdatachannel writes `o=rtc <session-id> 0 IN IP4 127.0.0.1` (src/description.cpp). */
+export function peerStackOf(sdp: string): PeerStack {
+  return /^o=rtc \d+ 0 IN IP4 127\.0\.0\.1\r?$/m.test(sdp) ? 'libdatachannel' : 'other';
+}
 
 /** How long after the connection closed the library may still deliver the channel's own close event. */
 const CLOSE_GRACE_MS = 50;
@@ -154,7 +196,10 @@ function stripCandidates(sdp: string): string {
  */
 export class WebRtcPeer {
   readonly #pc: PolyfillPeerConnection;
+  readonly #native: nodeDataChannel.PeerConnection;
   readonly #opts: WebRtcPeerOptions;
+  /** Whose stack wrote the remote description (set with it). */
+  #peerStack: PeerStack = 'other';
   #remoteSet = false;
   #queued: CandidateInit[] = [];
   #channel: PolyfillDataChannel | undefined;
@@ -176,7 +221,15 @@ export class WebRtcPeer {
       if (s.credential !== undefined) o.credential = s.credential;
       return o;
     });
-    this.#pc = new RTCPeerConnection({ iceServers } as never) as unknown as PolyfillPeerConnection;
+    // The native connection is made here and handed to the polyfill, for what the W3C API lacks:
+    // whether DTLS is up (the SCTP stall, module comment).
+    this.#native = new nodeDataChannel.PeerConnection(`sdrlink-${Math.random().toString(36).slice(2, 9)}`, {
+      iceServers: toNativeIceServers(iceServers),
+    });
+    this.#pc = new RTCPeerConnection({
+      iceServers,
+      peerConnection: this.#native,
+    } as never) as unknown as PolyfillPeerConnection;
     this.#pc.onicecandidate = (ev) =>
       this.#guard(() => {
         if (ev.candidate === null || ev.candidate.candidate === '' || opts.withholdCandidates === true)
@@ -253,6 +306,20 @@ export class WebRtcPeer {
     return this.#pc.connectionState;
   }
 
+  /**
+   * DTLS is up: libdatachannel stores the peer's certificate fingerprint while it checks it during the
+   * handshake, and nowhere else (`PeerConnection::checkFingerprint`), so a non-empty one means the
+   * handshake reached the peer's certificate; a bad one fails the connection at once.
+   */
+  get dtlsConnected(): boolean {
+    try {
+      const fp = this.#native.remoteFingerprint() as { value?: unknown } | number | undefined;
+      return typeof fp === 'object' && typeof fp.value === 'string' && fp.value !== '';
+    } catch {
+      return false; // destroyed
+    }
+  }
+
   /** ICE state as the W3C API reports it ('new', 'checking', 'connected', …; libdatachannel's 'completed' reads 'connected'). */
   get iceConnectionState(): string {
     return this.#pc.iceConnectionState;
@@ -271,6 +338,7 @@ export class WebRtcPeer {
   /** Answerer: takes the offer, returns the answer (already set as local description). */
   async acceptOffer(offer: SessionDescriptionInit): Promise<SessionDescriptionInit> {
     const sdp = stripCandidates(offer.sdp);
+    this.#peerStack = peerStackOf(sdp);
     await this.#pc.setRemoteDescription({ type: 'offer', sdp });
     await this.#flushCandidates();
     const answer = await this.#pc.createAnswer();
@@ -282,6 +350,7 @@ export class WebRtcPeer {
 
   /** Offerer: takes the answer. */
   async acceptAnswer(answer: SessionDescriptionInit): Promise<void> {
+    this.#peerStack = peerStackOf(answer.sdp);
     await this.#pc.setRemoteDescription({ type: 'answer', sdp: stripCandidates(answer.sdp) });
     await this.#flushCandidates();
     // Our candidates go out once our own checks have connected ICE (see the module comment), or after
@@ -326,14 +395,17 @@ export class WebRtcPeer {
   }
 
   /**
-   * Resolves with the data channel once it is open; rejects on timeout, on a failed connection, or when
-   * `signal` aborts.
+   * Resolves with the data channel once it is open; rejects on timeout, on a failed connection, when
+   * `signal` aborts, or with {@link SctpStallError} when DTLS is up and the channel still has not opened
+   * `stallMs` later. Once DTLS is up, the stall check replaces `timeoutMs` (the path works; SCTP gets its
+   * full `stallMs`), so the wait may last up to `timeoutMs + stallMs`.
    */
-  openChannel(timeoutMs: number, signal?: AbortSignal): Promise<Channel> {
+  openChannel(timeoutMs: number, signal?: AbortSignal, stallMs = SCTP_STALL_MS): Promise<Channel> {
     return new Promise<Channel>((resolve, reject) => {
       let done = false;
       let timer: NodeJS.Timeout | undefined;
       let poll: NodeJS.Timeout | undefined;
+      let dtlsUpAt: number | undefined;
       const finish = (err: Error | undefined, ch?: Channel) => {
         if (done) return;
         done = true;
@@ -345,7 +417,12 @@ export class WebRtcPeer {
       };
       const onAbort = () => finish(new Error('aborted while connecting'));
       signal?.addEventListener('abort', onAbort);
-      timer = setTimeout(() => finish(new Error(`no open data channel within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => {
+        // DTLS up: the path works, and the stall check below decides.
+        if (dtlsUpAt === undefined && !this.dtlsConnected) {
+          finish(new Error(`no open data channel within ${timeoutMs} ms`));
+        }
+      }, timeoutMs);
       const watch = (ch: PolyfillDataChannel) => {
         if (ch.readyState === 'open') return finish(undefined, ch);
         const prevOpen = ch.onopen;
@@ -359,9 +436,34 @@ export class WebRtcPeer {
       // Connection failure is not always followed by a channel event: watch the state too.
       poll = setInterval(() => {
         const s = this.#pc.connectionState;
-        if (s === 'failed' || s === 'closed') finish(new Error(`peer connection ${s}`));
+        if (s === 'failed' || s === 'closed') return finish(new Error(`peer connection ${s}`));
+        if (dtlsUpAt === undefined) {
+          if (!this.dtlsConnected) return;
+          dtlsUpAt = Date.now();
+        }
+        const upMs = Date.now() - dtlsUpAt;
+        if (upMs >= stallMs) finish(this.#stallError(upMs));
       }, 100);
     });
+  }
+
+  #stallError(upMs: number): SctpStallError {
+    const seconds = (upMs / 1000).toFixed(1);
+    if (this.#peerStack === 'libdatachannel') {
+      return new SctpStallError(
+        `DTLS connected but the data channel's SCTP association did not open within ${seconds} s`,
+        'libdatachannel',
+        upMs,
+      );
+    }
+    return new SctpStallError(
+      `DTLS connected but the peer never completed the data channel's SCTP association (${seconds} s): ` +
+        'a peer on pion/webrtc older than v3.2.24 (e.g. Debian’s 3.1.56) drops the SCTP INIT of libdatachannel, ' +
+        'which carries the RFC 9653 zero-checksum parameter (type 32769) that sdrlink cannot turn off; ' +
+        'upgrade the peer to pion/webrtc ≥ v3.2.24 (the seed pins v3.3.5)',
+      'other',
+      upMs,
+    );
   }
 
   close(): void {
@@ -380,6 +482,20 @@ export class WebRtcPeer {
       // already closed
     }
   }
+}
+
+/** The native API's ICE servers: URL strings, credentials inside (`turn:user:pass@host:port`), as the polyfill does. */
+function toNativeIceServers(
+  servers: Array<{ urls: string | string[]; username?: string; credential?: string }>,
+): string[] {
+  return servers.flatMap((s) =>
+    (Array.isArray(s.urls) ? s.urls : [s.urls]).map((url) => {
+      if (s.username === undefined || s.credential === undefined || s.username === '' || s.credential === '')
+        return url;
+      const [scheme, rest] = url.split(/:(.*)/) as [string, string];
+      return `${scheme}:${s.username}:${s.credential}@${rest}`;
+    }),
+  );
 }
 
 /**

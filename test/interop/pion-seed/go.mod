@@ -1,0 +1,3 @@
+module sdrlink.test/pion-seed
+
+go 1.19
