@@ -141,6 +141,9 @@ class ConsumerRequest {
     const received = await this.#receive(link, opened);
     const out = this.#result(link, session, received);
     this.#finished = true;
+    // The file is in place: close now, before reporting. A sender that waits for the receiver's close (a
+    // seed-style one in a browser, aiortc, node-datachannel) then ends with the transfer, not after it.
+    received.opened.close();
     await this.#reportCompleted(link.sessionId, received, out.duration_ms);
     return out;
   }

@@ -18,6 +18,7 @@ import { registerUser, startServerProcess, type ServerProcess } from '../helpers
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const SPECTRUM = { frequency_start: 100000000, frequency_end: 200000000, sample_rate: 1000000 };
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 describe('seed-shaped clients', () => {
   let srv: ServerProcess;
@@ -83,6 +84,42 @@ describe('seed-shaped clients', () => {
       consumer.close();
       await provider.stop();
     }
+  });
+
+  test('our consumer receives from a seed Type1 that waits for the receiver to close', async (t) => {
+    const payload = randomBytes(300_000);
+    const out = join(dir, 'out-wait');
+    const startedAt = Date.now();
+    const request = runRequestProcess({
+      url: srv.url,
+      token: await user(2),
+      type: 'spectrum',
+      params: SPECTRUM,
+      out,
+      // Shorter than the 2 s the consumer used to wait after the last byte for a `file-complete` that
+      // such a sender never sends: with that wait, this transfer would fail with ERR_TIMEOUT.
+      args: ['--transport', 'p2p', '--idle-timeout', '1500'],
+    });
+    const seed = await runSeedProvider({
+      url: srv.url,
+      token: await user(1),
+      payload,
+      waitForClose: true,
+      candidateForm: 'standard',
+    });
+    const r = await request;
+    t.diagnostic(`last byte → receiver's close: ${seconds(seed.times.closedAt - seed.times.lastByteAt)}`);
+    t.diagnostic(
+      `request: first byte ${String(r.result['first_byte_ms'])} ms, total ${String(r.result['duration_ms'])} ms`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(seed.closedBy, 'receiver', 'the receiver closed: the sender only waited for it');
+    assert.equal(r.result['verified'], false);
+    assert.equal(r.result['sha256'], sha(payload));
+    assert.deepEqual(await readFile(r.result['path'] as string), payload);
+    // The summary's times are the transfer's own: they end by the close the sender saw.
+    assert.ok(startedAt + Number(r.result['duration_ms']) <= seed.times.closedAt);
+    for (const c of seed.candidates) assert.match(c, /^candidate:/);
   });
 
   test('our consumer takes a seed Type1’s candidates in the SDP-line form (a=candidate:)', async () => {
