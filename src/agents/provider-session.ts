@@ -16,7 +16,9 @@ import type { ProviderEvent } from './provider.js';
 import { SessionSignals, type SignalRouter } from './session-signals.js';
 import type { IceServerConfig, IceSession, SignalingClient, TransferReport } from './signaling-client.js';
 import {
+  AGENT_CAPABILITIES,
   connectWithFallback,
+  peerJoinsRelay,
   runWithFailover,
   withAbort,
   type ChannelFactory,
@@ -143,6 +145,8 @@ class ProviderSession {
       relayTimeoutMs: Math.max(10_000, ctx.connectTimeoutMs * 2),
       signal,
       log: (message) => ctx.emit({ event: 'log', session_id: s.session_id, message }),
+      // A seed consumer declares nothing: it never comes to the relay, so none is waited at for it.
+      peerRelays: peerJoinsRelay(s.capabilities ?? []),
     };
     this.#sdrlink = (s.capabilities ?? []).includes(PROTOCOL_NAME);
   }
@@ -214,10 +218,15 @@ class ProviderSession {
     this.#completed(file, sent, current.kind);
   }
 
-  /** Claims the session by posting the offer; losing the race to another provider is a LostClaimError. */
+  /**
+   * Claims the session by posting the offer, with our capabilities beside `type` and `sdp` (additive: a
+   * seed client and RTCSessionDescriptionInit ignore the field); losing the race to another provider is a
+   * LostClaimError.
+   */
   async #claim(offer: string): Promise<void> {
+    const data = JSON.stringify({ ...(JSON.parse(offer) as object), capabilities: AGENT_CAPABILITIES });
     try {
-      await this.#ctx.client.sendSignal(this.#id, 'offer', offer);
+      await this.#ctx.client.sendSignal(this.#id, 'offer', data);
       this.#claimed = true;
       this.#ctx.emit({ event: 'claimed', session_id: this.#id });
     } catch (err) {

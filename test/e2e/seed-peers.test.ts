@@ -146,4 +146,58 @@ describe('seed-shaped clients', () => {
     assert.deepEqual(await readFile(r.result['path'] as string), payload);
     assert.equal(seed.closedBy, 'receiver');
   });
+
+  test('no direct path to a seed Type2: our provider ends the session at once, and the seed gets the error', async (t) => {
+    const provider = await provide(await user(1), ['--connect-timeout', '1000'], {
+      SDRLINK_FAULT_WITHHOLD_CANDIDATES: '1',
+    });
+    const startedAt = Date.now();
+    const consumer = await startSeedConsumer({ url: srv.url, token: await user(2), params: SPECTRUM });
+    try {
+      const got = await consumer.done;
+      t.diagnostic(`request → error at the seed consumer: ${seconds(Date.now() - startedAt)}`);
+      assert.ok('error' in got, 'the seed consumer got an error signal');
+      const failed = await provider.waitFor((e) => e['event'] === 'failed');
+      assert.equal(got.error.code, failed['code']);
+      assert.ok(failed['code'] === 'ERR_CONNECT_TIMEOUT' || failed['code'] === 'ERR_ICE_FAILED');
+      // The direct path's own reason, not a wait at the relay for a peer that cannot come.
+      assert.deepEqual(
+        provider.events().filter((e) => e['event'] === 'connected'),
+        [],
+        'no relay was joined',
+      );
+      assert.doesNotMatch(String(failed['message']), /relay/);
+    } finally {
+      consumer.close();
+      await provider.stop();
+    }
+  });
+
+  test('no direct path to a seed Type1: our consumer ends at once, and the seed gets the error', async (t) => {
+    const startedAt = Date.now();
+    let failedAt = 0;
+    const request = runRequestProcess({
+      url: srv.url,
+      token: await user(2),
+      type: 'spectrum',
+      params: SPECTRUM,
+      out: join(dir, 'out-fail'),
+      args: ['--connect-timeout', '1000'],
+      env: { SDRLINK_FAULT_WITHHOLD_CANDIDATES: '1' },
+    }).finally(() => (failedAt = Date.now()));
+    const seed = await runSeedProvider({
+      url: srv.url,
+      token: await user(1),
+      payload: randomBytes(1000),
+      withholdCandidates: true,
+      deadlineMs: 30_000,
+    });
+    const r = await request;
+    t.diagnostic(`request → failure: ${seconds(failedAt - startedAt)}`);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.result['ok'], false);
+    assert.ok(r.result['code'] === 'ERR_CONNECT_TIMEOUT' || r.result['code'] === 'ERR_ICE_FAILED');
+    assert.doesNotMatch(String(r.result['message']), /relay/);
+    assert.equal(seed.errors[0]?.code, r.result['code'], 'the seed provider got the error signal');
+  });
 });
