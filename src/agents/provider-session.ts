@@ -42,6 +42,8 @@ export interface ProviderContext {
   connectTimeoutMs: number;
   channels: ChannelFactory;
   hooks: SendHooks;
+  /** Holds a seed consumer's channel open for `ms` so that it may close first (see {@link Lingering}). */
+  linger(opened: OpenedChannel, ms: number): void;
   emit(event: ProviderEvent): void;
 }
 
@@ -99,6 +101,43 @@ function checkRequest(ctx: ProviderContext, s: IceSession): CheckedRequest {
 async function refuse(ctx: ProviderContext, sessionId: string, code: string, message: string) {
   ctx.emit({ event: 'refused', session_id: sessionId, code, message });
   await ctx.client.sendSignal(sessionId, 'error', { code, message }).catch(() => undefined);
+}
+
+/**
+ * The channels held open for seed consumers after a finished send (DESIGN.md: toward a peer that sends no
+ * acknowledgement, let it close first). Each closes when the peer closes it, after the hold, or — all at
+ * once — when the provider shuts down: a connection left to a timer would still be open when the process
+ * frees node-datachannel, which then waits 10 s ("cleanup timeout (possible deadlock)").
+ */
+export class Lingering {
+  readonly #held = new Set<() => void>();
+
+  hold(o: OpenedChannel, ms: number): void {
+    const ch = o.channel;
+    const prev = ch.onclose;
+    let done = false;
+    const close = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      this.#held.delete(close);
+      ch.onclose = prev;
+      o.close();
+    };
+    const timer = setTimeout(close, ms);
+    timer.unref();
+    this.#held.add(close);
+    if (ch.readyState === 'closing' || ch.readyState === 'closed') return close();
+    ch.onclose = (ev) => {
+      prev?.(ev);
+      close();
+    };
+  }
+
+  /** Closes every held channel now. */
+  closeAll(): void {
+    for (const close of [...this.#held]) close();
+  }
 }
 
 /**
@@ -320,7 +359,7 @@ class ProviderSession {
     const o = this.#opened;
     if (o === undefined) return;
     // A seed receiver never acknowledges and may still be draining: let it close first (DESIGN.md).
-    if (!this.#sdrlink && !this.#failed) setTimeout(() => o.close(), SEED_CLOSE_DELAY_MS).unref();
+    if (!this.#sdrlink && !this.#failed) this.#ctx.linger(o, SEED_CLOSE_DELAY_MS);
     else o.close();
   }
 

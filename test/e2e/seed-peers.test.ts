@@ -86,6 +86,54 @@ describe('seed-shaped clients', () => {
     }
   });
 
+  for (const seedLeft of [false, true]) {
+    const shape = seedLeft ? 'has gone away' : 'is still connected';
+    test(`SIGTERM while the connection to a seed Type2 that ${shape} is held: closed cleanly, exit 0`, async (t) => {
+      const provider = await provide(await user(1));
+      const requestedAt = Date.now();
+      const consumer = await startSeedConsumer({
+        url: srv.url,
+        token: await user(2),
+        params: SPECTRUM,
+        candidateForm: 'standard',
+      });
+      try {
+        const got = await consumer.done;
+        assert.ok('file' in got);
+        const sent = await provider.waitFor((e) => e['event'] === 'sent');
+        const sentSeenAt = Date.now();
+        // The seed Type2 never closes (`select {}`): the provider holds the connection for it to drain, and
+        // is told to stop inside that window — with the seed still there, or after it went away (its user
+        // stopped it at "File transfer completed"; its close takes a moment to reach the provider).
+        if (seedLeft) {
+          consumer.close();
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        const termAt = Date.now();
+        provider.proc.kill('SIGTERM');
+        const code = await provider.exited;
+        t.diagnostic(`SIGTERM → exit: ${seconds(Date.now() - termAt)}`);
+        t.diagnostic(`reported duration: ${seconds(Number(sent['duration_ms']))}`);
+        assert.equal(code, 0, provider.stderr());
+        assert.doesNotMatch(provider.stderr(), /cleanup timeout|deadlock/);
+        assert.deepEqual(
+          provider
+            .events()
+            .map((e) => e['event'])
+            .filter((e) => e === 'sent' || e === 'failed'),
+          ['sent'],
+          'the transfer counts as sent; shutting down fails nothing',
+        );
+        assert.equal(sha(got.file), sent['sha256']);
+        // The duration is the session's own (request to last byte out), not the time the connection is held.
+        assert.ok(Number(sent['duration_ms']) <= sentSeenAt - requestedAt);
+      } finally {
+        consumer.close();
+        await provider.stop();
+      }
+    });
+  }
+
   test('our consumer receives from a seed Type1 that waits for the receiver to close', async (t) => {
     const payload = randomBytes(300_000);
     const out = join(dir, 'out-wait');
