@@ -5,7 +5,6 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { PROTOCOL_NAME } from '../protocol/codec.js';
 import { receiveFile, type ReceiveResult } from '../protocol/receiver.js';
 import { AgentError } from './errors.js';
 import { channelsWithFaults } from './faults.js';
@@ -13,7 +12,9 @@ import { createSha256, crc32, openDiskTarget } from './files.js';
 import { SessionSignals, SignalRouter } from './session-signals.js';
 import { SignalingClient, type IceSession } from './signaling-client.js';
 import {
+  AGENT_CAPABILITIES,
   connectWithFallback,
+  directFailure,
   runWithFailover,
   type ChannelFactory,
   type OpenedChannel,
@@ -109,6 +110,7 @@ class ConsumerRequest {
   readonly #choice: TransportChoice;
   readonly #channels: ChannelFactory;
   #session: IceSession | undefined;
+  #link: SessionLink | undefined;
   #signals: SessionSignals | undefined;
   #opened: OpenedChannel | undefined;
   #finished = false;
@@ -141,6 +143,9 @@ class ConsumerRequest {
     const received = await this.#receive(link, opened);
     const out = this.#result(link, session, received);
     this.#finished = true;
+    // The file is in place: close now, before reporting. A sender that waits for the receiver's close (a
+    // seed-style one in a browser, aiortc, node-datachannel) then ends with the transfer, not after it.
+    received.opened.close();
     await this.#reportCompleted(link.sessionId, received, out.duration_ms);
     return out;
   }
@@ -160,7 +165,7 @@ class ConsumerRequest {
     const init: Parameters<SignalingClient['initiate']>[0] = {
       request_type: this.#opts.type,
       parameters: this.#opts.params,
-      capabilities: [PROTOCOL_NAME],
+      capabilities: [...AGENT_CAPABILITIES],
     };
     if (this.#opts.provider !== undefined) init.target = this.#opts.provider;
     const session = await this.#client.initiate(init);
@@ -179,6 +184,7 @@ class ConsumerRequest {
       log: (message) => this.#emit({ event: 'log', message }),
     };
     if (this.#opts.signal !== undefined) link.signal = this.#opts.signal;
+    this.#link = link;
     return { link, session };
   }
 
@@ -276,7 +282,17 @@ class ConsumerRequest {
     if (sessionId === undefined || this.#finished) return;
     const e = err as { code?: string; message: string };
     const code = e.code ?? 'ERR_TRANSFER';
-    if (err instanceof AgentError && err.code === 'ERR_CONNECT_TIMEOUT' && this.#opened === undefined) {
+    if (this.#link?.peerRelays === false && directFailure(err) !== undefined) {
+      // A provider that cannot come to the relay (a seed Type1) took the session and no direct path
+      // opened: the session ends here, and the provider is told why (docs/api.md §2, `error`).
+      await this.#client
+        .sendSignal(sessionId, 'error', { code, message: e.message.slice(0, 2000) })
+        .catch(() => undefined);
+    } else if (
+      err instanceof AgentError &&
+      err.code === 'ERR_CONNECT_TIMEOUT' &&
+      this.#opened === undefined
+    ) {
       await this.#client.cancel(sessionId).catch(() => undefined);
     } else if (!(err instanceof AgentError && err.code === 'ERR_PROVIDER')) {
       await this.#client

@@ -16,7 +16,9 @@ import type { ProviderEvent } from './provider.js';
 import { SessionSignals, type SignalRouter } from './session-signals.js';
 import type { IceServerConfig, IceSession, SignalingClient, TransferReport } from './signaling-client.js';
 import {
+  AGENT_CAPABILITIES,
   connectWithFallback,
+  peerJoinsRelay,
   runWithFailover,
   withAbort,
   type ChannelFactory,
@@ -40,6 +42,8 @@ export interface ProviderContext {
   connectTimeoutMs: number;
   channels: ChannelFactory;
   hooks: SendHooks;
+  /** Holds a seed consumer's channel open for `ms` so that it may close first (see {@link Lingering}). */
+  linger(opened: OpenedChannel, ms: number): void;
   emit(event: ProviderEvent): void;
 }
 
@@ -100,6 +104,43 @@ async function refuse(ctx: ProviderContext, sessionId: string, code: string, mes
 }
 
 /**
+ * The channels held open for seed consumers after a finished send (DESIGN.md: toward a peer that sends no
+ * acknowledgement, let it close first). Each closes when the peer closes it, after the hold, or — all at
+ * once — when the provider shuts down: a connection left to a timer would still be open when the process
+ * frees node-datachannel, which then waits 10 s ("cleanup timeout (possible deadlock)").
+ */
+export class Lingering {
+  readonly #held = new Set<() => void>();
+
+  hold(o: OpenedChannel, ms: number): void {
+    const ch = o.channel;
+    const prev = ch.onclose;
+    let done = false;
+    const close = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      this.#held.delete(close);
+      ch.onclose = prev;
+      o.close();
+    };
+    const timer = setTimeout(close, ms);
+    timer.unref();
+    this.#held.add(close);
+    if (ch.readyState === 'closing' || ch.readyState === 'closed') return close();
+    ch.onclose = (ev) => {
+      prev?.(ev);
+      close();
+    };
+  }
+
+  /** Closes every held channel now. */
+  closeAll(): void {
+    for (const close of [...this.#held]) close();
+  }
+}
+
+/**
  * Another provider claimed the session first: not a failure of this one. An AgentError, so the direct
  * attempt passes it on as it is (not as an ICE failure) and no relay is tried for it.
  */
@@ -143,6 +184,8 @@ class ProviderSession {
       relayTimeoutMs: Math.max(10_000, ctx.connectTimeoutMs * 2),
       signal,
       log: (message) => ctx.emit({ event: 'log', session_id: s.session_id, message }),
+      // A seed consumer declares nothing: it never comes to the relay, so none is waited at for it.
+      peerRelays: peerJoinsRelay(s.capabilities ?? []),
     };
     this.#sdrlink = (s.capabilities ?? []).includes(PROTOCOL_NAME);
   }
@@ -214,10 +257,15 @@ class ProviderSession {
     this.#completed(file, sent, current.kind);
   }
 
-  /** Claims the session by posting the offer; losing the race to another provider is a LostClaimError. */
+  /**
+   * Claims the session by posting the offer, with our capabilities beside `type` and `sdp` (additive: a
+   * seed client and RTCSessionDescriptionInit ignore the field); losing the race to another provider is a
+   * LostClaimError.
+   */
   async #claim(offer: string): Promise<void> {
+    const data = JSON.stringify({ ...(JSON.parse(offer) as object), capabilities: AGENT_CAPABILITIES });
     try {
-      await this.#ctx.client.sendSignal(this.#id, 'offer', offer);
+      await this.#ctx.client.sendSignal(this.#id, 'offer', data);
       this.#claimed = true;
       this.#ctx.emit({ event: 'claimed', session_id: this.#id });
     } catch (err) {
@@ -311,7 +359,7 @@ class ProviderSession {
     const o = this.#opened;
     if (o === undefined) return;
     // A seed receiver never acknowledges and may still be draining: let it close first (DESIGN.md).
-    if (!this.#sdrlink && !this.#failed) setTimeout(() => o.close(), SEED_CLOSE_DELAY_MS).unref();
+    if (!this.#sdrlink && !this.#failed) this.#ctx.linger(o, SEED_CLOSE_DELAY_MS);
     else o.close();
   }
 

@@ -10,7 +10,7 @@ import type { DatasetRegistry } from '../datasets/types.js';
 import { DatasetCache, type CacheEvent } from './dataset-cache.js';
 import { AgentError } from './errors.js';
 import { channelsWithFaults, createFaultHooks, NO_SEND_HOOKS, type ProviderFaults } from './faults.js';
-import { serveSession, type ProviderContext } from './provider-session.js';
+import { Lingering, serveSession, type ProviderContext } from './provider-session.js';
 import { SignalRouter } from './session-signals.js';
 import { SignalingClient, type IceSession } from './signaling-client.js';
 import type { ChannelFactory, FallbackReason, TransportChoice } from './transport.js';
@@ -72,7 +72,7 @@ export type ProviderEvent =
 export interface Provider {
   /** Sessions being served right now. */
   readonly active: number;
-  /** Stops taking sessions, aborts those in progress, closes connections. */
+  /** Stops taking sessions, aborts those in progress, closes every connection (held ones too). */
   close(): Promise<void>;
 }
 
@@ -93,6 +93,7 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   await client.setRequestTypes(types);
   const config = await client.iceConfig();
   const router = new SignalRouter(client, pollIntervalMs);
+  const lingering = new Lingering();
   const ctx: ProviderContext = {
     client,
     token: opts.token,
@@ -105,6 +106,7 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
     connectTimeoutMs: opts.connectTimeoutMs ?? config.relay_after_ms ?? 5000,
     channels: opts.channels ?? channelsWithFaults(opts.faults),
     hooks: opts.faults === undefined ? NO_SEND_HOOKS : createFaultHooks(opts.faults),
+    linger: (o, ms) => lingering.hold(o, ms),
     emit,
   };
   const queue = new SessionQueue(opts.maxConcurrent ?? 4, (s, signal) =>
@@ -123,6 +125,9 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
       if (queue.closed) return;
       intake.stop();
       await queue.close();
+      // Sessions that ended lately may still hold a seed consumer's connection: close them now, so that
+      // every peer connection is closed before the caller frees the WebRTC library.
+      lingering.closeAll();
       await cache.close();
       router.close();
       client.close();

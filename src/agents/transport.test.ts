@@ -11,6 +11,8 @@ import type { IceSignal } from './signaling-client.js';
 import {
   connectWithFallback,
   directFailure,
+  offerCapabilities,
+  peerJoinsRelay,
   runWithFailover,
   withAbort,
   type ChannelFactory,
@@ -111,6 +113,36 @@ describe('connectWithFallback', () => {
     assert.deepEqual(f.calls, ['p2p:answerer']);
     assert.equal(directFailure(noProvider()), undefined);
     assert.equal(directFailure(new AgentError('ERR_PROVIDER', 'provider refused: ERR_PARAMS: x')), undefined);
+  });
+
+  it('toward a peer that declared no relay capability, ends with the direct failure at once', async () => {
+    for (const err of [iceFailed(), channelTimeout()]) {
+      const f = scripted(err);
+      const l = { ...link(), peerRelays: false };
+      await assert.rejects(
+        connectWithFallback(l, {
+          choice: 'auto',
+          role: 'offerer',
+          channels: f,
+          claim: async () => undefined,
+        }),
+        (e: unknown) => e === err,
+      );
+      assert.deepEqual(f.calls, ['p2p:offerer'], 'no relay tried');
+    }
+  });
+
+  it('reads the relay capability from a session or an offer (seed clients declare none)', () => {
+    assert.equal(peerJoinsRelay(['sdrlink/1', 'relay']), true);
+    assert.equal(peerJoinsRelay(['relay']), true);
+    assert.equal(peerJoinsRelay(['sdrlink/1']), true, 'ours before `relay` was declared');
+    assert.equal(peerJoinsRelay([]), false);
+    assert.deepEqual(
+      offerCapabilities('{"type":"offer","sdp":"v=0","capabilities":["sdrlink/1","relay",5]}'),
+      ['sdrlink/1', 'relay'],
+    );
+    assert.deepEqual(offerCapabilities('{"type":"offer","sdp":"v=0"}'), []);
+    assert.deepEqual(offerCapabilities('not json'), []);
   });
 
   it('opens the direct channel when it works: no fallback', async () => {

@@ -5,6 +5,7 @@
  * {@link ChannelFactory}: WebRTC and the relay in production, an in-memory pair in unit tests.
  */
 import type { Channel } from '../protocol/channel.js';
+import { PROTOCOL_NAME } from '../protocol/codec.js';
 import { TransferError } from '../protocol/errors.js';
 import { openRelayChannel, RelayClosedError } from './channel/relay.js';
 import {
@@ -24,6 +25,33 @@ export type TransportKind = 'p2p' | 'relay';
 export function parseTransportChoice(v: string): TransportChoice {
   if (v === 'auto' || v === 'p2p' || v === 'relay') return v;
   throw new AgentError('ERR_CONFIG', `--transport must be auto, p2p or relay, got ${JSON.stringify(v)}`);
+}
+
+/**
+ * The capability token of a peer that joins the server's relay (docs/api.md §2, §6). Our consumer declares
+ * it on `initiate`, our provider in its offer's `signal_data`; seed clients declare nothing.
+ */
+export const RELAY_CAPABILITY = 'relay';
+
+/** What our agents declare: the data-channel protocol and the relay. */
+export const AGENT_CAPABILITIES: readonly string[] = [PROTOCOL_NAME, RELAY_CAPABILITY];
+
+/**
+ * True when a peer that declared `capabilities` can meet us at the relay: it declared `relay`, or
+ * `sdrlink/1` (every agent of ours that speaks it has joined the relay, before `relay` was declared).
+ */
+export function peerJoinsRelay(capabilities: readonly unknown[]): boolean {
+  return capabilities.includes(RELAY_CAPABILITY) || capabilities.includes(PROTOCOL_NAME);
+}
+
+/** The `capabilities` a session description's `signal_data` carries (an additive field; none: `[]`). */
+export function offerCapabilities(signalData: string): string[] {
+  try {
+    const v = (JSON.parse(signalData) as { capabilities?: unknown } | null)?.capabilities;
+    return Array.isArray(v) ? v.filter((c): c is string => typeof c === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 export interface OpenedChannel {
@@ -49,6 +77,12 @@ export interface SessionLink {
   log?(line: string): void;
   /** Set by the answerer: the user id of the provider whose offer it took. */
   providerId?: string;
+  /**
+   * Whether the other side can join the relay ({@link peerJoinsRelay}): the provider knows it from the
+   * session, the answerer from the offer. False: a failed direct path ends the session, there is no relay
+   * to wait at (a seed client never comes).
+   */
+  peerRelays?: boolean;
 }
 
 /**
@@ -134,6 +168,10 @@ export async function connectWithFallback(link: SessionLink, o: ConnectOptions):
     const reason = directFailure(err);
     if (o.choice === 'p2p' || reason === undefined || link.signal?.aborted === true) throw err;
     const message = (err as Error).message;
+    if (link.peerRelays === false) {
+      link.log?.(`no direct path (${message}); the peer declared no relay capability, so none is tried`);
+      throw err;
+    }
     link.log?.(`no direct path (${message}); using the relay`);
     return { opened: await o.channels.openRelay(link), fallback: { kind: 'relay', reason, message } };
   }
@@ -192,6 +230,7 @@ function mayFailOver(err: unknown, opened: OpenedChannel, o: FailoverOptions): b
     o.choice === 'auto' &&
     opened.kind === 'p2p' &&
     o.resumable &&
+    o.link.peerRelays !== false &&
     o.link.signal?.aborted !== true
   );
 }
@@ -257,6 +296,7 @@ export async function awaitOffer(link: SessionLink): Promise<IceSignal> {
     waitingFor: 'offer',
   });
   link.providerId = offer.from_client_id;
+  link.peerRelays = peerJoinsRelay(offerCapabilities(offer.signal_data));
   return offer;
 }
 

@@ -4,9 +4,9 @@
  * - sdrlink/1 (`protocol` present): answers `resume` (§3.2), waits for `start` (§3.3), checks every frame's
  *   header, offset and CRC (§2), hashes and writes it; on `file-complete` checks size and SHA-256 (§3.4),
  *   commits (the caller renames into place) and only then sends `ack` (§3.5); or
- * - a seed sender (no `protocol`): appends raw binary messages until `size` bytes; the seed's Go sender
- *   sends nothing more, so the file is committed unverified — unless a `file-complete` with a SHA-256
- *   follows (as ours sends in seed mode), which is then checked.
+ * - a seed sender (no `protocol`): appends raw binary messages until `size` bytes and commits the file
+ *   unverified at once (the seed's Go sender sends nothing more; others wait for the receiver to close);
+ *   only when told to wait (`seedCompleteWaitMs`) does a `file-complete` that follows get checked.
  *
  * Per frame: one CRC (injected), one hash update, one copy into a ~1 MiB write batch; no JSON, no
  * allocation beyond the transport's message and two views.
@@ -78,7 +78,10 @@ export interface ReceiveOptions {
   maxSize?: number;
   /** No message for this long → ERR_TIMEOUT; default 30 s; 0 disables. */
   idleTimeoutMs?: number;
-  /** Seed mode: how long to wait after the last byte for a `file-complete`; default 2 s. */
+  /**
+   * Seed mode: how long to wait after the last byte for a `file-complete` (ours sends one in seed mode)
+   * before committing unverified; default 0: commit at once.
+   */
   seedCompleteWaitMs?: number;
   /** Bytes per write; default 1 MiB. */
   writeBatchBytes?: number;
@@ -105,7 +108,7 @@ export interface ReceiveResult {
 /** Defaults of {@link ReceiveOptions}. */
 export const RECEIVE_DEFAULTS = {
   idleTimeoutMs: 30_000,
-  seedCompleteWaitMs: 2_000,
+  seedCompleteWaitMs: 0,
   writeBatchBytes: 1024 * 1024,
   maxQueuedBytes: 64 * 1024 * 1024,
 } as const;
@@ -295,16 +298,20 @@ class Receiver {
     this.goDirect();
     await s.until(() => this.expected === this.size || this.complete !== null);
     this.state = 'seed-tail';
-    // The seed's Go sender stops after the last byte; ours follows with file-complete. Wait a little for it.
+    // The announced size is here: the file is saved at once (§3.1). Senders written like the seed's Type1
+    // send nothing more, and those in browsers, aiortc or node-datachannel wait for the receiver to close,
+    // so waiting for a `file-complete` would only delay the end (and the transfer's figures) by the wait.
     const waitMs = this.opts.seedCompleteWaitMs ?? RECEIVE_DEFAULTS.seedCompleteWaitMs;
-    const timer = setTimeout(() => {
-      this.tailOver = true;
-      s.poke();
-    }, waitMs);
-    try {
-      await s.until(() => this.complete !== null || this.closed || this.tailOver);
-    } finally {
-      clearTimeout(timer);
+    if (waitMs > 0 && this.complete === null && !this.closed) {
+      const timer = setTimeout(() => {
+        this.tailOver = true;
+        s.poke();
+      }, waitMs);
+      try {
+        await s.until(() => this.complete !== null || this.closed || this.tailOver);
+      } finally {
+        clearTimeout(timer);
+      }
     }
     this.state = 'completing';
     await s.race((this.writer as BatchWriter).flush());
@@ -354,6 +361,9 @@ class Receiver {
       (high) => (high ? ch.pauseReading?.() : ch.resumeReading?.()),
     );
     this.report();
+    // The first data byte is reported too, not only each batch: the consumer's first-byte time (and its
+    // rate) comes from it, and a file smaller than a batch would otherwise report it only at the end.
+    this.nextProgressAt = start + 1;
   }
 
   private async commit(target: ReceiveTarget, sha256: string, verified: boolean): Promise<string> {

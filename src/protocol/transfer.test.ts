@@ -778,7 +778,7 @@ describe('peer errors, local failures, abort and timeouts', () => {
 });
 
 describe('seed peers (docs/protocol.md §3.1)', () => {
-  it('a seed-mode sender sends the seed metadata, raw 16 KiB chunks and file-complete; our receiver verifies', async () => {
+  it('a seed-mode sender sends the seed metadata, raw 16 KiB chunks and file-complete; a receiver told to wait verifies', async () => {
     const data = pseudoRandomBytes(100_000, 71);
     const disk = new MemoryDisk();
     const seen: PairMessage[] = [];
@@ -793,6 +793,7 @@ describe('seed peers (docs/protocol.md §3.1)', () => {
         },
       },
       { mode: 'seed' },
+      { seedCompleteWaitMs: 2000 },
     );
     assert.deepEqual(ok(sent), { startOffset: 0, bytesSent: data.length, frames: 7, acked: false });
     assert.deepEqual(ok(received), {
@@ -887,7 +888,19 @@ describe('seed peers (docs/protocol.md §3.1)', () => {
     assert.equal(Buffer.compare(disk.files.get('signal_data.npz') ?? new Uint8Array(0), data), 0);
   });
 
-  it('…and, when the seed sender never closes, after the file-complete wait', async (t) => {
+  it('…and, when the seed sender waits for the receiver to close, at once after the last byte', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+    const data = pseudoRandomBytes(50_000, 74);
+    const pair = createChannelPair();
+    goSeedSender(pair.a, data, false);
+    const disk = new MemoryDisk();
+    const { value, steps } = await drive(t, receiveFile(pair.b, recvOpts(disk)), 100);
+    assert.equal(value.verified, false);
+    assert.equal(value.sha256, sha256Hex(data));
+    assert.equal(steps, 0, `finished after ${steps * 100} ms of timers`);
+  });
+
+  it('…or, when told to wait for a file-complete that never comes, after the wait', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
     const data = pseudoRandomBytes(50_000, 74);
     const pair = createChannelPair();
@@ -899,7 +912,6 @@ describe('seed peers (docs/protocol.md §3.1)', () => {
       100,
     );
     assert.equal(value.verified, false);
-    assert.equal(value.sha256, sha256Hex(data));
     assert.ok(steps >= 15 && steps <= 25, `finished after ${steps * 100} ms`);
   });
 
@@ -926,6 +938,7 @@ describe('seed peers (docs/protocol.md §3.1)', () => {
         corrupt: onText('a', 'file-complete', (o) => JSON.stringify({ ...o, sha256: 'ef'.repeat(32) })),
       },
       { mode: 'seed' },
+      { seedCompleteWaitMs: 2000 },
     );
     failed(received, 'ERR_HASH_MISMATCH');
     assert.equal(disk.files.size, 0);

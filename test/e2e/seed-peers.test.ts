@@ -1,10 +1,11 @@
 /**
- * Our agents against clients shaped exactly like the seed's Go Type1/Type2 (seeds/000: same HTTP calls,
- * same JSON, polling, the plain `file-metadata` + raw 16 KiB chunks, no checksum). The seed clients are
- * Go on pion v3.3.5; Debian's pion (3.1.56) cannot associate with libdatachannel (SCTP zero-checksum,
- * DESIGN.md), so these seed-shaped peers run on node-datachannel in the test process, with the seed's
- * wire behaviour: no `capabilities`, no DTLS-role change, candidates as plain signals. The real Go
- * clients on Debian's pion run in pion-interop.test.ts (which checks that our side names that failure).
+ * Our agents (real processes) against peers shaped exactly like the seed's Go Type1/Type2 (seeds/000: same
+ * HTTP calls, same JSON, polling, the plain `file-metadata` + raw 16 KiB chunks, no checksum, no
+ * `capabilities`) — test/helpers/seed-peers.ts, on node-datachannel in the test process. The seed-shaped
+ * sender can also wait for the receiver's close after its last byte, as Chromium, aiortc and
+ * node-datachannel senders written like the seed's Type1 do. Figures (seconds to completion or failure)
+ * are printed as test diagnostics; no assertion is on wall-clock time. The real Go clients on Debian's
+ * pion run in pion-interop.test.ts (which checks that our side names the SCTP failure).
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -12,240 +13,240 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import nodeDataChannel from 'node-datachannel';
-import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { runRequestProcess, startProviderProcess, type ProviderProcess } from '../helpers/agents.js';
-import { api, registerUser, startServerProcess, type ServerProcess } from '../helpers/server.js';
+import { cleanupSeedPeers, runSeedProvider, startSeedConsumer } from '../helpers/seed-peers.js';
+import { registerUser, startServerProcess, type ServerProcess } from '../helpers/server.js';
 
-interface Signal {
-  id: number;
-  signal_type: string;
-  signal_data: string;
-  from_client_id: string;
-}
-// The polyfill's types lean on DOM globals; this is the part the seed-shaped peers use.
-interface Pc {
-  onicecandidate: ((ev: { candidate: { toJSON(): unknown } | null }) => void) | null;
-  ondatachannel: ((ev: { channel: Dc }) => void) | null;
-  createDataChannel(label: string): Dc;
-  createOffer(): Promise<{ type: string; sdp: string }>;
-  createAnswer(): Promise<{ type: string; sdp: string }>;
-  setLocalDescription(d: { type: string; sdp: string }): Promise<void>;
-  setRemoteDescription(d: { type: string; sdp: string }): Promise<void>;
-  addIceCandidate(c: unknown): Promise<void>;
-  readonly localDescription: { type: string; sdp: string };
-  close(): void;
-}
-interface Dc {
-  binaryType: string;
-  onopen: (() => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  send(d: string | Uint8Array): void;
-  close(): void;
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const SPECTRUM = { frequency_start: 100000000, frequency_end: 200000000, sample_rate: 1000000 };
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 describe('seed-shaped clients', () => {
   let srv: ServerProcess;
   let dir: string;
-  let provider: ProviderProcess | undefined;
+  let users = 0;
+  const providers: ProviderProcess[] = [];
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'sdrlink-seed-'));
     srv = await startServerProcess();
   });
   after(async () => {
-    await provider?.stop();
+    for (const p of providers) await p.stop();
     await srv?.stop();
     await rm(dir, { recursive: true, force: true });
-    nodeDataChannel.cleanup();
+    cleanupSeedPeers();
   });
-
-  test('a seed Type2 receives a correct file from our provider (metadata + raw chunks)', async () => {
-    const p = await registerUser(srv.url, { username: 'prov', password: 'provider-pass', client_type: 1 });
-    const c = await registerUser(srv.url, { username: 'seed2', password: 'consumer-pass', client_type: 2 });
-    provider = await startProviderProcess({ url: srv.url, token: p.token, dataDir: join(dir, 'pdata') });
-    // RequestFileTransfer, exactly the seed's payload.
-    const params = { frequency_start: 100000000, frequency_end: 200000000, sample_rate: 1000000 };
-    const init = await api(srv.url, c.token, 'POST', '/api/ice/initiate', {
-      request_type: 'spectrum',
-      parameters: JSON.stringify(params),
-      file_name: 'spectrum_data.npz',
-      file_size: 0,
-      file_type: 'application/octet-stream',
+  const user = async (type: 1 | 2) =>
+    (
+      await registerUser(srv.url, {
+        username: `user${++users}`,
+        password: 'password-123',
+        client_type: type,
+      })
+    ).token;
+  const provide = async (token: string, args: string[] = [], env: Record<string, string> = {}) => {
+    const p = await startProviderProcess({
+      url: srv.url,
+      token,
+      dataDir: join(dir, `pdata-${users}`),
+      args,
+      env,
     });
-    assert.equal(init.status, 201);
-    const sessionId = (init.body as { session_id: string }).session_id;
-    const signal = (type: string, data: unknown) =>
-      api(srv.url, c.token, 'POST', '/api/ice/signal', {
-        session_id: sessionId,
-        signal_type: type,
-        signal_data: JSON.stringify(data),
-      });
+    providers.push(p);
+    return p;
+  };
 
-    const pc = new RTCPeerConnection({ iceServers: [] } as never) as unknown as Pc;
-    const chunks: Buffer[] = [];
-    const texts: string[] = [];
-    let size = -1;
-    const received = new Promise<void>((resolve) => {
-      pc.ondatachannel = (ev) => {
-        ev.channel.binaryType = 'arraybuffer';
-        ev.channel.onmessage = (m) => {
-          if (typeof m.data === 'string') {
-            texts.push(m.data);
-            const meta = JSON.parse(m.data) as { type?: string; size?: number };
-            if (meta.type === 'file-metadata') size = meta.size as number;
-            if (meta.type === 'file-complete') resolve();
-            return;
-          }
-          chunks.push(Buffer.from(m.data as ArrayBuffer));
-        };
-      };
+  test('a seed Type2 receives a correct file from our provider; our candidates are in standard form', async () => {
+    const provider = await provide(await user(1));
+    const consumer = await startSeedConsumer({
+      url: srv.url,
+      token: await user(2),
+      params: SPECTRUM,
+      candidateForm: 'prefixed',
     });
-    pc.onicecandidate = (ev) => {
-      if (ev.candidate !== null) void signal('candidate', ev.candidate.toJSON());
-    };
     try {
-      // waitForOffer: poll every second (here 250 ms) for an offer among the signals.
-      let offer: Signal | undefined;
-      for (let i = 0; i < 120 && offer === undefined; i++) {
-        const r = await api(srv.url, c.token, 'GET', `/api/ice/signals/${sessionId}`);
-        assert.equal(r.status, 200);
-        offer = (r.body as Signal[]).find((s) => s.signal_type === 'offer');
-        if (offer === undefined) await sleep(250);
-      }
-      assert.ok(offer !== undefined, 'an offer arrived');
-      await pc.setRemoteDescription(JSON.parse(offer.signal_data) as { type: string; sdp: string });
-      const answer = await pc.createAnswer();
-      await pc.setLocalDescription(answer);
-      assert.equal((await signal('answer', pc.localDescription)).status, 200);
-      // handleICECandidates: poll, add each candidate once.
-      const seen = new Set<string>();
-      let done = false;
-      void received.then(() => (done = true));
-      const deadline = Date.now() + 60_000;
-      while (!done) {
-        assert.ok(Date.now() < deadline, `no file within 60 s; provider: ${provider.stderr()}`);
-        const r = await api(srv.url, c.token, 'GET', `/api/ice/signals/${sessionId}`);
-        for (const s of r.body as Signal[]) {
-          if (s.signal_type !== 'candidate' || seen.has(`${s.signal_data}-${s.from_client_id}`)) continue;
-          seen.add(`${s.signal_data}-${s.from_client_id}`);
-          await pc.addIceCandidate(JSON.parse(s.signal_data));
-        }
-        await Promise.race([received, sleep(250)]);
-      }
-      const file = Buffer.concat(chunks);
-      assert.equal(file.length, size);
+      const got = await consumer.done;
+      assert.ok('file' in got, `a file, not ${JSON.stringify(got)}`);
+      const sent = await provider.waitFor((e) => e['event'] === 'sent');
+      assert.equal(got.file.length, sent['bytes']);
+      assert.equal(sha(got.file), sent['sha256']);
       assert.ok(
-        chunks.every((ch) => ch.length <= 16384),
+        got.chunks.every((ch) => ch.length <= 16384),
         'the seed’s 16 KiB chunks, no sdrlink header',
       );
-      const sent = await provider.waitFor((e) => e['event'] === 'sent');
-      assert.equal(sha(file), sent['sha256']);
       assert.equal(sent['acked'], false, 'a seed peer sends no acknowledgement');
-      const meta = JSON.parse(texts[0] as string) as Record<string, unknown>;
-      assert.deepEqual(
-        Object.keys(meta).sort(),
-        ['filename', 'size', 'type'],
-        'only the seed’s metadata fields',
-      );
+      const meta = JSON.parse(got.texts[0] as string) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(meta).sort(), ['filename', 'size', 'type'], 'only the seed’s fields');
+      // W3C RTCIceCandidateInit.candidate: "candidate:…", without the SDP line's "a=" (issue 17, item 5).
+      // They may go out only once ICE is connected (src/agents/channel/webrtc.ts): read them all now.
+      const candidates = await consumer.waitForCandidates();
+      for (const c of candidates) assert.match(c, /^candidate:/);
     } finally {
-      pc.close();
+      consumer.close();
       await provider.stop();
-      provider = undefined;
     }
   });
 
-  test('our consumer receives from a seed Type1: saved, and reported unverified', async () => {
-    const p = await registerUser(srv.url, { username: 'seed1', password: 'provider-pass', client_type: 1 });
-    const c = await registerUser(srv.url, { username: 'ours2', password: 'consumer-pass', client_type: 2 });
+  for (const seedLeft of [false, true]) {
+    const shape = seedLeft ? 'has gone away' : 'is still connected';
+    test(`SIGTERM while the connection to a seed Type2 that ${shape} is held: closed cleanly, exit 0`, async (t) => {
+      const provider = await provide(await user(1));
+      const requestedAt = Date.now();
+      const consumer = await startSeedConsumer({
+        url: srv.url,
+        token: await user(2),
+        params: SPECTRUM,
+        candidateForm: 'standard',
+      });
+      try {
+        const got = await consumer.done;
+        assert.ok('file' in got);
+        const sent = await provider.waitFor((e) => e['event'] === 'sent');
+        const sentSeenAt = Date.now();
+        // The seed Type2 never closes (`select {}`): the provider holds the connection for it to drain, and
+        // is told to stop inside that window — with the seed still there, or after it went away (its user
+        // stopped it at "File transfer completed"; its close takes a moment to reach the provider).
+        if (seedLeft) {
+          consumer.close();
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        const termAt = Date.now();
+        provider.proc.kill('SIGTERM');
+        const code = await provider.exited;
+        t.diagnostic(`SIGTERM → exit: ${seconds(Date.now() - termAt)}`);
+        t.diagnostic(`reported duration: ${seconds(Number(sent['duration_ms']))}`);
+        assert.equal(code, 0, provider.stderr());
+        assert.doesNotMatch(provider.stderr(), /cleanup timeout|deadlock/);
+        assert.deepEqual(
+          provider
+            .events()
+            .map((e) => e['event'])
+            .filter((e) => e === 'sent' || e === 'failed'),
+          ['sent'],
+          'the transfer counts as sent; shutting down fails nothing',
+        );
+        assert.equal(sha(got.file), sent['sha256']);
+        // The duration is the session's own (request to last byte out), not the time the connection is held.
+        assert.ok(Number(sent['duration_ms']) <= sentSeenAt - requestedAt);
+      } finally {
+        consumer.close();
+        await provider.stop();
+      }
+    });
+  }
+
+  test('our consumer receives from a seed Type1 that waits for the receiver to close', async (t) => {
     const payload = randomBytes(300_000);
-    const out = join(dir, 'out');
+    const out = join(dir, 'out-wait');
+    const startedAt = Date.now();
     const request = runRequestProcess({
       url: srv.url,
-      token: c.token,
+      token: await user(2),
       type: 'spectrum',
-      params: { frequency_start: 1e8, frequency_end: 2e8, sample_rate: 1e6 },
+      params: SPECTRUM,
       out,
+      // Shorter than the 2 s the consumer used to wait after the last byte for a `file-complete` that
+      // such a sender never sends: with that wait, this transfer would fail with ERR_TIMEOUT.
+      args: ['--transport', 'p2p', '--idle-timeout', '1500'],
+    });
+    const seed = await runSeedProvider({
+      url: srv.url,
+      token: await user(1),
+      payload,
+      waitForClose: true,
+      candidateForm: 'standard',
+    });
+    const r = await request;
+    t.diagnostic(`last byte → receiver's close: ${seconds(seed.times.closedAt - seed.times.lastByteAt)}`);
+    t.diagnostic(
+      `request: first byte ${String(r.result['first_byte_ms'])} ms, total ${String(r.result['duration_ms'])} ms`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(seed.closedBy, 'receiver', 'the receiver closed: the sender only waited for it');
+    assert.equal(r.result['verified'], false);
+    assert.equal(r.result['sha256'], sha(payload));
+    assert.deepEqual(await readFile(r.result['path'] as string), payload);
+    // The summary's times are the transfer's own: they end by the close the sender saw.
+    assert.ok(startedAt + Number(r.result['duration_ms']) <= seed.times.closedAt);
+    for (const c of seed.candidates) assert.match(c, /^candidate:/);
+  });
+
+  test('our consumer takes a seed Type1’s candidates in the SDP-line form (a=candidate:)', async () => {
+    const payload = randomBytes(300_000);
+    const request = runRequestProcess({
+      url: srv.url,
+      token: await user(2),
+      type: 'spectrum',
+      params: SPECTRUM,
+      out: join(dir, 'out-close'),
       args: ['--transport', 'p2p'],
     });
-    let requestDone: string | undefined;
-    request.then(
-      (r) => (requestDone = `request exited ${String(r.code)}: ${r.stderr.slice(-4000)}`),
-      (e: unknown) => (requestDone = `request failed: ${(e as Error).message.slice(-4000)}`),
-    );
-    // ListenForRequests: poll the session list; handleRequest for the session.
-    let session: { session_id: string; parameters: string } | undefined;
-    for (let i = 0; i < 120 && session === undefined; i++) {
-      const r = await api(srv.url, p.token, 'GET', '/api/ice/sessions');
-      assert.equal(r.status, 200);
-      session = (r.body as Array<{ session_id: string; parameters: string }>)[0];
-      if (session === undefined) await sleep(250);
-    }
-    assert.ok(session !== undefined);
-    assert.equal(typeof JSON.parse(session.parameters), 'object');
-    const sid = session.session_id;
-    const signal = (type: string, data: unknown) =>
-      api(srv.url, p.token, 'POST', '/api/ice/signal', {
-        session_id: sid,
-        signal_type: type,
-        signal_data: JSON.stringify(data),
-      });
-    const pc = new RTCPeerConnection({ iceServers: [] } as never) as unknown as Pc;
-    const dc = pc.createDataChannel('file-transfer');
-    // Listen at once: once our candidates are posted, ICE (peer-reflexive), DTLS and SCTP can finish while
-    // the later candidates are still being posted, and a late `onopen` would miss the event.
-    const opened = new Promise<void>((resolve) => (dc.onopen = () => resolve()));
-    let open = false;
-    void opened.then(() => (open = true));
-    // Our test peer posts its candidates once the answer is in (the seed posts them as they come; over HTTP
-    // polling the difference is timing only) — see src/agents/channel/webrtc.ts on why that order matters.
-    const local: unknown[] = [];
-    pc.onicecandidate = (ev) => {
-      if (ev.candidate !== null) local.push(ev.candidate.toJSON());
-    };
+    const seed = await runSeedProvider({
+      url: srv.url,
+      token: await user(1),
+      payload,
+      candidateForm: 'prefixed',
+      waitForClose: true,
+    });
+    const r = await request;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.result['verified'], false);
+    assert.equal(r.result['sha256'], sha(payload));
+    assert.deepEqual(await readFile(r.result['path'] as string), payload);
+    assert.equal(seed.closedBy, 'receiver');
+  });
+
+  test('no direct path to a seed Type2: our provider ends the session at once, and the seed gets the error', async (t) => {
+    const provider = await provide(await user(1), ['--connect-timeout', '1000'], {
+      SDRLINK_FAULT_WITHHOLD_CANDIDATES: '1',
+    });
+    const startedAt = Date.now();
+    const consumer = await startSeedConsumer({ url: srv.url, token: await user(2), params: SPECTRUM });
     try {
-      const offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
-      assert.equal((await signal('offer', offer)).status, 200);
-      let answer: Signal | undefined;
-      for (let i = 0; i < 120 && answer === undefined; i++) {
-        const r = await api(srv.url, p.token, 'GET', `/api/ice/signals/${sid}`);
-        answer = (r.body as Signal[]).find((s) => s.signal_type === 'answer');
-        if (answer === undefined) await sleep(100);
-      }
-      assert.ok(answer !== undefined, 'an answer arrived');
-      await pc.setRemoteDescription(JSON.parse(answer.signal_data) as { type: string; sdp: string });
-      for (const cand of local) await signal('candidate', cand);
-      const seen = new Set<string>();
-      const deadline = Date.now() + 60_000;
-      while (!open) {
-        assert.ok(Date.now() < deadline, 'the data channel did not open within 60 s');
-        assert.ok(requestDone === undefined, `the consumer ended before the channel opened: ${requestDone}`);
-        const r = await api(srv.url, p.token, 'GET', `/api/ice/signals/${sid}`);
-        for (const s of r.body as Signal[]) {
-          if (s.signal_type !== 'candidate' || seen.has(s.signal_data)) continue;
-          seen.add(s.signal_data);
-          await pc.addIceCandidate(JSON.parse(s.signal_data));
-        }
-        await Promise.race([opened, sleep(100)]);
-      }
-      // sendFile: metadata, then 16 KiB chunks in a tight loop, nothing after.
-      dc.send(
-        JSON.stringify({
-          filename: 'spectrum_100000000_200000000_1000000.npz',
-          size: payload.length,
-          type: 'file-metadata',
-        }),
+      const got = await consumer.done;
+      t.diagnostic(`request → error at the seed consumer: ${seconds(Date.now() - startedAt)}`);
+      assert.ok('error' in got, 'the seed consumer got an error signal');
+      const failed = await provider.waitFor((e) => e['event'] === 'failed');
+      assert.equal(got.error.code, failed['code']);
+      assert.ok(failed['code'] === 'ERR_CONNECT_TIMEOUT' || failed['code'] === 'ERR_ICE_FAILED');
+      // The direct path's own reason, not a wait at the relay for a peer that cannot come.
+      assert.deepEqual(
+        provider.events().filter((e) => e['event'] === 'connected'),
+        [],
+        'no relay was joined',
       );
-      for (let i = 0; i < payload.length; i += 16384) dc.send(payload.subarray(i, i + 16384));
-      const r = await request;
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.result['verified'], false);
-      assert.equal(r.result['sha256'], sha(payload));
-      assert.deepEqual(await readFile(r.result['path'] as string), payload);
+      assert.doesNotMatch(String(failed['message']), /relay/);
     } finally {
-      pc.close();
+      consumer.close();
+      await provider.stop();
     }
+  });
+
+  test('no direct path to a seed Type1: our consumer ends at once, and the seed gets the error', async (t) => {
+    const startedAt = Date.now();
+    let failedAt = 0;
+    const request = runRequestProcess({
+      url: srv.url,
+      token: await user(2),
+      type: 'spectrum',
+      params: SPECTRUM,
+      out: join(dir, 'out-fail'),
+      args: ['--connect-timeout', '1000'],
+      env: { SDRLINK_FAULT_WITHHOLD_CANDIDATES: '1' },
+    }).finally(() => (failedAt = Date.now()));
+    const seed = await runSeedProvider({
+      url: srv.url,
+      token: await user(1),
+      payload: randomBytes(1000),
+      withholdCandidates: true,
+      deadlineMs: 30_000,
+    });
+    const r = await request;
+    t.diagnostic(`request → failure: ${seconds(failedAt - startedAt)}`);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.result['ok'], false);
+    assert.ok(r.result['code'] === 'ERR_CONNECT_TIMEOUT' || r.result['code'] === 'ERR_ICE_FAILED');
+    assert.doesNotMatch(String(r.result['message']), /relay/);
+    assert.equal(seed.errors[0]?.code, r.result['code'], 'the seed provider got the error signal');
   });
 });

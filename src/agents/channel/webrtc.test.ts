@@ -289,6 +289,11 @@ test('signaled descriptions and candidates are validated', () => {
       sdpMLineIndex: 0,
     },
   );
+  // The `a=` of an SDP line is accepted and dropped (libdatachannel's own form; docs/api.md §2).
+  assert.equal(
+    parseCandidate('{"candidate":"a=candidate:1 1 UDP 1 127.0.0.1 5000 typ host","sdpMid":"0"}').candidate,
+    'candidate:1 1 UDP 1 127.0.0.1 5000 typ host',
+  );
   // The seed's pion ToJSON() shape, with usernameFragment null.
   assert.equal(
     parseCandidate('{"candidate":"c","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":null}').candidate,

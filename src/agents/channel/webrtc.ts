@@ -174,13 +174,22 @@ export function parseCandidate(data: string): CandidateInit {
   const c = v as Record<string, unknown> | null;
   if (typeof c !== 'object' || c === null) throw new Error('candidate: not an object');
   if (typeof c['candidate'] !== 'string') throw new Error('candidate: "candidate" must be a string');
-  const out: CandidateInit = { candidate: c['candidate'] };
+  const out: CandidateInit = { candidate: standardCandidate(c['candidate']) };
   const mid = c['sdpMid'];
   if (typeof mid === 'string') out.sdpMid = mid;
   const idx = c['sdpMLineIndex'];
   if (typeof idx === 'number' && Number.isInteger(idx) && idx >= 0) out.sdpMLineIndex = idx;
   if (out.sdpMid === undefined && out.sdpMLineIndex === undefined) out.sdpMid = '0';
   return out;
+}
+
+/**
+ * A candidate as the W3C `RTCIceCandidateInit.candidate` has it (RFC 8839 §5.1 `candidate-attribute`
+ * without the SDP line's `a=`): libdatachannel hands its own out as `a=candidate:…`, and seed-shaped peers
+ * on it send that form too; both are accepted, the standard one is sent.
+ */
+export function standardCandidate(candidate: string): string {
+  return candidate.startsWith('a=') ? candidate.slice(2) : candidate;
 }
 
 function stripCandidates(sdp: string): string {
@@ -235,7 +244,7 @@ export class WebRtcPeer {
         if (ev.candidate === null || ev.candidate.candidate === '' || opts.withholdCandidates === true)
           return;
         const c: CandidateInit = {
-          candidate: ev.candidate.candidate,
+          candidate: standardCandidate(ev.candidate.candidate),
           sdpMid: ev.candidate.sdpMid ?? '0',
           sdpMLineIndex: 0,
         };
