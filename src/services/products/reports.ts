@@ -9,6 +9,7 @@ import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
+import { AgentError } from '../../agents/errors.js';
 import type { RequestOptions, RequestResult } from '../../agents/index.js';
 import type { ReportRepository } from '../../storage/products/reports-repository.js';
 import type { ReportRow } from '../../storage/products/schema.js';
@@ -114,6 +115,37 @@ async function checkReportHeader(path: string): Promise<void> {
   }
 }
 
+/**
+ * What a failed exchange is answered with. The signaling server judges the `provider` named in the body
+ * when the request is made (`POST /api/ice/initiate` with a `target`): its refusal is the client's
+ * mistake, not a failed exchange, so it is answered 404 / 400 rather than 502. Every other failure is a
+ * 502 carrying the transfer's own code.
+ */
+function exchangeError(err: unknown, provider: string | undefined): Error {
+  if (provider !== undefined && err instanceof AgentError) {
+    // ERR_TARGET: no user of that name or id, or a user who is not a provider — either way, no provider
+    // by that name (the server answers both with the one code, so they cannot be told apart here).
+    if (err.serverCode === 'ERR_TARGET') {
+      return new ServiceError(
+        'ERR_PROVIDER_NOT_FOUND',
+        `body.provider: the signaling server has no provider ${JSON.stringify(provider)} (${err.message})`,
+        { cause: err },
+      );
+    }
+    // ERR_REQUEST_TYPE with a target: that provider does not serve battery reports.
+    if (err.serverCode === 'ERR_REQUEST_TYPE') {
+      return new ServiceError(
+        'ERR_VALIDATION',
+        `body.provider: ${JSON.stringify(provider)} cannot serve ${BATTERY_REPORT_TYPE} (${err.message})`,
+        { cause: err },
+      );
+    }
+  }
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' && /^ERR_[A-Z0-9_]+$/.test(e.code) ? e.code : 'ERR_UPSTREAM';
+  return new UpstreamTransferError(code, `report exchange failed: ${String(e.message)}`, { cause: err });
+}
+
 /** Options of the report routes. */
 export interface ReportRoutesOptions {
   reports: ReportRepository;
@@ -166,10 +198,9 @@ export function registerReportRoutes(app: FastifyInstance, opts: ReportRoutesOpt
       result = await requestFile(ro);
     } catch (err) {
       await rm(outDir, { recursive: true, force: true });
-      const e = err as { code?: unknown; message?: unknown };
-      const code = typeof e.code === 'string' && /^ERR_[A-Z0-9_]+$/.test(e.code) ? e.code : 'ERR_UPSTREAM';
-      request.log.warn({ err }, 'report exchange failed');
-      throw new UpstreamTransferError(code, `report exchange failed: ${String(e.message)}`, { cause: err });
+      const answer = exchangeError(err, provider);
+      if (answer instanceof UpstreamTransferError) request.log.warn({ err }, 'report exchange failed');
+      throw answer;
     }
     try {
       if (!result.verified) {

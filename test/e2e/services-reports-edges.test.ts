@@ -1,0 +1,73 @@
+/**
+ * `POST /reports` and friends at their edges, across real processes (issue 11): a signaling server and
+ * `sdrlink products` (and, where it matters, `sdrlink batteries`), each on port 0.
+ * - a `provider` the signaling server does not know as one is the client's mistake (404/400), not a 502;
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { api, registerUser, startServerProcess, type ServerProcess } from '../helpers/server.js';
+import { startService, type ServiceProcess } from '../helpers/services.js';
+
+const TOKEN_P = 'products-e2e-token-0123456789';
+
+describe('POST /reports: bad provider, batteries down; DELETE /reports; in-memory products', () => {
+  let dir: string;
+  let srv: ServerProcess;
+  let consumerToken: string;
+  let products: ServiceProcess;
+  const started: ServiceProcess[] = [];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sdrlink-reports-edges-'));
+    srv = await startServerProcess();
+    await registerUser(srv.url, {
+      username: 'spectra',
+      password: 'provider-pass',
+      client_type: 1,
+      request_types: ['spectrum'],
+    });
+    await registerUser(srv.url, { username: 'alice', password: 'consumer-pass', client_type: 2 });
+    consumerToken = (
+      await registerUser(srv.url, { username: 'products', password: 'consumer-pass', client_type: 2 })
+    ).token;
+    products = await startService('products', [
+      '--db',
+      join(dir, 'products.sqlite'),
+      '--token',
+      TOKEN_P,
+      '--server',
+      srv.url,
+      '--consumer-token',
+      consumerToken,
+    ]);
+    started.push(products);
+  });
+
+  after(async () => {
+    await Promise.all(started.map((s) => s.stop()));
+    await srv?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a provider that does not exist is 404, a user who is not a provider 404, one that does not serve reports 400', async () => {
+    const cases: Array<[string, number, string]> = [
+      ['nobody', 404, 'ERR_PROVIDER_NOT_FOUND'],
+      ['999999', 404, 'ERR_PROVIDER_NOT_FOUND'],
+      ['alice', 404, 'ERR_PROVIDER_NOT_FOUND'],
+      ['spectra', 400, 'ERR_VALIDATION'],
+    ];
+    for (const [provider, status, code] of cases) {
+      const r = await api(products.url, TOKEN_P, 'POST', '/reports', { provider });
+      assert.equal(r.status, status, `${provider}: ${JSON.stringify(r.body)}`);
+      const e = (r.body as { error: { code: string; message: string } }).error;
+      assert.equal(e.code, code, provider);
+      assert.ok(e.message.includes(JSON.stringify(provider)), e.message);
+    }
+    // Nothing was stored.
+    const list = await api(products.url, undefined, 'GET', '/reports');
+    assert.equal((list.body as { total: number }).total, 0);
+  });
+});
