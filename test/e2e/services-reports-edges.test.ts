@@ -2,9 +2,11 @@
  * `POST /reports` and friends at their edges, across real processes (issue 11): a signaling server and
  * `sdrlink products` (and, where it matters, `sdrlink batteries`), each on port 0.
  * - a `provider` the signaling server does not know as one is the client's mistake (404/400), not a 502;
+ * - `DELETE /reports/{id}` removes a report received over WebRTC from a real batteries provider: its row and
+ *   its folder;
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,11 +14,13 @@ import { api, registerUser, startServerProcess, type ServerProcess } from '../he
 import { startService, type ServiceProcess } from '../helpers/services.js';
 
 const TOKEN_P = 'products-e2e-token-0123456789';
+const TOKEN_B = 'batteries-e2e-token-0123456789';
 
 describe('POST /reports: bad provider, batteries down; DELETE /reports; in-memory products', () => {
   let dir: string;
   let srv: ServerProcess;
   let consumerToken: string;
+  let providerToken: string;
   let products: ServiceProcess;
   const started: ServiceProcess[] = [];
 
@@ -29,6 +33,9 @@ describe('POST /reports: bad provider, batteries down; DELETE /reports; in-memor
       client_type: 1,
       request_types: ['spectrum'],
     });
+    providerToken = (
+      await registerUser(srv.url, { username: 'batteries', password: 'provider-pass', client_type: 1 })
+    ).token;
     await registerUser(srv.url, { username: 'alice', password: 'consumer-pass', client_type: 2 });
     consumerToken = (
       await registerUser(srv.url, { username: 'products', password: 'consumer-pass', client_type: 2 })
@@ -69,5 +76,54 @@ describe('POST /reports: bad provider, batteries down; DELETE /reports; in-memor
     // Nothing was stored.
     const list = await api(products.url, undefined, 'GET', '/reports');
     assert.equal((list.body as { total: number }).total, 0);
+  });
+
+  test('DELETE /reports/{id}: 204, then the report and its file are gone; 404 when absent; token needed', async () => {
+    const batteries = await startService('batteries', [
+      '--db',
+      join(dir, 'batteries.sqlite'),
+      '--token',
+      TOKEN_B,
+      '--products-url',
+      products.url,
+      '--server',
+      srv.url,
+      '--provider-token',
+      providerToken,
+      '--data-dir',
+      join(dir, 'batteries-data'),
+    ]);
+    started.push(batteries);
+    const made = await api(products.url, TOKEN_P, 'POST', '/reports', {
+      chemistry: 'LFP',
+      provider: 'batteries',
+    });
+    assert.equal(
+      made.status,
+      201,
+      `${JSON.stringify(made.body)}\n${products.stderr()}\n${batteries.stderr()}`,
+    );
+    const id = (made.body as { id: number }).id;
+    const reportsDir = join(dir, 'reports');
+    assert.equal((await readdir(reportsDir)).length, 1);
+
+    let r = await api(products.url, undefined, 'DELETE', `/reports/${id}`);
+    assert.equal(r.status, 401);
+    assert.equal((await api(products.url, undefined, 'GET', `/reports/${id}`)).status, 200);
+
+    r = await api(products.url, TOKEN_P, 'DELETE', `/reports/${id}`);
+    assert.equal(r.status, 204, JSON.stringify(r.body));
+    assert.deepEqual(await readdir(reportsDir), []);
+    r = await api(products.url, undefined, 'GET', `/reports/${id}`);
+    assert.equal(r.status, 404);
+    assert.equal((await api(products.url, undefined, 'GET', `/reports/${id}/content`)).status, 404);
+    assert.equal(
+      ((await api(products.url, undefined, 'GET', '/reports')).body as { total: number }).total,
+      0,
+    );
+
+    r = await api(products.url, TOKEN_P, 'DELETE', `/reports/${id}`);
+    assert.equal(r.status, 404);
+    assert.equal((r.body as { error: { code: string } }).error.code, 'ERR_NOT_FOUND');
   });
 });

@@ -1,12 +1,13 @@
 /**
  * Battery reports received from the batteries service over WebRTC: `POST /reports` asks for one through the
  * signaling server (the agents' `requestFile`, type `battery-report`), stores the verified file and its
- * metadata; `GET /reports`, `GET /reports/{id}`, `GET /reports/{id}/content` list and serve them.
+ * metadata; `GET /reports`, `GET /reports/{id}`, `GET /reports/{id}/content` list and serve them;
+ * `DELETE /reports/{id}` removes one (row and file).
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { AgentError } from '../../agents/errors.js';
@@ -256,6 +257,23 @@ export function registerReportRoutes(app: FastifyInstance, opts: ReportRoutesOpt
   app.get('/reports/:id', { schema: { params: IdParams } }, async (request) => {
     const { id } = request.params as { id: number };
     return toInfo(await getRow(id));
+  });
+
+  app.delete('/reports/:id', { onRequest: auth, schema: { params: IdParams } }, async (request, reply) => {
+    const { id } = request.params as { id: number };
+    const row = await reports.delete(id);
+    if (row === undefined) throw new ServiceError('ERR_NOT_FOUND', `report ${id} not found`);
+    // The row goes first: a file left behind by a failed removal is an orphan nobody serves, whereas a
+    // row whose file is gone would be listed and then answer 404 on its content.
+    // Reports are stored as `<folder>/<file>`: the folder (the report's own) goes with the file.
+    const folder = dirname(row.path);
+    const target = folder === '.' ? row.path : folder;
+    if (reportsDir !== undefined && !target.startsWith('..') && !isAbsolute(target)) {
+      await rm(join(reportsDir, target), { recursive: true, force: true }).catch((err: unknown) =>
+        request.log.warn({ err, report: id }, 'report file not removed'),
+      );
+    }
+    return reply.status(204).send();
   });
 
   app.get('/reports/:id/content', { schema: { params: IdParams } }, async (request, reply) => {

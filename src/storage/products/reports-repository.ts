@@ -40,6 +40,11 @@ export class ReportRepository {
     return this.#db.selectFrom('reports').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /** Deletes a report's row; returns it (its `path` names the file to remove), or undefined if absent. */
+  delete(id: number): Promise<ReportRow | undefined> {
+    return this.#db.deleteFrom('reports').where('id', '=', id).returningAll().executeTakeFirst();
+  }
+
   /** Records a received report. */
   create(values: Omit<NewReportRow, 'id'>): Promise<ReportRow> {
     return this.#db.insertInto('reports').values(values).returningAll().executeTakeFirstOrThrow();
