@@ -4,9 +4,11 @@
  * - a `provider` the signaling server does not know as one is the client's mistake (404/400), not a 502;
  * - `DELETE /reports/{id}` removes a report received over WebRTC from a real batteries provider: its row and
  *   its folder;
+ * - an in-memory products instance (`--db :memory:`) keeps received reports in a private temporary folder,
+ *   removed when it closes, and writes nothing into its working directory.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,6 +24,7 @@ describe('POST /reports: bad provider, batteries down; DELETE /reports; in-memor
   let consumerToken: string;
   let providerToken: string;
   let products: ServiceProcess;
+  let batteries: ServiceProcess;
   const started: ServiceProcess[] = [];
 
   before(async () => {
@@ -51,6 +54,21 @@ describe('POST /reports: bad provider, batteries down; DELETE /reports; in-memor
       consumerToken,
     ]);
     started.push(products);
+    batteries = await startService('batteries', [
+      '--db',
+      join(dir, 'batteries.sqlite'),
+      '--token',
+      TOKEN_B,
+      '--products-url',
+      products.url,
+      '--server',
+      srv.url,
+      '--provider-token',
+      providerToken,
+      '--data-dir',
+      join(dir, 'batteries-data'),
+    ]);
+    started.push(batteries);
   });
 
   after(async () => {
@@ -79,21 +97,6 @@ describe('POST /reports: bad provider, batteries down; DELETE /reports; in-memor
   });
 
   test('DELETE /reports/{id}: 204, then the report and its file are gone; 404 when absent; token needed', async () => {
-    const batteries = await startService('batteries', [
-      '--db',
-      join(dir, 'batteries.sqlite'),
-      '--token',
-      TOKEN_B,
-      '--products-url',
-      products.url,
-      '--server',
-      srv.url,
-      '--provider-token',
-      providerToken,
-      '--data-dir',
-      join(dir, 'batteries-data'),
-    ]);
-    started.push(batteries);
     const made = await api(products.url, TOKEN_P, 'POST', '/reports', {
       chemistry: 'LFP',
       provider: 'batteries',
@@ -125,5 +128,46 @@ describe('POST /reports: bad provider, batteries down; DELETE /reports; in-memor
     r = await api(products.url, TOKEN_P, 'DELETE', `/reports/${id}`);
     assert.equal(r.status, 404);
     assert.equal((r.body as { error: { code: string } }).error.code, 'ERR_NOT_FOUND');
+  });
+
+  test('an in-memory products instance keeps reports in a private folder, removed on close', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'sdrlink-products-cwd-'));
+    try {
+      const args = [
+        '--db',
+        ':memory:',
+        '--token',
+        TOKEN_P,
+        '--server',
+        srv.url,
+        '--consumer-token',
+        consumerToken,
+      ];
+      const a = await startService('products', args, { cwd });
+      started.push(a);
+      const b = await startService('products', args, { cwd });
+      started.push(b);
+      const dirA = a.line['reports_dir'] as string;
+      const dirB = b.line['reports_dir'] as string;
+      assert.notEqual(dirA, dirB, 'two in-memory instances share a reports folder');
+      for (const d of [dirA, dirB]) assert.ok(!d.startsWith(cwd), `${d} is inside the working directory`);
+
+      const made = await api(a.url, TOKEN_P, 'POST', '/reports', { chemistry: 'NMC', provider: 'batteries' });
+      assert.equal(made.status, 201, `${JSON.stringify(made.body)}\n${a.stderr()}`);
+      const folders = await readdir(dirA);
+      assert.equal(folders.length, 1);
+      const file = (made.body as { file_name: string }).file_name;
+      assert.ok((await stat(join(dirA, folders[0] ?? '', file))).isFile());
+      assert.deepEqual(await readdir(cwd), [], 'the in-memory instance wrote into its working directory');
+
+      assert.equal(await a.stop(), 0);
+      assert.equal(await b.stop(), 0);
+      await assert.rejects(stat(dirA), { code: 'ENOENT' });
+      await assert.rejects(stat(dirB), { code: 'ENOENT' });
+      // The report folder was the private folder's `reports/`; the private folder went with it.
+      await assert.rejects(stat(join(dirA, '..')), { code: 'ENOENT' });
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
   });
 });

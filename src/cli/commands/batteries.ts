@@ -30,7 +30,7 @@ export function batteriesCommand(): Command {
     )
     .option(
       '--data-dir <dir>',
-      'where generated reports are cached (default: batteries-data/ beside the database)',
+      'where generated reports are cached (default: batteries-data/ beside the database; with --db :memory:, a private temporary folder removed on exit)',
     )
     .addOption(new Option('--transport <kind>', 'how reports travel').choices(['auto', 'p2p', 'relay']))
     .option('--log', 'request logs (JSON) on stdout')

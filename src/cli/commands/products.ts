@@ -21,7 +21,7 @@ export function productsCommand(): Command {
     )
     .option(
       '--reports-dir <dir>',
-      'where received reports are stored (default: reports/ beside the database)',
+      'where received reports are stored (default: reports/ beside the database; with --db :memory:, a private temporary folder removed on exit)',
     )
     .addOption(new Option('--transport <kind>', 'how reports travel').choices(['auto', 'p2p', 'relay']))
     .option('--report-wait <ms>', 'how long POST /reports waits for a provider', '60000')

@@ -6,7 +6,13 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readServiceEnv } from '../shared/config.js';
 import { ServiceError } from '../shared/errors.js';
-import { listenAndAnnounce, prepareService, type CommonRunOptions } from '../shared/run.js';
+import {
+  defaultFilesDir,
+  listenAndAnnounce,
+  prepareService,
+  type CommonRunOptions,
+  type FilesDir,
+} from '../shared/run.js';
 import { buildBatteriesApp, type BatteriesAppOptions } from './app.js';
 
 /** Options of `sdrlink batteries` (after parsing). */
@@ -51,12 +57,11 @@ export async function runBatteries(o: BatteriesRunOptions, out: (line: string) =
       : { level: 'warn', stream: process.stderr, requests: true };
   if (prepared.tls !== undefined) opts.tls = prepared.tls;
   if (server !== undefined && providerToken !== undefined) {
-    const dataDir = resolve(o.dataDir ?? join(prepared.dir, 'batteries-data'));
     opts.provider = {
       server,
       token: providerToken,
       productsUrl: productsUrl.href,
-      dataDir,
+      dataDir: resolve(o.dataDir ?? join(prepared.dir, 'batteries-data')),
       log: (ev) => out(JSON.stringify({ source: 'provider', ...ev })),
     };
     if (o.productsCa !== undefined) {
@@ -80,9 +85,23 @@ export async function runBatteries(o: BatteriesRunOptions, out: (line: string) =
       opts.provider.faults = { corruptFrame: n };
     }
   }
-  const app = await buildBatteriesApp(opts);
-  await listenAndAnnounce('batteries', app, o, prepared, out, {
-    products_url: productsUrl.href,
-    provider: opts.provider !== undefined,
-  });
+  // In memory: the provider's cache goes to a private temporary folder, removed on close (made last, so
+  // that no error above leaves it behind).
+  let own: FilesDir | undefined;
+  if (opts.provider !== undefined && o.dataDir === undefined) {
+    own = await defaultFilesDir(prepared, 'batteries');
+    opts.provider.dataDir = join(own.path, 'batteries-data');
+  }
+  try {
+    const app = await buildBatteriesApp(opts);
+    const dir = own;
+    if (dir !== undefined) app.addHook('onClose', () => dir.remove());
+    await listenAndAnnounce('batteries', app, o, prepared, out, {
+      products_url: productsUrl.href,
+      provider: opts.provider !== undefined,
+    });
+  } catch (err) {
+    await own?.remove();
+    throw err;
+  }
 }

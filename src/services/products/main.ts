@@ -3,7 +3,7 @@
  */
 import { readServiceEnv } from '../shared/config.js';
 import { ServiceError } from '../shared/errors.js';
-import { listenAndAnnounce, prepareService, type CommonRunOptions } from '../shared/run.js';
+import { defaultFilesDir, listenAndAnnounce, prepareService, type CommonRunOptions } from '../shared/run.js';
 import { join, resolve } from 'node:path';
 import { buildProductsApp, type ProductsAppOptions } from './app.js';
 
@@ -31,7 +31,9 @@ export async function runProducts(o: ProductsRunOptions, out: (line: string) => 
       '--server needs --consumer-token (or SDRLINK_CONSUMER_TOKEN): a consumer JWT',
     );
   }
-  const reportsDir = resolve(o.reportsDir ?? join(prepared.dir, 'reports'));
+  // In memory: reports go to a private temporary folder, removed on close (docs/services.md "Running").
+  const own = o.reportsDir === undefined ? await defaultFilesDir(prepared, 'products') : undefined;
+  const reportsDir = resolve(o.reportsDir ?? join(own?.path ?? prepared.dir, 'reports'));
   const opts: ProductsAppOptions = { db: prepared.db, token: prepared.token, reportsDir };
   // Server faults (500s, failed report exchanges) are always logged, on stderr; --log adds every request.
   opts.log =
@@ -44,9 +46,15 @@ export async function runProducts(o: ProductsRunOptions, out: (line: string) => 
     if (o.transport !== undefined) opts.exchange.transport = o.transport;
     if (o.reportWaitMs !== undefined) opts.exchange.waitMs = o.reportWaitMs;
   }
-  const app = await buildProductsApp(opts);
-  await listenAndAnnounce('products', app, o, prepared, out, {
-    reports_dir: reportsDir,
-    reports: opts.exchange !== undefined,
-  });
+  try {
+    const app = await buildProductsApp(opts);
+    if (own !== undefined) app.addHook('onClose', () => own.remove());
+    await listenAndAnnounce('products', app, o, prepared, out, {
+      reports_dir: reportsDir,
+      reports: opts.exchange !== undefined,
+    });
+  } catch (err) {
+    await own?.remove();
+    throw err;
+  }
 }

@@ -3,8 +3,9 @@
  * print one JSON line `{"event":"listening","url",…}` (what tests and scripts wait for), and close cleanly
  * on SIGINT/SIGTERM.
  */
-import { mkdir } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { ServiceError } from './errors.js';
@@ -24,11 +25,30 @@ export interface CommonRunOptions {
 export interface PreparedService {
   /** Absolute database path, or `:memory:`. */
   db: string;
-  /** Folder beside the database (for default report/data folders). */
+  /** Folder beside the database (for default report/data folders; see `defaultFilesDir`). */
   dir: string;
   token: string;
   tokenFile: string | undefined;
   tls: TlsMaterial | undefined;
+}
+
+/** A folder for a service's files when none was named: see {@link defaultFilesDir}. */
+export interface FilesDir {
+  path: string;
+  /** Removes the folder, when it is a private temporary one (an in-memory database); else nothing. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Where a service keeps files it was not told where to keep (`reports/`, `batteries-data/`): beside its
+ * database, or — for an in-memory database, whose rows die with the process — a private temporary folder
+ * of its own, so that instances never write into a shared folder (such as `./.sdrlink` of the working
+ * directory) and nothing outlives the data that names it. `remove()` is for the app's close.
+ */
+export async function defaultFilesDir(prepared: PreparedService, service: string): Promise<FilesDir> {
+  if (prepared.db !== ':memory:') return { path: prepared.dir, remove: () => Promise.resolve() };
+  const path = await mkdtemp(join(tmpdir(), `sdrlink-${service}-`));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
 /** Parses a `--port` value. */
