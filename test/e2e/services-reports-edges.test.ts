@@ -2,6 +2,8 @@
  * `POST /reports` and friends at their edges, across real processes (issue 11): a signaling server and
  * `sdrlink products` (and, where it matters, `sdrlink batteries`), each on port 0.
  * - a `provider` the signaling server does not know as one is the client's mistake (404/400), not a 502;
+ * - with `--batteries-url`, a batteries service that is down (or serves no reports) is a 503 at once, not
+ *   a 502 once the wait for a provider runs out; one that is up serves the report;
  * - `DELETE /reports/{id}` removes a report received over WebRTC from a real batteries provider: its row and
  *   its folder;
  * - an in-memory products instance (`--db :memory:`) keeps received reports in a private temporary folder,
@@ -169,5 +171,40 @@ describe('POST /reports: bad provider, batteries down; DELETE /reports; in-memor
     } finally {
       await rm(cwd, { recursive: true, force: true });
     }
+  });
+
+  test('--batteries-url: a batteries service without a provider or down is 503 ERR_UNAVAILABLE naming it', async () => {
+    const bare = await startService('batteries', ['--db', ':memory:', '--token', TOKEN_B]);
+    started.push(bare);
+    const base = [
+      '--db',
+      ':memory:',
+      '--token',
+      TOKEN_P,
+      '--server',
+      srv.url,
+      '--consumer-token',
+      consumerToken,
+    ];
+    const p = await startService('products', [...base, '--batteries-url', bare.url]);
+    started.push(p);
+    const unavailable = async (why: RegExp) => {
+      const r = await api(p.url, TOKEN_P, 'POST', '/reports', { chemistry: 'LFP' });
+      assert.equal(r.status, 503, JSON.stringify(r.body));
+      const e = (r.body as { error: { code: string; message: string } }).error;
+      assert.equal(e.code, 'ERR_UNAVAILABLE');
+      assert.ok(e.message.includes(new URL(bare.url).href), e.message);
+      assert.match(e.message, why);
+    };
+    await unavailable(/without a provider/);
+    assert.equal(await bare.stop(), 0);
+    await unavailable(/is down/);
+    assert.equal(((await api(p.url, undefined, 'GET', '/reports')).body as { total: number }).total, 0);
+
+    // The same check passes when the batteries service is up with its provider.
+    const q = await startService('products', [...base, '--batteries-url', batteries.url]);
+    started.push(q);
+    const r = await api(q.url, TOKEN_P, 'POST', '/reports', { chemistry: 'LFP' });
+    assert.equal(r.status, 201, `${JSON.stringify(r.body)}\n${q.stderr()}`);
   });
 });

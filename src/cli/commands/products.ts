@@ -24,6 +24,11 @@ export function productsCommand(): Command {
       'where received reports are stored (default: reports/ beside the database; with --db :memory:, a private temporary folder removed on exit)',
     )
     .addOption(new Option('--transport <kind>', 'how reports travel').choices(['auto', 'p2p', 'relay']))
+    .option(
+      '--batteries-url <url>',
+      'the batteries service making the reports: POST /reports checks it first, and answers 503 at once when it is down',
+    )
+    .option('--batteries-ca <pem>', "the batteries service's certificate, when it runs with --tls")
     .option('--report-wait <ms>', 'how long POST /reports waits for a provider', '60000')
     .option('--log', 'request logs (JSON) on stdout')
     .action(async (o: Record<string, string | boolean | undefined>) => {
@@ -46,6 +51,8 @@ export function productsCommand(): Command {
           reportsDir: o['reportsDir'] as string | undefined,
           transport: o['transport'] as 'auto' | 'p2p' | 'relay' | undefined,
           reportWaitMs: wait,
+          batteriesUrl: o['batteriesUrl'] as string | undefined,
+          batteriesCa: o['batteriesCa'] as string | undefined,
           log: o['log'] === true,
         },
         (line) => process.stdout.write(`${line}\n`),

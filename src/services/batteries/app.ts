@@ -59,8 +59,9 @@ export async function buildBatteriesApp(opts: BatteriesAppOptions): Promise<Fast
     await store.close();
     throw err;
   }
-  const app = createServiceApp('batteries', opts);
   let provider: Provider | undefined;
+  // `provider`: whether this service serves battery reports (the products service checks it first).
+  const app = createServiceApp('batteries', opts, () => ({ provider: provider !== undefined }));
   app.addHook('onClose', async () => {
     await provider?.close();
     await store.close();

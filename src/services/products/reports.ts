@@ -15,6 +15,7 @@ import type { RequestOptions, RequestResult } from '../../agents/index.js';
 import type { ReportRepository } from '../../storage/products/reports-repository.js';
 import type { ReportRow } from '../../storage/products/schema.js';
 import { ServiceError, UpstreamTransferError } from '../shared/errors.js';
+import { getJson } from '../shared/http-client.js';
 import { paginationProperties, parseSort, type Page } from '../shared/pagination.js';
 import { BATTERY_REPORT_FORMAT, BATTERY_REPORT_TYPE } from '../shared/report-format.js';
 import { parseReportParams, reportParamProperties } from '../shared/report-params.js';
@@ -35,6 +36,59 @@ export interface ReportExchangeOptions {
   waitMs?: number;
   /** Defaults to the agents' own `requestFile` (loaded on first use). */
   requestFile?: RequestFileFn;
+  /**
+   * The batteries service whose provider makes the reports. When given, `POST /reports` first asks its
+   * `GET /healthz`, and answers 503 at once when it is down or serves no reports, rather than waiting
+   * `waitMs` for a provider that cannot come.
+   */
+  batteries?: BatteriesCheck;
+}
+
+/** Where the batteries service is, for the check before each report request. */
+export interface BatteriesCheck {
+  /** Base URL, e.g. `http://127.0.0.1:8082`. */
+  url: string;
+  /** Extra trusted CA for an HTTPS batteries service (its self-signed certificate). */
+  ca?: string | Buffer;
+  /** How long the health check may take (default 3 s). */
+  timeoutMs?: number;
+}
+
+/** How long the batteries service's health check may take by default. */
+const BATTERIES_CHECK_TIMEOUT_MS = 3000;
+
+/**
+ * Asks the batteries service's `GET /healthz`; throws 503 `ERR_UNAVAILABLE`, naming it, when it does not
+ * answer, answers as something else, or runs without a provider.
+ */
+async function checkBatteries(b: BatteriesCheck): Promise<void> {
+  const url = new URL('healthz', b.url.endsWith('/') ? b.url : `${b.url}/`);
+  let res: { status: number; body: unknown };
+  try {
+    res = await getJson(url, {
+      timeoutMs: b.timeoutMs ?? BATTERIES_CHECK_TIMEOUT_MS,
+      ...(b.ca !== undefined ? { ca: b.ca } : {}),
+    });
+  } catch (err) {
+    throw new ServiceError(
+      'ERR_UNAVAILABLE',
+      `the batteries service at ${b.url} is down, so no battery report can be made (${(err as Error).message})`,
+      { cause: err },
+    );
+  }
+  const h = res.body as { status?: unknown; service?: unknown; provider?: unknown } | null;
+  if (res.status !== 200 || h?.status !== 'ok' || h.service !== 'batteries') {
+    throw new ServiceError(
+      'ERR_UNAVAILABLE',
+      `the batteries service at ${b.url} is not available: GET ${url.pathname} answered HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`,
+    );
+  }
+  if (h.provider === false) {
+    throw new ServiceError(
+      'ERR_UNAVAILABLE',
+      `the batteries service at ${b.url} runs without a provider (started without --server and --provider-token), so it makes no battery reports`,
+    );
+  }
 }
 
 /** A stored report as the API shows it. */
@@ -178,6 +232,7 @@ export function registerReportRoutes(app: FastifyInstance, opts: ReportRoutesOpt
         'this products service was started without a signaling server (--server and --consumer-token), so it cannot request reports',
       );
     }
+    if (exchange.batteries !== undefined) await checkBatteries(exchange.batteries);
     params.generated_at ??= nowIso();
     requestFile ??= (await import('../../agents/index.js')).requestFile;
     const folder = randomUUID();

@@ -25,8 +25,15 @@ const validatorCompiler = createTypeBoxValidatorCompiler({
   fail: (message) => new ServiceError('ERR_VALIDATION', message),
 });
 
-/** Creates the base app for a service named `service`. */
-export function createServiceApp(service: string, opts: BaseAppOptions): FastifyInstance {
+/**
+ * Creates the base app for a service named `service`; `health` adds fields to `GET /healthz` (read at
+ * each call).
+ */
+export function createServiceApp(
+  service: string,
+  opts: BaseAppOptions,
+  health: () => Record<string, unknown> = () => ({}),
+): FastifyInstance {
   const bodyLimit = opts.bodyLimit ?? 1024 * 1024;
   const app = createHttpApp({
     log: opts.log,
@@ -42,6 +49,7 @@ export function createServiceApp(service: string, opts: BaseAppOptions): Fastify
     status: 'ok',
     service,
     uptime_s: Math.round((Date.now() - started) / 1000),
+    ...health(),
   }));
   return app;
 }
