@@ -18,12 +18,14 @@ import { loadJwtSecret } from './auth/secret.js';
 import { defaultOptions, type LoginLimitOptions, type RelayOptions, type ServerOptions } from './config.js';
 import type { ServerContext } from './context.js';
 import { ApiError, WS_CLOSE, apiErrorReply } from './errors.js';
+import { ServerMetrics } from './metrics.js';
 import { corsOptions, webSocketOriginHook } from './origin.js';
 import { RelayHub } from './relay/relay-hub.js';
 import { registerRelayRoute } from './relay/route.js';
 import { registerMeRoutes, registerPublicAuthRoutes } from './routes/auth.js';
 import { registerHealthRoute } from './routes/health.js';
 import { registerIceRoutes } from './routes/ice.js';
+import { registerMetricsRoute } from './routes/metrics.js';
 import { registerTransferRoutes } from './routes/transfers.js';
 import { UserDirectory } from './signaling/directory.js';
 import { SignalingService } from './signaling/handlers.js';
@@ -92,14 +94,21 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   const options = resolveOptions(input);
   const now = input.now ?? Date.now;
   const ownStorage = input.storage === undefined;
-  const storage = input.storage ?? createSqliteStorage(options.db, { backgroundCheckpoint: true });
+  const rawStorage = input.storage ?? createSqliteStorage(options.db, { backgroundCheckpoint: true });
   let secret: Uint8Array;
   try {
-    secret = loadJwtSecret(storage.location, options.jwtSecret);
+    secret = loadJwtSecret(rawStorage.location, options.jwtSecret);
   } catch (err) {
-    if (ownStorage) await storage.close();
+    if (ownStorage) await rawStorage.close();
     throw err;
   }
+  // the gauges read the hub and the relay only when scraped (both exist by then)
+  const metrics = new ServerMetrics({
+    pushConnections: () => hub.size,
+    relay: () => relay.stats(),
+    maxRelays: options.relay.maxRelays,
+  });
+  const storage = metrics.timedStorage(rawStorage);
 
   const app = createHttpApp({
     // per-request lines (and per-request child loggers) would dominate at signaling rates; the service
@@ -122,7 +131,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
 
   const hub = new SignalingHub();
   const directory = new UserDirectory(storage, options.requestTypes, now);
-  const service = new SignalingService({ storage, hub, directory, options, now, log: app.log });
+  const service = new SignalingService({ storage, hub, directory, options, now, log: app.log, metrics });
   const relay = new RelayHub(options.relay, {
     now,
     onEnd: (sessionId, bytes, durationMs, reason) => {
@@ -133,6 +142,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     },
   });
   hub.onSessionStatus((s) => {
+    metrics.session(s.status);
     if (FINAL_STATUSES.includes(s.status)) relay.sessionEnded(s.sessionId, s.status);
   });
   const ctx: ServerContext = {
@@ -144,6 +154,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     hub,
     service,
     relay,
+    metrics,
     now,
     startedAt: now(),
   };
@@ -152,6 +163,17 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   app.decorateRequest('requireUser', function requireUser(this: FastifyRequest) {
     if (this.user === null) throw new Error('route is not behind the token hook');
     return this.user;
+  });
+
+  // Latency per route pattern (never the raw URL: bounded labels); Fastify has timed the request already.
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.request(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+    done();
   });
 
   // JSON only: any other body (text/plain included, which Fastify parses by default) is a 415
@@ -193,6 +215,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     registerRelayRoute(wsScope, ctx, heartbeat);
   });
   registerHealthRoute(app, ctx);
+  registerMetricsRoute(app, ctx);
   registerPublicAuthRoutes(app, ctx);
   await app.register(async (scope) => {
     scope.addHook('onRequest', userAuthHook(ctx.tokens, directory));
