@@ -19,6 +19,7 @@ import { defaultOptions, type LoginLimitOptions, type RelayOptions, type ServerO
 import type { ServerContext } from './context.js';
 import { ApiError, WS_CLOSE, apiErrorReply } from './errors.js';
 import { ServerMetrics } from './metrics.js';
+import { registerOpenApi } from './openapi.js';
 import { corsOptions, webSocketOriginHook } from './origin.js';
 import { RelayHub } from './relay/relay-hub.js';
 import { registerRelayRoute } from './relay/route.js';
@@ -190,6 +191,9 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
       done(new ApiError('ERR_JSON', `request body is not valid JSON: ${(err as Error).message}`), undefined);
     }
   });
+
+  // before every route: the generator collects their schemas as they are added
+  await registerOpenApi(app);
 
   // Browsers on other origins (origin.ts): CORS answers (and preflights) only when --cors-origin names
   // some; registered first, so its hook runs before the token hook and the preflight never needs a token.
