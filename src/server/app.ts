@@ -108,6 +108,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     pushConnections: () => hub.size,
     relay: () => relay.stats(),
     maxRelays: options.relay.maxRelays,
+    openSessions: () => rawStorage.sessions.countOpenByStatus(),
   });
   const storage = metrics.timedStorage(rawStorage);
 

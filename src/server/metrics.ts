@@ -10,7 +10,7 @@
  * connections, relays) are read from the hub and the relay only when scraped.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Storage } from '../storage/types.js';
+import { OPEN_STATUSES, type SessionStatus, type Storage } from '../storage/types.js';
 import type { RelayStats } from './relay/relay-hub.js';
 
 /** What the gauges read when scraped. */
@@ -20,6 +20,8 @@ export interface MetricSources {
   relay: () => RelayStats;
   /** Relays that may be open at once. */
   maxRelays: number;
+  /** Sessions in each open status now (read from the database at each scrape). */
+  openSessions: () => Promise<Partial<Record<SessionStatus, number>>>;
 }
 
 /** Request latency buckets, seconds: a small fixed set around the signaling target (p99 ≤ 25 ms). */
@@ -89,6 +91,16 @@ export class ServerMetrics {
       labelNames: ['operation'],
       buckets: DB_BUCKETS,
       registers,
+    });
+    new Gauge({
+      name: 'sdrlink_sessions',
+      help: 'Sessions in each open status now (pending, offered, connected, transferring).',
+      labelNames: ['status'],
+      registers,
+      async collect() {
+        const counts = await sources.openSessions();
+        for (const status of OPEN_STATUSES) this.set({ status }, counts[status] ?? 0);
+      },
     });
     new Gauge({
       name: 'sdrlink_push_connections',

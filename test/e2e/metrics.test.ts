@@ -126,6 +126,8 @@ describe('GET /metrics on a real server', () => {
     assert.equal(d(reads), 3, 'one observation per read, labelled by the route pattern');
     assert.ok(![...later.keys()].some((k) => k.includes(sid)), 'no raw URL (session id) in any label');
     assert.equal(value(during, 'sdrlink_push_connections'), 1);
+    assert.equal(value(during, 'sdrlink_sessions{status="offered"}'), 1, 'the open session, by status');
+    assert.equal(value(later, 'sdrlink_sessions{status="offered"}'), 0, 'cancelled: no longer open');
     assert.ok(d('sdrlink_db_operation_duration_seconds_count{operation="sessions.create"}') >= 1);
     assert.ok(d('sdrlink_db_operation_duration_seconds_count{operation="signals.post"}') >= 2);
   });
