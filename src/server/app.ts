@@ -18,12 +18,15 @@ import { loadJwtSecret } from './auth/secret.js';
 import { defaultOptions, type LoginLimitOptions, type RelayOptions, type ServerOptions } from './config.js';
 import type { ServerContext } from './context.js';
 import { ApiError, WS_CLOSE, apiErrorReply } from './errors.js';
+import { ServerMetrics } from './metrics.js';
+import { registerOpenApi } from './openapi.js';
 import { corsOptions, webSocketOriginHook } from './origin.js';
 import { RelayHub } from './relay/relay-hub.js';
 import { registerRelayRoute } from './relay/route.js';
 import { registerMeRoutes, registerPublicAuthRoutes } from './routes/auth.js';
 import { registerHealthRoute } from './routes/health.js';
 import { registerIceRoutes } from './routes/ice.js';
+import { registerMetricsRoute } from './routes/metrics.js';
 import { registerTransferRoutes } from './routes/transfers.js';
 import { UserDirectory } from './signaling/directory.js';
 import { SignalingService } from './signaling/handlers.js';
@@ -92,14 +95,22 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   const options = resolveOptions(input);
   const now = input.now ?? Date.now;
   const ownStorage = input.storage === undefined;
-  const storage = input.storage ?? createSqliteStorage(options.db, { backgroundCheckpoint: true });
+  const rawStorage = input.storage ?? createSqliteStorage(options.db, { backgroundCheckpoint: true });
   let secret: Uint8Array;
   try {
-    secret = loadJwtSecret(storage.location, options.jwtSecret);
+    secret = loadJwtSecret(rawStorage.location, options.jwtSecret);
   } catch (err) {
-    if (ownStorage) await storage.close();
+    if (ownStorage) await rawStorage.close();
     throw err;
   }
+  // the gauges read the hub and the relay only when scraped (both exist by then)
+  const metrics = new ServerMetrics({
+    pushConnections: () => hub.size,
+    relay: () => relay.stats(),
+    maxRelays: options.relay.maxRelays,
+    openSessions: () => rawStorage.sessions.countOpenByStatus(),
+  });
+  const storage = metrics.timedStorage(rawStorage);
 
   const app = createHttpApp({
     // per-request lines (and per-request child loggers) would dominate at signaling rates; the service
@@ -122,7 +133,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
 
   const hub = new SignalingHub();
   const directory = new UserDirectory(storage, options.requestTypes, now);
-  const service = new SignalingService({ storage, hub, directory, options, now, log: app.log });
+  const service = new SignalingService({ storage, hub, directory, options, now, log: app.log, metrics });
   const relay = new RelayHub(options.relay, {
     now,
     onEnd: (sessionId, bytes, durationMs, reason) => {
@@ -133,6 +144,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     },
   });
   hub.onSessionStatus((s) => {
+    metrics.session(s.status);
     if (FINAL_STATUSES.includes(s.status)) relay.sessionEnded(s.sessionId, s.status);
   });
   const ctx: ServerContext = {
@@ -144,6 +156,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     hub,
     service,
     relay,
+    metrics,
     now,
     startedAt: now(),
   };
@@ -152,6 +165,17 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   app.decorateRequest('requireUser', function requireUser(this: FastifyRequest) {
     if (this.user === null) throw new Error('route is not behind the token hook');
     return this.user;
+  });
+
+  // Latency per route pattern (never the raw URL: bounded labels); Fastify has timed the request already.
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.request(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+    done();
   });
 
   // JSON only: any other body (text/plain included, which Fastify parses by default) is a 415
@@ -168,6 +192,9 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
       done(new ApiError('ERR_JSON', `request body is not valid JSON: ${(err as Error).message}`), undefined);
     }
   });
+
+  // before every route: the generator collects their schemas as they are added
+  await registerOpenApi(app);
 
   // Browsers on other origins (origin.ts): CORS answers (and preflights) only when --cors-origin names
   // some; registered first, so its hook runs before the token hook and the preflight never needs a token.
@@ -193,6 +220,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     registerRelayRoute(wsScope, ctx, heartbeat);
   });
   registerHealthRoute(app, ctx);
+  registerMetricsRoute(app, ctx);
   registerPublicAuthRoutes(app, ctx);
   await app.register(async (scope) => {
     scope.addHook('onRequest', userAuthHook(ctx.tokens, directory));

@@ -70,6 +70,13 @@ describe('server configuration', () => {
     assert.deepEqual(loadConfig({ corsOrigin: '*' }, { SDRLINK_CORS_ORIGIN: 'http://x' }).corsOrigins, ['*']);
   });
 
+  it('reads the metrics token (--metrics-token, SDRLINK_METRICS_TOKEN): none by default', () => {
+    assert.equal(loadConfig({}, {}).metricsToken, undefined);
+    const t = 'a-metrics-token-0123';
+    assert.equal(loadConfig({}, { SDRLINK_METRICS_TOKEN: t }).metricsToken, t);
+    assert.equal(loadConfig({ metricsToken: `${t}x` }, { SDRLINK_METRICS_TOKEN: t }).metricsToken, `${t}x`);
+  });
+
   it('refuses bad values with ERR_CONFIG naming the flag or variable', () => {
     const cases: Array<[Parameters<typeof loadConfig>[0], NodeJS.ProcessEnv, RegExp]> = [
       [{ port: '70000' }, {}, /^--port: must be between 0 and 65535/],
@@ -122,6 +129,8 @@ describe('server configuration', () => {
         /^--cors-origin: "http:\/\/a.example:99999" is not an origin: a bad host or port/,
       ],
       [{ corsOrigin: '*,http://a.example' }, {}, /^--cors-origin: \* allows any origin and must stand alone/],
+      [{ metricsToken: 'short' }, {}, /^--metrics-token: must be 16 to 256 visible ASCII/],
+      [{}, { SDRLINK_METRICS_TOKEN: 'has a space in it, sixteen+' }, /^SDRLINK_METRICS_TOKEN: must be 16/],
       [
         {},
         { SDRLINK_CORS_ORIGIN: 'http://ok.example,https://x/y' },

@@ -72,6 +72,8 @@ export interface ServerOptions {
    * WebSockets besides the server's own; `['*']` allows any. Empty: same-origin pages only.
    */
   corsOrigins: string[];
+  /** When set, `GET /metrics` requires `Authorization: Bearer <metricsToken>`; when absent it is open. */
+  metricsToken: string | undefined;
 }
 
 export const DEFAULT_REQUEST_TYPES = ['spectrum', 'signal', 'battery-report'];
@@ -110,6 +112,7 @@ export function defaultOptions(): ServerOptions {
     },
     trustProxy: false,
     corsOrigins: [],
+    metricsToken: undefined,
   };
 }
 
@@ -129,6 +132,7 @@ export interface ConfigFlags {
   relayJoinTimeout?: string;
   maxRelays?: string;
   corsOrigin?: string;
+  metricsToken?: string;
 }
 
 /** A configuration value that cannot be used; the message names the flag or variable. */
@@ -197,6 +201,16 @@ export function parseIceServers(text: string, name: string): IceServer[] {
   });
 }
 
+/** Shape of a metrics token: 16 to 256 visible ASCII characters (what `Bearer <token>` can carry). */
+const METRICS_TOKEN = /^[\x21-\x7e]{16,256}$/;
+
+/** Checks a `--metrics-token` value. */
+export function parseMetricsToken(text: string, name: string): string {
+  if (!METRICS_TOKEN.test(text))
+    throw new ConfigError(`${name}: must be 16 to 256 visible ASCII characters (no spaces)`);
+  return text;
+}
+
 /** Parses a comma-separated list of request types. */
 export function parseRequestTypes(text: string, name: string): string[] {
   const list = text
@@ -263,7 +277,8 @@ export function parseCorsOrigins(text: string, name: string): string[] {
  * SDRLINK_REQUEST_TYPES (comma list), SDRLINK_REGISTRATION (open|closed), SDRLINK_BODY_LIMIT,
  * SDRLINK_MAX_OPEN_SESSIONS, SDRLINK_LOGIN_MAX_FAILURES, SDRLINK_LOGIN_WINDOW_MS, SDRLINK_REGISTER_MAX,
  * SDRLINK_RELAY_WINDOW_BYTES, SDRLINK_RELAY_MAX, SDRLINK_RELAY_MAX_BYTES, SDRLINK_RELAY_USER_MAX_BYTES,
- * SDRLINK_RELAY_JOIN_TIMEOUT_MS, SDRLINK_TRUST_PROXY (1|0), SDRLINK_CORS_ORIGIN (comma list, or *).
+ * SDRLINK_RELAY_JOIN_TIMEOUT_MS, SDRLINK_TRUST_PROXY (1|0), SDRLINK_CORS_ORIGIN (comma list, or *),
+ * SDRLINK_METRICS_TOKEN.
  *
  * @throws ConfigError naming the flag or variable at fault.
  */
@@ -328,5 +343,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     o.trustProxy = s.value === '1' || s.value === 'true';
   if ((s = pick(flags.corsOrigin, '--cors-origin', env, 'SDRLINK_CORS_ORIGIN')))
     o.corsOrigins = parseCorsOrigins(s.value, s.name);
+  if ((s = pick(flags.metricsToken, '--metrics-token', env, 'SDRLINK_METRICS_TOKEN')))
+    o.metricsToken = parseMetricsToken(s.value, s.name);
   return o;
 }

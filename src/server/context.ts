@@ -5,6 +5,7 @@
 import type { Storage, UserRecord } from '../storage/types.js';
 import type { TokenService } from './auth/jwt.js';
 import type { LoginLimiter } from './auth/login-limiter.js';
+import type { ServerMetrics } from './metrics.js';
 import type { ServerOptions } from './config.js';
 import type { RelayHub } from './relay/relay-hub.js';
 import type { UserDirectory } from './signaling/directory.js';
@@ -20,6 +21,8 @@ export interface ServerContext {
   readonly hub: SignalingHub;
   readonly service: SignalingService;
   readonly relay: RelayHub;
+  /** Prometheus instruments (`GET /metrics`). */
+  readonly metrics: ServerMetrics;
   /** Clock in milliseconds. */
   readonly now: () => number;
   readonly startedAt: number;

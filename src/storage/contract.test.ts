@@ -390,6 +390,18 @@ for (const impl of implementations) {
         assert.equal((await s.sessions.get(relayed))?.status, 'pending');
         assert.equal((await s.transfers.get(old))?.status, 'expired');
         assert.deepEqual(await s.sessions.expireStale(at(50), at(102), 100), []);
+        assert.deepEqual(await s.sessions.countOpenByStatus(), { pending: 2 });
+      }));
+
+    it('counts the sessions in each open status', () =>
+      withStorage(async (s, { p1, c1 }) => {
+        assert.deepEqual(await s.sessions.countOpenByStatus(), {});
+        await s.sessions.create(newSession(c1), T0);
+        const claimed = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        assert.ok(await s.sessions.claim(claimed, p1, at(1)));
+        const gone = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        assert.ok(await s.sessions.transition(gone, ['pending'], 'cancelled', at(1), c1));
+        assert.deepEqual(await s.sessions.countOpenByStatus(), { pending: 1, offered: 1 });
       }));
 
     it('merges transfer reports, moves the session, and lists a user’s transfers', () =>

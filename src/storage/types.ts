@@ -201,6 +201,11 @@ export interface SessionRepository {
   /** Count of the initiator's sessions that are not final. */
   countOpenByInitiator(userId: number): Promise<number>;
   /**
+   * How many sessions are in each open status now (statuses with none are absent). Costs a walk over the
+   * open sessions only, not the whole table (the server's metrics read it at each scrape).
+   */
+  countOpenByStatus(): Promise<Partial<Record<SessionStatus, number>>>;
+  /**
    * Claims a pending session for a provider: one UPDATE … WHERE status = 'pending' AND (target IS NULL OR
    * target = provider). Returns the claimed session, or undefined when the claim was lost.
    */

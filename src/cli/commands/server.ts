@@ -42,6 +42,10 @@ export function serverCommand(): Command {
       '--cors-origin <list>',
       'browser origins allowed to call the API and open its WebSockets, scheme://host[:port],… or * (env SDRLINK_CORS_ORIGIN; default none)',
     )
+    .option(
+      '--metrics-token <token>',
+      'require Authorization: Bearer <token> on GET /metrics, 16+ visible characters (env SDRLINK_METRICS_TOKEN, which keeps it out of ps; default: /metrics open)',
+    )
     .action(async (flags: Record<string, string | undefined>) => {
       const { loadConfig } = await import('../../server/config.js');
       const { startServer } = await import('../../server/main.js');

@@ -21,6 +21,7 @@ import {
 } from '../../storage/types.js';
 import { ApiError, WS_CLOSE } from '../errors.js';
 import type { ServerOptions } from '../config.js';
+import type { ServerMetrics } from '../metrics.js';
 import type { InitiateBody, TransferBody } from '../schemas.js';
 import { SIGNAL_DATA, createChecker } from '../../wire/index.js';
 import { UserDirectory } from './directory.js';
@@ -41,6 +42,8 @@ export interface ServiceDeps {
   options: Pick<ServerOptions, 'signalMaxBytes' | 'maxOpenSessionsPerUser' | 'sessionTtlMs'>;
   now: () => number;
   log: FastifyBaseLogger;
+  /** Counts sessions created, signals stored and transfers finished. */
+  metrics?: Pick<ServerMetrics, 'session' | 'signal' | 'transfer'>;
 }
 
 /** Outcome of a relay join (docs/api.md §6): a side of the session, or a close code and reason. */
@@ -203,6 +206,7 @@ export class SignalingService {
       { session: session.sessionId, user: user.id, requestType, target: targetUserId },
       'session created',
     );
+    this.#d.metrics?.session('pending');
     hub.sessionCreated(session);
     return session;
   }
@@ -278,6 +282,7 @@ export class SignalingService {
         hub.sessionWithdrawn(s, user.id);
       }
       if (r.statusChanged && r.session !== null) hub.sessionStatus(r.session);
+      this.#d.metrics?.signal(type, field === 'message' ? 'push' : 'rest');
       this.#active.add(s.sessionId);
       hub.signal(r.signal);
       return r.signal;
@@ -397,6 +402,8 @@ export class SignalingService {
         'session status',
       );
       this.#d.hub.sessionStatus(r.session);
+      if (isFinalStatus(r.session.status))
+        this.#d.metrics?.transfer(r.transfer.transport, r.session.status, r.transfer.bytes);
     }
     return r.transfer;
   }

@@ -92,6 +92,15 @@ function buildQueries({ raw, kysely: k }: SqliteHandle<Database>) {
         .where('status', 'in', [...OPEN_STATUSES])
         .compile(),
     ),
+    openByStatus: p(
+      k
+        .selectFrom('ice_sessions')
+        .select((eb) => ['status', eb.fn.countAll<number>().as('n')])
+        // literal, so the partial index ice_sessions_stale bounds the walk to open sessions (migration 003)
+        .where(sql<boolean>`status IN ('pending', 'offered', 'connected', 'transferring')`)
+        .groupBy('status')
+        .compile(),
+    ),
     staleSessions: p(
       k
         .selectFrom('ice_sessions')
@@ -210,6 +219,12 @@ export class SqliteSessions implements SessionRepository {
 
   async countOpenByInitiator(userId: number): Promise<number> {
     return this.#q.countOpenByInitiator.get({ user_id: userId })?.n ?? 0;
+  }
+
+  async countOpenByStatus(): Promise<Partial<Record<SessionStatus, number>>> {
+    const out: Partial<Record<SessionStatus, number>> = {};
+    for (const row of this.#q.openByStatus.all()) out[row.status as SessionStatus] = row.n;
+    return out;
   }
 
   async claim(sessionId: string, providerId: number, now: string): Promise<SessionRecord | undefined> {
