@@ -3,12 +3,11 @@
  * receives the file over the data channel (or the relay), verifies every chunk and the whole, and only then
  * moves it into place. A transfer lost midway keeps its verified prefix; asking again resumes from it.
  */
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { receiveFile, type ReceiveResult } from '../protocol/receiver.js';
 import { AgentError } from './errors.js';
 import { channelsWithFaults } from './faults.js';
-import { createSha256, crc32, openDiskTarget } from './files.js';
+import { createSha256, crc32, openDiskTarget, prepareOutDir } from './files.js';
 import { SessionSignals, SignalRouter } from './session-signals.js';
 import { SignalingClient, type IceSession } from './signaling-client.js';
 import {
@@ -126,7 +125,8 @@ class ConsumerRequest {
   }
 
   async run(): Promise<RequestResult> {
-    await mkdir(this.#outDir, { recursive: true });
+    // Checked before the server is asked: a provider must not generate a file we cannot save.
+    await prepareOutDir(this.#outDir);
     const { link, session } = await this.#initiate();
     const { opened, fallback } = await connectWithFallback(link, {
       choice: this.#choice,

