@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { DatasetRegistry } from '../datasets/types.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { DatasetCache, type CacheEvent } from './dataset-cache.js';
 import { AgentError } from './errors.js';
 import { channelsWithFaults, createFaultHooks, NO_SEND_HOOKS, type ProviderFaults } from './faults.js';
@@ -80,8 +81,28 @@ export interface Provider {
 export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   const client = new SignalingClient(opts.server, opts.token);
   const emit = opts.log ?? (() => undefined);
+  // The lock comes first: opening the cache removes what looks like a crash's leftovers.
+  const lock = await lockDataDir(resolve(opts.dataDir));
+  let cache: DatasetCache | undefined;
+  try {
+    cache = await openCache(opts, emit);
+    return await serve(opts, client, emit, cache, lock);
+  } catch (err) {
+    await cache?.close().catch(() => undefined);
+    await lock.release();
+    client.close();
+    throw err;
+  }
+}
+
+async function serve(
+  opts: ProviderOptions,
+  client: SignalingClient,
+  emit: (e: ProviderEvent) => void,
+  cache: DatasetCache,
+  lock: DataDirLock,
+): Promise<Provider> {
   const pollIntervalMs = opts.pollIntervalMs ?? 2000;
-  const cache = await openCache(opts, emit);
   const me = await client.me();
   if (me.client_type !== 1) {
     throw new AgentError(
@@ -129,6 +150,7 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
       // every peer connection is closed before the caller frees the WebRTC library.
       lingering.closeAll();
       await cache.close();
+      await lock.release();
       router.close();
       client.close();
     },

@@ -5,10 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import {
+  createTransferFixture,
+  startProviderProcess,
+  type ProviderProcess,
+  type TransferFixture,
+} from '../helpers/agents.js';
 import { cliCommand } from '../helpers/server.js';
 
 /** Runs the CLI to its exit; resolves with the exit code and both outputs. */
@@ -126,5 +132,57 @@ describe('sdrlink request --out is checked before the request is made', () => {
     // The check passed: the request went on to the (absent) server.
     assert.equal(r.line['code'], 'ERR_SERVER_UNREACHABLE', r.stdout);
     assert.deepEqual(await readdir(out), []);
+  });
+});
+
+/** The pid of a process that has exited (a dead owner for a stale lock). */
+async function deadPid(): Promise<number> {
+  const p = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+  await new Promise((r) => p.once('exit', r));
+  return p.pid ?? 999_999;
+}
+
+describe('one provider per --data-dir', () => {
+  let fx: TransferFixture;
+  const running: ProviderProcess[] = [];
+  before(async () => {
+    fx = await createTransferFixture({ provider: 'radio-lock', consumer: 'lock-consumer' });
+  });
+  after(async () => {
+    await Promise.all(running.map((p) => p.stop()));
+    await fx?.close();
+  });
+
+  test('a second provider on the same folder is refused with ERR_DATA_DIR_LOCKED; the first keeps it', async () => {
+    const dataDir = await fx.fresh('pdata');
+    const first = await startProviderProcess({ url: fx.srv.url, token: fx.providerToken, dataDir });
+    running.push(first);
+    assert.equal((await readFile(join(dataDir, 'provider.lock'), 'utf8')).trim(), String(first.proc.pid));
+    const second = await runCli([
+      'provide',
+      '--server',
+      fx.srv.url,
+      '--token',
+      fx.providerToken,
+      '--data-dir',
+      dataDir,
+      '--json',
+    ]);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /ERR_DATA_DIR_LOCKED: .*in use by another provider \(pid \d+\)/);
+    assert.equal(second.stdout.includes('"ready"'), false);
+    // The refused one left the lock alone; stopping the first removes it.
+    assert.equal((await readFile(join(dataDir, 'provider.lock'), 'utf8')).trim(), String(first.proc.pid));
+    await first.stop();
+    await assert.rejects(stat(join(dataDir, 'provider.lock')), { code: 'ENOENT' });
+  });
+
+  test('a lock left by a process that is gone is taken over', async () => {
+    const dataDir = await fx.fresh('pdata');
+    await writeFile(join(dataDir, 'provider.lock'), `${await deadPid()}\n`);
+    const p = await startProviderProcess({ url: fx.srv.url, token: fx.providerToken, dataDir });
+    running.push(p);
+    assert.equal((await readFile(join(dataDir, 'provider.lock'), 'utf8')).trim(), String(p.proc.pid));
+    await p.stop();
   });
 });
