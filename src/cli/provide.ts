@@ -10,7 +10,7 @@ import {
   type ProviderOptions,
 } from '../agents/index.js';
 import { parseByteSize } from '../agents/dataset-cache.js';
-import { formatBytes, formatRate } from './format.js';
+import { formatBytes, formatRate, jsonLine } from './format.js';
 
 export async function runProvide(
   o: Record<string, string | boolean | undefined>,
@@ -53,7 +53,7 @@ export async function runProvide(
     transport: parseTransportChoice(String(o['transport'] ?? 'auto')),
     maxConcurrent: Number(o['maxConcurrent']),
     maxOutputBytes,
-    log: json ? (e) => process.stdout.write(`${JSON.stringify(e)}\n`) : printEvent,
+    log: json ? (e) => process.stdout.write(jsonLine(e)) : printEvent,
     faults: faultsFromEnv(),
   };
   if (o['connectTimeout'] !== undefined) opts.connectTimeoutMs = Number(o['connectTimeout']);

@@ -7,7 +7,7 @@ import {
   type RequestOptions,
   type RequestResult,
 } from '../agents/index.js';
-import { formatBytes, formatRate, parseParams } from './format.js';
+import { formatBytes, formatRate, jsonLine, parseParams } from './format.js';
 import { createProgress } from './progress.js';
 
 export async function runRequest(type: string, o: Record<string, unknown>): Promise<number> {
@@ -47,9 +47,7 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
     progress?.stop();
     const e = err as Error & { code?: string };
     if (json)
-      process.stdout.write(
-        `${JSON.stringify({ ok: false, code: e.code ?? 'ERR_UNKNOWN', message: e.message })}\n`,
-      );
+      process.stdout.write(jsonLine({ ok: false, code: e.code ?? 'ERR_UNKNOWN', message: e.message }));
     else process.stderr.write(`sdrlink request: ${e.code !== undefined ? `${e.code}: ` : ''}${e.message}\n`);
     return err instanceof AgentError && err.code === 'ERR_CONFIG' ? 2 : 1;
   } finally {
@@ -59,7 +57,7 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
 
 function printResult(r: RequestResult, json: boolean) {
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ok: true, ...r })}\n`);
+    process.stdout.write(jsonLine({ ok: true, ...r }));
     return;
   }
   const lines = [

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   createTransferFixture,
+  runRequestProcess,
   startProviderProcess,
   type ProviderProcess,
   type TransferFixture,
@@ -184,5 +185,45 @@ describe('one provider per --data-dir', () => {
     running.push(p);
     assert.equal((await readFile(join(dataDir, 'provider.lock'), 'utf8')).trim(), String(p.proc.pid));
     await p.stop();
+  });
+});
+
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+describe('--json lines carry an ISO timestamp', () => {
+  let fx: TransferFixture;
+  let provider: ProviderProcess | undefined;
+  before(async () => {
+    fx = await createTransferFixture({ provider: 'radio-ts', consumer: 'ts-consumer' });
+  });
+  after(async () => {
+    await provider?.stop();
+    await fx?.close();
+  });
+
+  test('every provider event and the request result lead with `ts`', async () => {
+    provider = await startProviderProcess({
+      url: fx.srv.url,
+      token: fx.providerToken,
+      dataDir: await fx.fresh('pdata'),
+    });
+    const r = await runRequestProcess({
+      url: fx.srv.url,
+      token: fx.consumerToken,
+      type: 'spectrum',
+      params: { frequency_start: 100e6, frequency_end: 110e6, sample_rate: 2e6 },
+      out: await fx.fresh('out'),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(String(r.result['ts']), ISO);
+    await provider.waitFor((e) => e['event'] === 'sent');
+    const events = provider.events();
+    assert.ok(events.length >= 3, JSON.stringify(events));
+    for (const e of events) {
+      assert.match(String(e['ts']), ISO, JSON.stringify(e));
+      assert.equal(Object.keys(e)[0], 'ts');
+    }
+    const failed = await requestInto('/proc/sdrlink-ts');
+    assert.match(String(failed.line['ts']), ISO);
   });
 });
