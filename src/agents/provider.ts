@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { DatasetRegistry } from '../datasets/types.js';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../datasets/limits.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { DatasetCache, type CacheEvent } from './dataset-cache.js';
 import { AgentError } from './errors.js';
@@ -29,7 +30,7 @@ export interface ProviderOptions {
   transport?: TransportChoice;
   /** Sessions served at once; more wait in line (default 4). */
   maxConcurrent?: number;
-  /** Largest file the provider will produce (default 4 GiB). */
+  /** Largest file the provider will produce (default `DEFAULT_MAX_OUTPUT_BYTES`, 2 GiB). */
   maxOutputBytes?: number;
   /** Poll interval while the push channel is down (default 2 s). */
   pollIntervalMs?: number;
@@ -121,7 +122,7 @@ async function serve(
     router,
     datasets: opts.datasets,
     cache,
-    maxOutputBytes: opts.maxOutputBytes ?? 4 * 1024 ** 3,
+    maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
     choice: opts.transport ?? 'auto',
     iceServers: config.ice_servers ?? [],
     connectTimeoutMs: opts.connectTimeoutMs ?? config.relay_after_ms ?? 5000,

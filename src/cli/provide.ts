@@ -23,6 +23,11 @@ export async function runProvide(
     sources.cacheMaxBytesFrom ?? '--cache-max-bytes',
   );
   const maxOutputBytes = Number(o['maxOutput']);
+  if (!Number.isSafeInteger(maxOutputBytes) || maxOutputBytes <= 0)
+    throw new AgentError(
+      'ERR_CONFIG',
+      `--max-output must be a positive integer, got ${JSON.stringify(o['maxOutput'])}`,
+    );
   const datasetOpts: { recordingsDir?: string; maxOutputBytes?: number } = { maxOutputBytes };
   if (typeof o['recordings'] === 'string') datasetOpts.recordingsDir = o['recordings'];
   const all = createDefaultDatasets(datasetOpts);
