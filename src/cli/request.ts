@@ -61,11 +61,15 @@ function printResult(r: RequestResult, json: boolean) {
     return;
   }
   const lines = [
-    `saved      ${r.path}`,
+    r.already_present === true
+      ? `present    ${r.path}  (already here with the same sha256: nothing received, nothing saved)`
+      : `saved      ${r.path}`,
     `size       ${r.size} bytes (${formatBytes(r.size)})`,
     `sha256     ${r.sha256}${r.verified ? '  (verified)' : '  (UNVERIFIED: the provider sent no checksum)'}`,
     `transport  ${r.transport}`,
-    `throughput ${formatRate(r.rate)}; first byte after ${r.first_byte_ms} ms, verified file after ${r.duration_ms} ms${r.resumed_from > 0 ? `; resumed at byte ${r.resumed_from}` : ''}`,
+    r.already_present === true
+      ? `checked    in ${r.duration_ms} ms, the provider's sha256 against the file in place`
+      : `throughput ${formatRate(r.rate)}; first byte after ${r.first_byte_ms} ms, verified file after ${r.duration_ms} ms${r.resumed_from > 0 ? `; resumed at byte ${r.resumed_from}` : ''}`,
     `session    ${r.session_id}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -251,3 +251,55 @@ describe('--max-output: one default across verbs', () => {
     assert.match(r.stderr, /--max-output must be a positive integer/);
   });
 });
+
+describe('a repeated request whose file is already present', () => {
+  let fx: TransferFixture;
+  let provider: ProviderProcess | undefined;
+  before(async () => {
+    fx = await createTransferFixture({ provider: 'radio-again', consumer: 'again-consumer' });
+  });
+  after(async () => {
+    await provider?.stop();
+    await fx?.close();
+  });
+
+  test('says so (same sha256) instead of saving NAME (1).npz; a different file of that name is kept', async () => {
+    provider = await startProviderProcess({
+      url: fx.srv.url,
+      token: fx.providerToken,
+      dataDir: await fx.fresh('pdata'),
+    });
+    const out = await fx.fresh('out');
+    const ask = () =>
+      runRequestProcess({
+        url: fx.srv.url,
+        token: fx.consumerToken,
+        type: 'spectrum',
+        params: { frequency_start: 100e6, frequency_end: 110e6, sample_rate: 2e6 },
+        out,
+      });
+    const first = await ask();
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.result['already_present'], false);
+    const path = String(first.result['path']);
+
+    const again = await ask();
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.result['already_present'], true);
+    assert.equal(again.result['path'], path);
+    assert.equal(again.result['sha256'], first.result['sha256']);
+    assert.equal(again.result['verified'], true);
+    assert.equal(again.result['bytes_received'], 0);
+    assert.deepEqual(await readdir(out), [path.split('/').pop()]);
+
+    // Same name and size, other bytes: not the provider's file, so it is received and saved beside it.
+    const bytes = await readFile(path);
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff;
+    await writeFile(path, bytes);
+    const other = await ask();
+    assert.equal(other.code, 0, other.stderr);
+    assert.equal(other.result['already_present'], false);
+    assert.match(String(other.result['path']), / \(1\)\.npz$/);
+    assert.equal(other.result['sha256'], first.result['sha256']);
+  });
+});
