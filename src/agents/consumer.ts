@@ -11,8 +11,8 @@ import { createSha256, crc32, openDiskTarget, prepareOutDir, type DiskTarget } f
 import { SessionSignals, SignalRouter } from './session-signals.js';
 import { SignalingClient, type IceSession } from './signaling-client.js';
 import {
-  AGENT_CAPABILITIES,
   connectWithFallback,
+  consumerCapabilities,
   directFailure,
   runWithFailover,
   type ChannelFactory,
@@ -171,7 +171,7 @@ class ConsumerRequest {
     const init: Parameters<SignalingClient['initiate']>[0] = {
       request_type: this.#opts.type,
       parameters: this.#opts.params,
-      capabilities: [...AGENT_CAPABILITIES],
+      capabilities: consumerCapabilities(this.#choice),
     };
     if (this.#opts.provider !== undefined) init.target = this.#opts.provider;
     const session = await this.#client.initiate(init);

@@ -303,3 +303,38 @@ describe('a repeated request whose file is already present', () => {
     assert.equal(other.result['sha256'], first.result['sha256']);
   });
 });
+
+describe('request --transport relay', () => {
+  let fx: TransferFixture;
+  let provider: ProviderProcess | undefined;
+  before(async () => {
+    fx = await createTransferFixture({ provider: 'radio-relay', consumer: 'relay-consumer' });
+  });
+  after(async () => {
+    await provider?.stop();
+    await fx?.close();
+  });
+
+  test('the provider (auto) meets the consumer at the relay at once: no direct attempt, no fallback', async () => {
+    provider = await startProviderProcess({
+      url: fx.srv.url,
+      token: fx.providerToken,
+      dataDir: await fx.fresh('pdata'),
+    });
+    const r = await runRequestProcess({
+      url: fx.srv.url,
+      token: fx.consumerToken,
+      type: 'spectrum',
+      params: { frequency_start: 100e6, frequency_end: 110e6, sample_rate: 2e6 },
+      out: await fx.fresh('out'),
+      args: ['--transport', 'relay'],
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.result['transport'], 'relay');
+    const sid = r.result['session_id'];
+    const connected = await provider.waitFor((e) => e['event'] === 'connected' && e['session_id'] === sid);
+    assert.equal(connected['transport'], 'relay');
+    // Before: the provider offered, waited relay_after_ms for an answer, then fell back ('connect-timeout').
+    assert.equal(connected['fallback'], undefined, JSON.stringify(connected));
+  });
+});
