@@ -80,17 +80,18 @@ export interface Provider {
 
 /** Starts a provider and resolves once it is registered and listening for sessions. */
 export async function startProvider(opts: ProviderOptions): Promise<Provider> {
-  const client = new SignalingClient(opts.server, opts.token);
   const emit = opts.log ?? (() => undefined);
-  // The lock comes first: opening the cache removes what looks like a crash's leftovers.
-  const lock = await lockDataDir(resolve(opts.dataDir));
+  const client = new SignalingClient(opts.server, opts.token);
+  let lock: DataDirLock | undefined;
   let cache: DatasetCache | undefined;
   try {
+    // The lock comes first: opening the cache removes what looks like a crash's leftovers.
+    lock = await lockDataDir(resolve(opts.dataDir));
     cache = await openCache(opts, emit);
     return await serve(opts, client, emit, cache, lock);
   } catch (err) {
     await cache?.close().catch(() => undefined);
-    await lock.release();
+    await lock?.release();
     client.close();
     throw err;
   }

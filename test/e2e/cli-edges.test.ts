@@ -179,6 +179,14 @@ describe('one provider per --data-dir', () => {
     await assert.rejects(stat(join(dataDir, 'provider.lock')), { code: 'ENOENT' });
   });
 
+  test('a provider that fails to start (a refused token) leaves no lock behind', async () => {
+    const dataDir = await fx.fresh('pdata');
+    const r = await runCli(['provide', '--server', fx.srv.url, '--token', 'x.y.z', '--data-dir', dataDir]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /ERR_AUTH/);
+    await assert.rejects(stat(join(dataDir, 'provider.lock')), { code: 'ENOENT' });
+  });
+
   test('a lock left by a process that is gone is taken over', async () => {
     const dataDir = await fx.fresh('pdata');
     await writeFile(join(dataDir, 'provider.lock'), `${await deadPid()}\n`);
