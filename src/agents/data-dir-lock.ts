@@ -3,9 +3,10 @@
  * folder would remove each other's files being generated (a cache scan at start takes them for a crash's
  * leftovers) and evict under each other's feet.
  */
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentError } from './errors.js';
+import { createFolders } from './files.js';
 
 /** The lock file's name inside the data folder. */
 export const LOCK_FILE = 'provider.lock';
@@ -25,7 +26,8 @@ export interface DataDirLock {
  * file to remove in that case.
  */
 export async function lockDataDir(dir: string): Promise<DataDirLock> {
-  await mkdir(dir, { recursive: true });
+  // Not mkdir's `recursive`: it never returns for some paths (createFolders).
+  await createFolders(dir, '--data-dir');
   const path = join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {

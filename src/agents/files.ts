@@ -107,14 +107,31 @@ export function safeFileName(name: string): string {
 
 /**
  * Makes sure the consumer can save into `dir` before anything is asked of the server: creates the missing
- * folders one level at a time and writes (then removes) a probe file. Rejects with `ERR_CONFIG` naming the
- * path and the system's code when `dir`, or a folder on its way, is a file, or when the folder cannot be
- * created or written. Returns the absolute path.
- *
- * Trap: `mkdir(dir, { recursive: true })` never returns for some paths Node 20 cannot create (`/proc/x`:
- * each level answers ENOENT and Node retries the parent), so the levels are created here one by one.
+ * folders ({@link createFolders}) and writes (then removes) a probe file. Rejects with `ERR_CONFIG` naming
+ * the path and the system's code when `dir`, or a folder on its way, is a file, or when the folder cannot
+ * be created or written. Returns the absolute path.
  */
 export async function prepareOutDir(dir: string): Promise<string> {
+  const abs = await createFolders(dir, '--out');
+  const probe = join(abs, `.sdrlink-write-check-${process.pid}`);
+  try {
+    await (await open(probe, 'w')).close();
+    await unlink(probe);
+  } catch (err) {
+    throw folderError('--out', abs, 'cannot write in the folder', err);
+  }
+  return abs;
+}
+
+/**
+ * Creates `dir` and its missing parents, one level at a time, and returns its absolute path. Rejects with
+ * `ERR_CONFIG` (the message starts with `flag`, the option that named the folder) when `dir` or a folder
+ * on its way is a file, or a level cannot be created.
+ *
+ * Trap: `mkdir(dir, { recursive: true })` never returns for some paths Node 20 cannot create (`/proc/x`:
+ * each level answers ENOENT and Node retries the parent), hence the levels one by one.
+ */
+export async function createFolders(dir: string, flag: string): Promise<string> {
   const abs = resolve(dir);
   const missing: string[] = [];
   for (let p = abs; ; p = dirname(p)) {
@@ -123,12 +140,12 @@ export async function prepareOutDir(dir: string): Promise<string> {
       isDir = (await stat(p)).isDirectory();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw outDirError(abs, `cannot read ${p}`, err);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw folderError(flag, abs, `cannot read ${p}`, err);
     }
     if (isDir === true) break;
     if (isDir === false) {
       const what = p === abs ? 'is a file, not a folder' : `lies under ${p}, a file`;
-      throw new AgentError('ERR_CONFIG', `--out ${abs} ${what}`);
+      throw new AgentError('ERR_CONFIG', `${flag} ${abs} ${what}`);
     }
     if (dirname(p) === p) break;
     missing.unshift(p);
@@ -137,22 +154,16 @@ export async function prepareOutDir(dir: string): Promise<string> {
     try {
       await mkdir(p);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw outDirError(abs, `cannot create ${p}`, err);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw folderError(flag, abs, `cannot create ${p}`, err);
     }
-  }
-  const probe = join(abs, `.sdrlink-write-check-${process.pid}`);
-  try {
-    await (await open(probe, 'w')).close();
-    await unlink(probe);
-  } catch (err) {
-    throw outDirError(abs, 'cannot write in the folder', err);
   }
   return abs;
 }
 
-function outDirError(dir: string, what: string, cause: unknown): AgentError {
+function folderError(flag: string, dir: string, what: string, cause: unknown): AgentError {
   const code = (cause as NodeJS.ErrnoException).code ?? 'unknown error';
-  return new AgentError('ERR_CONFIG', `--out ${dir}: ${what} (${code})`, { cause });
+  return new AgentError('ERR_CONFIG', `${flag} ${dir}: ${what} (${code})`, { cause });
 }
 
 interface Sidecar {

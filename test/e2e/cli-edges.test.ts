@@ -179,6 +179,26 @@ describe('one provider per --data-dir', () => {
     await assert.rejects(stat(join(dataDir, 'provider.lock')), { code: 'ENOENT' });
   });
 
+  test(
+    'a --data-dir that cannot be created is refused with ERR_CONFIG (/proc/x made Node 20 spin)',
+    {
+      skip: process.platform !== 'linux',
+    },
+    async () => {
+      const r = await runCli([
+        'provide',
+        '--server',
+        fx.srv.url,
+        '--token',
+        fx.providerToken,
+        '--data-dir',
+        '/proc/sdrlink-x',
+      ]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /ERR_CONFIG: --data-dir \/proc\/sdrlink-x: cannot create/);
+    },
+  );
+
   test('a provider that fails to start (a refused token) leaves no lock behind', async () => {
     const dataDir = await fx.fresh('pdata');
     const r = await runCli(['provide', '--server', fx.srv.url, '--token', 'x.y.z', '--data-dir', dataDir]);
