@@ -3,17 +3,16 @@
  * receives the file over the data channel (or the relay), verifies every chunk and the whole, and only then
  * moves it into place. A transfer lost midway keeps its verified prefix; asking again resumes from it.
  */
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { receiveFile, type ReceiveResult } from '../protocol/receiver.js';
 import { AgentError } from './errors.js';
 import { channelsWithFaults } from './faults.js';
-import { createSha256, crc32, openDiskTarget } from './files.js';
+import { createSha256, crc32, openDiskTarget, prepareOutDir, type DiskTarget } from './files.js';
 import { SessionSignals, SignalRouter } from './session-signals.js';
 import { SignalingClient, type IceSession } from './signaling-client.js';
 import {
-  AGENT_CAPABILITIES,
   connectWithFallback,
+  consumerCapabilities,
   directFailure,
   runWithFailover,
   type ChannelFactory,
@@ -75,6 +74,11 @@ export interface RequestResult {
   /** From the start of the request to the first data byte (setup latency, generation included). */
   first_byte_ms: number;
   provider_id: string;
+  /**
+   * True when `path` was already in the folder with the same size and sha256 (the provider's own, checked
+   * against its `file-complete`): nothing was received or saved (docs/protocol.md §4).
+   */
+  already_present?: boolean;
 }
 
 /** Requests a dataset and saves it, verified. Rejects with AgentError / TransferError carrying a `code`. */
@@ -113,6 +117,7 @@ class ConsumerRequest {
   #link: SessionLink | undefined;
   #signals: SessionSignals | undefined;
   #opened: OpenedChannel | undefined;
+  #target: DiskTarget | undefined;
   #finished = false;
 
   constructor(opts: RequestOptions) {
@@ -126,7 +131,8 @@ class ConsumerRequest {
   }
 
   async run(): Promise<RequestResult> {
-    await mkdir(this.#outDir, { recursive: true });
+    // Checked before the server is asked: a provider must not generate a file we cannot save.
+    await prepareOutDir(this.#outDir);
     const { link, session } = await this.#initiate();
     const { opened, fallback } = await connectWithFallback(link, {
       choice: this.#choice,
@@ -165,7 +171,7 @@ class ConsumerRequest {
     const init: Parameters<SignalingClient['initiate']>[0] = {
       request_type: this.#opts.type,
       parameters: this.#opts.params,
-      capabilities: [...AGENT_CAPABILITIES],
+      capabilities: consumerCapabilities(this.#choice),
     };
     if (this.#opts.provider !== undefined) init.target = this.#opts.provider;
     const session = await this.#client.initiate(init);
@@ -223,7 +229,10 @@ class ConsumerRequest {
     const ro: Parameters<typeof receiveFile>[1] = {
       crc32,
       createHash: createSha256,
-      open: (meta) => openDiskTarget(this.#outDir, meta),
+      open: async (meta) => {
+        this.#target = await openDiskTarget(this.#outDir, meta);
+        return this.#target;
+      },
       idleTimeoutMs: opts.idleTimeoutMs ?? 30_000,
     };
     if (opts.signal !== undefined) ro.signal = opts.signal;
@@ -253,6 +262,7 @@ class ConsumerRequest {
       rate: (received / Math.max(1, now - firstByteAt)) * 1000,
       first_byte_ms: firstByteAt - this.#started,
       provider_id: link.providerId ?? session.target_user_id,
+      already_present: this.#target?.existing !== undefined,
     };
   }
 

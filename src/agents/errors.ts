@@ -1,6 +1,7 @@
 /** Errors of the provider and consumer agents. Codes are listed in docs/errors.md ("Agents"). */
 export const AGENT_ERROR_CODES = [
   'ERR_CONFIG',
+  'ERR_DATA_DIR_LOCKED',
   'ERR_SERVER',
   'ERR_AUTH',
   'ERR_SERVER_RESPONSE',

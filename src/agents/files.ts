@@ -5,9 +5,19 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, open, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import {
+  link,
+  mkdir,
+  open,
+  readFile,
+  rename,
+  stat,
+  unlink,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import type { Crc32 } from '../protocol/crc32.js';
 import { wrapDigestHash, type HashFactory } from '../protocol/hashing.js';
@@ -15,6 +25,7 @@ import { checkFileName } from '../protocol/file-name.js';
 import { TransferError } from '../protocol/errors.js';
 import type { ByteSource } from '../protocol/sender.js';
 import type { FileMetadata, ReceiveTarget } from '../protocol/receiver.js';
+import { AgentError } from './errors.js';
 
 /** CRC-32 of "123456789" is 0xCBF43926 (the standard check value). */
 const CHECK_INPUT = new TextEncoder().encode('123456789');
@@ -94,6 +105,67 @@ export function safeFileName(name: string): string {
   return name;
 }
 
+/**
+ * Makes sure the consumer can save into `dir` before anything is asked of the server: creates the missing
+ * folders ({@link createFolders}) and writes (then removes) a probe file. Rejects with `ERR_CONFIG` naming
+ * the path and the system's code when `dir`, or a folder on its way, is a file, or when the folder cannot
+ * be created or written. Returns the absolute path.
+ */
+export async function prepareOutDir(dir: string): Promise<string> {
+  const abs = await createFolders(dir, '--out');
+  const probe = join(abs, `.sdrlink-write-check-${process.pid}`);
+  try {
+    await (await open(probe, 'w')).close();
+    await unlink(probe);
+  } catch (err) {
+    throw folderError('--out', abs, 'cannot write in the folder', err);
+  }
+  return abs;
+}
+
+/**
+ * Creates `dir` and its missing parents, one level at a time, and returns its absolute path. Rejects with
+ * `ERR_CONFIG` (the message starts with `flag`, the option that named the folder) when `dir` or a folder
+ * on its way is a file, or a level cannot be created.
+ *
+ * Trap: `mkdir(dir, { recursive: true })` never returns for some paths Node 20 cannot create (`/proc/x`:
+ * each level answers ENOENT and Node retries the parent), hence the levels one by one.
+ */
+export async function createFolders(dir: string, flag: string): Promise<string> {
+  const abs = resolve(dir);
+  const missing: string[] = [];
+  for (let p = abs; ; p = dirname(p)) {
+    let isDir: boolean | undefined;
+    try {
+      isDir = (await stat(p)).isDirectory();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw folderError(flag, abs, `cannot read ${p}`, err);
+    }
+    if (isDir === true) break;
+    if (isDir === false) {
+      const what = p === abs ? 'is a file, not a folder' : `lies under ${p}, a file`;
+      throw new AgentError('ERR_CONFIG', `${flag} ${abs} ${what}`);
+    }
+    if (dirname(p) === p) break;
+    missing.unshift(p);
+  }
+  for (const p of missing) {
+    try {
+      await mkdir(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw folderError(flag, abs, `cannot create ${p}`, err);
+    }
+  }
+  return abs;
+}
+
+function folderError(flag: string, dir: string, what: string, cause: unknown): AgentError {
+  const code = (cause as NodeJS.ErrnoException).code ?? 'unknown error';
+  return new AgentError('ERR_CONFIG', `${flag} ${dir}: ${what} (${code})`, { cause });
+}
+
 interface Sidecar {
   filename: string;
   size: number;
@@ -142,14 +214,93 @@ export async function moveIntoPlace(from: string, dir: string, filename: string)
   throw new TransferError('ERR_IO', `no free name for ${filename} in ${dir}`);
 }
 
+/** A receive target in the consumer's folder; `existing` names an identical file already in place. */
+export type DiskTarget = ReceiveTarget & { partPath: string; existing?: string };
+
 /**
- * The consumer's receive target in `dir` for the metadata `meta`: reuses a verified partial file from an
- * earlier attempt at the same file (same sha256) for resume, else starts a new one.
+ * The consumer's receive target in `dir` for the metadata `meta`. When a file of the same size and sha256
+ * is already in place (under the name, or a numbered variant), it is offered to the sender as a prefix
+ * covering the whole file (docs/protocol.md §4): nothing is sent, the file is verified against
+ * `file-complete` and left as it is, and the target's `existing` names it. Else it reuses a verified
+ * partial file from an earlier attempt at the same file (same sha256) for resume, or starts a new one.
  */
-export async function openDiskTarget(
+export async function openDiskTarget(dir: string, meta: FileMetadata): Promise<DiskTarget> {
+  const filename = safeFileName(meta.filename);
+  if (meta.sha256 !== undefined && meta.size > 0) {
+    const same = await findIdentical(dir, filename, meta.size, meta.sha256);
+    if (same !== undefined) return existingTarget(dir, meta, same);
+  }
+  return openPartTarget(dir, meta);
+}
+
+/**
+ * The first file among `filename`, `stem (1).ext`, `stem (2).ext`, … (up to the first free name) of
+ * `size` bytes whose SHA-256 is `sha256`, with a hash fed with its bytes.
+ */
+async function findIdentical(
+  dir: string,
+  filename: string,
+  size: number,
+  sha256: string,
+): Promise<{ path: string; hash: ReturnType<typeof createHash> } | undefined> {
+  const dot = filename.lastIndexOf('.');
+  const stem = dot > 0 ? filename.slice(0, dot) : filename;
+  const ext = dot > 0 ? filename.slice(dot) : '';
+  for (let i = 0; i < 100; i++) {
+    const path = join(dir, i === 0 ? filename : `${stem} (${i})${ext}`);
+    let st;
+    try {
+      st = await stat(path);
+    } catch {
+      return undefined;
+    }
+    if (!st.isFile() || st.size !== size) continue;
+    const h = createHash('sha256');
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+    if (h.copy().digest('hex') === sha256) return { path, hash: h };
+  }
+  return undefined;
+}
+
+/**
+ * A target holding all of `meta`'s bytes already, in `found.path`. Should the sender refuse the prefix
+ * (`truncate(0)`: its bytes differ after all), the file is received afresh into a partial file.
+ */
+function existingTarget(
   dir: string,
   meta: FileMetadata,
-): Promise<ReceiveTarget & { partPath: string }> {
+  found: { path: string; hash: ReturnType<typeof createHash> },
+): DiskTarget {
+  let fresh: DiskTarget | undefined;
+  const target: DiskTarget = {
+    partPath: '',
+    existing: found.path,
+    prefixLength: meta.size,
+    prefixSha256: meta.sha256 as string,
+    hash: wrapDigestHash(found.hash),
+    async write(offset, data) {
+      if (fresh === undefined)
+        throw new TransferError('ERR_IO', `write at ${offset}: the whole file is already held`);
+      await fresh.write(offset, data);
+    },
+    async truncate(length) {
+      if (length > 0)
+        throw new TransferError('ERR_RESUME_OFFSET', 'truncate to a non-zero length is not supported');
+      fresh = await openPartTarget(dir, meta);
+      target.partPath = fresh.partPath;
+      target.hash = fresh.hash;
+      delete target.existing;
+    },
+    commit: (r) => (fresh === undefined ? Promise.resolve(found.path) : fresh.commit(r)),
+    abort: async (err, keepPrefix) => {
+      await fresh?.abort(err, keepPrefix);
+    },
+  };
+  return target;
+}
+
+/** A partial-file target: resumes a verified prefix of the same file, else starts a new one (§4). */
+async function openPartTarget(dir: string, meta: FileMetadata): Promise<DiskTarget> {
   const filename = safeFileName(meta.filename);
   const { part, sidecar } = partPaths(dir, filename);
   let prefixLength = 0;
@@ -195,7 +346,7 @@ export async function openDiskTarget(
         );
   await saveSidecar(prefixLength);
 
-  const target: ReceiveTarget & { partPath: string } = {
+  const target: DiskTarget = {
     partPath: part,
     prefixLength,
     hash,

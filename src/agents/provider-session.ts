@@ -19,6 +19,7 @@ import {
   AGENT_CAPABILITIES,
   connectWithFallback,
   peerJoinsRelay,
+  RELAY_ONLY_CAPABILITY,
   runWithFailover,
   withAbort,
   type ChannelFactory,
@@ -206,8 +207,12 @@ class ProviderSession {
   }
 
   async #transfer(): Promise<void> {
+    // A consumer that goes straight to the relay answers no offer: meet it there now, not after a timeout.
+    const relayOnly = (this.#s.capabilities ?? []).includes(RELAY_ONLY_CAPABILITY);
+    const choice = relayOnly && this.#ctx.choice === 'auto' ? 'relay' : this.#ctx.choice;
+    if (choice !== this.#ctx.choice) this.#link.log?.('the consumer asked for the relay: joining it at once');
     const { opened, fallback } = await connectWithFallback(this.#link, {
-      choice: this.#ctx.choice,
+      choice,
       role: 'offerer',
       channels: this.#ctx.channels,
       claim: (offer) => this.#claim(offer),

@@ -7,6 +7,8 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { DatasetRegistry } from '../datasets/types.js';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../datasets/limits.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { DatasetCache, type CacheEvent } from './dataset-cache.js';
 import { AgentError } from './errors.js';
 import { channelsWithFaults, createFaultHooks, NO_SEND_HOOKS, type ProviderFaults } from './faults.js';
@@ -28,7 +30,7 @@ export interface ProviderOptions {
   transport?: TransportChoice;
   /** Sessions served at once; more wait in line (default 4). */
   maxConcurrent?: number;
-  /** Largest file the provider will produce (default 4 GiB). */
+  /** Largest file the provider will produce (default `DEFAULT_MAX_OUTPUT_BYTES`, 2 GiB). */
   maxOutputBytes?: number;
   /** Poll interval while the push channel is down (default 2 s). */
   pollIntervalMs?: number;
@@ -78,10 +80,31 @@ export interface Provider {
 
 /** Starts a provider and resolves once it is registered and listening for sessions. */
 export async function startProvider(opts: ProviderOptions): Promise<Provider> {
-  const client = new SignalingClient(opts.server, opts.token);
   const emit = opts.log ?? (() => undefined);
+  const client = new SignalingClient(opts.server, opts.token);
+  let lock: DataDirLock | undefined;
+  let cache: DatasetCache | undefined;
+  try {
+    // The lock comes first: opening the cache removes what looks like a crash's leftovers.
+    lock = await lockDataDir(resolve(opts.dataDir));
+    cache = await openCache(opts, emit);
+    return await serve(opts, client, emit, cache, lock);
+  } catch (err) {
+    await cache?.close().catch(() => undefined);
+    await lock?.release();
+    client.close();
+    throw err;
+  }
+}
+
+async function serve(
+  opts: ProviderOptions,
+  client: SignalingClient,
+  emit: (e: ProviderEvent) => void,
+  cache: DatasetCache,
+  lock: DataDirLock,
+): Promise<Provider> {
   const pollIntervalMs = opts.pollIntervalMs ?? 2000;
-  const cache = await openCache(opts, emit);
   const me = await client.me();
   if (me.client_type !== 1) {
     throw new AgentError(
@@ -100,7 +123,7 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
     router,
     datasets: opts.datasets,
     cache,
-    maxOutputBytes: opts.maxOutputBytes ?? 4 * 1024 ** 3,
+    maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
     choice: opts.transport ?? 'auto',
     iceServers: config.ice_servers ?? [],
     connectTimeoutMs: opts.connectTimeoutMs ?? config.relay_after_ms ?? 5000,
@@ -129,6 +152,7 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
       // every peer connection is closed before the caller frees the WebRTC library.
       lingering.closeAll();
       await cache.close();
+      await lock.release();
       router.close();
       client.close();
     },

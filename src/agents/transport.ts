@@ -37,6 +37,17 @@ export const RELAY_CAPABILITY = 'relay';
 export const AGENT_CAPABILITIES: readonly string[] = [PROTOCOL_NAME, RELAY_CAPABILITY];
 
 /**
+ * The capability token of a consumer that will not try a direct path (`--transport relay`, docs/api.md
+ * §2): a provider that sees it joins the relay at once instead of waiting for an answer that never comes.
+ */
+export const RELAY_ONLY_CAPABILITY = 'relay-only';
+
+/** What our consumer declares on `initiate` for its transport choice. */
+export function consumerCapabilities(choice: TransportChoice): string[] {
+  return choice === 'relay' ? [...AGENT_CAPABILITIES, RELAY_ONLY_CAPABILITY] : [...AGENT_CAPABILITIES];
+}
+
+/**
  * True when a peer that declared `capabilities` can meet us at the relay: it declared `relay`, or
  * `sdrlink/1` (every agent of ours that speaks it has joined the relay, before `relay` was declared).
  */

@@ -44,3 +44,12 @@ export function parseParams(pairs: readonly string[]): Record<string, unknown> {
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/**
+ * One `--json` output line: `obj` led by `ts`, the time it was written (ISO 8601, UTC, milliseconds), so
+ * a log of these lines can be read against other logs.
+ * @example jsonLine({ event: 'ready' }) // '{"ts":"2026-12-03T10:30:00.000Z","event":"ready"}\n'
+ */
+export function jsonLine(obj: Record<string, unknown>): string {
+  return `${JSON.stringify({ ts: new Date().toISOString(), ...obj })}\n`;
+}

@@ -10,7 +10,7 @@ import {
   type ProviderOptions,
 } from '../agents/index.js';
 import { parseByteSize } from '../agents/dataset-cache.js';
-import { formatBytes, formatRate } from './format.js';
+import { formatBytes, formatRate, jsonLine } from './format.js';
 
 export async function runProvide(
   o: Record<string, string | boolean | undefined>,
@@ -23,6 +23,11 @@ export async function runProvide(
     sources.cacheMaxBytesFrom ?? '--cache-max-bytes',
   );
   const maxOutputBytes = Number(o['maxOutput']);
+  if (!Number.isSafeInteger(maxOutputBytes) || maxOutputBytes <= 0)
+    throw new AgentError(
+      'ERR_CONFIG',
+      `--max-output must be a positive integer, got ${JSON.stringify(o['maxOutput'])}`,
+    );
   const datasetOpts: { recordingsDir?: string; maxOutputBytes?: number } = { maxOutputBytes };
   if (typeof o['recordings'] === 'string') datasetOpts.recordingsDir = o['recordings'];
   const all = createDefaultDatasets(datasetOpts);
@@ -53,7 +58,7 @@ export async function runProvide(
     transport: parseTransportChoice(String(o['transport'] ?? 'auto')),
     maxConcurrent: Number(o['maxConcurrent']),
     maxOutputBytes,
-    log: json ? (e) => process.stdout.write(`${JSON.stringify(e)}\n`) : printEvent,
+    log: json ? (e) => process.stdout.write(jsonLine(e)) : printEvent,
     faults: faultsFromEnv(),
   };
   if (o['connectTimeout'] !== undefined) opts.connectTimeoutMs = Number(o['connectTimeout']);

@@ -7,7 +7,7 @@ import {
   type RequestOptions,
   type RequestResult,
 } from '../agents/index.js';
-import { formatBytes, formatRate, parseParams } from './format.js';
+import { formatBytes, formatRate, jsonLine, parseParams } from './format.js';
 import { createProgress } from './progress.js';
 
 export async function runRequest(type: string, o: Record<string, unknown>): Promise<number> {
@@ -47,9 +47,7 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
     progress?.stop();
     const e = err as Error & { code?: string };
     if (json)
-      process.stdout.write(
-        `${JSON.stringify({ ok: false, code: e.code ?? 'ERR_UNKNOWN', message: e.message })}\n`,
-      );
+      process.stdout.write(jsonLine({ ok: false, code: e.code ?? 'ERR_UNKNOWN', message: e.message }));
     else process.stderr.write(`sdrlink request: ${e.code !== undefined ? `${e.code}: ` : ''}${e.message}\n`);
     return err instanceof AgentError && err.code === 'ERR_CONFIG' ? 2 : 1;
   } finally {
@@ -59,15 +57,19 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
 
 function printResult(r: RequestResult, json: boolean) {
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ok: true, ...r })}\n`);
+    process.stdout.write(jsonLine({ ok: true, ...r }));
     return;
   }
   const lines = [
-    `saved      ${r.path}`,
+    r.already_present === true
+      ? `present    ${r.path}  (already here with the same sha256: nothing received, nothing saved)`
+      : `saved      ${r.path}`,
     `size       ${r.size} bytes (${formatBytes(r.size)})`,
     `sha256     ${r.sha256}${r.verified ? '  (verified)' : '  (UNVERIFIED: the provider sent no checksum)'}`,
     `transport  ${r.transport}`,
-    `throughput ${formatRate(r.rate)}; first byte after ${r.first_byte_ms} ms, verified file after ${r.duration_ms} ms${r.resumed_from > 0 ? `; resumed at byte ${r.resumed_from}` : ''}`,
+    r.already_present === true
+      ? `checked    in ${r.duration_ms} ms, the provider's sha256 against the file in place`
+      : `throughput ${formatRate(r.rate)}; first byte after ${r.first_byte_ms} ms, verified file after ${r.duration_ms} ms${r.resumed_from > 0 ? `; resumed at byte ${r.resumed_from}` : ''}`,
     `session    ${r.session_id}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

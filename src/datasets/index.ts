@@ -20,10 +20,8 @@ export { createSignalDataset, type SignalParams } from './signal.js';
 export { createSpectrumDataset, type SpectrumParams } from './spectrum.js';
 export { NpzWriter, NpzEntryWriter, npzArchiveBytes } from './npz-writer.js';
 
-/** Default largest output file: 2 GiB. */
-export const DEFAULT_MAX_OUTPUT_BYTES = 2 * 1024 ** 3;
-/** Default most FFT points per spectrum request (about a minute of work on a slow core). */
-export const DEFAULT_MAX_FFT_POINTS = 2 ** 31;
+import { DEFAULT_MAX_FFT_POINTS, DEFAULT_MAX_OUTPUT_BYTES } from './limits.js';
+export { DEFAULT_MAX_FFT_POINTS, DEFAULT_MAX_OUTPUT_BYTES } from './limits.js';
 
 /** Options of {@link createDefaultDatasets}. */
 export interface DefaultDatasetsOptions {

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../../datasets/limits.js';
 import { Command } from 'commander';
 
 /**
@@ -19,7 +20,7 @@ export function datasetCommand(): Command {
     .option('--params <json>', 'all parameters as one JSON object (merged under --param)')
     .option('-o, --out <file>', 'output file (default: the dataset file name, in the current folder)')
     .option('--recordings <dir>', 'a folder of SigMF recordings, for requests with a `recording` parameter')
-    .option('--max-output <bytes>', 'largest file to produce', String(2 * 1024 ** 3))
+    .option('--max-output <bytes>', 'largest file to produce', String(DEFAULT_MAX_OUTPUT_BYTES))
     .option('--json', 'print one JSON object instead of text')
     .action(async (type: string, o: Record<string, string | string[] | boolean | undefined>) => {
       const params: Record<string, unknown> = {};

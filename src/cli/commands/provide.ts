@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../../datasets/limits.js';
 import { Command, Option } from 'commander';
 
 /** `sdrlink provide`: a long-running provider (Type1). */
@@ -18,7 +19,7 @@ export function provideCommand(): Command {
     )
     .option('--recordings <dir>', 'a folder of SigMF recordings to serve from')
     .option('--max-concurrent <n>', 'sessions served at once', '4')
-    .option('--max-output <bytes>', 'largest file to produce', String(4 * 1024 ** 3))
+    .option('--max-output <bytes>', 'largest file to produce', String(DEFAULT_MAX_OUTPUT_BYTES))
     .addOption(
       new Option('--transport <kind>', 'how to carry files')
         .choices(['auto', 'p2p', 'relay'])
