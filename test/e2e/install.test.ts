@@ -12,12 +12,13 @@
  * message (and the time limit below), instead of hanging.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, realpath, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
   runRequestProcess,
@@ -30,6 +31,23 @@ import { startServerProcess, type CliCommand, type ServerProcess } from '../help
 const ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../..' : '../../..', import.meta.url));
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
 const INSTALL_TIMEOUT_MS = Number(process.env['SDRLINK_INSTALL_TIMEOUT_MS'] ?? 480_000);
+const UNITS = join(ROOT, 'deploy', 'systemd');
+/** Where the shipped units expect the command: `npm install -g` with the default prefix. */
+const UNIT_BIN = '/usr/local/bin/sdrlink';
+
+/** The `skip` option of the systemd check: a reason without systemd-analyze, unless SDRLINK_REQUIRE_SYSTEMD=1. */
+function systemdSkip(): string | false {
+  if (process.env['SDRLINK_REQUIRE_SYSTEMD'] === '1') return false;
+  if (spawnSync('systemd-analyze', ['--version']).status === 0) return false;
+  return 'needs systemd-analyze (Debian: apt-get install systemd); set SDRLINK_REQUIRE_SYSTEMD=1 to make this a failure';
+}
+
+/** The words of a unit's ExecStart= line (ours hold no quotes). */
+function execStart(unit: string): string[] {
+  const line = unit.split('\n').find((l) => l.startsWith('ExecStart='));
+  assert.ok(line !== undefined, 'no ExecStart=');
+  return line.slice('ExecStart='.length).trim().split(/\s+/);
+}
 
 /**
  * The environment of everything this test starts: without the `npm_*` variables `npm test` sets (they would
@@ -251,5 +269,135 @@ describe('the packed package, installed with npm install -g', () => {
       await sha256Of(join(pdata, 'cache', entry as string, 'spectrum_100000000_110000000_2000000.npz')),
       r.result['sha256'],
     );
+  });
+
+  test(
+    'the systemd units pass systemd-analyze verify, with ExecStart pointing at the installed command',
+    { skip: systemdSkip() },
+    async () => {
+      installed();
+      // verify insists that ExecStart's program exists: the units name /usr/local/bin/sdrlink (npm's
+      // default global prefix), so they are checked with that one path replaced by this install's — the
+      // edit the README asks of an operator whose prefix differs.
+      const dir = join(tmp, 'units');
+      await mkdir(dir, { recursive: true });
+      const names = ['sdrlink-server.service', 'sdrlink-provider.service'];
+      for (const name of names) {
+        const text = await readFile(join(UNITS, name), 'utf8');
+        assert.equal(execStart(text)[0], UNIT_BIN, `${name}: ExecStart`);
+        await writeFile(join(dir, name), text.replaceAll(UNIT_BIN, bin));
+      }
+      const paths = names.map((n) => join(dir, n));
+      const verify = await run('systemd-analyze', ['verify', ...paths], {
+        cwd: dir,
+        env: {},
+        timeoutMs: 60_000,
+      });
+      // verify exits 0 on an unknown key or a bad value too, and prints them: nothing printed is the pass.
+      assert.equal(verify.code, 0, verify.output);
+      assert.equal(verify.output.trim(), '', 'systemd-analyze verify complained');
+      // The hardening stays: systemd's own exposure score (0–10, shown ×10 in --threshold) under 3.5.
+      for (const path of paths) {
+        const sec = await run('systemd-analyze', ['security', '--offline=yes', '--threshold=35', path], {
+          cwd: dir,
+          env: {},
+          timeoutMs: 60_000,
+        });
+        assert.equal(sec.code, 0, `${path}: exposure above 3.5\n${sec.output}`);
+      }
+    },
+  );
+
+  test("the units' command lines run: the server's listens, the provider's serves with its token from the environment", async () => {
+    installed();
+    const server = execStart(await readFile(join(UNITS, 'sdrlink-server.service'), 'utf8'));
+    const provide = execStart(await readFile(join(UNITS, 'sdrlink-provider.service'), 'utf8'));
+    assert.equal(server[1], 'server');
+    assert.equal(provide[1], 'provide');
+    // The unit's paths moved under a temporary folder, its port to a free one; the flags as written.
+    const state = join(tmp, 'var-lib-sdrlink');
+    const cache = join(tmp, 'var-cache-sdrlink-provider');
+    await Promise.all([mkdir(state), mkdir(cache)]);
+    const local = (words: string[]) =>
+      words
+        .slice(2)
+        .map((w) => w.replace('/var/lib/sdrlink', state).replace('/var/cache/sdrlink-provider', cache))
+        .map((w, i, all) => (all[i - 1] === '--port' ? '0' : w));
+    const db = join(state, 'sdrlink.sqlite');
+    // The README's step: the provider's account, made as the service user, on the unit's database.
+    const add = await run(
+      bin,
+      ['user', 'add', 'radio-9', '--type', '1', '--token-ttl', '31536000', '--json', '--db', db],
+      {
+        cwd: state,
+        env,
+        timeoutMs: 30_000,
+      },
+    );
+    assert.equal(add.code, 0, add.output);
+    const providerToken = (JSON.parse(add.stdout) as { token: string }).token;
+    const consumer = await run(bin, ['user', 'add', 'bob', '--type', '2', '--json', '--db', db], {
+      cwd: state,
+      env,
+      timeoutMs: 30_000,
+    });
+    assert.equal(consumer.code, 0, consumer.output);
+    const consumerToken = (JSON.parse(consumer.stdout) as { token: string }).token;
+
+    const srv = await startServerProcess({ cli, dir: state, env, args: local(server) });
+    stops.push(() => srv.stop());
+    assert.equal(srv.dbPath, db);
+
+    // As systemd runs it: the flags of ExecStart, SDRLINK_SERVER and SDRLINK_TOKEN from the environment file.
+    const proc = spawn(bin, [provide[1] as string, ...local(provide)], {
+      cwd: cache,
+      env: { ...process.env, ...env, SDRLINK_SERVER: srv.url, SDRLINK_TOKEN: providerToken },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | string | null>((resolve) =>
+      proc.once('exit', (code, sig) => resolve(code ?? sig)),
+    );
+    stops.push(async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    });
+    let stderr = '';
+    proc.stdout.resume();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`provider not ready within 20 s\n${stderr}`)), 20_000);
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`provider exited (${String(code)})\n${stderr}`));
+      });
+      // Without --json the provider logs lines on stderr (the journal, under systemd).
+      createInterface({ input: proc.stderr }).on('line', (line) => {
+        stderr = (stderr + line + '\n').slice(-16_384);
+        if (line.startsWith('provider ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+
+    const out = join(tmp, 'unit-downloads');
+    const r = await runRequestProcess({
+      cli,
+      cwd: work,
+      env,
+      url: srv.url,
+      token: consumerToken,
+      type: 'spectrum',
+      params: { frequency_start: 100e6, frequency_end: 104e6, sample_rate: 2e6 },
+      out,
+      timeoutMs: 60_000,
+    });
+    assert.equal(r.code, 0, `${r.stderr}\nprovider: ${stderr}`);
+    assert.equal(await sha256Of(r.result['path'] as string), r.result['sha256']);
+    assert.ok((await readdir(cache)).includes('cache'), 'the provider caches in its --data-dir');
+
+    // SIGTERM, as systemctl stop sends it: both exit 0, so Restart=on-failure leaves them stopped.
+    proc.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr);
+    assert.equal(await srv.kill('SIGTERM'), 0, srv.stderr());
   });
 });
