@@ -31,7 +31,6 @@ import { startServerProcess, type CliCommand, type ServerProcess } from '../help
 const ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../..' : '../../..', import.meta.url));
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
 const INSTALL_TIMEOUT_MS = Number(process.env['SDRLINK_INSTALL_TIMEOUT_MS'] ?? 480_000);
-const UNITS = join(ROOT, 'deploy', 'systemd');
 /** Where the shipped units expect the command: `npm install -g` with the default prefix. */
 const UNIT_BIN = '/usr/local/bin/sdrlink';
 
@@ -121,6 +120,8 @@ describe('the packed package, installed with npm install -g', () => {
   let work = '';
   /** HOME of the installed commands. */
   let home = '';
+  /** The systemd units as installed (the README copies them from there). */
+  let units = '';
   let cli: CliCommand;
   let env: Record<string, string | undefined>;
   let installError: Error | undefined;
@@ -133,6 +134,7 @@ describe('the packed package, installed with npm install -g', () => {
     home = join(tmp, 'home');
     await Promise.all([mkdir(join(tmp, 'pack')), mkdir(work), mkdir(home)]);
     bin = join(prefix, 'bin', 'sdrlink');
+    units = join(prefix, 'lib', 'node_modules', PKG.name, 'deploy', 'systemd');
     cli = { command: bin, args: [] };
     env = cleanEnv({ HOME: home });
     try {
@@ -283,7 +285,7 @@ describe('the packed package, installed with npm install -g', () => {
       await mkdir(dir, { recursive: true });
       const names = ['sdrlink-server.service', 'sdrlink-provider.service'];
       for (const name of names) {
-        const text = await readFile(join(UNITS, name), 'utf8');
+        const text = await readFile(join(units, name), 'utf8');
         assert.equal(execStart(text)[0], UNIT_BIN, `${name}: ExecStart`);
         await writeFile(join(dir, name), text.replaceAll(UNIT_BIN, bin));
       }
@@ -310,8 +312,8 @@ describe('the packed package, installed with npm install -g', () => {
 
   test("the units' command lines run: the server's listens, the provider's serves with its token from the environment", async () => {
     installed();
-    const server = execStart(await readFile(join(UNITS, 'sdrlink-server.service'), 'utf8'));
-    const provide = execStart(await readFile(join(UNITS, 'sdrlink-provider.service'), 'utf8'));
+    const server = execStart(await readFile(join(units, 'sdrlink-server.service'), 'utf8'));
+    const provide = execStart(await readFile(join(units, 'sdrlink-provider.service'), 'utf8'));
     assert.equal(server[1], 'server');
     assert.equal(provide[1], 'provide');
     // The unit's paths moved under a temporary folder, its port to a free one; the flags as written.
