@@ -5,11 +5,12 @@
  */
 import { Command } from 'commander';
 import { commands } from './commands/index.js';
+import { packageVersion } from './version.js';
 
 const program = new Command()
   .name('sdrlink')
   .description('Datasets delivered peer to peer: a signaling server, providers and consumers over WebRTC.')
-  .version('0.1.0')
+  .version(packageVersion())
   .showHelpAfterError();
 
 for (const make of commands) program.addCommand(make());

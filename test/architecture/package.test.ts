@@ -1,5 +1,5 @@
 /**
- * What `npm pack` ships: the compiled sources, the docs and the README — nothing test-only (no `*.test.js`,
+ * What `npm pack` ships: the compiled sources, the docs, the systemd units and the README — nothing test-only (no `*.test.js`,
  * no test helpers, no benchmark code), and the `sdrlink` command's entry point.
  */
 import assert from 'node:assert/strict';
@@ -20,6 +20,7 @@ describe('the package', () => {
       (JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0]?.files.map((f) => f.path) ?? [];
     assert.ok(files.includes('dist/src/cli/main.js'), 'the bin entry point is missing');
     assert.ok(files.includes('docs/errors.md'));
+    assert.ok(files.includes('deploy/systemd/sdrlink-server.service'), 'the systemd units are missing');
     const testOnly = files.filter(
       (f) =>
         /\.test\.js$|(^|\/)test(-support)?[/.]|(^|\/)bench[/.]|helpers\//.test(f) ||
@@ -27,7 +28,9 @@ describe('the package', () => {
         f.startsWith('dist/bench'),
     );
     assert.deepEqual(testOnly, []);
-    const outside = files.filter((f) => !/^(dist\/src\/|docs\/|README\.md$|package\.json$)/.test(f));
+    const outside = files.filter(
+      (f) => !/^(dist\/src\/|docs\/|deploy\/systemd\/|README\.md$|package\.json$)/.test(f),
+    );
     assert.deepEqual(outside, []);
   });
 });

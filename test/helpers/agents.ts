@@ -9,7 +9,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { cliCommand, registerUser, startServerProcess, type ServerProcess } from './server.js';
+import {
+  cliCommand,
+  registerUser,
+  startServerProcess,
+  type CliCommand,
+  type ServerProcess,
+} from './server.js';
 
 export interface ProviderProcess {
   proc: ChildProcess;
@@ -31,9 +37,14 @@ export async function startProviderProcess(opts: {
   token: string;
   dataDir: string;
   args?: string[];
-  env?: Record<string, string>;
+  /** Extra environment variables (`undefined` removes one). */
+  env?: Record<string, string | undefined>;
+  /** Default: this checkout's CLI ({@link cliCommand}). */
+  cli?: CliCommand;
+  /** Working directory (default: the test's). */
+  cwd?: string;
 }): Promise<ProviderProcess> {
-  const cli = cliCommand();
+  const cli = opts.cli ?? cliCommand();
   const proc = spawn(
     cli.command,
     [
@@ -48,7 +59,11 @@ export async function startProviderProcess(opts: {
       '--json',
       ...(opts.args ?? []),
     ],
-    { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+    },
   );
   let stderr = '';
   proc.stderr?.setEncoding('utf8');
@@ -136,10 +151,15 @@ export async function runRequestProcess(opts: {
   params: Record<string, unknown>;
   out: string;
   args?: string[];
-  env?: Record<string, string>;
+  /** Extra environment variables (`undefined` removes one). */
+  env?: Record<string, string | undefined>;
+  /** Default: this checkout's CLI ({@link cliCommand}). */
+  cli?: CliCommand;
+  /** Working directory (default: the test's). */
+  cwd?: string;
   timeoutMs?: number;
 }): Promise<RequestOutcome> {
-  const cli = cliCommand();
+  const cli = opts.cli ?? cliCommand();
   const paramArgs = Object.entries(opts.params).flatMap(([k, v]) => ['--param', `${k}=${JSON.stringify(v)}`]);
   const proc = spawn(
     cli.command,
@@ -157,7 +177,11 @@ export async function runRequestProcess(opts: {
       ...paramArgs,
       ...(opts.args ?? []),
     ],
-    { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+    },
   );
   let stdout = '';
   let stderr = '';

@@ -24,8 +24,10 @@ import { fileURLToPath } from 'node:url';
 export interface StartServerOptions {
   /** Extra CLI arguments (e.g. `['--session-ttl', '300']`). `--db` here overrides the temporary file. */
   args?: string[];
-  /** Extra environment variables. */
-  env?: Record<string, string>;
+  /** Extra environment variables (`undefined` removes one). */
+  env?: Record<string, string | undefined>;
+  /** The command that runs the CLI (default {@link cliCommand}: this checkout's), e.g. an installed `sdrlink`. */
+  cli?: CliCommand;
   /** Use this folder (and `<dir>/db.sqlite`) instead of a fresh temporary one; `stop()` then leaves it. */
   dir?: string;
   /** How long to wait for the listening line (default 20 s). */
@@ -54,8 +56,14 @@ export interface ServerProcess {
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 
+/** A program and the arguments that come before the verb. */
+export interface CliCommand {
+  command: string;
+  args: string[];
+}
+
 /** The command that runs the CLI: the compiled one, or the TypeScript source through tsx. */
-export function cliCommand(): { command: string; args: string[] } {
+export function cliCommand(): CliCommand {
   if (FROM_SOURCE) {
     return {
       command: process.execPath,
@@ -70,7 +78,7 @@ export async function startServerProcess(opts: StartServerOptions = {}): Promise
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'sdrlink-server-')));
   const args = opts.args ?? [];
-  const cli = cliCommand();
+  const cli = opts.cli ?? cliCommand();
   const full = [...cli.args, 'server', '--host', '127.0.0.1', '--port', '0'];
   if (!args.includes('--db')) full.push('--db', join(dir, 'db.sqlite'));
   if (!args.includes('--log-level')) full.push('--log-level', 'warn');
