@@ -4,34 +4,15 @@
  * `sdrlink provide` against a real server process.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
 import { runRequestProcess } from '../helpers/agents.js';
-import { cliCommand, registerUser, startServerProcess, type ServerProcess } from '../helpers/server.js';
+import { registerUser, runCli, startServerProcess, type ServerProcess } from '../helpers/server.js';
 
 const SECRET = 'cli-auth-test-secret-0123456789abcdef';
-
-/** Runs the CLI to its exit; resolves with the exit code and both outputs. */
-async function runCli(
-  args: string[],
-): Promise<{ code: number | string | null; stdout: string; stderr: string }> {
-  const cli = cliCommand();
-  const proc = spawn(cli.command, [...cli.args, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
-  const code = await new Promise<number | string | null>((resolve) =>
-    proc.once('exit', (c, s) => resolve(c ?? s)),
-  );
-  clearTimeout(timer);
-  return { code, stdout, stderr };
-}
 
 describe('CLI with a token the server refuses', () => {
   let srv: ServerProcess;

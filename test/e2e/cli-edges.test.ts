@@ -16,26 +16,8 @@ import {
   type ProviderProcess,
   type TransferFixture,
 } from '../helpers/agents.js';
-import { cliCommand } from '../helpers/server.js';
+import { runCli } from '../helpers/server.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../../src/datasets/limits.js';
-
-/** Runs the CLI to its exit; resolves with the exit code and both outputs. */
-async function runCli(
-  args: string[],
-): Promise<{ code: number | string | null; stdout: string; stderr: string }> {
-  const cli = cliCommand();
-  const proc = spawn(cli.command, [...cli.args, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
-  const code = await new Promise<number | string | null>((resolve) =>
-    proc.once('exit', (c, s) => resolve(c ?? s)),
-  );
-  clearTimeout(timer);
-  return { code, stdout, stderr };
-}
 
 /**
  * Nothing listens on port 1: a request that reached the network would fail with ERR_SERVER_UNREACHABLE.

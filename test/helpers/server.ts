@@ -73,6 +73,24 @@ export function cliCommand(): CliCommand {
   return { command: process.execPath, args: [join(HERE, '..', '..', 'src', 'cli', 'main.js')] };
 }
 
+/** Runs the CLI to its exit; resolves with the exit code and both outputs. */
+export async function runCli(
+  args: string[],
+): Promise<{ code: number | string | null; stdout: string; stderr: string }> {
+  const cli = cliCommand();
+  const proc = spawn(cli.command, [...cli.args, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
+  const code = await new Promise<number | string | null>((resolve) =>
+    proc.once('exit', (c, s) => resolve(c ?? s)),
+  );
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
 /** Spawns the server and resolves once it listens. */
 export async function startServerProcess(opts: StartServerOptions = {}): Promise<ServerProcess> {
   const ownDir = opts.dir === undefined;
