@@ -159,6 +159,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     metrics,
     now,
     startedAt: now(),
+    stun: { port: undefined },
   };
   app.decorate('sdrlink', ctx);
   app.decorateRequest('user', null);

@@ -3,6 +3,7 @@
  * precedence (flag > env > default). This is the only module that reads `process.env` for the server.
  */
 import { resolve } from 'node:path';
+import { parseDurationS, parseTurnUrls, turnSecretProblem, type TurnOptions } from './turn.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -74,6 +75,13 @@ export interface ServerOptions {
   corsOrigins: string[];
   /** When set, `GET /metrics` requires `Authorization: Bearer <metricsToken>`; when absent it is open. */
   metricsToken: string | undefined;
+  /** TURN servers sharing a secret with this server: `GET /api/ice/config` hands out per-user credentials. */
+  turn: TurnOptions | undefined;
+  /**
+   * The UDP port of the built-in STUN responder (src/server/stun/): `'http'` = the HTTP port's number
+   * (or any free port when that one is taken), 0 = any free port, `'off'` = none.
+   */
+  stunPort: number | 'http' | 'off';
 }
 
 export const DEFAULT_REQUEST_TYPES = ['spectrum', 'signal', 'battery-report'];
@@ -113,6 +121,8 @@ export function defaultOptions(): ServerOptions {
     trustProxy: false,
     corsOrigins: [],
     metricsToken: undefined,
+    turn: undefined,
+    stunPort: 'http',
   };
 }
 
@@ -133,6 +143,10 @@ export interface ConfigFlags {
   maxRelays?: string;
   corsOrigin?: string;
   metricsToken?: string;
+  turnUrl?: string;
+  turnSecret?: string;
+  turnTtl?: string;
+  stunPort?: string;
 }
 
 /** A configuration value that cannot be used; the message names the flag or variable. */
@@ -278,7 +292,8 @@ export function parseCorsOrigins(text: string, name: string): string[] {
  * SDRLINK_MAX_OPEN_SESSIONS, SDRLINK_LOGIN_MAX_FAILURES, SDRLINK_LOGIN_WINDOW_MS, SDRLINK_REGISTER_MAX,
  * SDRLINK_RELAY_WINDOW_BYTES, SDRLINK_RELAY_MAX, SDRLINK_RELAY_MAX_BYTES, SDRLINK_RELAY_USER_MAX_BYTES,
  * SDRLINK_RELAY_JOIN_TIMEOUT_MS, SDRLINK_TRUST_PROXY (1|0), SDRLINK_CORS_ORIGIN (comma list, or *),
- * SDRLINK_METRICS_TOKEN.
+ * SDRLINK_METRICS_TOKEN, SDRLINK_TURN_URL (comma list), SDRLINK_TURN_SECRET, SDRLINK_TURN_TTL,
+ * SDRLINK_STUN_PORT (a port, or off).
  *
  * @throws ConfigError naming the flag or variable at fault.
  */
@@ -345,5 +360,49 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     o.corsOrigins = parseCorsOrigins(s.value, s.name);
   if ((s = pick(flags.metricsToken, '--metrics-token', env, 'SDRLINK_METRICS_TOKEN')))
     o.metricsToken = parseMetricsToken(s.value, s.name);
+  o.turn = loadTurn(flags, env);
+  if ((s = pick(flags.stunPort, '--stun-port', env, 'SDRLINK_STUN_PORT')))
+    o.stunPort = s.value.trim() === 'off' ? 'off' : int(s, 0, 65535);
   return o;
+}
+
+/** Default lifetime of a TURN credential. */
+export const DEFAULT_TURN_TTL_S = 3600;
+
+/** `--turn-url` / `--turn-secret` / `--turn-ttl`: both or neither of the first two. */
+function loadTurn(flags: ConfigFlags, env: NodeJS.ProcessEnv): TurnOptions | undefined {
+  const url = pick(flags.turnUrl, '--turn-url', env, 'SDRLINK_TURN_URL');
+  const secret = pick(flags.turnSecret, '--turn-secret', env, 'SDRLINK_TURN_SECRET');
+  const ttl = pick(flags.turnTtl, '--turn-ttl', env, 'SDRLINK_TURN_TTL');
+  if (url === undefined) {
+    if (secret !== undefined)
+      throw new ConfigError(`${secret.name}: given without --turn-url (SDRLINK_TURN_URL)`);
+    if (ttl !== undefined) throw new ConfigError(`${ttl.name}: given without --turn-url (SDRLINK_TURN_URL)`);
+    return undefined;
+  }
+  let urls: string[];
+  try {
+    urls = parseTurnUrls(url.value);
+  } catch (err) {
+    throw new ConfigError(`${url.name}: ${(err as Error).message}`);
+  }
+  if (secret === undefined) {
+    throw new ConfigError(
+      `${url.name}: needs the secret shared with the TURN server (--turn-secret or SDRLINK_TURN_SECRET; coturn's static-auth-secret)`,
+    );
+  }
+  const problem = turnSecretProblem(secret.value);
+  if (problem !== undefined) throw new ConfigError(`${secret.name}: ${problem}`);
+  let ttlS = DEFAULT_TURN_TTL_S;
+  if (ttl !== undefined) {
+    const v = parseDurationS(ttl.value);
+    if (v === undefined)
+      throw new ConfigError(
+        `${ttl.name}: must be a duration such as 3600, 90s, 30m, 1h or 1d, got ${JSON.stringify(ttl.value)}`,
+      );
+    if (v < 60 || v > 7 * 86400)
+      throw new ConfigError(`${ttl.name}: must be between 1 minute and 7 days, got ${v} s`);
+    ttlS = v;
+  }
+  return { urls, secret: secret.value, ttlS };
 }

@@ -26,6 +26,8 @@ export interface ServerContext {
   /** Clock in milliseconds. */
   readonly now: () => number;
   readonly startedAt: number;
+  /** The built-in STUN responder's UDP port once it runs (set by `startServer`; in-process apps have none). */
+  readonly stun: { port: number | undefined };
 }
 
 declare module 'fastify' {

@@ -7,6 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
 import { buildServer, resolveOptions, type BuildOptions } from './app.js';
+import type { ServerOptions } from './config.js';
+import { startStunResponder, type StunResponder } from './stun/responder.js';
 
 export interface StartOptions extends BuildOptions {
   /** Where the JSON listening line goes (default stdout). */
@@ -21,6 +23,8 @@ export interface RunningServer {
   readonly host: string;
   readonly port: number;
   readonly db: string;
+  /** The STUN responder's UDP port (docs/api.md §4); undefined when `--stun-port off`. */
+  readonly stunPort: number | undefined;
   /** Stops accepting, closes WebSockets (1001) and relays, waits for requests in flight, closes the database. */
   close(): Promise<void>;
 }
@@ -42,10 +46,21 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     throw e;
   }
   const port = (app.server.address() as AddressInfo).port;
+  let stun: StunResponder | undefined;
+  try {
+    stun = await startStun(options, port);
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
+  app.sdrlink.stun.port = stun?.port;
   const url = `http://${urlHost(options.host)}:${port}`;
   const db = app.sdrlink.storage.location;
-  out.write(JSON.stringify({ event: 'listening', url, port, db }) + '\n');
-  err.write(`sdrlink server listening on ${url} (database ${db})\n`);
+  const line: Record<string, unknown> = { event: 'listening', url, port, db };
+  if (stun !== undefined) line['stun_port'] = stun.port;
+  out.write(JSON.stringify(line) + '\n');
+  const stunText = stun === undefined ? 'no STUN' : `STUN on UDP ${stun.port}`;
+  err.write(`sdrlink server listening on ${url} (database ${db}; ${stunText})\n`);
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -53,6 +68,23 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     host: options.host,
     port,
     db,
-    close: () => (closing ??= app.close()),
+    stunPort: stun?.port,
+    close: () => (closing ??= Promise.all([app.close(), stun?.close()]).then(() => undefined)),
   };
+}
+
+/**
+ * Starts the STUN responder: on the HTTP port's number by default (any free port when another program
+ * holds that UDP port), on the given port (which must be free), or not at all (`off`).
+ */
+async function startStun(options: ServerOptions, httpPort: number): Promise<StunResponder | undefined> {
+  if (options.stunPort === 'off') return undefined;
+  const host = options.host === '' ? '0.0.0.0' : options.host;
+  if (options.stunPort !== 'http') return startStunResponder(host, options.stunPort);
+  try {
+    return await startStunResponder(host, httpPort);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    return startStunResponder(host, 0);
+  }
 }

@@ -89,7 +89,11 @@ describe('server process', () => {
     assert.deepEqual((put.body as { request_types: string[] }).request_types, ['spectrum', 'signal']);
     const cfg = await api(srv.url, c.token, 'GET', '/api/ice/config');
     assert.deepEqual(cfg.body, {
-      ice_servers: [{ urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'c' }],
+      ice_servers: [
+        { urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'c' },
+        // The built-in STUN responder, on by default (docs/api.md §4).
+        { urls: [`stun:127.0.0.1:${srv.stunPort}`] },
+      ],
       relay_after_ms: 5000,
     });
 

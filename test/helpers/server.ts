@@ -40,6 +40,8 @@ export interface ServerProcess {
   port: number;
   /** Absolute path of the SQLite file, as the server reported it. */
   dbPath: string;
+  /** The built-in STUN responder's UDP port (`stun_port` of the listening line); undefined when off. */
+  stunPort: number | undefined;
   /** The folder holding the database (removed by `stop()` unless given in the options). */
   dir: string;
   proc: ChildProcess;
@@ -119,7 +121,7 @@ export async function startServerProcess(opts: StartServerOptions = {}): Promise
   const cleanup = async () => {
     if (ownDir) await rm(dir, { recursive: true, force: true });
   };
-  let listening: { url: string; port: number; db: string };
+  let listening: { url: string; port: number; db: string; stunPort: number | undefined };
   try {
     listening = await new Promise((resolve, reject) => {
       let done = false;
@@ -148,7 +150,13 @@ export async function startServerProcess(opts: StartServerOptions = {}): Promise
         } catch {
           return;
         }
-        const m = msg as { event?: unknown; url?: unknown; port?: unknown; db?: unknown };
+        const m = msg as {
+          event?: unknown;
+          url?: unknown;
+          port?: unknown;
+          db?: unknown;
+          stun_port?: unknown;
+        };
         if (
           m.event === 'listening' &&
           typeof m.url === 'string' &&
@@ -157,7 +165,8 @@ export async function startServerProcess(opts: StartServerOptions = {}): Promise
         ) {
           done = true;
           clearTimeout(timer);
-          resolve({ url: m.url, port: m.port, db: m.db });
+          const stunPort = typeof m.stun_port === 'number' ? m.stun_port : undefined;
+          resolve({ url: m.url, port: m.port, db: m.db, stunPort });
         }
       });
     });
@@ -175,6 +184,7 @@ export async function startServerProcess(opts: StartServerOptions = {}): Promise
     url: listening.url,
     port: listening.port,
     dbPath: listening.db,
+    stunPort: listening.stunPort,
     dir,
     proc,
     stderr: () => stderr,

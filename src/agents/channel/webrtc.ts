@@ -493,16 +493,35 @@ export class WebRtcPeer {
   }
 }
 
-/** The native API's ICE servers: URL strings, credentials inside (`turn:user:pass@host:port`), as the polyfill does. */
-function toNativeIceServers(
+/**
+ * The native API's ICE servers. STUN URLs go as strings; a TURN server with credentials goes as an object
+ * (`{hostname, port, username, password, relayType}`), because the string form the polyfill builds
+ * (`turn:USER:PASS@host:port`) breaks on the TURN REST username `EXPIRY:USERID`, whose `:` libdatachannel
+ * would read as the end of the user name.
+ */
+export function toNativeIceServers(
   servers: Array<{ urls: string | string[]; username?: string; credential?: string }>,
-): string[] {
+): Array<string | nodeDataChannel.IceServer> {
   return servers.flatMap((s) =>
-    (Array.isArray(s.urls) ? s.urls : [s.urls]).map((url) => {
+    (Array.isArray(s.urls) ? s.urls : [s.urls]).flatMap((url): Array<string | nodeDataChannel.IceServer> => {
       if (s.username === undefined || s.credential === undefined || s.username === '' || s.credential === '')
-        return url;
-      const [scheme, rest] = url.split(/:(.*)/) as [string, string];
-      return `${scheme}:${s.username}:${s.credential}@${rest}`;
+        return [url];
+      const turn = /^turn:(\[[0-9A-Fa-f:.]+\]|[^:?[\]]+)(?::(\d+))?(?:\?transport=([a-z]+))?$/i.exec(url);
+      if (turn === null) {
+        // turns: and TURN over TCP are not supported by libjuice (docs/api.md §4): skipped, not misread.
+        return [];
+      }
+      if (turn[3] !== undefined && turn[3].toLowerCase() !== 'udp') return [];
+      const hostname = (turn[1] as string).replace(/^\[(.*)\]$/, '$1');
+      return [
+        {
+          hostname,
+          port: turn[2] === undefined ? 3478 : Number(turn[2]),
+          username: s.username,
+          password: s.credential,
+          relayType: 'TurnUdp',
+        },
+      ];
     }),
   );
 }

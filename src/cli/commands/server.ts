@@ -46,6 +46,22 @@ export function serverCommand(): Command {
       '--metrics-token <token>',
       'require Authorization: Bearer <token> on GET /metrics, 16+ visible characters (env SDRLINK_METRICS_TOKEN, which keeps it out of ps; default: /metrics open)',
     )
+    .option(
+      '--turn-url <list>',
+      'TURN servers sharing --turn-secret, turn:HOST[:PORT],… (UDP only; env SDRLINK_TURN_URL; default none)',
+    )
+    .option(
+      '--turn-secret <secret>',
+      "the TURN server's static-auth-secret, 16+ visible characters (env SDRLINK_TURN_SECRET, which keeps it out of ps)",
+    )
+    .option(
+      '--turn-ttl <duration>',
+      'lifetime of the TURN credentials handed out, e.g. 1h (env SDRLINK_TURN_TTL; default 1h)',
+    )
+    .option(
+      '--stun-port <port|off>',
+      'UDP port of the built-in STUN responder, 0 = any free port (env SDRLINK_STUN_PORT; default: the HTTP port number)',
+    )
     .action(async (flags: Record<string, string | undefined>) => {
       const { loadConfig } = await import('../../server/config.js');
       const { startServer } = await import('../../server/main.js');

@@ -15,6 +15,17 @@ import {
 } from '../schemas.js';
 import { historyToWire, sessionToWire, signalToWire } from '../wire.js';
 import type { ServerContext } from '../context.js';
+import { turnCredential } from '../turn.js';
+
+/**
+ * The host part of a `Host` header (Fastify's `hostname` drops the port) as a STUN URL takes it, or
+ * undefined when it is not a plain name or address (then no STUN entry: nothing odd is echoed back).
+ */
+export function stunHost(hostname: string): string | undefined {
+  const h = hostname.startsWith('[') ? hostname.replace(/(\])(:\d+)?$/, '$1') : hostname.replace(/:\d+$/, '');
+  if (/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(h) || /^\[[0-9A-Fa-f:.]{2,45}\]$/.test(h)) return h;
+  return undefined;
+}
 
 const SIGNALS_LIMIT = 1000;
 const SESSIONS_LIMIT = 100;
@@ -111,8 +122,18 @@ export function registerIceRoutes(app: FastifyInstance, ctx: ServerContext): voi
   );
 
   // No response schema (as before): the configured servers go out as they are; the type keeps them on contract.
-  app.get('/api/ice/config', async (): Promise<IceConfigWire> => ({
-    ice_servers: ctx.options.iceServers,
-    relay_after_ms: ctx.options.relayAfterMs,
-  }));
+  app.get('/api/ice/config', async (request): Promise<IceConfigWire> => {
+    const user = request.requireUser();
+    const servers: IceConfigWire['ice_servers'] = [...ctx.options.iceServers];
+    const stunPort = ctx.stun.port;
+    // Our own STUN responder, at the name the client reached us by (it will reach the UDP port there too).
+    const host = stunHost(request.hostname);
+    if (stunPort !== undefined && host !== undefined) servers.push({ urls: [`stun:${host}:${stunPort}`] });
+    const turn = ctx.options.turn;
+    if (turn !== undefined) {
+      const { username, credential } = turnCredential(turn.secret, String(user.id), ctx.now(), turn.ttlS);
+      servers.push({ urls: turn.urls, username, credential });
+    }
+    return { ice_servers: servers, relay_after_ms: ctx.options.relayAfterMs };
+  });
 }
