@@ -14,6 +14,8 @@ import {
   connectWithFallback,
   consumerCapabilities,
   directFailure,
+  pathField,
+  pathRoute,
   runWithFailover,
   type ChannelFactory,
   type OpenedChannel,
@@ -60,6 +62,13 @@ export interface RequestResult {
   /** False when the provider sent no checksum (a seed provider): the file was saved unverified. */
   verified: boolean;
   transport: TransportKind;
+  /**
+   * Which path carried the bytes (the last channel's, after a failover): the selected ICE candidate pair
+   * `<local>-<remote>/<udp|tcp>` or `ws-relay`; absent when unknown.
+   */
+  network_path?: string;
+  /** The same in words: `direct`, `TURN`, `WebSocket relay` (or `p2p` when the pair is unknown). */
+  route?: string;
   session_id: string;
   /** From the start of the request to the verified file in place. */
   duration_ms: number;
@@ -144,6 +153,7 @@ class ConsumerRequest {
       event: 'connected',
       session_id: link.sessionId,
       transport: opened.kind,
+      ...pathField(opened),
       ...(fallback !== undefined ? { fallback: fallback.reason } : {}),
     });
     const received = await this.#receive(link, opened);
@@ -212,6 +222,7 @@ class ConsumerRequest {
             event: 'connected',
             session_id: link.sessionId,
             transport: 'relay',
+            ...pathField(relay),
             fallback: why.reason,
           });
         },
@@ -254,6 +265,8 @@ class ConsumerRequest {
       sha256: r.file.sha256,
       verified: r.file.verified,
       transport: r.opened.kind,
+      ...(r.opened.path === undefined ? {} : { network_path: r.opened.path }),
+      route: pathRoute(r.opened.path, r.opened.kind),
       session_id: link.sessionId,
       duration_ms: now - this.#started,
       transfer_ms: Math.max(1, now - r.transferStart),
@@ -275,6 +288,7 @@ class ConsumerRequest {
         bytes: r.file.size - r.file.startOffset,
         sha256: r.file.sha256,
         transport: r.opened.kind,
+        ...pathField(r.opened),
         duration_ms: durationMs,
         verified: r.file.verified,
       })

@@ -24,9 +24,9 @@ import {
   withAbort,
   type ChannelFactory,
   type OpenedChannel,
+  pathField,
   type SessionLink,
   type TransportChoice,
-  type TransportKind,
 } from './transport.js';
 
 /** What every session of one provider shares. */
@@ -223,9 +223,10 @@ class ProviderSession {
       event: 'connected',
       session_id: this.#id,
       transport: opened.kind,
+      ...pathField(opened),
       ...(fallback !== undefined ? { fallback: fallback.reason } : {}),
     });
-    this.#report({ status: 'connected', transport: opened.kind });
+    this.#report({ status: 'connected', transport: opened.kind, ...pathField(opened) });
 
     const file = await withAbort(Promise.race([this.#prepared, this.#signals.failed]), {
       ms: FILE_READY_TIMEOUT_MS,
@@ -253,13 +254,14 @@ class ProviderSession {
             event: 'connected',
             session_id: this.#id,
             transport: 'relay',
+            ...pathField(relay),
             fallback: why.reason,
           });
         },
       },
       (o) => this.#sendOver(o, file),
     );
-    this.#completed(file, sent, current.kind);
+    this.#completed(file, sent, current);
   }
 
   /**
@@ -303,14 +305,16 @@ class ProviderSession {
     }
   }
 
-  #completed(file: PreparedFile, r: SendResult, transport: TransportKind): void {
+  #completed(file: PreparedFile, r: SendResult, over: OpenedChannel): void {
     const duration = Date.now() - this.#started;
+    const transport = over.kind;
     this.#ctx.emit({
       event: 'sent',
       session_id: this.#id,
       bytes: r.bytesSent,
       sha256: file.sha256,
       transport,
+      ...pathField(over),
       duration_ms: duration,
       acked: r.acked,
       start_offset: r.startOffset,
@@ -318,6 +322,7 @@ class ProviderSession {
     this.#report({
       status: 'completed',
       transport,
+      ...pathField(over),
       bytes: r.bytesSent,
       sha256: file.sha256,
       file_name: file.filename,
@@ -350,7 +355,7 @@ class ProviderSession {
       bytes: 0,
       error: `${code}: ${e.message}`.slice(0, 500),
       duration_ms: Date.now() - this.#started,
-      ...(this.#opened !== undefined ? { transport: this.#opened.kind } : {}),
+      ...(this.#opened !== undefined ? { transport: this.#opened.kind, ...pathField(this.#opened) } : {}),
     });
   }
 

@@ -53,6 +53,8 @@ export type ProviderEvent =
       event: 'connected';
       session_id: string;
       transport: 'p2p' | 'relay';
+      /** The selected ICE candidate pair (`srflx-host/udp`, `relay-relay/udp`, …) or `ws-relay`. */
+      path?: string;
       /** Why the relay carries the session although `auto` would have taken a direct channel. */
       fallback?: FallbackReason;
     }
@@ -63,6 +65,7 @@ export type ProviderEvent =
       bytes: number;
       sha256: string;
       transport: 'p2p' | 'relay';
+      path?: string;
       duration_ms: number;
       acked: boolean;
       start_offset: number;

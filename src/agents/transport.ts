@@ -68,7 +68,36 @@ export function offerCapabilities(signalData: string): string[] {
 export interface OpenedChannel {
   channel: Channel;
   kind: TransportKind;
+  /**
+   * Which path carries the bytes ({@link TransferPath}): the selected ICE candidate pair of a WebRTC
+   * channel, or `ws-relay`. Absent when unknown (an in-memory test channel, a pair not reported).
+   */
+  path?: TransferPath;
   close(): void;
+}
+
+/**
+ * `<local>-<remote>/<proto>` from the selected candidate pair (host, srflx, prflx, relay; udp, tcp), or
+ * `ws-relay` for the server's WebSocket relay — the transfer report's `path` (docs/api.md §3).
+ */
+export type TransferPath = string;
+
+/** The pattern every {@link TransferPath} matches (the wire schema's, src/wire/sessions.ts). */
+export const TRANSFER_PATH = /^(ws-relay|(host|srflx|prflx|relay)-(host|srflx|prflx|relay)\/(udp|tcp))$/;
+
+/** `{ path }` when the channel's path is known, else `{}`: spread into events and transfer reports. */
+export function pathField(o: OpenedChannel): { path?: TransferPath } {
+  return o.path === undefined ? {} : { path: o.path };
+}
+
+/** What carried the bytes, in words: `direct` (no relay on either side), `TURN`, or `WebSocket relay`. */
+export function pathRoute(
+  path: TransferPath | undefined,
+  kind: TransportKind,
+): 'direct' | 'TURN' | 'WebSocket relay' | 'p2p' {
+  if (path === 'ws-relay' || kind === 'relay') return 'WebSocket relay';
+  if (path === undefined) return 'p2p';
+  return path.includes('relay') ? 'TURN' : 'direct';
 }
 
 export interface SessionLink {
@@ -344,7 +373,8 @@ async function openP2P(
       what: 'no open data channel',
       waitingFor: 'channel',
     });
-    return { channel, kind: 'p2p', close: () => peer.close() };
+    const path = peer.selectedPath();
+    return { channel, kind: 'p2p', ...(path === undefined ? {} : { path }), close: () => peer.close() };
   } catch (err) {
     link.signals.onCandidate = undefined;
     peer.close();
@@ -418,7 +448,7 @@ async function openRelay(link: SessionLink): Promise<OpenedChannel> {
     };
     if (link.signal !== undefined) opts.signal = link.signal;
     const channel = await openRelayChannel(opts);
-    return { channel, kind: 'relay', close: () => channel.close() };
+    return { channel, kind: 'relay', path: 'ws-relay', close: () => channel.close() };
   } catch (err) {
     // The server closes a side waiting at the relay with `ERR_SESSION_STATE: <status>` when the session
     // went final meanwhile (docs/api.md §6): nobody will join, so say so instead of timing out.

@@ -66,7 +66,7 @@ export async function runDemo(o: { out: string; type: string; keep?: boolean }):
         `received   ${r.path}`,
         `size       ${formatBytes(r.size)} (${r.size} bytes)`,
         `sha256     ${r.sha256} (${r.verified ? 'verified: every chunk CRC-32, the whole SHA-256' : 'UNVERIFIED'})`,
-        `transport  ${r.transport}`,
+        `path       ${r.route ?? r.transport}${r.network_path !== undefined && r.network_path !== 'ws-relay' ? ` (${r.network_path})` : ''}`,
         `time       ${r.duration_ms} ms from request to verified file (${formatRate(r.rate)} on the wire)`,
         '',
         `Open it:   python3 -c "import numpy as np; d = np.load('${r.path}'); print({k: d[k].shape for k in d.files})"`,

@@ -107,7 +107,7 @@ function printEvent(e: ProviderEvent) {
       break;
     case 'sent':
       process.stderr.write(
-        `${sid}sent ${formatBytes(e.bytes)} over ${e.transport} in ${(e.duration_ms / 1000).toFixed(2)} s (${formatRate((e.bytes / Math.max(1, e.duration_ms)) * 1000)})${e.acked ? ', acknowledged' : ''}${e.start_offset > 0 ? `, resumed at ${e.start_offset}` : ''}\n`,
+        `${sid}sent ${formatBytes(e.bytes)} over ${e.path ?? e.transport} in ${(e.duration_ms / 1000).toFixed(2)} s (${formatRate((e.bytes / Math.max(1, e.duration_ms)) * 1000)})${e.acked ? ', acknowledged' : ''}${e.start_offset > 0 ? `, resumed at ${e.start_offset}` : ''}\n`,
       );
       break;
     case 'refused':
@@ -132,7 +132,7 @@ function printEvent(e: ProviderEvent) {
     case 'lost-claim':
     case 'log':
       process.stderr.write(
-        `${sid}${e.event}${'transport' in e ? ` (${e.transport})` : ''}${'message' in e ? `: ${e.message}` : ''}\n`,
+        `${sid}${e.event}${'transport' in e ? ` (${'path' in e && e.path !== undefined ? e.path : e.transport})` : ''}${'message' in e ? `: ${e.message}` : ''}\n`,
       );
       break;
   }

@@ -35,7 +35,8 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
       opts.onProgress = (e) => p.update(e.received, e.total, e.transport);
       opts.onEvent = (e) => {
         if (e.event === 'session') p.note(`session ${String(e['session_id'])}: waiting for a provider`);
-        else if (e.event === 'connected') p.note(`connected (${String(e['transport'])})`);
+        else if (e.event === 'connected')
+          p.note(`connected (${typeof e['path'] === 'string' ? e['path'] : String(e['transport'])})`);
         else if (e.event === 'log') p.note(String(e['message']));
       };
     }
@@ -66,7 +67,7 @@ function printResult(r: RequestResult, json: boolean) {
       : `saved      ${r.path}`,
     `size       ${r.size} bytes (${formatBytes(r.size)})`,
     `sha256     ${r.sha256}${r.verified ? '  (verified)' : '  (UNVERIFIED: the provider sent no checksum)'}`,
-    `transport  ${r.transport}`,
+    `path       ${r.route ?? r.transport}${r.network_path !== undefined && r.network_path !== 'ws-relay' ? ` (${r.network_path})` : ''}`,
     r.already_present === true
       ? `checked    in ${r.duration_ms} ms, the provider's sha256 against the file in place`
       : `throughput ${formatRate(r.rate)}; first byte after ${r.first_byte_ms} ms, verified file after ${r.duration_ms} ms${r.resumed_from > 0 ? `; resumed at byte ${r.resumed_from}` : ''}`,

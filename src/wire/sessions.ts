@@ -84,6 +84,13 @@ export const TransferBody = Type.Object({
   bytes: Type.Optional(count()),
   sha256: Type.Optional(str({ pattern: '^[0-9a-f]{64}$', errorMessage: 'must be 64 lowercase hex digits' })),
   transport: Type.Optional(enumOf(TRANSPORTS)),
+  /** Which path carried the bytes: the selected ICE candidate pair, or `ws-relay`. */
+  path: Type.Optional(
+    str({
+      pattern: '^(ws-relay|(host|srflx|prflx|relay)-(host|srflx|prflx|relay)/(udp|tcp))$',
+      errorMessage: 'must be ws-relay or <local>-<remote>/<udp|tcp> with host, srflx, prflx or relay',
+    }),
+  ),
   duration_ms: Type.Optional(count()),
   error: Type.Optional(str({ maxLength: 1024 })),
   verified: Type.Optional(Type.Boolean()),

@@ -64,6 +64,8 @@ describe('relay fallback between real processes', () => {
       });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.result['transport'], 'relay');
+      assert.equal(r.result['network_path'], 'ws-relay');
+      assert.equal(r.result['route'], 'WebSocket relay');
       assert.equal(r.result['verified'], true);
       assert.equal(await sha256Of(r.result['path'] as string), r.result['sha256']);
       const rec = await transferRecord(r.result['session_id'] as string);

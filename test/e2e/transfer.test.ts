@@ -78,6 +78,10 @@ describe('transfers between real processes', () => {
       assert.equal(r.result['ok'], true);
       assert.equal(r.result['verified'], true);
       assert.equal(r.result['transport'], 'p2p');
+      // Loopback: host candidates (the provider's seen first in its checks, so peer-reflexive to the
+      // consumer, see webrtc.ts "holds its candidates"); the summary says "direct", not "p2p".
+      assert.match(String(r.result['network_path']), /^(host|prflx)-(host|prflx)\/udp$/);
+      assert.equal(r.result['route'], 'direct');
       const path = r.result['path'] as string;
       assert.equal(path, join(out, 'spectrum_100000000_110000000_2000000.npz'));
       assert.equal(await sha256Of(path), r.result['sha256']);

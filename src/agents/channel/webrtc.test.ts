@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { after, test } from 'node:test';
+import { after, describe, it, test } from 'node:test';
 import {
+  candidateTypeAndProto,
   cleanupWebRtc,
   HOLD_CANDIDATES_MAX_MS,
   parseCandidate,
@@ -34,6 +35,9 @@ test('offerer and answerer open the file-transfer channel and move bytes both wa
     assert.match(answer.sdp, /a=setup:active/);
     await a.acceptAnswer(answer);
     const [ca, cb] = await Promise.all([a.openChannel(10_000), b.openChannel(10_000)]);
+    // No ICE servers: the selected pair is host to host, over UDP.
+    assert.equal(a.selectedPath(), 'host-host/udp');
+    assert.equal(b.selectedPath(), 'host-host/udp');
     const payload = randomBytes(200_000);
     const got: Buffer[] = [];
     const done = new Promise<void>((resolve) => {
@@ -299,4 +303,33 @@ test('signaled descriptions and candidates are validated', () => {
     parseCandidate('{"candidate":"c","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":null}').candidate,
     'c',
   );
+});
+
+describe('candidateTypeAndProto (the path of a selected pair)', () => {
+  it('reads typ and transport from candidate lines, with or without a=', () => {
+    assert.deepEqual(candidateTypeAndProto('candidate:1 1 UDP 2114977791 10.0.0.2 5000 typ host'), {
+      type: 'host',
+      proto: 'udp',
+    });
+    assert.deepEqual(
+      candidateTypeAndProto(
+        'a=candidate:3 1 UDP 1678769663 203.0.113.7 40000 typ srflx raddr 0.0.0.0 rport 0',
+      ),
+      { type: 'srflx', proto: 'udp' },
+    );
+    assert.deepEqual(
+      candidateTypeAndProto('candidate:4 1 UDP 1047807 198.51.100.1 49177 typ relay raddr 0.0.0.0 rport 0'),
+      {
+        type: 'relay',
+        proto: 'udp',
+      },
+    );
+    assert.deepEqual(candidateTypeAndProto('candidate:5 1 TCP 1 10.0.0.2 9 typ prflx tcptype active'), {
+      type: 'prflx',
+      proto: 'tcp',
+    });
+    assert.equal(candidateTypeAndProto('candidate:1 1 SCTP 1 10.0.0.2 5000 typ host'), undefined);
+    assert.equal(candidateTypeAndProto('candidate:1 1 UDP 1 10.0.0.2 5000 typ weird'), undefined);
+    assert.equal(candidateTypeAndProto('garbage'), undefined);
+  });
 });

@@ -192,6 +192,19 @@ export function standardCandidate(candidate: string): string {
   return candidate.startsWith('a=') ? candidate.slice(2) : candidate;
 }
 
+/** `typ` and transport of a candidate line (RFC 8839 §5.1): `candidate:1 1 UDP 2114977791 10.0.0.2 5000 typ host`. */
+export function candidateTypeAndProto(
+  candidate: string,
+): { type: 'host' | 'srflx' | 'prflx' | 'relay'; proto: 'udp' | 'tcp' } | undefined {
+  const m = /^(?:a=)?candidate:\S+ \d+ (\S+) \d+ \S+ \d+ typ (host|srflx|prflx|relay)(?: |$)/i.exec(
+    candidate,
+  );
+  if (m === null) return undefined;
+  const proto = (m[1] as string).toLowerCase();
+  if (proto !== 'udp' && proto !== 'tcp') return undefined;
+  return { type: (m[2] as string).toLowerCase() as 'host' | 'srflx' | 'prflx' | 'relay', proto };
+}
+
 function stripCandidates(sdp: string): string {
   return sdp
     .split(/\r?\n/)
@@ -313,6 +326,23 @@ export class WebRtcPeer {
 
   get connectionState(): string {
     return this.#pc.connectionState;
+  }
+
+  /**
+   * The path of the selected candidate pair, `<local>-<remote>/<proto>` (e.g. `srflx-host/udp`,
+   * `relay-relay/udp`), read from the pair's candidate lines; undefined before ICE selects one.
+   */
+  selectedPath(): string | undefined {
+    try {
+      const pair = this.#native.getSelectedCandidatePair();
+      if (pair === null || pair === undefined) return undefined;
+      const l = candidateTypeAndProto(pair.local.candidate);
+      const r = candidateTypeAndProto(pair.remote.candidate);
+      if (l === undefined || r === undefined) return undefined;
+      return `${l.type}-${r.type}/${l.proto}`;
+    } catch {
+      return undefined; // destroyed
+    }
   }
 
   /**
