@@ -12,9 +12,11 @@ import {
   parseCandidate,
   parseDescription,
   SCTP_STALL_MS,
+  OpenTimeoutError,
   SctpStallError,
   WebRtcPeer,
 } from './channel/webrtc.js';
+import { probeUdp, type UdpReach } from './channel/udp-probe.js';
 import { AgentError, type AgentWait } from './errors.js';
 import type { SessionSignals } from './session-signals.js';
 import type { IceServerConfig, IceSignal, SignalingClient } from './signaling-client.js';
@@ -147,6 +149,26 @@ export interface ChannelFactory {
 export interface WebRtcFactoryOptions {
   /** Test fault: withhold ICE candidates so no direct path can form (relay fallback tests). */
   withholdCandidates?: boolean;
+  /** Skip the UDP reachability probe (channel/udp-probe.ts); default: probe. */
+  udpProbe?: boolean;
+}
+
+/**
+ * Where UDP to the STUN/TURN servers is blocked on either side, how long ICE may take (after the answer)
+ * before the relay: only host-to-host LAN paths are left, which connect within tens of milliseconds.
+ */
+export const LAN_WINDOW_MS = 500;
+
+/** The field a description's `signal_data` carries (additive) when its sender's UDP is blocked. */
+export const UDP_BLOCKED = { udp: 'blocked' } as const;
+
+/** True when a description's `signal_data` says its sender's UDP is blocked ({@link UDP_BLOCKED}). */
+export function declaresUdpBlocked(signalData: string): boolean {
+  try {
+    return (JSON.parse(signalData) as { udp?: unknown } | null)?.udp === 'blocked';
+  } catch {
+    return false;
+  }
 }
 
 /** The production {@link ChannelFactory}: node-datachannel for direct channels, the server's relay. */
@@ -351,28 +373,57 @@ async function openP2P(
   opts: WebRtcFactoryOptions,
 ): Promise<OpenedChannel> {
   const peer = createPeer(link, opts);
+  // Bounded by UDP_PROBE_MS; answered within a round trip wherever UDP gets through.
+  const probe: Promise<UdpReach> =
+    opts.udpProbe === false ? Promise.resolve('unknown') : probeUdp(link.iceServers);
+  let blocked: string | undefined;
   try {
+    let ownBlocked: boolean;
+    let peerBlocked: boolean;
     if (role === 'offerer') {
       const offer = await peer.createOffer();
       if (postOffer === undefined) throw new Error('offerer needs postOffer');
-      await postOffer(JSON.stringify(offer));
+      ownBlocked = (await probe) === 'blocked';
+      await postOffer(JSON.stringify(ownBlocked ? { ...offer, ...UDP_BLOCKED } : offer));
       const answer = await waitFor(link, link.signals.answer, {
         ms: link.connectTimeoutMs,
         what: 'no answer from the consumer',
         waitingFor: 'answer',
       });
+      peerBlocked = declaresUdpBlocked(answer.signal_data);
       await peer.acceptAnswer(parseDescriptionOrThrow(answer.signal_data, 'answer'));
     } else {
       const offer = await awaitOffer(link);
+      peerBlocked = declaresUdpBlocked(offer.signal_data);
       const answer = await peer.acceptOffer(parseDescriptionOrThrow(offer.signal_data, 'offer'));
-      await link.client.sendSignal(link.sessionId, 'answer', answer);
+      ownBlocked = (await probe) === 'blocked';
+      await link.client.sendSignal(
+        link.sessionId,
+        'answer',
+        ownBlocked ? { ...answer, ...UDP_BLOCKED } : answer,
+      );
     }
-    // Once DTLS is up, openChannel gives SCTP its own SCTP_STALL_MS past the connect timeout.
-    const channel = await waitFor(link, peer.openChannel(link.connectTimeoutMs, link.signal), {
-      ms: link.connectTimeoutMs + SCTP_STALL_MS + 1000,
-      what: 'no open data channel',
-      waitingFor: 'channel',
-    });
+    // The outcome is known early where UDP is blocked: only a LAN path can still connect (LAN_WINDOW_MS).
+    let windowMs = link.connectTimeoutMs;
+    if ((ownBlocked || peerBlocked) && link.connectTimeoutMs > LAN_WINDOW_MS) {
+      windowMs = LAN_WINDOW_MS;
+      const whose = ownBlocked && peerBlocked ? 'both sides' : ownBlocked ? 'this side' : "the peer's side";
+      blocked = `UDP to the STUN/TURN servers is blocked on ${whose}, so neither a server-reflexive nor a TURN path can form, and no LAN path connected within ${windowMs} ms`;
+      link.log?.(
+        `UDP to the STUN/TURN servers is blocked on ${whose}: only a LAN path can connect, trying it for ${windowMs} ms`,
+      );
+    }
+    // Once DTLS is up, openChannel gives SCTP its own SCTP_STALL_MS past the connect timeout; once ICE is
+    // connected within a short window, DTLS gets the rest of the connect timeout.
+    const channel = await waitFor(
+      link,
+      peer.openChannel(windowMs, link.signal, SCTP_STALL_MS, link.connectTimeoutMs - windowMs),
+      {
+        ms: link.connectTimeoutMs + SCTP_STALL_MS + 1000,
+        what: 'no open data channel',
+        waitingFor: 'channel',
+      },
+    );
     const path = peer.selectedPath();
     return { channel, kind: 'p2p', ...(path === undefined ? {} : { path }), close: () => peer.close() };
   } catch (err) {
@@ -380,9 +431,8 @@ async function openP2P(
     peer.close();
     if (err instanceof AgentError) throw err;
     if (err instanceof SctpStallError) throw stallFailure(err);
-    throw new AgentError('ERR_ICE_FAILED', `direct connection failed: ${(err as Error).message}`, {
-      cause: err,
-    });
+    const why = blocked !== undefined && err instanceof OpenTimeoutError ? blocked : (err as Error).message;
+    throw new AgentError('ERR_ICE_FAILED', `direct connection failed: ${why}`, { cause: err });
   }
 }
 

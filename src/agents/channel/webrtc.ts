@@ -76,6 +76,11 @@ export class SctpStallError extends Error {
   }
 }
 
+/** No data channel opened (nor DTLS came up) within the time {@link WebRtcPeer.openChannel} was given. */
+export class OpenTimeoutError extends Error {
+  override name = 'OpenTimeoutError';
+}
+
 /** Which WebRTC stack wrote the remote description, as far as its origin line tells. */
 export type PeerStack = 'libdatachannel' | 'other';
 
@@ -439,7 +444,13 @@ export class WebRtcPeer {
    * `stallMs` later. Once DTLS is up, the stall check replaces `timeoutMs` (the path works; SCTP gets its
    * full `stallMs`), so the wait may last up to `timeoutMs + stallMs`.
    */
-  openChannel(timeoutMs: number, signal?: AbortSignal, stallMs = SCTP_STALL_MS): Promise<Channel> {
+  openChannel(
+    timeoutMs: number,
+    signal?: AbortSignal,
+    stallMs = SCTP_STALL_MS,
+    /** When ICE is connected at `timeoutMs` (DTLS still on its way), wait this much longer for DTLS. */
+    iceGraceMs = 0,
+  ): Promise<Channel> {
     return new Promise<Channel>((resolve, reject) => {
       let done = false;
       let timer: NodeJS.Timeout | undefined;
@@ -456,12 +467,17 @@ export class WebRtcPeer {
       };
       const onAbort = () => finish(new Error('aborted while connecting'));
       signal?.addEventListener('abort', onAbort);
-      timer = setTimeout(() => {
+      const expire = (graceMs: number, afterMs: number) => {
         // DTLS up: the path works, and the stall check below decides.
-        if (dtlsUpAt === undefined && !this.dtlsConnected) {
-          finish(new Error(`no open data channel within ${timeoutMs} ms`));
+        if (dtlsUpAt !== undefined || this.dtlsConnected) return;
+        const ice = this.#pc.iceConnectionState;
+        if (graceMs > 0 && (ice === 'connected' || ice === 'completed')) {
+          timer = setTimeout(() => expire(0, afterMs + graceMs), graceMs);
+          return;
         }
-      }, timeoutMs);
+        finish(new OpenTimeoutError(`no open data channel within ${afterMs} ms`));
+      };
+      timer = setTimeout(() => expire(iceGraceMs, timeoutMs), timeoutMs);
       const watch = (ch: PolyfillDataChannel) => {
         if (ch.readyState === 'open') return finish(undefined, ch);
         const prevOpen = ch.onopen;
