@@ -295,6 +295,9 @@ export class Lab {
         `turn:${PUBLIC_IP}:${TURN_PORT}`,
         '--log-level',
         'warn',
+        // Row 6: the provider notices a dead direct path only at its 30 s send idle timeout.
+        '--relay-join-timeout',
+        '60000',
       ],
       { SDRLINK_TURN_SECRET: TURN_SECRET },
     );

@@ -21,6 +21,11 @@ export interface Row {
   cutSignalingForProvider?: boolean;
   /** Consumer idle timeout (a dead direct path is noticed after it). */
   idleTimeoutMs?: number;
+  /**
+   * The provider's fallback reason that must show the relay was taken for a known outcome (`ice-failed`:
+   * the UDP probe, then the LAN window), not after the full connect timeout (`connect-timeout`).
+   */
+  expectFallback?: string;
 }
 
 const DIRECT_NAT = /^(host|srflx|prflx)-(srflx|prflx)\/udp$/;
@@ -53,6 +58,7 @@ export const ROWS: Row[] = [
     topo: { natA: 'eim', natB: 'eim', udpBlockedB: true },
     expect: /^ws-relay$/,
     expectText: 'WebSocket relay',
+    expectFallback: 'ice-failed',
   },
   {
     id: '5a-loss-2',
@@ -110,6 +116,8 @@ export interface RowResult {
   rate_bps: number | undefined;
   /** Why the row failed, or notes (fallback reasons). */
   note: string;
+  /** The consumer's stderr tail when the row failed. */
+  log?: string;
 }
 
 /** The `signal` request for about `bytes` bytes (complex64 samples: 8 bytes each). */
@@ -209,9 +217,12 @@ export async function runRow(
     const sent = provider.lines.find((l) => l['event'] === 'sent');
     const shaOk = sha === result['sha256'] && (sent === undefined || sent['sha256'] === sha);
     const path = typeof result['network_path'] === 'string' ? result['network_path'] : undefined;
-    const fallbacks = consumer.lines.filter((l) => l['event'] === 'connected' && l['fallback'] !== undefined);
-    for (const f of fallbacks) notes.push(`fallback: ${String(f['fallback'])}`);
-    const pathOk = path !== undefined && row.expect.test(path);
+    const fallbacks = provider.lines.filter((l) => l['event'] === 'connected' && l['fallback'] !== undefined);
+    for (const f of fallbacks) notes.push(`provider fallback: ${String(f['fallback'])}`);
+    const fallbackOk =
+      row.expectFallback === undefined || fallbacks.some((f) => f['fallback'] === row.expectFallback);
+    if (!fallbackOk) notes.push(`expected the provider's fallback reason ${row.expectFallback ?? ''}`);
+    const pathOk = path !== undefined && row.expect.test(path) && fallbackOk;
     if (!pathOk) notes.push(`path ${String(path)} does not match ${String(row.expect)}`);
     if (!shaOk) notes.push('sha256 mismatch');
     return {
@@ -224,6 +235,7 @@ export async function runRow(
       first_byte_ms: Number(result['first_byte_ms']),
       rate_bps: Number(result['rate']),
       note: notes.join('; '),
+      ...(pathOk && shaOk ? {} : { log: consumer.stderr().slice(-3000) + provider.stderr().slice(-2000) }),
     };
   } catch (err) {
     return { ...base, note: (err as Error).message.slice(0, 2000) };

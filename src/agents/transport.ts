@@ -251,6 +251,12 @@ async function joinRelayFirst(link: SessionLink, o: ConnectOptions): Promise<Ope
   return o.channels.openRelay(link);
 }
 
+/**
+ * How long a side that lost its direct channel midway waits at the relay for the other: the other side may
+ * notice the dead path only at its idle timeout (the provider's is 30 s).
+ */
+export const FAILOVER_RELAY_WAIT_MS = 45_000;
+
 export interface FailoverOptions {
   link: SessionLink;
   channels: ChannelFactory;
@@ -278,7 +284,10 @@ export async function runWithFailover<T>(
     const message = (err as Error).message;
     o.link.log?.(`direct channel lost midway (${message}); continuing over the relay`);
     opened.close();
-    const relay = await o.channels.openRelay(o.link);
+    // The peer may not know yet: over a dead path nothing tells it, and it notices only when its own
+    // channel times out (the provider's send idle timeout, 30 s). Wait at the relay long enough for that.
+    const link = { ...o.link, relayTimeoutMs: Math.max(o.link.relayTimeoutMs, FAILOVER_RELAY_WAIT_MS) };
+    const relay = await o.channels.openRelay(link);
     o.onRelay(relay, { kind: 'relay', reason: 'channel-lost', message });
     return run(relay);
   }

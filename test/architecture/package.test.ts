@@ -23,9 +23,10 @@ describe('the package', () => {
     assert.ok(files.includes('deploy/systemd/sdrlink-server.service'), 'the systemd units are missing');
     const testOnly = files.filter(
       (f) =>
-        /\.test\.js$|(^|\/)test(-support)?[/.]|(^|\/)bench[/.]|helpers\//.test(f) ||
+        /\.test\.js$|(^|\/)test(-support)?[/.]|(^|\/)(bench|netlab)[/.]|helpers\//.test(f) ||
         f.startsWith('dist/test') ||
-        f.startsWith('dist/bench'),
+        f.startsWith('dist/bench') ||
+        f.startsWith('dist/netlab'),
     );
     assert.deepEqual(testOnly, []);
     const outside = files.filter(

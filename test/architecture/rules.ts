@@ -131,7 +131,10 @@ export function checkImports(files: readonly SourceFile[]): Violation[] {
             line,
             detail: `${area} must not import ${targetArea} (${spec})`,
           });
-        } else if (isTest(target) || /(^|\/)test-support|\/bench\.ts$/.test(target.replace(/\.js$/, '.ts'))) {
+        } else if (
+          isTest(target) ||
+          /(^|\/)test-support|\/bench\.ts$|(^|\/)netlab\//.test(target.replace(/\.js$/, '.ts'))
+        ) {
           out.push({
             rule: 'test-only',
             path: f.path,
