@@ -26,6 +26,10 @@ export interface Row {
    * the UDP probe, then the LAN window), not after the full connect timeout (`connect-timeout`).
    */
   expectFallback?: string;
+  /** Extra consumer arguments (e.g. `--transport p2p`). */
+  consumerArgs?: string[];
+  /** The row expects the request to fail with this code, and its message to match `expect`. */
+  expectError?: string;
 }
 
 const DIRECT_NAT = /^(host|srflx|prflx)-(srflx|prflx)\/udp$/;
@@ -59,6 +63,15 @@ export const ROWS: Row[] = [
     expect: /^ws-relay$/,
     expectText: 'WebSocket relay',
     expectFallback: 'ice-failed',
+  },
+  {
+    id: '4b-udp-blocked-p2p',
+    title: "consumer's UDP blocked, and it asks for --transport p2p",
+    topo: { natA: 'eim', natB: 'eim', udpBlockedB: true },
+    consumerArgs: ['--transport', 'p2p'],
+    expectError: 'ERR_ICE_FAILED',
+    expect: /UDP to the STUN\/TURN servers is blocked on this side/,
+    expectText: 'a clear error (ERR_ICE_FAILED, naming the blocked UDP)',
   },
   {
     id: '5a-loss-2',
@@ -182,6 +195,7 @@ export async function runRow(
     ];
     for (const [k, v] of Object.entries(signalParams(bytes))) args.push('-p', `${k}=${v}`);
     if (row.idleTimeoutMs !== undefined) args.push('--idle-timeout', String(row.idleTimeoutMs));
+    if (row.consumerArgs !== undefined) args.push(...row.consumerArgs);
     const consumer = lab.spawnIn(lab.ns.cons, args);
     const notes: string[] = [];
     if (row.cutDirectAt !== undefined) {
@@ -206,6 +220,11 @@ export async function runRow(
     }
     const code = await consumer.exited;
     const result = consumer.lines.find((l) => 'ok' in l);
+    if (row.expectError !== undefined) {
+      const message = String(result?.['message'] ?? '');
+      const ok = code !== 0 && result?.['code'] === row.expectError && row.expect.test(message);
+      return { ...base, ok, path: undefined, note: `${String(result?.['code'])}: ${message}`.slice(0, 400) };
+    }
     if (code !== 0 || result === undefined || result['ok'] !== true) {
       return {
         ...base,

@@ -12,7 +12,10 @@ import {
   connectWithFallback,
   directFailure,
   offerCapabilities,
+  declaresUdpBlocked,
+  pathRoute,
   peerJoinsRelay,
+  refreshExpiredCredentials,
   runWithFailover,
   withAbort,
   type ChannelFactory,
@@ -226,5 +229,47 @@ describe('withAbort', () => {
       (err: unknown) =>
         err instanceof AgentError && err.code === 'ERR_CONNECT_TIMEOUT' && err.waitingFor === 'answer',
     );
+  });
+});
+
+describe('paths, UDP-blocked descriptions and TURN credential refresh', () => {
+  it('names the route of a path', () => {
+    assert.equal(pathRoute('host-host/udp', 'p2p'), 'direct');
+    assert.equal(pathRoute('srflx-prflx/udp', 'p2p'), 'direct');
+    assert.equal(pathRoute('relay-srflx/udp', 'p2p'), 'TURN');
+    assert.equal(pathRoute('prflx-relay/udp', 'p2p'), 'TURN');
+    assert.equal(pathRoute('ws-relay', 'relay'), 'WebSocket relay');
+    assert.equal(pathRoute(undefined, 'p2p'), 'p2p');
+  });
+
+  it('reads the udp: blocked mark of a description, and nothing else', () => {
+    assert.equal(declaresUdpBlocked('{"type":"answer","sdp":"v=0","udp":"blocked"}'), true);
+    assert.equal(declaresUdpBlocked('{"type":"answer","sdp":"v=0"}'), false);
+    assert.equal(declaresUdpBlocked('{"udp":true}'), false);
+    assert.equal(declaresUdpBlocked('null'), false);
+    assert.equal(declaresUdpBlocked('not json'), false);
+  });
+
+  it('fetches the ICE servers again when a TURN credential is within a minute of expiry, and only then', async () => {
+    const now = 1_800_000_000_000;
+    let fetches = 0;
+    const fresh = [{ urls: 'turn:10.0.0.1', username: `${now / 1000 + 3600}:7`, credential: 'new' }];
+    const l = link();
+    l.client = {
+      iceConfig: () => {
+        fetches++;
+        return Promise.resolve({ ice_servers: fresh, relay_after_ms: 5000 });
+      },
+    } as unknown as SessionLink['client'];
+    l.iceServers = [{ urls: 'turn:10.0.0.1', username: `${now / 1000 + 600}:7`, credential: 'old' }];
+    await refreshExpiredCredentials(l, now);
+    assert.equal(fetches, 0, 'ten minutes left: kept');
+    l.iceServers = [{ urls: 'turn:10.0.0.1', username: `${now / 1000 + 30}:7`, credential: 'old' }];
+    await refreshExpiredCredentials(l, now);
+    assert.equal(fetches, 1);
+    assert.deepEqual(l.iceServers, fresh);
+    l.iceServers = [{ urls: 'stun:10.0.0.1' }];
+    await refreshExpiredCredentials(l, now);
+    assert.equal(fetches, 1, 'no TURN credential: nothing to refresh');
   });
 });

@@ -381,6 +381,7 @@ async function openP2P(
   postOffer: ((offer: string) => Promise<void>) | undefined,
   opts: WebRtcFactoryOptions,
 ): Promise<OpenedChannel> {
+  await refreshExpiredCredentials(link);
   const peer = createPeer(link, opts);
   // Bounded by UDP_PROBE_MS; answered within a round trip wherever UDP gets through.
   const probe: Promise<UdpReach> =
@@ -442,6 +443,28 @@ async function openP2P(
     if (err instanceof SctpStallError) throw stallFailure(err);
     const why = blocked !== undefined && err instanceof OpenTimeoutError ? blocked : (err as Error).message;
     throw new AgentError('ERR_ICE_FAILED', `direct connection failed: ${why}`, { cause: err });
+  }
+}
+
+/**
+ * TURN credentials expire (`EXPIRY:USERID`, docs/api.md §4), and a provider runs for days on the
+ * configuration it fetched at start: when one is within a minute of its expiry, fetch the servers again.
+ * A failed fetch keeps the old list (the direct and relay paths do not need TURN).
+ */
+export async function refreshExpiredCredentials(link: SessionLink, nowMs = Date.now()): Promise<void> {
+  const stale = link.iceServers.some((s) => {
+    const m = /^(\d{9,11}):/.exec(s.username ?? '');
+    return m !== null && Number(m[1]) * 1000 < nowMs + 60_000;
+  });
+  if (!stale) return;
+  try {
+    const config = await link.client.iceConfig();
+    link.iceServers = config.ice_servers ?? [];
+    link.log?.('TURN credentials near their expiry: fetched the ICE servers again');
+  } catch (err) {
+    link.log?.(
+      `TURN credentials near their expiry, and the ICE servers could not be fetched again: ${(err as Error).message}`,
+    );
   }
 }
 

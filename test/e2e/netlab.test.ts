@@ -20,6 +20,13 @@ describe('network lab (small files)', { skip }, () => {
   for (const row of ROWS) {
     it(`${row.id}: ${row.title} → ${row.expectText}`, async () => {
       const r = await runRow(row, 3 * 1024 * 1024);
+      if (row.expectError !== undefined) {
+        assert.ok(
+          r.ok,
+          `${row.id}: expected ${row.expectError} matching ${String(row.expect)}, got ${r.note}`,
+        );
+        return;
+      }
       assert.ok(r.sha256_ok, `${row.id}: not verified: ${r.note}\n${r.log ?? ''}`);
       assert.ok(
         r.path !== undefined && row.expect.test(r.path),
