@@ -5,7 +5,7 @@ import { startStunResponder } from '../../server/stun/responder.js';
 import { probeUdp, udpTargets } from './udp-probe.js';
 
 describe('UDP reachability probe', () => {
-  it('takes stun:/turn: UDP targets with IP literals only', () => {
+  it('takes stun:/turn: UDP targets (addresses and names), not TCP or TLS ones', () => {
     assert.deepEqual(
       udpTargets([
         { urls: ['stun:127.0.0.1:3478', 'stun:example.org:3478'] },
@@ -15,6 +15,7 @@ describe('UDP reachability probe', () => {
       ]),
       [
         { host: '127.0.0.1', port: 3478 },
+        { host: 'example.org', port: 3478 },
         { host: '::1', port: 3478 },
       ],
     );
@@ -27,7 +28,9 @@ describe('UDP reachability probe', () => {
     try {
       assert.equal(await probeUdp([{ urls: [`stun:127.0.0.1:${stun.port}`] }]), 'reachable');
       assert.equal(await probeUdp([{ urls: [`stun:127.0.0.1:${silent.address().port}`] }], 300), 'blocked');
-      assert.equal(await probeUdp([{ urls: ['stun:stun.example.org'] }]), 'unknown');
+      // A name that does not resolve (".invalid", RFC 6761) leaves nothing to probe.
+      assert.equal(await probeUdp([{ urls: ['stun:stun.sdrlink.invalid'] }]), 'unknown');
+      assert.equal(await probeUdp([{ urls: [`stun:localhost:${stun.port}`] }]), 'reachable');
       assert.equal(await probeUdp([]), 'unknown');
     } finally {
       silent.close();

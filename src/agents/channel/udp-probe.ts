@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 
 /** How long the probe waits for an answer (requests at 0, 150 and 400 ms). */
@@ -15,7 +16,7 @@ export const UDP_PROBE_MS = 700;
 
 export type UdpReach = 'reachable' | 'blocked' | 'unknown';
 
-/** `stun:` / `turn:` (UDP) targets of an ICE server list: `{ host, port }` with an IP literal host. */
+/** `stun:` / `turn:` (UDP) targets of an ICE server list: `{ host, port }` (an address or a name). */
 export function udpTargets(
   servers: ReadonlyArray<{ urls: string | string[] }>,
 ): Array<{ host: string; port: number }> {
@@ -25,8 +26,6 @@ export function udpTargets(
       const m = /^(stun|turn):(\[[0-9A-Fa-f:.]+\]|[^:?[\]]+)(?::(\d+))?(\?transport=udp)?$/i.exec(url);
       if (m === null) continue;
       const host = (m[2] as string).replace(/^\[(.*)\]$/, '$1');
-      // Names are left out: resolving them would be a DNS lookup, not a UDP path check.
-      if (isIP(host) === 0) continue;
       out.push({ host, port: m[3] === undefined ? 3478 : Number(m[3]) });
     }
   }
@@ -41,8 +40,10 @@ export async function probeUdp(
   servers: ReadonlyArray<{ urls: string | string[] }>,
   ms = UDP_PROBE_MS,
 ): Promise<UdpReach> {
-  const targets = udpTargets(servers);
+  const started = Date.now();
+  const targets = await resolveTargets(udpTargets(servers), ms);
   if (targets.length === 0) return 'unknown';
+  ms = Math.max(200, ms - (Date.now() - started));
   const sockets = {
     v4: createSocket('udp4'),
     v6: targets.some((t) => isIP(t.host) === 6) ? createSocket('udp6') : undefined,
@@ -78,4 +79,22 @@ export async function probeUdp(
     sockets.v4.close();
     sockets.v6?.close();
   }
+}
+
+/** Names resolved to all their addresses (the lookups bounded by `ms`); those that fail are left out. */
+async function resolveTargets(
+  targets: Array<{ host: string; port: number }>,
+  ms: number,
+): Promise<Array<{ host: string; port: number }>> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
+  const resolved = await Promise.all(
+    targets.map(async (t) => {
+      if (isIP(t.host) !== 0) return [t];
+      const all = await Promise.race([lookup(t.host, { all: true }).catch(() => undefined), timeout]);
+      return (all ?? []).map((a) => ({ host: a.address, port: t.port }));
+    }),
+  );
+  clearTimeout(timer);
+  return resolved.flat();
 }
