@@ -45,7 +45,11 @@ const DOCUMENTED: Record<string, Record<string, unknown>> = {
     503: { description: 'ERR_UNAVAILABLE: the database does not answer', content: json(ErrorWire) },
   },
   '/api/ice/config': {
-    200: { description: 'the ICE servers clients should use', content: json(IceConfigWire) },
+    200: {
+      description:
+        "the ICE servers clients should use: the configured ones, the server's STUN responder, and this user's expiring TURN credential (docs/api.md §4)",
+      content: json(IceConfigWire),
+    },
   },
   '/metrics': {
     200: {

@@ -6,8 +6,9 @@
  * `npm run netlab` runs the same rows with bigger files and writes netlab/results.md.
  */
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { labMissing } from '../../netlab/lab.js';
+import { cleanStale, labMissing, sh } from '../../netlab/lab.js';
 import { ROWS, runRow } from '../../netlab/rows.js';
 
 const missing = labMissing();
@@ -35,4 +36,35 @@ describe('network lab (small files)', { skip }, () => {
       assert.ok(r.ok, `${row.id}: ${r.note}\n${r.log ?? ''}`);
     });
   }
+});
+
+describe('network lab cleanup', { skip }, () => {
+  it('removes the namespaces (and kills the processes) of a run whose process is gone, and keeps a live run’s', async () => {
+    // A pid that is not running: a child that has exited.
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    });
+    const deadPid = Number(gone.stdout);
+    const stale = `sdl${deadPid.toString(36)}-zz`;
+    const live = `sdl${process.pid.toString(36)}-zz`;
+    sh(['ip', 'netns', 'add', stale]);
+    sh(['ip', 'netns', 'add', live]);
+    const sleeper = spawn('ip', ['netns', 'exec', stale, 'sleep', '300'], { stdio: 'ignore' });
+    const exited = new Promise<string | null>((r) => sleeper.once('exit', (_c, sig) => r(sig)));
+    try {
+      while (spawnSync('ip', ['netns', 'pids', stale], { encoding: 'utf8' }).stdout.trim() === '')
+        await new Promise((r) => setTimeout(r, 20));
+      const removed = cleanStale();
+      assert.ok(removed.includes(stale), `removed ${JSON.stringify(removed)}`);
+      assert.ok(!removed.includes(live));
+      const list = sh(['ip', 'netns', 'list']);
+      assert.ok(!list.includes(stale));
+      assert.ok(list.includes(live));
+      assert.equal(await exited, 'SIGKILL', 'the stale run’s process was killed');
+    } finally {
+      spawnSync('ip', ['netns', 'del', stale]);
+      spawnSync('ip', ['netns', 'del', live]);
+      if (sleeper.exitCode === null && sleeper.signalCode === null) sleeper.kill('SIGKILL');
+    }
+  });
 });
