@@ -11,7 +11,9 @@ import type { Writable } from 'node:stream';
 import { createHttpApp } from '../http/app.js';
 import { createSqliteStorage } from '../storage/sqlite/sqlite-storage.js';
 import { FINAL_STATUSES, type Storage } from '../storage/types.js';
+import { ApiKeyService } from './auth/api-keys.js';
 import { userAuthHook } from './auth/authenticate.js';
+import { CredentialWatch } from './auth/credential-watch.js';
 import { TokenService } from './auth/jwt.js';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { loadJwtSecret } from './auth/secret.js';
@@ -26,6 +28,7 @@ import { registerRelayRoute } from './relay/route.js';
 import { registerMeRoutes, registerPublicAuthRoutes } from './routes/auth.js';
 import { registerHealthRoute } from './routes/health.js';
 import { registerIceRoutes } from './routes/ice.js';
+import { registerKeyRoutes } from './routes/keys.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerTransferRoutes } from './routes/transfers.js';
 import { UserDirectory } from './signaling/directory.js';
@@ -151,6 +154,8 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     options,
     storage,
     tokens: new TokenService(secret, options.tokenTtlS, now),
+    keys: new ApiKeyService(storage, directory, now, app.log),
+    watch: new CredentialWatch(now),
     directory,
     limiter: new LoginLimiter(options.login, now),
     hub,
@@ -162,6 +167,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   };
   app.decorate('sdrlink', ctx);
   app.decorateRequest('user', null);
+  app.decorateRequest('credential', null);
   app.decorateRequest('requireUser', function requireUser(this: FastifyRequest) {
     if (this.user === null) throw new Error('route is not behind the token hook');
     return this.user;
@@ -223,8 +229,9 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   registerMetricsRoute(app, ctx);
   registerPublicAuthRoutes(app, ctx);
   await app.register(async (scope) => {
-    scope.addHook('onRequest', userAuthHook(ctx.tokens, directory));
+    scope.addHook('onRequest', userAuthHook(ctx.tokens, directory, ctx.keys));
     registerMeRoutes(scope, ctx);
+    registerKeyRoutes(scope, ctx);
     registerIceRoutes(scope, ctx);
     registerTransferRoutes(scope, ctx);
   });
@@ -249,6 +256,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
     heartbeat.stop();
+    ctx.watch.stop();
     if (ownStorage) await storage.close();
   });
   return app;

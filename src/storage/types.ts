@@ -172,6 +172,45 @@ export interface TransferReportResult {
   previousStatus: SessionStatus | null;
 }
 
+/** An API key as stored (docs/api.md §1.1): never its secret, only the secret's SHA-256. */
+export interface ApiKeyRecord {
+  id: number;
+  userId: number;
+  name: string;
+  /** The key's first characters (`sdrk_<id>_` and 4 of the secret), to tell keys apart in a listing. */
+  prefix: string;
+  /** SHA-256 of the secret part, lowercase hex. */
+  secretSha256: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  /** Null: the key does not expire. */
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface NewApiKey {
+  userId: number;
+  name: string;
+  secretSha256: string;
+  /** The secret's first characters, for the public prefix (the id is added once it is known). */
+  secretHead: string;
+  expiresAt: string | null;
+}
+
+export interface ApiKeyRepository {
+  /** Stores a new key; its `prefix` is `sdrk_<id>_<secretHead>`. */
+  create(key: NewApiKey, now: string): Promise<ApiKeyRecord>;
+  get(id: number): Promise<ApiKeyRecord | undefined>;
+  /** The user's keys (revoked ones too), newest first. */
+  listForUser(userId: number, limit: number): Promise<ApiKeyRecord[]>;
+  /** Keys of the user that are neither revoked nor expired at `now`. */
+  countActiveForUser(userId: number, now: string): Promise<number>;
+  /** Sets `revoked_at` unless already set; returns the key as it is afterwards (undefined: no such key). */
+  revoke(id: number, now: string): Promise<ApiKeyRecord | undefined>;
+  /** Records a use (`last_used_at`). */
+  touch(id: number, now: string): Promise<void>;
+}
+
 export interface UserRepository {
   /** Creates a user. Throws StorageError('ERR_CONFLICT') when the name is taken. */
   create(user: NewUser, now: string): Promise<UserRecord>;
@@ -259,6 +298,7 @@ export interface Storage {
   readonly sessions: SessionRepository;
   readonly signals: SignalRepository;
   readonly transfers: TransferRepository;
+  readonly apiKeys: ApiKeyRepository;
   /** Where the data lives (absolute file path, or `:memory:`). */
   readonly location: string;
   close(): Promise<void>;

@@ -7,6 +7,7 @@
 export * from './auth.js';
 export * from './check.js';
 export * from './errors.js';
+export * from './keys.js';
 export * from './push.js';
 export * from './raw.js';
 export * from './relay.js';

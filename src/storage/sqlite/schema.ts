@@ -1,7 +1,7 @@
 import type { Generated } from 'kysely';
 
 /**
- * The SQLite tables as Kysely sees them (migrations 001 + 002). Columns the code never writes keep their
+ * The SQLite tables as Kysely sees them (migrations 001, 002 and 005). Columns the code never writes keep their
  * SQL defaults and are typed as `Generated`.
  */
 export interface Database {
@@ -10,6 +10,19 @@ export interface Database {
   ice_candidates: IceCandidatesTable;
   file_transfers: FileTransfersTable;
   ice_session_history: IceSessionHistoryTable;
+  api_keys: ApiKeysTable;
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  prefix: string;
+  secret_sha256: string;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
 }
 
 export interface UsersTable {
