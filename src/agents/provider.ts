@@ -69,11 +69,20 @@ export type ProviderEvent =
     }
   | { event: 'failed'; session_id: string; code: string; message: string }
   | { event: 'log'; session_id?: string; message: string }
+  /** The server refused the provider's credential (revoked, expired, unknown): it stopped. */
+  | { event: 'stopped'; code: 'ERR_AUTH'; server_code: string; message: string }
   | CacheEvent;
 
 export interface Provider {
   /** Sessions being served right now. */
   readonly active: number;
+  /**
+   * Resolves when the provider stopped on its own, with why: the server refused its credential (ERR_AUTH,
+   * the server's code in `serverCode`: its API key revoked, its token or key expired, its user gone). A
+   * refused credential does not come back, so the provider does not retry; it has closed itself by then.
+   * Never resolves otherwise.
+   */
+  readonly stopped: Promise<AgentError>;
   /** Stops taking sessions, aborts those in progress, closes every connection (held ones too). */
   close(): Promise<void>;
 }
@@ -140,10 +149,13 @@ async function serve(
   const intake = await listenForSessions(client, router, queue, pollIntervalMs, emit);
   emit({ event: 'ready', user_id: me.user_id, types, push: intake.push });
 
-  return {
+  let stoppedBy: (err: AgentError) => void = () => undefined;
+  const stopped = new Promise<AgentError>((r) => (stoppedBy = r));
+  const provider: Provider = {
     get active() {
       return queue.active;
     },
+    stopped,
     async close() {
       if (queue.closed) return;
       intake.stop();
@@ -157,6 +169,20 @@ async function serve(
       client.close();
     },
   };
+  // Revoked, expired, unknown: asking again every poll would only be refused again.
+  client.onAuthRefused((err) => {
+    emit({
+      event: 'stopped',
+      code: 'ERR_AUTH',
+      server_code: err.serverCode ?? 'ERR_AUTH',
+      message: err.message,
+    });
+    void provider.close().then(
+      () => stoppedBy(err),
+      () => stoppedBy(err),
+    );
+  });
+  return provider;
 }
 
 /** Opens the file cache; opening removes a crash's leftovers and evicts down to the bound. */

@@ -34,6 +34,11 @@ export class SignalRouter {
     };
   }
 
+  /** Calls `fn` once the server refuses the client's credential (see SignalingClient.onAuthRefused). */
+  onAuthRefused(fn: (err: AgentError) => void): () => void {
+    return this.#client.onAuthRefused(fn);
+  }
+
   /** Feeds a signal that arrived through push. */
   deliver(signal: IceSignal): void {
     const listener = this.#listeners.get(signal.session_id);
@@ -87,10 +92,14 @@ export function parseErrorSignal(data: string): { code: string; message: string 
 export class SessionSignals {
   readonly offer: Promise<IceSignal>;
   readonly answer: Promise<IceSignal>;
-  /** Rejects with ERR_PROVIDER/ERR_TRANSFER when the other side posts an `error` signal; never resolves. */
+  /**
+   * Rejects with ERR_PROVIDER/ERR_TRANSFER when the other side posts an `error` signal, and with ERR_AUTH
+   * when the server refuses our credential (no signal can come any more); never resolves.
+   */
   readonly failed: Promise<never>;
   onCandidate: ((sig: IceSignal) => void) | undefined;
   readonly #unsubscribe: () => void;
+  readonly #offAuth: () => void;
 
   constructor(router: SignalRouter, sessionId: string, peerRole: 'provider' | 'consumer') {
     let gotOffer: (s: IceSignal) => void = () => undefined;
@@ -100,6 +109,7 @@ export class SessionSignals {
     this.answer = new Promise((r) => (gotAnswer = r));
     this.failed = new Promise<never>((_, rej) => (fail = rej));
     this.failed.catch(() => undefined); // observed by whoever races it
+    this.#offAuth = router.onAuthRefused((err) => fail(err));
     this.#unsubscribe = router.subscribe(sessionId, (sig) => {
       switch (sig.signal_type) {
         case 'candidate':
@@ -130,5 +140,6 @@ export class SessionSignals {
 
   close(): void {
     this.#unsubscribe();
+    this.#offAuth();
   }
 }

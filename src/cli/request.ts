@@ -7,6 +7,8 @@ import {
   type RequestOptions,
   type RequestResult,
 } from '../agents/index.js';
+import { EXIT_AUTH, EXIT_CONFIG } from './account.js';
+import { CredentialError, resolveTarget } from './credentials.js';
 import { formatBytes, formatRate, jsonLine, parseParams } from './format.js';
 import { createProgress } from './progress.js';
 
@@ -15,9 +17,13 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
   const quiet = o['quiet'] === true || json;
   let progress: ReturnType<typeof createProgress> | undefined;
   try {
+    const target = resolveTarget({
+      server: typeof o['server'] === 'string' ? o['server'] : undefined,
+      token: typeof o['token'] === 'string' ? o['token'] : undefined,
+    });
     const opts: RequestOptions = {
-      server: String(o['server']),
-      token: String(o['token']),
+      server: target.server,
+      token: target.token,
       type,
       params: parseParams((o['param'] as string[] | undefined) ?? []),
       outDir: String(o['out'] ?? '.'),
@@ -49,7 +55,9 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
     if (json)
       process.stdout.write(jsonLine({ ok: false, code: e.code ?? 'ERR_UNKNOWN', message: e.message }));
     else process.stderr.write(`sdrlink request: ${e.code !== undefined ? `${e.code}: ` : ''}${e.message}\n`);
-    return err instanceof AgentError && err.code === 'ERR_CONFIG' ? 2 : 1;
+    if (err instanceof CredentialError) return EXIT_CONFIG;
+    if (err instanceof AgentError && err.code === 'ERR_AUTH') return EXIT_AUTH;
+    return err instanceof AgentError && err.code === 'ERR_CONFIG' ? EXIT_CONFIG : 1;
   } finally {
     cleanupWebRtc();
   }

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { batteriesCommand } from './batteries.js';
 import { datasetCommand } from './dataset.js';
 import { demoCommand } from './demo.js';
+import { loginCommand } from './login.js';
+import { logoutCommand } from './logout.js';
 import { productsCommand } from './products.js';
 import { provideCommand } from './provide.js';
 import { requestCommand } from './request.js';
@@ -20,5 +22,7 @@ export const commands: Array<() => Command> = [
   batteriesCommand,
   serverCommand,
   userCommand,
+  loginCommand,
+  logoutCommand,
   datasetCommand,
 ];
