@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import { SIGNALING_MIGRATIONS } from './migrations/index.js';
 import { createSqliteStorage } from './sqlite/sqlite-storage.js';
 import { StorageError, type NewSession, type Storage } from './types.js';
 
@@ -102,6 +103,41 @@ for (const impl of implementations) {
         );
         assert.equal((await s.users.byName(name))?.id, u.id);
         assert.equal((await s.users.list()).length, 5);
+      }));
+
+    it('stores API keys by digest, lists them newest first, counts active ones, revokes once', () =>
+      withStorage(async (s, { p1, c1 }) => {
+        const k1 = await s.apiKeys.create(
+          { userId: p1, name: 'laptop', secretSha256: 'a'.repeat(64), secretHead: 'AbCd', expiresAt: null },
+          T0,
+        );
+        assert.equal(k1.prefix, `sdrk_${k1.id}_AbCd`);
+        assert.equal(k1.secretSha256, 'a'.repeat(64));
+        assert.equal(k1.revokedAt, null);
+        assert.equal(k1.lastUsedAt, null);
+        const k2 = await s.apiKeys.create(
+          { userId: p1, name: 'radio', secretSha256: 'b'.repeat(64), secretHead: 'EfGh', expiresAt: at(60) },
+          at(1),
+        );
+        await s.apiKeys.create(
+          { userId: c1, name: 'other', secretSha256: 'c'.repeat(64), secretHead: 'IjKl', expiresAt: null },
+          T0,
+        );
+        assert.deepEqual(
+          (await s.apiKeys.listForUser(p1, 10)).map((k) => k.id),
+          [k2.id, k1.id],
+        );
+        assert.equal((await s.apiKeys.listForUser(p1, 1)).length, 1);
+        assert.equal(await s.apiKeys.countActiveForUser(p1, at(2)), 2);
+        assert.equal(await s.apiKeys.countActiveForUser(p1, at(61)), 1, 'the expired key is not active');
+        await s.apiKeys.touch(k1.id, at(5));
+        assert.equal((await s.apiKeys.get(k1.id))?.lastUsedAt, at(5));
+        const r = await s.apiKeys.revoke(k1.id, at(10));
+        assert.equal(r?.revokedAt, at(10));
+        assert.equal((await s.apiKeys.revoke(k1.id, at(20)))?.revokedAt, at(10), 'revoked once');
+        assert.equal(await s.apiKeys.revoke(99999, at(20)), undefined);
+        assert.equal(await s.apiKeys.get(99999), undefined);
+        assert.equal(await s.apiKeys.countActiveForUser(p1, at(11)), 1);
       }));
 
     it('unions the request types providers serve', () =>
@@ -528,7 +564,11 @@ describe('storage: SQLite file', () => {
       }>;
       assert.deepEqual(
         versions.map((v) => v.version),
-        [1, 2, 3],
+        SIGNALING_MIGRATIONS.map((m) => m.version),
+      );
+      assert.ok(
+        versions.some((v) => v.version === 5),
+        'api-keys (005) applied',
       );
       const cols = (raw.prepare('PRAGMA table_info(ice_candidates)').all() as Array<{ name: string }>).map(
         (c) => c.name,
