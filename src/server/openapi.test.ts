@@ -52,6 +52,9 @@ describe('GET /api/openapi.json', () => {
       'GET /api/ice/config',
       'POST /api/transfers/:session_id',
       'GET /api/transfers',
+      'POST /api/keys',
+      'GET /api/keys',
+      'DELETE /api/keys/:id',
     ];
     const documented: string[] = [];
     for (const [path, ops] of Object.entries(doc.paths as Record<string, object>))

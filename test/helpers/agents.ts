@@ -34,7 +34,8 @@ export interface ProviderProcess {
 
 export async function startProviderProcess(opts: {
   url: string;
-  token: string;
+  /** Absent: no `--token` (the environment or the stored login gives it). */
+  token: string | undefined;
   dataDir: string;
   args?: string[];
   /** Extra environment variables (`undefined` removes one). */
@@ -52,8 +53,7 @@ export async function startProviderProcess(opts: {
       'provide',
       '--server',
       opts.url,
-      '--token',
-      opts.token,
+      ...(opts.token === undefined ? [] : ['--token', opts.token]),
       '--data-dir',
       opts.dataDir,
       '--json',
@@ -145,8 +145,9 @@ export interface RequestOutcome {
 
 /** Runs `sdrlink request TYPE --json` to the end. */
 export async function runRequestProcess(opts: {
-  url: string;
-  token: string;
+  /** Absent: no `--server` / `--token` (the environment or the stored login gives them). */
+  url: string | undefined;
+  token: string | undefined;
   type: string;
   params: Record<string, unknown>;
   out: string;
@@ -167,10 +168,8 @@ export async function runRequestProcess(opts: {
       ...cli.args,
       'request',
       opts.type,
-      '--server',
-      opts.url,
-      '--token',
-      opts.token,
+      ...(opts.url === undefined ? [] : ['--server', opts.url]),
+      ...(opts.token === undefined ? [] : ['--token', opts.token]),
       '--out',
       opts.out,
       '--json',
