@@ -185,6 +185,26 @@ describe('API keys', () => {
     ws2.ws.send(JSON.stringify({ type: 'ping', ref: 1 }));
     assert.equal((await ws2.next((m) => m['type'] === 'pong'))['ref'], 1);
   });
+  it('revoking a key closes its relay socket too (4401 ERR_KEY_REVOKED)', async () => {
+    const k = await createKey(c1, { name: 'relay' });
+    const init = await t.call('POST', '/api/ice/initiate', {
+      token: k.key,
+      body: { request_type: 'spectrum', parameters: '{}' },
+    });
+    assert.equal(init.status, 201, JSON.stringify(init.body));
+    const watched = t.app.sdrlink.watch.size;
+    const relay = await openWs(`${base}/api/relay/${init.body.session_id}`, {
+      authorization: `Bearer ${k.key}`,
+    });
+    sockets.push(relay);
+    for (let i = 0; i < 200 && t.app.sdrlink.watch.size === watched; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    assert.equal(t.app.sdrlink.watch.size, watched + 1, 'the relay socket is watched');
+    await t.call('DELETE', `/api/keys/${k.id}`, { token: c1.token });
+    const c = await relay.closed();
+    assert.equal(c.code, 4401);
+    assert.match(c.reason, /^ERR_KEY_REVOKED: /);
+  });
 });
 
 describe('a push socket on a token that expires', () => {
