@@ -6,13 +6,21 @@
  * key secret is ever stored or logged by the server; logout revokes and deletes.
  */
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runRequestProcess, startProviderProcess, type ProviderProcess } from '../helpers/agents.js';
-import { api, registerUser, runCli, startServerProcess, type ServerProcess } from '../helpers/server.js';
+import {
+  api,
+  cliCommand,
+  registerUser,
+  runCli,
+  startServerProcess,
+  type ServerProcess,
+} from '../helpers/server.js';
 
 const SPECTRUM = { frequency_start: 100e6, frequency_end: 101e6, sample_rate: 1e6 };
 /** No credential from the test runner's own environment leaks into the children. */
@@ -199,6 +207,43 @@ describe('credentials that last', () => {
     assert.equal(revokedReq.result['code'], 'ERR_AUTH');
     assert.match(String(revokedReq.result['message']), /ERR_KEY_REVOKED/);
   });
+
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  test(
+    'login on a terminal asks for the password without echoing it (a pty from util-linux script)',
+    { skip: hasScript ? false : 'util-linux `script` is not installed' },
+    async () => {
+      await registerUser(srv.url, { username: 'bob', password: 'bob-password', client_type: 2 });
+      const env = { ...process.env, ...CLEAN, XDG_CONFIG_HOME: join(dir, 'bob-config') };
+      const cli = cliCommand();
+      const line = [cli.command, ...cli.args, 'login', '--server', srv.url, '--username', 'bob']
+        .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
+        .join(' ');
+      const proc = spawn('script', ['-qec', line, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      proc.stdout.setEncoding('utf8');
+      const prompted = new Promise<void>((resolve) =>
+        proc.stdout.on('data', (c: string) => {
+          out += c;
+          if (out.includes('password for bob')) resolve();
+        }),
+      );
+      const exited = new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
+      // typed only once the prompt is up: before it, the terminal is still in cooked mode and would echo
+      await prompted;
+      proc.stdin.write('bob-password\r');
+      const code = await exited;
+      clearTimeout(timer);
+      proc.stdin.destroy();
+      assert.equal(code, 0, out);
+      assert.match(out, /logged in to .* as bob \(consumer\)/);
+      assert.ok(!out.includes('bob-password'), `the password was echoed: ${JSON.stringify(out)}`);
+      const stored = join(dir, 'bob-config', 'sdrlink', 'credentials.json');
+      assert.equal(statSync(stored).mode & 0o777, 0o600);
+      secrets.push(JSON.parse(readFileSync(stored, 'utf8')).servers[srv.url].token as string);
+    },
+  );
 
   test('no key secret is stored in the database or written to the server log', async () => {
     assert.ok(secrets.length >= 3);
