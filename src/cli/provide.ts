@@ -104,6 +104,7 @@ function printEvent(e: ProviderEvent) {
       );
       break;
     case 'progress':
+    case 'preparing':
       break;
     case 'sent':
       process.stderr.write(

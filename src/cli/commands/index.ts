@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { batteriesCommand } from './batteries.js';
 import { datasetCommand } from './dataset.js';
 import { demoCommand } from './demo.js';
+import { historyCommand } from './history.js';
 import { productsCommand } from './products.js';
 import { provideCommand } from './provide.js';
 import { requestCommand } from './request.js';
@@ -16,6 +17,7 @@ export const commands: Array<() => Command> = [
   demoCommand,
   provideCommand,
   requestCommand,
+  historyCommand,
   productsCommand,
   batteriesCommand,
   serverCommand,
