@@ -93,21 +93,16 @@ function percentOf(bytes: number, total: number): number {
   return total > 0 ? Math.min(100, Math.floor((bytes / total) * 100)) : 0;
 }
 
-/**
- * Prints "preparing 40%…" while the provider produces the file: on a terminal, one line rewritten in
- * place; otherwise a line at most every 2 s.
- */
+/** Shows "preparing 40%…" while the provider produces the file (off a terminal, a line every 2 s at most). */
 function preparingNotes(): (p: ReturnType<typeof createProgress>, bytes: number, total: number) => void {
   let last = 0;
   return (p, bytes, total) => {
     const line = `preparing ${percentOf(bytes, total)}%… (${formatBytes(bytes)} of ~${formatBytes(total)} written by the provider)`;
-    if (process.stderr.isTTY) {
-      process.stderr.write(`\r${line}\x1b[K`);
-      return;
+    if (!process.stderr.isTTY) {
+      if (Date.now() - last < 2000) return;
+      last = Date.now();
     }
-    if (Date.now() - last < 2000) return;
-    last = Date.now();
-    p.note(line);
+    p.status(line);
   };
 }
 
