@@ -11,6 +11,7 @@ import { createSha256, crc32, openDiskTarget, prepareOutDir, type DiskTarget } f
 import { SessionSignals, SignalRouter } from './session-signals.js';
 import { SignalingClient, type IceSession } from './signaling-client.js';
 import { TransferError } from '../protocol/errors.js';
+import { ERROR_CODE_PATTERN } from '../wire/index.js';
 import {
   channelPath,
   connectWithFallback,
@@ -23,6 +24,9 @@ import {
   type TransportChoice,
   type TransportKind,
 } from './transport.js';
+
+/** A stable error code (src/wire: ERROR_CODE_PATTERN). */
+const ERROR_CODE_RE = new RegExp(ERROR_CODE_PATTERN);
 
 export interface RequestOptions {
   server: string;
@@ -332,7 +336,7 @@ class ConsumerRequest {
         .reportTransfer(sessionId, {
           status: 'failed',
           error: `${code}: ${e.message}`.slice(0, 500),
-          ...(/^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? { error_code: code } : {}),
+          ...(ERROR_CODE_RE.test(code) ? { error_code: code } : {}),
           ...(providerAtFault(err) ? { failed_side: 'provider' as const } : {}),
           ...(this.#opened !== undefined ? { transport: this.#opened.kind } : {}),
           ...(this.#path !== undefined ? { path: this.#path } : {}),

@@ -6,6 +6,7 @@
  */
 import { DatasetError, type Dataset, type DatasetRegistry } from '../datasets/types.js';
 import { PROTOCOL_NAME } from '../protocol/codec.js';
+import { ERROR_CODE_PATTERN } from '../wire/index.js';
 import { TransferError } from '../protocol/errors.js';
 import { sendFile, type SendResult } from '../protocol/sender.js';
 import type { CacheLease, DatasetCache, PreparedFile } from './dataset-cache.js';
@@ -28,6 +29,9 @@ import {
   type SessionLink,
   type TransportChoice,
 } from './transport.js';
+
+/** A stable error code (src/wire: ERROR_CODE_PATTERN). */
+const ERROR_CODE_RE = new RegExp(ERROR_CODE_PATTERN);
 
 /** What every session of one provider shares. */
 export interface ProviderContext {
@@ -381,7 +385,7 @@ class ProviderSession {
       // Bytes are counted from a finished send only; a failed one reports none.
       bytes: 0,
       error: `${code}: ${e.message}`.slice(0, 500),
-      ...(/^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? { error_code: code } : {}),
+      ...(ERROR_CODE_RE.test(code) ? { error_code: code } : {}),
       duration_ms: Date.now() - this.#started,
       ...(this.#opened !== undefined ? { transport: this.#opened.kind, ...pathOf(this.#opened) } : {}),
     });

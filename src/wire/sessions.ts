@@ -40,13 +40,6 @@ export const TRANSPORTS = ['p2p', 'relay'] as const;
 export const FAILED_SIDES = ['consumer', 'provider', 'server'] as const;
 export type FailedSide = (typeof FAILED_SIDES)[number];
 
-/**
- * Outcome codes the server itself records (docs/errors.md "Session outcomes"): a session cancelled by a
- * participant (`POST /api/ice/sessions/{id}/cancel`, the reason's code when it gives none) and one the
- * server expired for want of activity.
- */
-export const OUTCOME_CODES = ['ERR_CANCELLED', 'ERR_EXPIRED'] as const;
-
 /** The stable code of a recorded failure: an `ERR_…`-style upper-case token. */
 export const ERROR_CODE_PATTERN = '^[A-Z][A-Z0-9_]{0,63}$';
 

@@ -27,9 +27,12 @@ import { ApiError, WS_CLOSE } from '../errors.js';
 import type { ServerOptions } from '../config.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { CancelBody, InitiateBody, TransferBody } from '../schemas.js';
-import { SIGNAL_DATA, createChecker } from '../../wire/index.js';
+import { ERROR_CODE_PATTERN, SIGNAL_DATA, createChecker } from '../../wire/index.js';
 import { UserDirectory } from './directory.js';
 import type { SignalingHub } from './hub.js';
+
+/** A stable error code (src/wire: ERROR_CODE_PATTERN). */
+const ERROR_CODE_RE = new RegExp(ERROR_CODE_PATTERN);
 
 const MAX_PARAMETERS_BYTES = 16 * 1024;
 
@@ -144,7 +147,7 @@ const OUTCOME_MESSAGE_MAX = 1024;
 function errorSignalOutcome(data: string, side: FailedSide): Outcome {
   const v = JSON.parse(data) as { code?: string; message?: string };
   return {
-    code: v.code !== undefined && /^[A-Z][A-Z0-9_]{0,63}$/.test(v.code) ? v.code : 'ERR_PEER',
+    code: v.code !== undefined && ERROR_CODE_RE.test(v.code) ? v.code : 'ERR_PEER',
     message: (v.message ?? 'no message').slice(0, OUTCOME_MESSAGE_MAX),
     side,
   };
