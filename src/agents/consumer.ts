@@ -10,7 +10,10 @@ import { channelsWithFaults } from './faults.js';
 import { createSha256, crc32, openDiskTarget, prepareOutDir, type DiskTarget } from './files.js';
 import { SessionSignals, SignalRouter } from './session-signals.js';
 import { SignalingClient, type IceSession } from './signaling-client.js';
+import { TransferError } from '../protocol/errors.js';
+import { ERROR_CODE_PATTERN } from '../wire/index.js';
 import {
+  channelPath,
   connectWithFallback,
   consumerCapabilities,
   directFailure,
@@ -21,6 +24,9 @@ import {
   type TransportChoice,
   type TransportKind,
 } from './transport.js';
+
+/** A stable error code (src/wire: ERROR_CODE_PATTERN). */
+const ERROR_CODE_RE = new RegExp(ERROR_CODE_PATTERN);
 
 export interface RequestOptions {
   server: string;
@@ -119,6 +125,8 @@ class ConsumerRequest {
   #opened: OpenedChannel | undefined;
   #target: DiskTarget | undefined;
   #finished = false;
+  /** How the bytes go (docs/api.md §3 `path`), read while the channel is open. */
+  #path: string | undefined;
 
   constructor(opts: RequestOptions) {
     this.#opts = opts;
@@ -140,14 +148,17 @@ class ConsumerRequest {
       channels: this.#channels,
     });
     this.#opened = opened;
+    this.#path = channelPath(opened);
     this.#emit({
       event: 'connected',
       session_id: link.sessionId,
       transport: opened.kind,
       ...(fallback !== undefined ? { fallback: fallback.reason } : {}),
+      ...(this.#path !== undefined ? { path: this.#path } : {}),
     });
     const received = await this.#receive(link, opened);
     const out = this.#result(link, session, received);
+    this.#path = channelPath(received.opened) ?? this.#path;
     this.#finished = true;
     // The file is in place: close now, before reporting. A sender that waits for the receiver's close (a
     // seed-style one in a browser, aiortc, node-datachannel) then ends with the transfer, not after it.
@@ -178,6 +189,8 @@ class ConsumerRequest {
     this.#session = session;
     this.#emit({ event: 'session', session_id: session.session_id });
     this.#signals = new SessionSignals(this.#router, session.session_id, 'provider');
+    this.#signals.onProgress = (p) =>
+      this.#emit({ event: 'preparing', session_id: session.session_id, bytes: p.bytes, total: p.total });
     const link: SessionLink = {
       client: this.#client,
       sessionId: session.session_id,
@@ -208,6 +221,7 @@ class ConsumerRequest {
         resumable: true,
         onRelay: (relay, why) => {
           this.#opened = current = relay;
+          this.#path = channelPath(relay);
           this.#emit({
             event: 'connected',
             session_id: link.sessionId,
@@ -277,6 +291,7 @@ class ConsumerRequest {
         transport: r.opened.kind,
         duration_ms: durationMs,
         verified: r.file.verified,
+        ...(this.#path !== undefined ? { path: this.#path } : {}),
       })
       .catch((err: unknown) =>
         this.#emit({ event: 'log', message: `transfer report not stored: ${(err as Error).message}` }),
@@ -292,6 +307,16 @@ class ConsumerRequest {
     if (sessionId === undefined || this.#finished) return;
     const e = err as { code?: string; message: string };
     const code = e.code ?? 'ERR_TRANSFER';
+    const stop = this.#opts.signal;
+    if (stop?.aborted === true) {
+      // The user stopped the request (Ctrl-C): the session is cancelled by the consumer, whatever the
+      // abort made of the transfer meanwhile (docs/api.md §3 "Outcome").
+      const why = stop.reason instanceof Error ? stop.reason.message : 'cancelled by the consumer';
+      await this.#client
+        .cancel(sessionId, { code: 'ERR_CANCELLED', message: why.slice(0, 1024) })
+        .catch(() => undefined);
+      return;
+    }
     if (this.#link?.peerRelays === false && directFailure(err) !== undefined) {
       // A provider that cannot come to the relay (a seed Type1) took the session and no direct path
       // opened: the session ends here, and the provider is told why (docs/api.md §2, `error`).
@@ -303,10 +328,19 @@ class ConsumerRequest {
       err.code === 'ERR_CONNECT_TIMEOUT' &&
       this.#opened === undefined
     ) {
-      await this.#client.cancel(sessionId).catch(() => undefined);
+      await this.#client
+        .cancel(sessionId, { code, message: e.message.slice(0, 1024) })
+        .catch(() => undefined);
     } else if (!(err instanceof AgentError && err.code === 'ERR_PROVIDER')) {
       await this.#client
-        .reportTransfer(sessionId, { status: 'failed', error: `${code}: ${e.message}`.slice(0, 500) })
+        .reportTransfer(sessionId, {
+          status: 'failed',
+          error: `${code}: ${e.message}`.slice(0, 500),
+          ...(ERROR_CODE_RE.test(code) ? { error_code: code } : {}),
+          ...(providerAtFault(err) ? { failed_side: 'provider' as const } : {}),
+          ...(this.#opened !== undefined ? { transport: this.#opened.kind } : {}),
+          ...(this.#path !== undefined ? { path: this.#path } : {}),
+        })
         .catch(() => undefined);
     }
   }
@@ -320,6 +354,23 @@ class ConsumerRequest {
     this.#router.close();
     this.#client.close();
   }
+}
+
+/**
+ * Failures the consumer sees but the provider caused: the channel died or went quiet on the sending side
+ * (a provider killed midway), the provider sent bad bytes or its own `error` (docs/errors.md).
+ */
+function providerAtFault(err: unknown): boolean {
+  if (err instanceof TransferError) {
+    return [
+      'ERR_CHANNEL_CLOSED',
+      'ERR_TIMEOUT',
+      'ERR_PEER',
+      'ERR_HASH_MISMATCH',
+      'ERR_SIZE_MISMATCH',
+    ].includes(err.code);
+  }
+  return err instanceof AgentError && err.code === 'ERR_TRANSFER' && err.serverCode !== undefined;
 }
 
 /** Resolves once `channel` has nothing buffered, or after `maxMs`. */

@@ -6,6 +6,7 @@
  */
 import { DatasetError, type Dataset, type DatasetRegistry } from '../datasets/types.js';
 import { PROTOCOL_NAME } from '../protocol/codec.js';
+import { ERROR_CODE_PATTERN } from '../wire/index.js';
 import { TransferError } from '../protocol/errors.js';
 import { sendFile, type SendResult } from '../protocol/sender.js';
 import type { CacheLease, DatasetCache, PreparedFile } from './dataset-cache.js';
@@ -17,6 +18,7 @@ import { SessionSignals, type SignalRouter } from './session-signals.js';
 import type { IceServerConfig, IceSession, SignalingClient, TransferReport } from './signaling-client.js';
 import {
   AGENT_CAPABILITIES,
+  channelPath,
   connectWithFallback,
   peerJoinsRelay,
   RELAY_ONLY_CAPABILITY,
@@ -26,8 +28,10 @@ import {
   type OpenedChannel,
   type SessionLink,
   type TransportChoice,
-  type TransportKind,
 } from './transport.js';
+
+/** A stable error code (src/wire: ERROR_CODE_PATTERN). */
+const ERROR_CODE_RE = new RegExp(ERROR_CODE_PATTERN);
 
 /** What every session of one provider shares. */
 export interface ProviderContext {
@@ -52,6 +56,8 @@ export interface ProviderContext {
 const FILE_READY_TIMEOUT_MS = 15 * 60_000;
 /** No progress for this long fails a send. */
 const SEND_IDLE_TIMEOUT_MS = 30_000;
+/** At most one `progress` signal per this long while the file is produced (docs/api.md §2). */
+const PROGRESS_INTERVAL_MS = 500;
 /** A seed receiver never acknowledges and may still be draining: it gets this long to close first. */
 const SEED_CLOSE_DELAY_MS = 5000;
 
@@ -61,11 +67,12 @@ export async function serveSession(ctx: ProviderContext, s: IceSession, signal: 
   // Checked before claiming anything: a bad request is refused through the session.
   const checked = checkRequest(ctx, s);
   if (!checked.ok) return refuse(ctx, s.session_id, checked.code, checked.message);
-  await new ProviderSession(ctx, s, checked.dataset, checked.params, signal).run();
+  await new ProviderSession(ctx, s, checked, signal).run();
 }
 
 type CheckedRequest =
-  { ok: true; dataset: Dataset; params: unknown } | { ok: false; code: string; message: string };
+  | { ok: true; dataset: Dataset; params: unknown; estimate: number }
+  | { ok: false; code: string; message: string };
 
 /** The session's dataset and validated parameters, or the refusal to send. */
 function checkRequest(ctx: ProviderContext, s: IceSession): CheckedRequest {
@@ -95,7 +102,7 @@ function checkRequest(ctx: ProviderContext, s: IceSession): CheckedRequest {
       message: `the file would be ~${estimate} bytes; this provider's limit is ${ctx.maxOutputBytes}`,
     };
   }
-  return { ok: true, dataset, params };
+  return { ok: true, dataset, params, estimate };
 }
 
 /** Tells the consumer (an `error` signal) and the log that the session is refused. */
@@ -165,13 +172,22 @@ class ProviderSession {
   #opened: OpenedChannel | undefined;
   #claimed = false;
   #failed = false;
+  readonly #estimate: number;
+  #lastProgress = 0;
+  #progressInFlight = false;
 
-  constructor(ctx: ProviderContext, s: IceSession, dataset: Dataset, params: unknown, signal: AbortSignal) {
+  constructor(
+    ctx: ProviderContext,
+    s: IceSession,
+    req: { dataset: Dataset; params: unknown; estimate: number },
+    signal: AbortSignal,
+  ) {
     this.#ctx = ctx;
     this.#s = s;
     this.#signal = signal;
-    // The file is produced while the session connects.
-    this.#prepared = ctx.cache.prepare(dataset, params, signal);
+    this.#estimate = req.estimate;
+    // The file is produced while the session connects; the consumer hears how far (`progress` signals).
+    this.#prepared = ctx.cache.prepare(req.dataset, req.params, signal, (b) => this.#preparing(b));
     this.#prepared.catch(() => undefined);
     this.#signals = new SessionSignals(ctx.router, s.session_id, 'consumer');
     this.#link = {
@@ -193,6 +209,24 @@ class ProviderSession {
 
   get #id(): string {
     return this.#s.session_id;
+  }
+
+  /**
+   * Tells the consumer how much of the file is written (a `progress` signal, docs/api.md §2): once the
+   * session is claimed, to a consumer of ours (a seed one would ignore it), at most every 500 ms, one at a time.
+   */
+  #preparing(bytes: number): void {
+    const now = Date.now();
+    if (!this.#claimed || !this.#sdrlink || this.#progressInFlight) return;
+    if (now - this.#lastProgress < PROGRESS_INTERVAL_MS) return;
+    this.#lastProgress = now;
+    this.#progressInFlight = true;
+    const data = { phase: 'preparing', bytes, total: Math.max(this.#estimate, bytes) };
+    this.#ctx.emit({ event: 'preparing', session_id: this.#id, bytes, total: data.total });
+    void this.#ctx.client
+      .sendSignal(this.#id, 'progress', data)
+      .catch(() => undefined)
+      .finally(() => (this.#progressInFlight = false));
   }
 
   async run(): Promise<void> {
@@ -225,7 +259,7 @@ class ProviderSession {
       transport: opened.kind,
       ...(fallback !== undefined ? { fallback: fallback.reason } : {}),
     });
-    this.#report({ status: 'connected', transport: opened.kind });
+    this.#report({ status: 'connected', transport: opened.kind, ...pathOf(opened) });
 
     const file = await withAbort(Promise.race([this.#prepared, this.#signals.failed]), {
       ms: FILE_READY_TIMEOUT_MS,
@@ -259,7 +293,7 @@ class ProviderSession {
       },
       (o) => this.#sendOver(o, file),
     );
-    this.#completed(file, sent, current.kind);
+    this.#completed(file, sent, current);
   }
 
   /**
@@ -303,7 +337,8 @@ class ProviderSession {
     }
   }
 
-  #completed(file: PreparedFile, r: SendResult, transport: TransportKind): void {
+  #completed(file: PreparedFile, r: SendResult, over: OpenedChannel): void {
+    const transport = over.kind;
     const duration = Date.now() - this.#started;
     this.#ctx.emit({
       event: 'sent',
@@ -324,6 +359,7 @@ class ProviderSession {
       file_size: file.size,
       duration_ms: duration,
       verified: r.acked,
+      ...pathOf(over),
     });
   }
 
@@ -349,8 +385,9 @@ class ProviderSession {
       // Bytes are counted from a finished send only; a failed one reports none.
       bytes: 0,
       error: `${code}: ${e.message}`.slice(0, 500),
+      ...(ERROR_CODE_RE.test(code) ? { error_code: code } : {}),
       duration_ms: Date.now() - this.#started,
-      ...(this.#opened !== undefined ? { transport: this.#opened.kind } : {}),
+      ...(this.#opened !== undefined ? { transport: this.#opened.kind, ...pathOf(this.#opened) } : {}),
     });
   }
 
@@ -377,6 +414,12 @@ class ProviderSession {
       });
     });
   }
+}
+
+/** `{ path }` for a report, when the channel knows it (docs/api.md §3). */
+function pathOf(o: OpenedChannel): { path?: string } {
+  const path = channelPath(o);
+  return path === undefined ? {} : { path };
 }
 
 /** True when the failure was the peer's own word (its `error` message or signal): no need to echo it. */

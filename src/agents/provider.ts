@@ -57,6 +57,8 @@ export type ProviderEvent =
       fallback?: FallbackReason;
     }
   | { event: 'progress'; session_id: string; sent: number; total: number }
+  /** The file is being produced: `bytes` written of about `total` (told to the consumer too). */
+  | { event: 'preparing'; session_id: string; bytes: number; total: number }
   | {
       event: 'sent';
       session_id: string;

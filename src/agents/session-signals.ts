@@ -3,6 +3,7 @@
  * the push channel and, while it is down, polling; both may deliver the same signal, so each is taken once,
  * by id), and {@link SessionSignals} sorts one session's signals by kind.
  */
+import { ProgressSignalData, createChecker } from '../wire/index.js';
 import { AgentError } from './errors.js';
 import type { IceSignal, SignalingClient } from './signaling-client.js';
 
@@ -85,6 +86,18 @@ export function parseErrorSignal(data: string): { code: string; message: string 
   }
 }
 
+const progressCheck = createChecker(ProgressSignalData);
+
+/** A `progress` signal's data, or undefined when it is not of the wire contract (then it is ignored). */
+export function parseProgressSignal(data: string): { bytes: number; total: number } | undefined {
+  try {
+    const v: unknown = JSON.parse(data);
+    return progressCheck.check(v) ? { bytes: v.bytes, total: v.total } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * One session's incoming signals, sorted by kind: the offer and the answer as promises, candidates to
  * whichever peer is current, and the peer's `error` signal as a rejection of `failed`.
@@ -98,6 +111,8 @@ export class SessionSignals {
    */
   readonly failed: Promise<never>;
   onCandidate: ((sig: IceSignal) => void) | undefined;
+  /** The provider's `progress` signals (docs/api.md §2): it is still producing the file. */
+  onProgress: ((p: { bytes: number; total: number }) => void) | undefined;
   readonly #unsubscribe: () => void;
   readonly #offAuth: () => void;
 
@@ -130,6 +145,11 @@ export class SessionSignals {
               { serverCode: e.code },
             ),
           );
+          break;
+        }
+        case 'progress': {
+          const p = parseProgressSignal(sig.signal_data);
+          if (p !== undefined) this.onProgress?.(p);
           break;
         }
         default:

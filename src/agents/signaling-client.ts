@@ -20,6 +20,7 @@ import {
   createChecker,
   decodePushServerMessage,
   parseCloseReason,
+  type CancelBody,
   type Checker,
   type CreateKeyBody,
   type IceServerWire,
@@ -80,6 +81,7 @@ const signalListCheck = createChecker(Type.Array(SignalWire));
 const iceConfigCheck = createChecker(IceConfigWire);
 const userCheck = createChecker(UserWire);
 const transferCheck = createChecker(TransferWire);
+const transferListCheck = createChecker(Type.Array(TransferWire));
 const errorCheck = createChecker(ErrorWire);
 const loginCheck = createChecker(LoginWire);
 const newKeyCheck = createChecker(NewApiKeyWire);
@@ -295,8 +297,27 @@ export class SignalingClient {
     return this.#request('POST', `/api/transfers/${encodeURIComponent(sessionId)}`, transferCheck, report);
   }
 
-  cancel(sessionId: string): Promise<IceSession> {
-    return this.#request('POST', `/api/ice/sessions/${encodeURIComponent(sessionId)}/cancel`, sessionCheck);
+  /**
+   * `GET /api/transfers`: the caller's transfers, newest first, with the participants' names, filtered
+   * (docs/api.md §3): `status`, `type`, `provider` (a user name), `since`/`until` (ISO 8601), `limit`.
+   */
+  listTransfers(
+    filter: Partial<Record<'status' | 'type' | 'provider' | 'since' | 'until' | 'limit', string>> = {},
+  ) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, v);
+    const qs = q.toString();
+    return this.#request('GET', `/api/transfers${qs === '' ? '' : `?${qs}`}`, transferListCheck);
+  }
+
+  /** Cancels the session; `reason` is recorded as its outcome (docs/api.md §3 "Outcome"). */
+  cancel(sessionId: string, reason?: CancelBody): Promise<IceSession> {
+    return this.#request(
+      'POST',
+      `/api/ice/sessions/${encodeURIComponent(sessionId)}/cancel`,
+      sessionCheck,
+      reason,
+    );
   }
 
   /** `POST /api/auth/login` (needs no token): a JWT for the user. */

@@ -69,6 +69,14 @@ export interface OpenedChannel {
   channel: Channel;
   kind: TransportKind;
   close(): void;
+  /** How the bytes go (docs/api.md §3 `path`): WebRTC's selected candidate pair, when known. */
+  path?(): string | undefined;
+}
+
+/** The `path` to report for a channel: `ws-relay` for the relay, else what the channel knows. */
+export function channelPath(o: OpenedChannel | undefined): string | undefined {
+  if (o === undefined) return undefined;
+  return o.kind === 'relay' ? 'ws-relay' : o.path?.();
 }
 
 export interface SessionLink {
@@ -344,7 +352,7 @@ async function openP2P(
       what: 'no open data channel',
       waitingFor: 'channel',
     });
-    return { channel, kind: 'p2p', close: () => peer.close() };
+    return { channel, kind: 'p2p', close: () => peer.close(), path: () => peer.candidatePath() };
   } catch (err) {
     link.signals.onCandidate = undefined;
     peer.close();

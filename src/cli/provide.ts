@@ -137,6 +137,7 @@ function printEvent(e: ProviderEvent) {
       );
       break;
     case 'progress':
+    case 'preparing':
       break;
     case 'sent':
       process.stderr.write(

@@ -530,6 +530,92 @@ for (const impl of implementations) {
           [sid],
         );
       }));
+
+    it('records the first outcome of a session (transition, error signal, report, expiry) and keeps it', () =>
+      withStorage(async (s, { p1, c1 }) => {
+        const out = async (sid: string) => {
+          const t = await s.transfers.get(sid);
+          return [t?.status, t?.errorCode, t?.errorMessage, t?.failedSide, t?.error];
+        };
+        const a = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        await s.sessions.transition(a, ['pending'], 'cancelled', at(1), c1, {
+          code: 'ERR_CANCELLED',
+          message: 'interrupted',
+          side: 'consumer',
+        });
+        assert.deepEqual(await out(a), [
+          'cancelled',
+          'ERR_CANCELLED',
+          'interrupted',
+          'consumer',
+          'ERR_CANCELLED: interrupted',
+        ]);
+        const b = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        const posted = await s.signals.post(
+          { sessionId: b, signalType: 'error', signalData: '{}', fromUserId: p1, toUserId: c1 },
+          at(1),
+          { claim: true, fail: true, outcome: { code: 'ERR_PARAMS', message: 'bad', side: 'provider' } },
+        );
+        assert.equal(posted.ok, true);
+        // a later failed report neither moves the session nor replaces the recorded outcome
+        await s.transfers.report(
+          {
+            sessionId: b,
+            byUserId: c1,
+            status: 'failed',
+            transitionFrom: ['offered'],
+            patch: { outcome: { code: 'ERR_TIMEOUT', message: 'late', side: 'consumer' }, path: 'ws-relay' },
+          },
+          at(2),
+        );
+        assert.deepEqual(await out(b), ['failed', 'ERR_PARAMS', 'bad', 'provider', 'ERR_PARAMS: bad']);
+        assert.equal((await s.transfers.get(b))?.path, 'ws-relay');
+        const c = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        const expired = await s.sessions.expireStale(at(10), at(11), 10, (x, prev) => ({
+          code: 'ERR_EXPIRED',
+          message: `${x.sessionId === c ? 'this' : 'other'} while ${prev}`,
+          side: 'server',
+        }));
+        assert.deepEqual(
+          expired.map((e) => e.session.sessionId),
+          [c],
+        );
+        assert.deepEqual(await out(c), [
+          'expired',
+          'ERR_EXPIRED',
+          'this while pending',
+          'server',
+          'ERR_EXPIRED: this while pending',
+        ]);
+      }));
+
+    it('lists a user’s transfers with names, filtered by status, type, provider and time', () =>
+      withStorage(async (s, { p1, p2, c1, c2 }) => {
+        const a = (await s.sessions.create(newSession(c1), at(1))).sessionId;
+        await s.sessions.claim(a, p1, at(2));
+        const b = (await s.sessions.create(newSession(c1, { requestType: 'signal' }), at(3))).sessionId;
+        await s.sessions.claim(b, p2, at(4));
+        await s.sessions.transition(b, ['offered'], 'failed', at(5), p2);
+        const c = (await s.sessions.create(newSession(c1), at(6))).sessionId;
+        await s.sessions.create(newSession(c2), at(7));
+        const ids = async (f: Parameters<Storage['transfers']['listForUser']>[2], user = c1) =>
+          (await s.transfers.listForUser(user, 10, f)).map((t) => t.sessionId);
+        const all = await s.transfers.listForUser(c1, 10);
+        assert.deepEqual(
+          all.map((t) => [t.sessionId, t.consumerName, t.providerName]),
+          [
+            [c, 'c1', null],
+            [b, 'c1', 'p2'],
+            [a, 'c1', 'p1'],
+          ],
+        );
+        assert.deepEqual(await ids({ status: 'failed' }), [b]);
+        assert.deepEqual(await ids({ requestType: 'spectrum' }), [c, a]);
+        assert.deepEqual(await ids({ providerName: 'p1' }), [a]);
+        assert.deepEqual(await ids({ since: at(3), until: at(6) }), [b]);
+        assert.deepEqual(await ids({ providerName: "p1' OR 1=1 --" }), []);
+        assert.deepEqual(await ids({}, p2), [b]);
+      }));
   });
 }
 

@@ -141,6 +141,8 @@ export interface RequestOutcome {
   /** The `--json` result line. */
   result: Record<string, unknown>;
   stderr: string;
+  /** Everything printed on stdout (event lines before the result line). */
+  stdout: string;
 }
 
 /** Runs `sdrlink request TYPE --json` to the end. */
@@ -202,7 +204,7 @@ export async function runRequestProcess(opts: {
       `request printed no JSON result (exit ${String(code)})\nstdout: ${stdout}\nstderr: ${stderr}`,
     );
   }
-  return { code, result, stderr };
+  return { code, result, stderr, stdout };
 }
 
 /** SHA-256 of a file, streamed. */

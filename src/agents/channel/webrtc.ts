@@ -475,6 +475,24 @@ export class WebRtcPeer {
     );
   }
 
+  /**
+   * The selected candidate pair as `<local>-<remote>/<proto>` (`host-host/udp`, `relay-srflx/udp`,
+   * docs/api.md §3 `path`), or undefined while none is selected or when it is of another form.
+   */
+  candidatePath(): string | undefined {
+    let pair: ReturnType<nodeDataChannel.PeerConnection['getSelectedCandidatePair']>;
+    try {
+      pair = this.#native.getSelectedCandidatePair();
+    } catch {
+      return undefined; // closed
+    }
+    if (pair === null) return undefined;
+    const type = (t: string) => (/^(host|srflx|prflx|relay)$/.test(t) ? t : undefined);
+    const proto = /^(udp|tcp)/i.exec(pair.local.transportType)?.[1]?.toLowerCase();
+    const [l, r] = [type(pair.local.type), type(pair.remote.type)];
+    return l && r && proto ? `${l}-${r}/${proto}` : undefined;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

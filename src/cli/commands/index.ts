@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { batteriesCommand } from './batteries.js';
 import { datasetCommand } from './dataset.js';
 import { demoCommand } from './demo.js';
+import { historyCommand } from './history.js';
 import { loginCommand } from './login.js';
 import { logoutCommand } from './logout.js';
 import { productsCommand } from './products.js';
@@ -18,6 +19,7 @@ export const commands: Array<() => Command> = [
   demoCommand,
   provideCommand,
   requestCommand,
+  historyCommand,
   productsCommand,
   batteriesCommand,
   serverCommand,

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../errors.js';
 import {
+  CancelBody,
   type IceConfigWire,
   InitiateBody,
   ListQuery,
@@ -13,7 +14,7 @@ import {
   SignalWire,
   SignalsQuery,
 } from '../schemas.js';
-import { historyToWire, sessionToWire, signalToWire } from '../wire.js';
+import { historyToWire, outcomeToWire, sessionToWire, signalToWire } from '../wire.js';
 import type { ServerContext } from '../context.js';
 
 const SIGNALS_LIMIT = 1000;
@@ -99,15 +100,29 @@ export function registerIceRoutes(app: FastifyInstance, ctx: ServerContext): voi
     '/api/ice/sessions/:session_id',
     { schema: { params: SessionParams, response: { 200: SessionDetailWire } } },
     async (request) => {
-      const { session, history } = await service.getSession(request.requireUser(), request.params.session_id);
-      return { ...sessionToWire(session), history: history.map(historyToWire) };
+      const { session, history, transfer } = await service.getSession(
+        request.requireUser(),
+        request.params.session_id,
+      );
+      return { ...sessionToWire(session), history: history.map(historyToWire), ...outcomeToWire(transfer) };
     },
   );
 
-  app.post<{ Params: SessionParams }>(
+  // The body (why) is optional: a cancel without one records ERR_CANCELLED.
+  app.post<{ Params: SessionParams; Body: CancelBody | undefined }>(
     '/api/ice/sessions/:session_id/cancel',
-    { schema: { params: SessionParams, response: { 200: SessionWire } } },
-    async (request) => sessionToWire(await service.cancel(request.requireUser(), request.params.session_id)),
+    {
+      schema: { params: SessionParams, body: CancelBody, response: { 200: SessionWire } },
+      // no body at all (as before the reason existed) is an empty reason, not a 400
+      preValidation: (request, _reply, done) => {
+        request.body ??= {};
+        done();
+      },
+    },
+    async (request) =>
+      sessionToWire(
+        await service.cancel(request.requireUser(), request.params.session_id, request.body ?? {}),
+      ),
   );
 
   // No response schema (as before): the configured servers go out as they are; the type keeps them on contract.

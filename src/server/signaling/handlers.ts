@@ -18,14 +18,21 @@ import {
   type TransferRecord,
   type UserRecord,
   type HistoryEntry,
+  type FailedSide,
+  type Outcome,
+  type TransferFilter,
+  type TransferListEntry,
 } from '../../storage/types.js';
 import { ApiError, WS_CLOSE } from '../errors.js';
 import type { ServerOptions } from '../config.js';
 import type { ServerMetrics } from '../metrics.js';
-import type { InitiateBody, TransferBody } from '../schemas.js';
-import { SIGNAL_DATA, createChecker } from '../../wire/index.js';
+import type { CancelBody, InitiateBody, TransferBody } from '../schemas.js';
+import { ERROR_CODE_PATTERN, SIGNAL_DATA, createChecker } from '../../wire/index.js';
 import { UserDirectory } from './directory.js';
 import type { SignalingHub } from './hub.js';
+
+/** A stable error code (src/wire: ERROR_CODE_PATTERN). */
+const ERROR_CODE_RE = new RegExp(ERROR_CODE_PATTERN);
 
 const MAX_PARAMETERS_BYTES = 16 * 1024;
 
@@ -64,6 +71,7 @@ const SIGNAL_DATA_CHECK = {
   answer: createChecker(SIGNAL_DATA.answer),
   candidate: createChecker(SIGNAL_DATA.candidate),
   error: createChecker(SIGNAL_DATA.error),
+  progress: createChecker(SIGNAL_DATA.progress),
 };
 
 function quote(s: string): string {
@@ -121,7 +129,44 @@ export function checkSignalData(
         throw new ApiError('ERR_VALIDATION', `${field} must encode {"code":"…","message":"…"}`);
       }
       return undefined;
+    case 'progress':
+      if (!SIGNAL_DATA_CHECK.progress.check(v)) {
+        throw new ApiError(
+          'ERR_VALIDATION',
+          `${field} must encode {"phase":"preparing","bytes":<integer ≥ 0>,"total":<integer ≥ 0>}`,
+        );
+      }
+      return undefined;
   }
+}
+
+/** Longest failure message recorded (longer ones are cut). */
+const OUTCOME_MESSAGE_MAX = 1024;
+
+/** The outcome an `error` signal records: its code and message, the sender's side. */
+function errorSignalOutcome(data: string, side: FailedSide): Outcome {
+  const v = JSON.parse(data) as { code?: string; message?: string };
+  return {
+    code: v.code !== undefined && ERROR_CODE_RE.test(v.code) ? v.code : 'ERR_PEER',
+    message: (v.message ?? 'no message').slice(0, OUTCOME_MESSAGE_MAX),
+    side,
+  };
+}
+
+/**
+ * The outcome a `failed` report records: `error_code` (or the `ERR_…` an `error` of the form
+ * `<CODE>: <message>` starts with), the message, and the side (`failed_side`, else the reporter's).
+ */
+function reportOutcome(body: TransferBody, reporter: FailedSide): Outcome {
+  const text = body.error ?? '';
+  const m = /^([A-Z][A-Z0-9_]{0,63}): ([\s\S]*)$/.exec(text);
+  const code = body.error_code ?? m?.[1] ?? 'ERR_TRANSFER';
+  const message = m !== null && (body.error_code === undefined || body.error_code === m[1]) ? m[2] : text;
+  return {
+    code,
+    message: (message === undefined || message === '' ? 'no message' : message).slice(0, OUTCOME_MESSAGE_MAX),
+    side: body.failed_side ?? reporter,
+  };
 }
 
 export class SignalingService {
@@ -237,6 +282,8 @@ export class SignalingService {
       let claim = false;
       if (s.initiatorUserId === user.id) {
         if (type === 'offer') throw new ApiError('ERR_ROLE', 'only providers (client_type 1) send offers');
+        if (type === 'progress')
+          throw new ApiError('ERR_ROLE', 'only the provider (client_type 1) sends progress');
         if (s.targetUserId === null || s.status === 'pending') {
           throw new ApiError(
             'ERR_SESSION_STATE',
@@ -253,6 +300,12 @@ export class SignalingService {
         }
         if (s.targetUserId === null && !UserDirectory.serves(user, s.requestType)) {
           throw new ApiError('ERR_FORBIDDEN', `you do not serve request type ${quote(s.requestType)}`);
+        }
+        if (type === 'progress' && s.status === 'pending') {
+          throw new ApiError(
+            'ERR_SESSION_STATE',
+            `session ${s.sessionId} is not claimed yet; progress follows the offer`,
+          );
         }
         if (s.status === 'pending') {
           // An offer claims the session; so does an `error`: a provider that refuses the request (bad
@@ -274,7 +327,16 @@ export class SignalingService {
           ...(candidate === undefined ? {} : { candidate }),
         },
         this.#nowIso(),
-        { claim, fail: type === 'error' },
+        type === 'error'
+          ? {
+              claim,
+              fail: true,
+              outcome: errorSignalOutcome(
+                input.signal_data,
+                to === s.initiatorUserId ? 'provider' : 'consumer',
+              ),
+            }
+          : { claim },
       );
       if (!r.ok) continue; // lost a race (claimed meanwhile, or went final): decide again on fresh state
       if (r.claimed) {
@@ -319,27 +381,37 @@ export class SignalingService {
     return this.#d.storage.sessions.listForUser(user.id, limit);
   }
 
-  /** GET /api/ice/sessions/{id}: the session and its history. */
+  /** GET /api/ice/sessions/{id}: the session, its history and its transfer (for the outcome). */
   async getSession(
     user: UserRecord,
     sessionId: string,
-  ): Promise<{ session: SessionRecord; history: HistoryEntry[] }> {
+  ): Promise<{ session: SessionRecord; history: HistoryEntry[]; transfer: TransferRecord | undefined }> {
     const s = await this.#session(sessionId);
     this.#mustSee(user, s);
-    return { session: s, history: await this.#d.storage.sessions.history(s.sessionId) };
+    return {
+      session: s,
+      history: await this.#d.storage.sessions.history(s.sessionId),
+      transfer: await this.#d.storage.transfers.get(s.sessionId),
+    };
   }
 
-  /** POST /api/ice/sessions/{id}/cancel. */
-  async cancel(user: UserRecord, sessionId: string): Promise<SessionRecord> {
+  /** POST /api/ice/sessions/{id}/cancel, with the participant's reason when it gives one. */
+  async cancel(user: UserRecord, sessionId: string, reason: CancelBody = {}): Promise<SessionRecord> {
     const s = await this.#session(sessionId);
     if (!SignalingService.#isParticipant(user, s))
       throw new ApiError('ERR_FORBIDDEN', `session ${s.sessionId} is not yours`);
+    const side: FailedSide = s.initiatorUserId === user.id ? 'consumer' : 'provider';
     const moved = await this.#d.storage.sessions.transition(
       s.sessionId,
       OPEN_STATUSES,
       'cancelled',
       this.#nowIso(),
       user.id,
+      {
+        code: reason.code ?? 'ERR_CANCELLED',
+        message: reason.message ?? `cancelled by the ${side}`,
+        side,
+      },
     );
     if (moved === undefined) {
       const now = await this.#session(sessionId);
@@ -374,6 +446,10 @@ export class SignalingService {
       ...(body.duration_ms === undefined ? {} : { durationMs: body.duration_ms }),
       ...(body.error === undefined ? {} : { error: body.error }),
       ...(body.verified === undefined ? {} : { verified: body.verified }),
+      ...(body.path === undefined ? {} : { path: body.path }),
+      ...(body.status === 'failed'
+        ? { outcome: reportOutcome(body, s.initiatorUserId === user.id ? 'consumer' : 'provider') }
+        : {}),
     };
     const r = await this.#d.storage.transfers.report(
       {
@@ -403,14 +479,14 @@ export class SignalingService {
       );
       this.#d.hub.sessionStatus(r.session);
       if (isFinalStatus(r.session.status))
-        this.#d.metrics?.transfer(r.transfer.transport, r.session.status, r.transfer.bytes);
+        this.#d.metrics?.transfer(r.transfer.transport, r.session.status, r.transfer.bytes, r.transfer.path);
     }
     return r.transfer;
   }
 
-  /** GET /api/transfers: the caller's transfers, newest first. */
-  listTransfers(user: UserRecord, limit: number): Promise<TransferRecord[]> {
-    return this.#d.storage.transfers.listForUser(user.id, limit);
+  /** GET /api/transfers: the caller's transfers, newest first, with the participants' names. */
+  listTransfers(user: UserRecord, limit: number, filter: TransferFilter = {}): Promise<TransferListEntry[]> {
+    return this.#d.storage.transfers.listForUser(user.id, limit, filter);
   }
 
   /** The open sessions a provider may serve (sent on push connect, and after a change of request types). */
@@ -432,8 +508,14 @@ export class SignalingService {
     await storage.sessions.touch(touched, nowIso);
     const cutoff = new Date(now - options.sessionTtlMs).toISOString();
     let total = 0;
+    const ttlS = Math.round(options.sessionTtlMs / 1000);
+    const why = (_s: SessionRecord, previous: SessionStatus): Outcome => ({
+      code: 'ERR_EXPIRED',
+      message: `no activity for ${ttlS} s while ${previous}`,
+      side: 'server',
+    });
     for (;;) {
-      const batch = await storage.sessions.expireStale(cutoff, nowIso, 500);
+      const batch = await storage.sessions.expireStale(cutoff, nowIso, 500, why);
       for (const { session, previous } of batch) {
         if (previous === 'pending') hub.sessionWithdrawn({ ...session, status: 'pending' }, null);
         hub.sessionStatus(session);

@@ -6,6 +6,7 @@ import { migration001 } from './001-seed-schema.js';
 import { migration002 } from './002-signaling.js';
 import { migration003 } from './003-partial-indexes.js';
 import { migration005 } from './005-api-keys.js';
+import { migration006 } from './006-outcomes.js';
 
 /** Every migration of the signaling server's database. */
 export const SIGNALING_MIGRATIONS: readonly Migration[] = [
@@ -13,4 +14,5 @@ export const SIGNALING_MIGRATIONS: readonly Migration[] = [
   migration002,
   migration003,
   migration005,
+  migration006,
 ];

@@ -1,7 +1,7 @@
 import type { Generated } from 'kysely';
 
 /**
- * The SQLite tables as Kysely sees them (migrations 001, 002 and 005). Columns the code never writes keep their
+ * The SQLite tables as Kysely sees them (migrations 001, 002, 005 and 006). Columns the code never writes keep their
  * SQL defaults and are typed as `Generated`.
  */
 export interface Database {
@@ -81,6 +81,10 @@ export interface FileTransfersTable {
   created_at: string;
   updated_at: string | null;
   completed_at: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  failed_side: string | null;
+  path: string | null;
 }
 
 export interface IceSessionHistoryTable {
