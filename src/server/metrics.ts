@@ -210,6 +210,7 @@ export class ServerMetrics {
       sessions: wrap('sessions', storage.sessions),
       signals: wrap('signals', storage.signals),
       transfers: wrap('transfers', storage.transfers),
+      catalogs: wrap('catalogs', storage.catalogs),
       get location() {
         return storage.location;
       },

@@ -104,6 +104,16 @@ export const SessionWire = Type.Object({
 });
 export type SessionWire = Static<typeof SessionWire>;
 
+/**
+ * `POST /api/ice/initiate`'s answer: the session, and (additive) how many providers online could serve it
+ * now (docs/api.md §12): 0 tells a consumer at once that nobody can, instead of waiting for an offer.
+ */
+export const InitiateWire = Type.Composite([
+  SessionWire,
+  Type.Object({ providers_able: Type.Optional(Type.Integer({ minimum: 0 })) }),
+]);
+export type InitiateWire = Static<typeof InitiateWire>;
+
 /** One transition of a session (§3). */
 export const HistoryWire = Type.Object({ status: str(), at: str(), by_user_id: str() });
 export type HistoryWire = Static<typeof HistoryWire>;

@@ -4,6 +4,7 @@ import { datasetCommand } from './dataset.js';
 import { demoCommand } from './demo.js';
 import { productsCommand } from './products.js';
 import { provideCommand } from './provide.js';
+import { providersCommand } from './providers.js';
 import { requestCommand } from './request.js';
 import { serverCommand } from './server.js';
 import { userCommand } from './user.js';
@@ -16,6 +17,7 @@ export const commands: Array<() => Command> = [
   demoCommand,
   provideCommand,
   requestCommand,
+  providersCommand,
   productsCommand,
   batteriesCommand,
   serverCommand,

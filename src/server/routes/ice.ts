@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../errors.js';
+import { DeclineBody, DeclineWire, InitiateWire } from '../../wire/index.js';
 import {
   type IceConfigWire,
   InitiateBody,
@@ -34,10 +35,10 @@ export function registerIceRoutes(app: FastifyInstance, ctx: ServerContext): voi
 
   app.post<{ Body: InitiateBody }>(
     '/api/ice/initiate',
-    { schema: { body: InitiateBody, response: { 201: SessionWire } } },
+    { schema: { body: InitiateBody, response: { 201: InitiateWire } } },
     async (request, reply) => {
-      const session = await service.initiate(request.requireUser(), request.body);
-      return reply.code(201).send(sessionToWire(session));
+      const { session, providersAble } = await service.initiate(request.requireUser(), request.body);
+      return reply.code(201).send({ ...sessionToWire(session), providers_able: providersAble });
     },
   );
 
@@ -108,6 +109,19 @@ export function registerIceRoutes(app: FastifyInstance, ctx: ServerContext): voi
     '/api/ice/sessions/:session_id/cancel',
     { schema: { params: SessionParams, response: { 200: SessionWire } } },
     async (request) => sessionToWire(await service.cancel(request.requireUser(), request.params.session_id)),
+  );
+
+  app.post<{ Params: SessionParams; Body: DeclineBody }>(
+    '/api/ice/sessions/:session_id/decline',
+    { schema: { params: SessionParams, body: DeclineBody, response: { 200: DeclineWire } } },
+    async (request) => {
+      const { session, providersAble } = await service.decline(
+        request.requireUser(),
+        request.params.session_id,
+        request.body,
+      );
+      return { session_id: session.sessionId, status: session.status, providers_able: providersAble };
+    },
   );
 
   // No response schema (as before): the configured servers go out as they are; the type keeps them on contract.

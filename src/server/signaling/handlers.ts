@@ -23,9 +23,10 @@ import { ApiError, WS_CLOSE } from '../errors.js';
 import type { ServerOptions } from '../config.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { InitiateBody, TransferBody } from '../schemas.js';
-import { SIGNAL_DATA, createChecker } from '../../wire/index.js';
+import { SIGNAL_DATA, createChecker, offerSummary, type DeclineBody } from '../../wire/index.js';
 import { UserDirectory } from './directory.js';
 import type { SignalingHub } from './hub.js';
+import type { ProviderRegistry } from './providers.js';
 
 const MAX_PARAMETERS_BYTES = 16 * 1024;
 
@@ -39,6 +40,8 @@ export interface ServiceDeps {
   storage: Storage;
   hub: SignalingHub;
   directory: UserDirectory;
+  /** Catalogs, presence and declines (docs/api.md §12). */
+  providers: ProviderRegistry;
   options: Pick<ServerOptions, 'signalMaxBytes' | 'maxOpenSessionsPerUser' | 'sessionTtlMs'>;
   now: () => number;
   log: FastifyBaseLogger;
@@ -153,8 +156,108 @@ export class SignalingService {
     throw new ApiError('ERR_FORBIDDEN', `session ${s.sessionId} is not yours`);
   }
 
-  /** POST /api/ice/initiate: a consumer asks for data (docs/api.md §2). */
-  async initiate(user: UserRecord, body: InitiateBody): Promise<SessionRecord> {
+  /**
+   * Refuses the claim of an open session by a provider it is not offered to (§12): one whose catalog
+   * cannot serve it (ERR_CATALOG_MISMATCH), or that declined it (ERR_SESSION_DECLINED).
+   */
+  #mustBeOffered(user: UserRecord, s: SessionRecord): void {
+    const { providers } = this.#d;
+    if (providers.declined(s.sessionId, user.id)) {
+      throw new ApiError('ERR_SESSION_DECLINED', `you declined session ${s.sessionId}`);
+    }
+    const why = providers.mismatch(user, s);
+    if (why !== null) {
+      throw new ApiError('ERR_CATALOG_MISMATCH', `your catalog cannot serve session ${s.sessionId}: ${why}`);
+    }
+  }
+
+  /**
+   * POST /api/ice/sessions/{id}/decline (§12): a provider will not serve a pending session it was offered.
+   * The session leaves that provider's list and stays pending for the others; when no provider online that
+   * has not declined can serve it, it fails with `ERR_NO_PROVIDER` (an `error` signal to the consumer that
+   * lists the declines and what is on offer). A session named for the provider fails at once with the
+   * provider's own code, as an `error` signal would.
+   */
+  async decline(
+    user: UserRecord,
+    sessionId: string,
+    body: DeclineBody,
+  ): Promise<{ session: SessionRecord; providersAble: number }> {
+    const { providers, hub, storage } = this.#d;
+    if (user.clientType !== 1)
+      throw new ApiError('ERR_ROLE', 'only providers (client_type 1) decline sessions');
+    const s = await this.#session(sessionId);
+    if (s.status !== 'pending') {
+      throw new ApiError(
+        'ERR_SESSION_STATE',
+        `session ${s.sessionId} is ${s.status}; only a pending one is declined`,
+      );
+    }
+    if (!UserDirectory.mayServe(user, s)) {
+      throw new ApiError('ERR_FORBIDDEN', `session ${s.sessionId} is not offered to you`);
+    }
+    providers.seen(user.id);
+    const at = this.#nowIso();
+    await providers.decline({
+      sessionId: s.sessionId,
+      userId: user.id,
+      code: body.code,
+      message: body.message,
+      at,
+    });
+    this.#d.log.info({ session: s.sessionId, provider: user.id, code: body.code }, 'session declined');
+    hub.toUser(user.id, { type: 'session-claimed', session_id: s.sessionId });
+    let error: { code: string; message: string } | undefined;
+    let able = 0;
+    if (s.targetUserId !== null) {
+      error = { code: body.code, message: body.message };
+    } else {
+      able = (await providers.able(s, hub.connectedProviders())).length;
+      if (able === 0) error = { code: 'ERR_NO_PROVIDER', message: await this.#noProviderMessage(s) };
+    }
+    if (error === undefined) return { session: s, providersAble: able };
+    const r = await storage.signals.post(
+      {
+        sessionId: s.sessionId,
+        signalType: 'error',
+        signalData: JSON.stringify({ code: error.code, message: error.message.slice(0, 4000) }),
+        fromUserId: user.id,
+        toUserId: s.initiatorUserId,
+      },
+      at,
+      { claim: true, fail: true },
+    );
+    if (!r.ok) return { session: r.session ?? s, providersAble: 0 }; // another decline (or a claim) won
+    this.#d.log.info({ session: s.sessionId, code: error.code }, 'session failed: no provider');
+    hub.sessionWithdrawn(s, user.id);
+    if (r.session !== null) hub.sessionStatus(r.session);
+    hub.signal(r.signal);
+    return { session: r.session ?? s, providersAble: 0 };
+  }
+
+  /** The message of `ERR_NO_PROVIDER`: what was asked, who declined and why, what is on offer. */
+  async #noProviderMessage(s: SessionRecord): Promise<string> {
+    const declines = [];
+    for (const d of this.#d.providers.declinesOf(s.sessionId)) {
+      const u = await this.#d.directory.get(d.userId);
+      declines.push(`${u?.username ?? d.userId}: ${d.code}: ${d.message}`);
+    }
+    const offer = offerSummary(await this.#d.providers.list(this.#d.hub.connectedProviders()));
+    return (
+      `no provider online can serve this ${s.requestType} request ${s.parameters}` +
+      (declines.length > 0 ? `; declined by ${declines.join('; ')}` : '') +
+      `; on offer: ${offer}`
+    );
+  }
+
+  /**
+   * POST /api/ice/initiate: a consumer asks for data (docs/api.md §2). Also says how many providers online
+   * could serve it now (§12): a named provider counts when it is online.
+   */
+  async initiate(
+    user: UserRecord,
+    body: InitiateBody,
+  ): Promise<{ session: SessionRecord; providersAble: number }> {
     const { storage, directory, hub, options } = this.#d;
     if (user.clientType !== 2)
       throw new ApiError('ERR_ROLE', 'only consumers (client_type 2) initiate sessions');
@@ -208,7 +311,11 @@ export class SignalingService {
     );
     this.#d.metrics?.session('pending');
     hub.sessionCreated(session);
-    return session;
+    const providersAble =
+      targetUserId !== null
+        ? Number(this.#d.providers.online(targetUserId))
+        : (await this.#d.providers.able(session, hub.connectedProviders())).length;
+    return { session, providersAble };
   }
 
   /**
@@ -254,6 +361,7 @@ export class SignalingService {
         if (s.targetUserId === null && !UserDirectory.serves(user, s.requestType)) {
           throw new ApiError('ERR_FORBIDDEN', `you do not serve request type ${quote(s.requestType)}`);
         }
+        if (s.status === 'pending' && s.targetUserId === null) this.#mustBeOffered(user, s);
         if (s.status === 'pending') {
           // An offer claims the session; so does an `error`: a provider that refuses the request (bad
           // parameters, too large) answers it with that refusal, claiming and failing it in one
@@ -310,11 +418,15 @@ export class SignalingService {
   /** GET /api/ice/sessions: a provider's open list, or a consumer's own sessions. */
   async listSessions(user: UserRecord, limit: number): Promise<SessionRecord[]> {
     if (user.clientType === 1) {
-      return this.#d.storage.sessions.listOpenForProvider(
+      const { providers } = this.#d;
+      providers.seen(user.id);
+      // read more than asked: sessions its catalog cannot serve, or it declined, are left out (§12)
+      const open = await this.#d.storage.sessions.listOpenForProvider(
         user.id,
         user.requestTypes.length === 0 ? null : user.requestTypes,
-        limit,
+        Math.min(1000, limit * 4),
       );
+      return open.filter((s) => providers.mayOffer(user, s)).slice(0, limit);
     }
     return this.#d.storage.sessions.listForUser(user.id, limit);
   }
@@ -467,6 +579,18 @@ export class SignalingService {
       }
       if (!UserDirectory.mayServe(user, s))
         return { ok: false, closeCode: WS_CLOSE.FORBIDDEN, reason: 'ERR_FORBIDDEN' };
+      if (s.targetUserId === null) {
+        try {
+          this.#mustBeOffered(user, s);
+        } catch (err) {
+          const e = err as ApiError;
+          return {
+            ok: false,
+            closeCode: e.status === 409 ? WS_CLOSE.CONFLICT : WS_CLOSE.FORBIDDEN,
+            reason: e.code,
+          };
+        }
+      }
       const claimed = await this.#d.storage.sessions.claim(s.sessionId, user.id, this.#nowIso());
       if (claimed !== undefined) {
         this.#d.log.info({ session: s.sessionId, provider: user.id, by: 'relay' }, 'session claimed');
