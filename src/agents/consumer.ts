@@ -180,13 +180,14 @@ class ConsumerRequest {
     this.#emit({ event: 'session', session_id: session.session_id });
     if (this.#opts.provider === undefined && session.providers_able === 0) {
       // nobody online can serve it (docs/api.md §12): say so now, with what is on offer, not after --wait
-      const providers = await this.#client.listProviders().catch(() => undefined);
-      throw new AgentError(
-        'ERR_NO_PROVIDER',
-        `no provider online can serve this ${this.#opts.type} request ${JSON.stringify(this.#opts.params)}; ` +
-          `on offer: ${providers === undefined ? 'unknown (the provider list could not be read)' : offerSummary(providers)}`,
-        { serverCode: 'ERR_NO_PROVIDER' },
-      );
+      let message = session.no_provider;
+      if (message === undefined) {
+        const providers = await this.#client.listProviders().catch(() => undefined);
+        message =
+          `no provider online can serve this ${this.#opts.type} request ${JSON.stringify(this.#opts.params)}; ` +
+          `on offer: ${providers === undefined ? 'unknown (the provider list could not be read)' : offerSummary(providers)}`;
+      }
+      throw new AgentError('ERR_NO_PROVIDER', message, { serverCode: 'ERR_NO_PROVIDER' });
     }
     this.#signals = new SessionSignals(this.#router, session.session_id, 'provider');
     const link: SessionLink = {

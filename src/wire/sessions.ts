@@ -110,7 +110,11 @@ export type SessionWire = Static<typeof SessionWire>;
  */
 export const InitiateWire = Type.Composite([
   SessionWire,
-  Type.Object({ providers_able: Type.Optional(Type.Integer({ minimum: 0 })) }),
+  Type.Object({
+    providers_able: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** When `providers_able` is 0 (an open request): why nobody can serve it, and what is on offer. */
+    no_provider: Type.Optional(Type.String()),
+  }),
 ]);
 export type InitiateWire = Static<typeof InitiateWire>;
 

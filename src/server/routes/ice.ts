@@ -37,8 +37,12 @@ export function registerIceRoutes(app: FastifyInstance, ctx: ServerContext): voi
     '/api/ice/initiate',
     { schema: { body: InitiateBody, response: { 201: InitiateWire } } },
     async (request, reply) => {
-      const { session, providersAble } = await service.initiate(request.requireUser(), request.body);
-      return reply.code(201).send({ ...sessionToWire(session), providers_able: providersAble });
+      const r = await service.initiate(request.requireUser(), request.body);
+      return reply.code(201).send({
+        ...sessionToWire(r.session),
+        providers_able: r.providersAble,
+        ...(r.noProvider === undefined ? {} : { no_provider: r.noProvider }),
+      });
     },
   );
 

@@ -235,18 +235,29 @@ export class SignalingService {
     return { session: r.session ?? s, providersAble: 0 };
   }
 
-  /** The message of `ERR_NO_PROVIDER`: what was asked, who declined and why, what is on offer. */
+  /**
+   * The message of `ERR_NO_PROVIDER`: what was asked, why each provider online cannot serve it (its
+   * decline, or what in its catalog does not match), and what is on offer.
+   */
   async #noProviderMessage(s: SessionRecord): Promise<string> {
-    const declines = [];
-    for (const d of this.#d.providers.declinesOf(s.sessionId)) {
-      const u = await this.#d.directory.get(d.userId);
-      declines.push(`${u?.username ?? d.userId}: ${d.code}: ${d.message}`);
+    const { providers, directory } = this.#d;
+    const listed = await providers.list(this.#d.hub.connectedProviders());
+    const declines = providers.declinesOf(s.sessionId);
+    const why: string[] = [];
+    for (const d of declines) {
+      const u = await directory.get(d.userId);
+      why.push(`${u?.username ?? d.userId} declined: ${d.code}: ${d.message}`);
     }
-    const offer = offerSummary(await this.#d.providers.list(this.#d.hub.connectedProviders()));
+    for (const p of listed) {
+      if (!p.online || declines.some((d) => String(d.userId) === p.user_id)) continue;
+      const u = await directory.get(Number(p.user_id));
+      const reason = u === undefined ? null : providers.mismatch(u, s);
+      if (reason !== null) why.push(`${p.username} ${reason}`);
+    }
     return (
       `no provider online can serve this ${s.requestType} request ${s.parameters}` +
-      (declines.length > 0 ? `; declined by ${declines.join('; ')}` : '') +
-      `; on offer: ${offer}`
+      (why.length > 0 ? ` (${why.join('; ')})` : '') +
+      `; on offer: ${offerSummary(listed)}`
     );
   }
 
@@ -257,7 +268,7 @@ export class SignalingService {
   async initiate(
     user: UserRecord,
     body: InitiateBody,
-  ): Promise<{ session: SessionRecord; providersAble: number }> {
+  ): Promise<{ session: SessionRecord; providersAble: number; noProvider?: string }> {
     const { storage, directory, hub, options } = this.#d;
     if (user.clientType !== 2)
       throw new ApiError('ERR_ROLE', 'only consumers (client_type 2) initiate sessions');
@@ -315,7 +326,8 @@ export class SignalingService {
       targetUserId !== null
         ? Number(this.#d.providers.online(targetUserId))
         : (await this.#d.providers.able(session, hub.connectedProviders())).length;
-    return { session, providersAble };
+    if (providersAble > 0 || targetUserId !== null) return { session, providersAble };
+    return { session, providersAble, noProvider: await this.#noProviderMessage(session) };
   }
 
   /**
