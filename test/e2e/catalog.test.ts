@@ -63,7 +63,12 @@ describe('catalogs and routing (real processes)', () => {
       types: [
         {
           type: 'signal',
-          parameters: [{ name: 'duration', type: 'number', exclusive_minimum: 0, required: true }],
+          parameters: [
+            { name: 'frequency', type: 'number', minimum: 0, unit: 'Hz', required: false },
+            { name: 'sample_rate', type: 'number', exclusive_minimum: 0, unit: 'Hz', required: false },
+            { name: 'duration', type: 'number', exclusive_minimum: 0, required: false },
+            { name: 'recording', type: 'string', required: false },
+          ],
         },
       ],
       recordings: [],
@@ -130,7 +135,7 @@ describe('catalogs and routing (real processes)', () => {
 
   test('a session is offered only where the catalog can serve it; a decline by the last able provider fails it with ERR_NO_PROVIDER', async () => {
     const url = fx.srv.url;
-    // carol's catalog (previous test): signal, duration > 0, no recordings; she is online (she announced it)
+    // carol's catalog (previous test): signal, no recordings; she is online (she announced it)
     const noRec = await api(url, fx.consumerToken, 'POST', '/api/ice/initiate', {
       request_type: 'signal',
       parameters: { recording: 'nowhere' },
@@ -138,7 +143,7 @@ describe('catalogs and routing (real processes)', () => {
     assert.equal(noRec.status, 201);
     const s1 = noRec.body as { session_id: string; providers_able: number; no_provider: string };
     assert.equal(s1.providers_able, 0);
-    assert.match(s1.no_provider, /carol-prov signal takes no parameter "recording"/);
+    assert.match(s1.no_provider, /carol-prov has no recording "nowhere"/);
     const listed = (await api(url, carol.token, 'GET', '/api/ice/sessions')).body as Array<{
       session_id: string;
     }>;
