@@ -122,10 +122,22 @@ export type InitiateWire = Static<typeof InitiateWire>;
 export const HistoryWire = Type.Object({ status: str(), at: str(), by_user_id: str() });
 export type HistoryWire = Static<typeof HistoryWire>;
 
-/** `GET /api/ice/sessions/{session_id}`: the session and its history. */
+/** A provider's decline of a session (§12), as its consumer sees it in the session's detail. */
+export const DeclineEntryWire = Type.Object({
+  by_user_id: str(),
+  code: str(),
+  message: str(),
+  at: str(),
+});
+export type DeclineEntryWire = Static<typeof DeclineEntryWire>;
+
+/** `GET /api/ice/sessions/{session_id}`: the session and its history (and, for its consumer, the declines). */
 export const SessionDetailWire = Type.Composite([
   SessionWire,
-  Type.Object({ history: Type.Array(HistoryWire) }),
+  Type.Object({
+    history: Type.Array(HistoryWire),
+    declines: Type.Optional(Type.Array(DeclineEntryWire)),
+  }),
 ]);
 export type SessionDetailWire = Static<typeof SessionDetailWire>;
 

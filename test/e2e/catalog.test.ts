@@ -191,6 +191,15 @@ describe('catalogs and routing (real processes)', () => {
     };
     assert.equal(err.code, 'ERR_NO_PROVIDER');
     assert.match(err.message, /carol-prov declined: ERR_BUSY: four sessions running/);
+    const detail = (await api(url, fx.consumerToken, 'GET', `/api/ice/sessions/${s2.session_id}`)).body as {
+      status: string;
+      declines: Array<Record<string, string>>;
+    };
+    assert.equal(detail.status, 'failed');
+    assert.deepEqual(
+      detail.declines.map((d) => [d['by_user_id'], d['code'], d['message']]),
+      [[carol.user_id, 'ERR_BUSY', 'four sessions running']],
+    );
     const again = await api(url, carol.token, 'POST', `/api/ice/sessions/${s2.session_id}/decline`, {
       code: 'ERR_BUSY',
       message: 'again',

@@ -104,8 +104,24 @@ export function registerIceRoutes(app: FastifyInstance, ctx: ServerContext): voi
     '/api/ice/sessions/:session_id',
     { schema: { params: SessionParams, response: { 200: SessionDetailWire } } },
     async (request) => {
-      const { session, history } = await service.getSession(request.requireUser(), request.params.session_id);
-      return { ...sessionToWire(session), history: history.map(historyToWire) };
+      const { session, history, declines } = await service.getSession(
+        request.requireUser(),
+        request.params.session_id,
+      );
+      return {
+        ...sessionToWire(session),
+        history: history.map(historyToWire),
+        ...(declines === undefined
+          ? {}
+          : {
+              declines: declines.map((d) => ({
+                by_user_id: String(d.userId),
+                code: d.code,
+                message: d.message,
+                at: d.at,
+              })),
+            }),
+      };
     },
   );
 

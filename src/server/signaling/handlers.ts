@@ -18,6 +18,7 @@ import {
   type TransferRecord,
   type UserRecord,
   type HistoryEntry,
+  type DeclineRecord,
 } from '../../storage/types.js';
 import { ApiError, WS_CLOSE } from '../errors.js';
 import type { ServerOptions } from '../config.js';
@@ -443,14 +444,16 @@ export class SignalingService {
     return this.#d.storage.sessions.listForUser(user.id, limit);
   }
 
-  /** GET /api/ice/sessions/{id}: the session and its history. */
+  /** GET /api/ice/sessions/{id}: the session and its history; for its consumer, the declines too (§12). */
   async getSession(
     user: UserRecord,
     sessionId: string,
-  ): Promise<{ session: SessionRecord; history: HistoryEntry[] }> {
+  ): Promise<{ session: SessionRecord; history: HistoryEntry[]; declines?: DeclineRecord[] }> {
     const s = await this.#session(sessionId);
     this.#mustSee(user, s);
-    return { session: s, history: await this.#d.storage.sessions.history(s.sessionId) };
+    const history = await this.#d.storage.sessions.history(s.sessionId);
+    if (s.initiatorUserId !== user.id) return { session: s, history };
+    return { session: s, history, declines: await this.#d.storage.catalogs.declines(s.sessionId) };
   }
 
   /** POST /api/ice/sessions/{id}/cancel. */
