@@ -256,7 +256,7 @@ export class SignalingService {
       if (reason !== null) why.push(`${p.username} ${reason}`);
     }
     return (
-      `no provider online can serve this ${s.requestType} request ${s.parameters}` +
+      `no provider online can serve this ${s.requestType} request ${s.parameters.length > 300 ? `${s.parameters.slice(0, 300)}…` : s.parameters}` +
       (why.length > 0 ? ` (${why.join('; ')})` : '') +
       `; on offer: ${offerSummary(listed)}`
     );
