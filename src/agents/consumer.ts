@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { receiveFile, type ReceiveResult } from '../protocol/receiver.js';
+import { offerSummary } from '../wire/index.js';
 import { AgentError } from './errors.js';
 import { channelsWithFaults } from './faults.js';
 import { createSha256, crc32, openDiskTarget, prepareOutDir, type DiskTarget } from './files.js';
@@ -188,6 +189,17 @@ class ConsumerRequest {
     const session = await this.#client.initiate(init);
     this.#session = session;
     this.#emit({ event: 'session', session_id: session.session_id });
+    if (this.#opts.provider === undefined && session.providers_able === 0) {
+      // nobody online can serve it (docs/api.md §12): say so now, with what is on offer, not after --wait
+      let message = session.no_provider;
+      if (message === undefined) {
+        const providers = await this.#client.listProviders().catch(() => undefined);
+        message =
+          `no provider online can serve this ${this.#opts.type} request ${JSON.stringify(this.#opts.params)}; ` +
+          `on offer: ${providers === undefined ? 'unknown (the provider list could not be read)' : offerSummary(providers)}`;
+      }
+      throw new AgentError('ERR_NO_PROVIDER', message, { serverCode: 'ERR_NO_PROVIDER' });
+    }
     this.#signals = new SessionSignals(this.#router, session.session_id, 'provider');
     this.#signals.onProgress = (p) =>
       this.#emit({ event: 'preparing', session_id: session.session_id, bytes: p.bytes, total: p.total });
@@ -325,7 +337,7 @@ class ConsumerRequest {
         .catch(() => undefined);
     } else if (
       err instanceof AgentError &&
-      err.code === 'ERR_CONNECT_TIMEOUT' &&
+      (err.code === 'ERR_CONNECT_TIMEOUT' || err.code === 'ERR_NO_PROVIDER') &&
       this.#opened === undefined
     ) {
       await this.#client

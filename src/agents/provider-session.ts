@@ -2,7 +2,7 @@
  * One provider session, from claim to report: check the request, produce the file through the cache (while
  * connecting), claim the session with the offer, connect (WebRTC or the relay), send with `sdrlink/1` — or
  * the seed's plain format to a seed consumer —, carry on over the relay when a direct channel dies midway,
- * and report the outcome. A bad request is refused with an `error` signal; nothing is claimed.
+ * and report the outcome. A bad request is declined (docs/api.md §12); nothing is claimed.
  */
 import { DatasetError, type Dataset, type DatasetRegistry } from '../datasets/types.js';
 import { PROTOCOL_NAME } from '../protocol/codec.js';
@@ -105,9 +105,20 @@ function checkRequest(ctx: ProviderContext, s: IceSession): CheckedRequest {
   return { ok: true, dataset, params, estimate };
 }
 
-/** Tells the consumer (an `error` signal) and the log that the session is refused. */
+/**
+ * Declines a session it will not serve (docs/api.md §12): the server offers it to the other providers, and
+ * fails it only when none is left. A session already claimed (a file that could not be produced), or a
+ * server without declines, gets the `error` signal instead, which fails it for the consumer.
+ */
 async function refuse(ctx: ProviderContext, sessionId: string, code: string, message: string) {
   ctx.emit({ event: 'refused', session_id: sessionId, code, message });
+  try {
+    await ctx.client.decline(sessionId, code, message);
+    return;
+  } catch (err) {
+    const e = err as AgentError;
+    if (e.status !== 404 && e.status !== 409) return; // gone, or not ours: nobody to tell
+  }
   await ctx.client.sendSignal(sessionId, 'error', { code, message }).catch(() => undefined);
 }
 

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { DatasetRegistry } from '../datasets/types.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../datasets/limits.js';
+import { buildCatalog } from './catalog.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { DatasetCache, type CacheEvent } from './dataset-cache.js';
 import { AgentError } from './errors.js';
@@ -41,12 +42,17 @@ export interface ProviderOptions {
   channels?: ChannelFactory;
   /** Test faults; `withholdCandidates` applies to the default channels only. */
   faults?: ProviderFaults;
+  /** The SigMF recordings folder the datasets read: its recordings go in the catalog (docs/api.md §12). */
+  recordingsDir?: string;
+  /** How often the recordings folder is rescanned; the catalog is announced again when it changed (default 10 s). */
+  catalogIntervalMs?: number;
 }
 
 export type ProviderEvent =
   | { event: 'ready'; user_id: string; types: string[]; push: boolean }
   | { event: 'session'; session_id: string; request_type: string }
   | { event: 'refused'; session_id: string; code: string; message: string }
+  | { event: 'catalog'; types: string[]; recordings: number }
   | { event: 'claimed'; session_id: string }
   | { event: 'lost-claim'; session_id: string; message: string }
   | {
@@ -125,6 +131,7 @@ async function serve(
   }
   const types = opts.datasets.types();
   await client.setRequestTypes(types);
+  const catalog = await startCatalog(opts, client, emit);
   const config = await client.iceConfig();
   const router = new SignalRouter(client, pollIntervalMs);
   const lingering = new Lingering();
@@ -161,6 +168,7 @@ async function serve(
     async close() {
       if (queue.closed) return;
       intake.stop();
+      catalog.stop();
       await queue.close();
       // Sessions that ended lately may still hold a seed consumer's connection: close them now, so that
       // every peer connection is closed before the caller frees the WebRTC library.
@@ -185,6 +193,51 @@ async function serve(
     );
   });
   return provider;
+}
+
+/**
+ * Announces the catalog now, then rescans every `catalogIntervalMs` and announces again when it changed. A
+ * server without catalogs (404) is told nothing more; it offers sessions by request type as before.
+ */
+async function startCatalog(
+  opts: ProviderOptions,
+  client: SignalingClient,
+  emit: (e: ProviderEvent) => void,
+): Promise<{ stop(): void }> {
+  let last = '';
+  let supported = true;
+  let busy = false;
+  const announce = async () => {
+    if (!supported || busy) return;
+    busy = true;
+    try {
+      const { catalog, notes } = await buildCatalog(opts.datasets, opts.recordingsDir);
+      const text = JSON.stringify(catalog);
+      if (text === last) return;
+      for (const message of notes) emit({ event: 'log', message });
+      await client.putCatalog(catalog);
+      last = text;
+      emit({
+        event: 'catalog',
+        types: catalog.types.map((t) => t.type),
+        recordings: catalog.recordings.length,
+      });
+    } catch (err) {
+      const e = err as AgentError;
+      if (e.status === 404) {
+        supported = false;
+        emit({ event: 'log', message: 'the server takes no catalog; sessions are offered by request type' });
+      } else {
+        emit({ event: 'log', message: `catalog not announced: ${e.message}` });
+      }
+    } finally {
+      busy = false;
+    }
+  };
+  await announce();
+  const timer = setInterval(() => void announce(), opts.catalogIntervalMs ?? 10_000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
 
 /** Opens the file cache; opening removes a crash's leftovers and evicts down to the bound. */

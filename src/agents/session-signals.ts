@@ -138,6 +138,11 @@ export class SessionSignals {
           break;
         case 'error': {
           const e = parseErrorSignal(sig.signal_data);
+          if (peerRole === 'provider' && e.code === 'ERR_NO_PROVIDER') {
+            // the server's word (docs/api.md §12): every provider online declined or cannot serve it
+            fail(new AgentError('ERR_NO_PROVIDER', e.message, { serverCode: e.code }));
+            break;
+          }
           fail(
             new AgentError(
               peerRole === 'provider' ? 'ERR_PROVIDER' : 'ERR_TRANSFER',

@@ -8,7 +8,10 @@ import WebSocket from 'ws';
 import {
   AUTH_ERROR_CODES,
   ApiKeyWire,
+  DeclineWire,
   ErrorWire,
+  InitiateWire,
+  ProviderWire,
   IceConfigWire,
   LoginWire,
   NewApiKeyWire,
@@ -23,6 +26,7 @@ import {
   type CancelBody,
   type Checker,
   type CreateKeyBody,
+  type Catalog,
   type IceServerWire,
   type InitiateBody,
   type LoginBody,
@@ -75,6 +79,10 @@ export interface PushHandlers {
 
 // Every answer is checked against the wire contract before anyone reads it (compiled on first use).
 const sessionCheck = createChecker(SessionWire);
+const initiateCheck = createChecker(InitiateWire);
+const providerCheck = createChecker(ProviderWire);
+const providerListCheck = createChecker(Type.Array(ProviderWire));
+const declineCheck = createChecker(DeclineWire);
 const sessionListCheck = createChecker(Type.Array(SessionWire));
 const signalCheck = createChecker(SignalWire);
 const signalListCheck = createChecker(Type.Array(SignalWire));
@@ -246,7 +254,25 @@ export class SignalingClient {
     return this.#request('PUT', '/api/me/request-types', userCheck, body);
   }
 
-  initiate(req: InitiateRequest): Promise<IceSession> {
+  /** Announces the provider's catalog (docs/api.md §12). */
+  putCatalog(catalog: Catalog): Promise<ProviderWire> {
+    return this.#request('PUT', '/api/providers/me/catalog', providerCheck, catalog);
+  }
+
+  /** The providers online and what each offers (docs/api.md §12). */
+  listProviders(): Promise<ProviderWire[]> {
+    return this.#request('GET', '/api/providers', providerListCheck);
+  }
+
+  /** A provider will not serve a pending session: the server offers it to the others (docs/api.md §12). */
+  decline(sessionId: string, code: string, message: string): Promise<DeclineWire> {
+    return this.#request('POST', `/api/ice/sessions/${encodeURIComponent(sessionId)}/decline`, declineCheck, {
+      code,
+      message: message.slice(0, 2000),
+    });
+  }
+
+  initiate(req: InitiateRequest): Promise<InitiateWire> {
     const body: InitiateBody = {
       request_type: req.request_type,
       parameters: JSON.stringify(req.parameters),
@@ -256,7 +282,7 @@ export class SignalingClient {
     };
     if (req.target !== undefined) body.target = req.target;
     if (req.capabilities !== undefined) body.capabilities = req.capabilities;
-    return this.#request('POST', '/api/ice/initiate', sessionCheck, body, [201]);
+    return this.#request('POST', '/api/ice/initiate', initiateCheck, body, [201]);
   }
 
   listSessions(): Promise<IceSession[]> {

@@ -73,6 +73,14 @@ export async function runProvide(
     faults: faultsFromEnv(),
   };
   if (o['connectTimeout'] !== undefined) opts.connectTimeoutMs = Number(o['connectTimeout']);
+  if (datasetOpts.recordingsDir !== undefined) opts.recordingsDir = datasetOpts.recordingsDir;
+  const catalogInterval = Number(o['catalogInterval'] ?? 10_000);
+  if (!Number.isSafeInteger(catalogInterval) || catalogInterval < 100)
+    throw new AgentError(
+      'ERR_CONFIG',
+      `--catalog-interval must be an integer ≥ 100 (ms), got ${JSON.stringify(o['catalogInterval'])}`,
+    );
+  opts.catalogIntervalMs = catalogInterval;
   let provider;
   try {
     provider = await startProvider(opts);
@@ -150,6 +158,9 @@ function printEvent(e: ProviderEvent) {
       break;
     case 'session':
       process.stderr.write(`${sid}request ${e.request_type}\n`);
+      break;
+    case 'catalog':
+      process.stderr.write(`catalog announced: ${e.types.join(', ')}; ${e.recordings} recordings\n`);
       break;
     case 'cache-evicted':
       process.stderr.write(

@@ -30,11 +30,13 @@ import { registerHealthRoute } from './routes/health.js';
 import { registerIceRoutes } from './routes/ice.js';
 import { registerKeyRoutes } from './routes/keys.js';
 import { registerMetricsRoute } from './routes/metrics.js';
+import { registerProviderRoutes } from './routes/providers.js';
 import { registerTransferRoutes } from './routes/transfers.js';
 import { UserDirectory } from './signaling/directory.js';
 import { SignalingService } from './signaling/handlers.js';
 import { Heartbeat } from './signaling/heartbeat.js';
 import { SignalingHub } from './signaling/hub.js';
+import { ProviderRegistry } from './signaling/providers.js';
 import { registerPushRoute } from './signaling/push.js';
 
 /** Options for {@link buildServer}: any subset of {@link ServerOptions}, plus what tests inject. */
@@ -136,7 +138,23 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
 
   const hub = new SignalingHub();
   const directory = new UserDirectory(storage, options.requestTypes, now);
-  const service = new SignalingService({ storage, hub, directory, options, now, log: app.log, metrics });
+  const providers = new ProviderRegistry(storage, directory, (id) => hub.connected(id), now);
+  try {
+    await providers.load();
+  } catch (err) {
+    if (ownStorage) await rawStorage.close();
+    throw err;
+  }
+  const service = new SignalingService({
+    storage,
+    hub,
+    directory,
+    providers,
+    options,
+    now,
+    log: app.log,
+    metrics,
+  });
   const relay = new RelayHub(options.relay, {
     now,
     onEnd: (sessionId, bytes, durationMs, reason) => {
@@ -148,6 +166,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   });
   hub.onSessionStatus((s) => {
     metrics.session(s.status);
+    if (s.status !== 'pending') providers.forget(s.sessionId);
     if (FINAL_STATUSES.includes(s.status)) relay.sessionEnded(s.sessionId, s.status);
   });
   const ctx: ServerContext = {
@@ -159,6 +178,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     directory,
     limiter: new LoginLimiter(options.login, now),
     hub,
+    providers,
     service,
     relay,
     metrics,
@@ -234,6 +254,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     registerKeyRoutes(scope, ctx);
     registerIceRoutes(scope, ctx);
     registerTransferRoutes(scope, ctx);
+    registerProviderRoutes(scope, ctx);
   });
 
   let sweeping = false;

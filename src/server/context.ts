@@ -14,6 +14,7 @@ import type { RelayHub } from './relay/relay-hub.js';
 import type { UserDirectory } from './signaling/directory.js';
 import type { SignalingService } from './signaling/handlers.js';
 import type { SignalingHub } from './signaling/hub.js';
+import type { ProviderRegistry } from './signaling/providers.js';
 
 export interface ServerContext {
   readonly options: ServerOptions;
@@ -26,6 +27,8 @@ export interface ServerContext {
   readonly directory: UserDirectory;
   readonly limiter: LoginLimiter;
   readonly hub: SignalingHub;
+  /** Catalogs, presence and declines of the providers (docs/api.md §12). */
+  readonly providers: ProviderRegistry;
   readonly service: SignalingService;
   readonly relay: RelayHub;
   /** Prometheus instruments (`GET /metrics`). */

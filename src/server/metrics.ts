@@ -229,6 +229,7 @@ export class ServerMetrics {
       signals: wrap('signals', storage.signals),
       transfers: wrap('transfers', storage.transfers),
       apiKeys: wrap('apiKeys', storage.apiKeys),
+      catalogs: wrap('catalogs', storage.catalogs),
       get location() {
         return storage.location;
       },

@@ -429,6 +429,59 @@ for (const impl of implementations) {
         assert.deepEqual(await s.sessions.countOpenByStatus(), { pending: 2 });
       }));
 
+    it('stores, replaces and lists provider catalogs; records each decline once; lists the pending ones', () =>
+      withStorage(async (s, { p1, p2, c1 }) => {
+        assert.equal(await s.catalogs.get(p1), undefined);
+        await s.catalogs.put(p1, '{"types":[],"recordings":[]}', at(1));
+        const r = await s.catalogs.put(
+          p1,
+          '{"types":[{"type":"signal","parameters":[]}],"recordings":[]}',
+          at(2),
+        );
+        assert.deepEqual(r, {
+          userId: p1,
+          catalog: '{"types":[{"type":"signal","parameters":[]}],"recordings":[]}',
+          updatedAt: at(2),
+        });
+        assert.deepEqual(await s.catalogs.get(p1), r);
+        await s.catalogs.put(p2, '{"types":[],"recordings":[]}', at(3));
+        assert.deepEqual(
+          (await s.catalogs.list()).map((c) => c.userId),
+          [p1, p2].sort((a, b) => a - b),
+        );
+
+        const open = await s.sessions.create(newSession(c1), at(4));
+        const gone = await s.sessions.create(newSession(c1), at(4));
+        const d = {
+          sessionId: open.sessionId,
+          userId: p1,
+          code: 'ERR_PARAMS',
+          message: 'it\'s "bad"',
+          at: at(5),
+        };
+        assert.equal(await s.catalogs.decline(d), true);
+        assert.equal(
+          await s.catalogs.decline({ ...d, code: 'ERR_BUSY', at: at(6) }),
+          false,
+          'a second decline keeps the first',
+        );
+        await s.catalogs.decline({ ...d, userId: p2, code: 'ERR_TOO_LARGE', at: at(7) });
+        await s.catalogs.decline({ ...d, sessionId: gone.sessionId, at: at(7) });
+        assert.deepEqual(await s.catalogs.declines(open.sessionId), [
+          d,
+          { ...d, userId: p2, code: 'ERR_TOO_LARGE', at: at(7) },
+        ]);
+        await s.sessions.transition(gone.sessionId, ['pending'], 'cancelled', at(8), c1);
+        assert.deepEqual(
+          (await s.catalogs.pendingDeclines()).map((x) => [x.sessionId, x.userId]),
+          [
+            [open.sessionId, p1],
+            [open.sessionId, p2],
+          ],
+          'only the declines of sessions still pending',
+        );
+      }));
+
     it('counts the sessions in each open status', () =>
       withStorage(async (s, { p1, c1 }) => {
         assert.deepEqual(await s.sessions.countOpenByStatus(), {});

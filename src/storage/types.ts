@@ -342,6 +342,37 @@ export interface TransferRepository {
   listForUser(userId: number, limit: number, filter?: TransferFilter): Promise<TransferListEntry[]>;
 }
 
+/** The catalog a provider last announced (docs/api.md §12). */
+export interface CatalogRecord {
+  userId: number;
+  /** The catalog as JSON text, as validated by the server. */
+  catalog: string;
+  updatedAt: string;
+}
+
+/** A provider's refusal of a session it was offered (docs/api.md §12). */
+export interface DeclineRecord {
+  sessionId: string;
+  userId: number;
+  code: string;
+  message: string;
+  at: string;
+}
+
+export interface CatalogRepository {
+  /** Stores (or replaces) a provider's catalog. */
+  put(userId: number, catalog: string, now: string): Promise<CatalogRecord>;
+  get(userId: number): Promise<CatalogRecord | undefined>;
+  /** Every stored catalog, by user id. */
+  list(): Promise<CatalogRecord[]>;
+  /** Records a decline; a provider's second decline of the same session keeps the first. Returns whether it was new. */
+  decline(d: DeclineRecord): Promise<boolean>;
+  /** The declines of a session, oldest first. */
+  declines(sessionId: string): Promise<DeclineRecord[]>;
+  /** The declines of every session still pending (read when the server starts). */
+  pendingDeclines(): Promise<DeclineRecord[]>;
+}
+
 /** Everything the server needs from a database. */
 export interface Storage {
   readonly users: UserRepository;
@@ -349,6 +380,7 @@ export interface Storage {
   readonly signals: SignalRepository;
   readonly transfers: TransferRepository;
   readonly apiKeys: ApiKeyRepository;
+  readonly catalogs: CatalogRepository;
   /** Where the data lives (absolute file path, or `:memory:`). */
   readonly location: string;
   close(): Promise<void>;

@@ -152,14 +152,41 @@ export const SessionWire = Type.Object({
 });
 export type SessionWire = Static<typeof SessionWire>;
 
+/**
+ * `POST /api/ice/initiate`'s answer: the session, and (additive) how many providers online could serve it
+ * now (docs/api.md §12): 0 tells a consumer at once that nobody can, instead of waiting for an offer.
+ */
+export const InitiateWire = Type.Composite([
+  SessionWire,
+  Type.Object({
+    providers_able: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** When `providers_able` is 0 (an open request): why nobody can serve it, and what is on offer. */
+    no_provider: Type.Optional(Type.String()),
+  }),
+]);
+export type InitiateWire = Static<typeof InitiateWire>;
+
 /** One transition of a session (§3). */
 export const HistoryWire = Type.Object({ status: str(), at: str(), by_user_id: str() });
 export type HistoryWire = Static<typeof HistoryWire>;
 
-/** `GET /api/ice/sessions/{session_id}`: the session and its history. */
+/** A provider's decline of a session (§12), as its consumer sees it in the session's detail. */
+export const DeclineEntryWire = Type.Object({
+  by_user_id: str(),
+  code: str(),
+  message: str(),
+  at: str(),
+});
+export type DeclineEntryWire = Static<typeof DeclineEntryWire>;
+
+/** `GET /api/ice/sessions/{session_id}`: the session and its history (and, for its consumer, the declines). */
 export const SessionDetailWire = Type.Composite([
   SessionWire,
-  Type.Object({ history: Type.Array(HistoryWire), ...OutcomeFields }),
+  Type.Object({
+    history: Type.Array(HistoryWire),
+    ...OutcomeFields,
+    declines: Type.Optional(Type.Array(DeclineEntryWire)),
+  }),
 ]);
 export type SessionDetailWire = Static<typeof SessionDetailWire>;
 

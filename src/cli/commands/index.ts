@@ -7,6 +7,7 @@ import { loginCommand } from './login.js';
 import { logoutCommand } from './logout.js';
 import { productsCommand } from './products.js';
 import { provideCommand } from './provide.js';
+import { providersCommand } from './providers.js';
 import { requestCommand } from './request.js';
 import { serverCommand } from './server.js';
 import { userCommand } from './user.js';
@@ -20,6 +21,7 @@ export const commands: Array<() => Command> = [
   provideCommand,
   requestCommand,
   historyCommand,
+  providersCommand,
   productsCommand,
   batteriesCommand,
   serverCommand,

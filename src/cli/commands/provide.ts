@@ -29,6 +29,11 @@ export function provideCommand(): Command {
         .default('auto'),
     )
     .option('--connect-timeout <ms>', "time for ICE before the relay (default: the server's relay_after_ms)")
+    .option(
+      '--catalog-interval <ms>',
+      'rescan --recordings this often and announce the catalog again when it changed',
+      '10000',
+    )
     .option('--json', 'one JSON line per event on stdout')
     .action(async (o: Record<string, string | boolean | undefined>, cmd: Command) => {
       const { runProvide } = await import('../provide.js');

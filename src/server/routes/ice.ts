@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../errors.js';
+import { DeclineBody, DeclineWire, InitiateWire } from '../../wire/index.js';
 import {
   CancelBody,
   type IceConfigWire,
@@ -35,10 +36,14 @@ export function registerIceRoutes(app: FastifyInstance, ctx: ServerContext): voi
 
   app.post<{ Body: InitiateBody }>(
     '/api/ice/initiate',
-    { schema: { body: InitiateBody, response: { 201: SessionWire } } },
+    { schema: { body: InitiateBody, response: { 201: InitiateWire } } },
     async (request, reply) => {
-      const session = await service.initiate(request.requireUser(), request.body);
-      return reply.code(201).send(sessionToWire(session));
+      const r = await service.initiate(request.requireUser(), request.body);
+      return reply.code(201).send({
+        ...sessionToWire(r.session),
+        providers_able: r.providersAble,
+        ...(r.noProvider === undefined ? {} : { no_provider: r.noProvider }),
+      });
     },
   );
 
@@ -100,11 +105,25 @@ export function registerIceRoutes(app: FastifyInstance, ctx: ServerContext): voi
     '/api/ice/sessions/:session_id',
     { schema: { params: SessionParams, response: { 200: SessionDetailWire } } },
     async (request) => {
-      const { session, history, transfer } = await service.getSession(
+      const { session, history, transfer, declines } = await service.getSession(
         request.requireUser(),
         request.params.session_id,
       );
-      return { ...sessionToWire(session), history: history.map(historyToWire), ...outcomeToWire(transfer) };
+      return {
+        ...sessionToWire(session),
+        history: history.map(historyToWire),
+        ...outcomeToWire(transfer),
+        ...(declines === undefined
+          ? {}
+          : {
+              declines: declines.map((d) => ({
+                by_user_id: String(d.userId),
+                code: d.code,
+                message: d.message,
+                at: d.at,
+              })),
+            }),
+      };
     },
   );
 
@@ -123,6 +142,19 @@ export function registerIceRoutes(app: FastifyInstance, ctx: ServerContext): voi
       sessionToWire(
         await service.cancel(request.requireUser(), request.params.session_id, request.body ?? {}),
       ),
+  );
+
+  app.post<{ Params: SessionParams; Body: DeclineBody }>(
+    '/api/ice/sessions/:session_id/decline',
+    { schema: { params: SessionParams, body: DeclineBody, response: { 200: DeclineWire } } },
+    async (request) => {
+      const { session, providersAble } = await service.decline(
+        request.requireUser(),
+        request.params.session_id,
+        request.body,
+      );
+      return { session_id: session.sessionId, status: session.status, providers_able: providersAble };
+    },
   );
 
   // No response schema (as before): the configured servers go out as they are; the type keeps them on contract.

@@ -22,14 +22,22 @@ import {
   type Outcome,
   type TransferFilter,
   type TransferListEntry,
+  type DeclineRecord,
 } from '../../storage/types.js';
 import { ApiError, WS_CLOSE } from '../errors.js';
 import type { ServerOptions } from '../config.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { CancelBody, InitiateBody, TransferBody } from '../schemas.js';
-import { ERROR_CODE_PATTERN, SIGNAL_DATA, createChecker } from '../../wire/index.js';
+import {
+  ERROR_CODE_PATTERN,
+  SIGNAL_DATA,
+  createChecker,
+  offerSummary,
+  type DeclineBody,
+} from '../../wire/index.js';
 import { UserDirectory } from './directory.js';
 import type { SignalingHub } from './hub.js';
+import type { ProviderRegistry } from './providers.js';
 
 /** A stable error code (src/wire: ERROR_CODE_PATTERN). */
 const ERROR_CODE_RE = new RegExp(ERROR_CODE_PATTERN);
@@ -46,6 +54,8 @@ export interface ServiceDeps {
   storage: Storage;
   hub: SignalingHub;
   directory: UserDirectory;
+  /** Catalogs, presence and declines (docs/api.md §12). */
+  providers: ProviderRegistry;
   options: Pick<ServerOptions, 'signalMaxBytes' | 'maxOpenSessionsPerUser' | 'sessionTtlMs'>;
   now: () => number;
   log: FastifyBaseLogger;
@@ -198,8 +208,126 @@ export class SignalingService {
     throw new ApiError('ERR_FORBIDDEN', `session ${s.sessionId} is not yours`);
   }
 
-  /** POST /api/ice/initiate: a consumer asks for data (docs/api.md §2). */
-  async initiate(user: UserRecord, body: InitiateBody): Promise<SessionRecord> {
+  /**
+   * Refuses the claim of an open session by a provider it is not offered to (§12): one whose catalog
+   * cannot serve it (ERR_CATALOG_MISMATCH), or that declined it (ERR_SESSION_DECLINED).
+   */
+  #mustBeOffered(user: UserRecord, s: SessionRecord): void {
+    const { providers } = this.#d;
+    if (providers.declined(s.sessionId, user.id)) {
+      throw new ApiError('ERR_SESSION_DECLINED', `you declined session ${s.sessionId}`);
+    }
+    const why = providers.mismatch(user, s);
+    if (why !== null) {
+      throw new ApiError('ERR_CATALOG_MISMATCH', `your catalog cannot serve session ${s.sessionId}: ${why}`);
+    }
+  }
+
+  /**
+   * POST /api/ice/sessions/{id}/decline (§12): a provider will not serve a pending session it was offered.
+   * The session leaves that provider's list and stays pending for the others; when no provider online that
+   * has not declined can serve it, it fails with `ERR_NO_PROVIDER` (an `error` signal to the consumer that
+   * lists the declines and what is on offer). A session named for the provider fails at once with the
+   * provider's own code, as an `error` signal would.
+   */
+  async decline(
+    user: UserRecord,
+    sessionId: string,
+    body: DeclineBody,
+  ): Promise<{ session: SessionRecord; providersAble: number }> {
+    const { providers, hub, storage } = this.#d;
+    if (user.clientType !== 1)
+      throw new ApiError('ERR_ROLE', 'only providers (client_type 1) decline sessions');
+    const s = await this.#session(sessionId);
+    if (s.status !== 'pending') {
+      throw new ApiError(
+        'ERR_SESSION_STATE',
+        `session ${s.sessionId} is ${s.status}; only a pending one is declined`,
+      );
+    }
+    if (!UserDirectory.mayServe(user, s)) {
+      throw new ApiError('ERR_FORBIDDEN', `session ${s.sessionId} is not offered to you`);
+    }
+    providers.seen(user.id);
+    const at = this.#nowIso();
+    await providers.decline({
+      sessionId: s.sessionId,
+      userId: user.id,
+      code: body.code,
+      message: body.message,
+      at,
+    });
+    this.#d.log.info({ session: s.sessionId, provider: user.id, code: body.code }, 'session declined');
+    hub.toUser(user.id, { type: 'session-claimed', session_id: s.sessionId });
+    // The outcome (docs/api.md §3): a targeted provider's refusal is the provider's; no provider left
+    // to offer the session to is the server's (the routing) verdict.
+    let error: { code: string; message: string; side: FailedSide } | undefined;
+    let able = 0;
+    if (s.targetUserId !== null) {
+      error = { code: body.code, message: body.message, side: 'provider' };
+    } else {
+      able = (await providers.able(s, hub.connectedProviders())).length;
+      if (able === 0)
+        error = { code: 'ERR_NO_PROVIDER', message: await this.#noProviderMessage(s), side: 'server' };
+    }
+    if (error === undefined) return { session: s, providersAble: able };
+    const r = await storage.signals.post(
+      {
+        sessionId: s.sessionId,
+        signalType: 'error',
+        signalData: JSON.stringify({ code: error.code, message: error.message.slice(0, 4000) }),
+        fromUserId: user.id,
+        toUserId: s.initiatorUserId,
+      },
+      at,
+      {
+        claim: true,
+        fail: true,
+        outcome: { code: error.code, message: error.message.slice(0, 4000), side: error.side },
+      },
+    );
+    if (!r.ok) return { session: r.session ?? s, providersAble: 0 }; // another decline (or a claim) won
+    this.#d.log.info({ session: s.sessionId, code: error.code }, 'session failed: no provider');
+    hub.sessionWithdrawn(s, user.id);
+    if (r.session !== null) hub.sessionStatus(r.session);
+    hub.signal(r.signal);
+    return { session: r.session ?? s, providersAble: 0 };
+  }
+
+  /**
+   * The message of `ERR_NO_PROVIDER`: what was asked, why each provider online cannot serve it (its
+   * decline, or what in its catalog does not match), and what is on offer.
+   */
+  async #noProviderMessage(s: SessionRecord): Promise<string> {
+    const { providers, directory } = this.#d;
+    const listed = await providers.list(this.#d.hub.connectedProviders());
+    const declines = providers.declinesOf(s.sessionId);
+    const why: string[] = [];
+    for (const d of declines) {
+      const u = await directory.get(d.userId);
+      why.push(`${u?.username ?? d.userId} declined: ${d.code}: ${d.message}`);
+    }
+    for (const p of listed) {
+      if (!p.online || declines.some((d) => String(d.userId) === p.user_id)) continue;
+      const u = await directory.get(Number(p.user_id));
+      const reason = u === undefined ? null : providers.mismatch(u, s);
+      if (reason !== null) why.push(`${p.username} ${reason}`);
+    }
+    return (
+      `no provider online can serve this ${s.requestType} request ${s.parameters.length > 300 ? `${s.parameters.slice(0, 300)}…` : s.parameters}` +
+      (why.length > 0 ? ` (${why.join('; ')})` : '') +
+      `; on offer: ${offerSummary(listed)}`
+    );
+  }
+
+  /**
+   * POST /api/ice/initiate: a consumer asks for data (docs/api.md §2). Also says how many providers online
+   * could serve it now (§12): a named provider counts when it is online.
+   */
+  async initiate(
+    user: UserRecord,
+    body: InitiateBody,
+  ): Promise<{ session: SessionRecord; providersAble: number; noProvider?: string }> {
     const { storage, directory, hub, options } = this.#d;
     if (user.clientType !== 2)
       throw new ApiError('ERR_ROLE', 'only consumers (client_type 2) initiate sessions');
@@ -253,7 +381,12 @@ export class SignalingService {
     );
     this.#d.metrics?.session('pending');
     hub.sessionCreated(session);
-    return session;
+    const providersAble =
+      targetUserId !== null
+        ? Number(this.#d.providers.online(targetUserId))
+        : (await this.#d.providers.able(session, hub.connectedProviders())).length;
+    if (providersAble > 0 || targetUserId !== null) return { session, providersAble };
+    return { session, providersAble, noProvider: await this.#noProviderMessage(session) };
   }
 
   /**
@@ -307,6 +440,7 @@ export class SignalingService {
             `session ${s.sessionId} is not claimed yet; progress follows the offer`,
           );
         }
+        if (s.status === 'pending' && s.targetUserId === null) this.#mustBeOffered(user, s);
         if (s.status === 'pending') {
           // An offer claims the session; so does an `error`: a provider that refuses the request (bad
           // parameters, too large) answers it with that refusal, claiming and failing it in one
@@ -372,27 +506,38 @@ export class SignalingService {
   /** GET /api/ice/sessions: a provider's open list, or a consumer's own sessions. */
   async listSessions(user: UserRecord, limit: number): Promise<SessionRecord[]> {
     if (user.clientType === 1) {
-      return this.#d.storage.sessions.listOpenForProvider(
+      const { providers } = this.#d;
+      providers.seen(user.id);
+      // read more than asked: sessions its catalog cannot serve, or it declined, are left out (§12)
+      const open = await this.#d.storage.sessions.listOpenForProvider(
         user.id,
         user.requestTypes.length === 0 ? null : user.requestTypes,
-        limit,
+        Math.min(1000, limit * 4),
       );
+      return open.filter((s) => providers.mayOffer(user, s)).slice(0, limit);
     }
     return this.#d.storage.sessions.listForUser(user.id, limit);
   }
 
-  /** GET /api/ice/sessions/{id}: the session, its history and its transfer (for the outcome). */
+  /**
+   * GET /api/ice/sessions/{id}: the session, its history and its transfer (for the outcome); for its
+   * consumer, the declines too (§12).
+   */
   async getSession(
     user: UserRecord,
     sessionId: string,
-  ): Promise<{ session: SessionRecord; history: HistoryEntry[]; transfer: TransferRecord | undefined }> {
+  ): Promise<{
+    session: SessionRecord;
+    history: HistoryEntry[];
+    transfer: TransferRecord | undefined;
+    declines?: DeclineRecord[];
+  }> {
     const s = await this.#session(sessionId);
     this.#mustSee(user, s);
-    return {
-      session: s,
-      history: await this.#d.storage.sessions.history(s.sessionId),
-      transfer: await this.#d.storage.transfers.get(s.sessionId),
-    };
+    const history = await this.#d.storage.sessions.history(s.sessionId);
+    const transfer = await this.#d.storage.transfers.get(s.sessionId);
+    if (s.initiatorUserId !== user.id) return { session: s, history, transfer };
+    return { session: s, history, transfer, declines: await this.#d.storage.catalogs.declines(s.sessionId) };
   }
 
   /** POST /api/ice/sessions/{id}/cancel, with the participant's reason when it gives one. */
@@ -549,6 +694,18 @@ export class SignalingService {
       }
       if (!UserDirectory.mayServe(user, s))
         return { ok: false, closeCode: WS_CLOSE.FORBIDDEN, reason: 'ERR_FORBIDDEN' };
+      if (s.targetUserId === null) {
+        try {
+          this.#mustBeOffered(user, s);
+        } catch (err) {
+          const e = err as ApiError;
+          return {
+            ok: false,
+            closeCode: e.status === 409 ? WS_CLOSE.CONFLICT : WS_CLOSE.FORBIDDEN,
+            reason: e.code,
+          };
+        }
+      }
       const claimed = await this.#d.storage.sessions.claim(s.sessionId, user.id, this.#nowIso());
       if (claimed !== undefined) {
         this.#d.log.info({ session: s.sessionId, provider: user.id, by: 'relay' }, 'session claimed');

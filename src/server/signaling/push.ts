@@ -12,7 +12,6 @@ import { SIGNAL_TYPES, UUID_PATTERN } from '../schemas.js';
 import { encodePushMessage } from '../../wire/push.js';
 import { sessionToWire, signalToWire } from '../wire.js';
 import type { ServerContext } from '../context.js';
-import { UserDirectory } from './directory.js';
 import type { Heartbeat } from './heartbeat.js';
 import type { SignalInput } from './handlers.js';
 
@@ -118,10 +117,13 @@ async function pushConnection(ctx: ServerContext, ws: WebSocket, request: Fastif
   const unsubscribe = ctx.hub.subscribe({
     userId,
     clientType: user.clientType,
-    mayServe: (session) => UserDirectory.mayServe(ctx.directory.cached(userId) ?? user, session),
+    mayServe: (session) => ctx.providers.mayOffer(ctx.directory.cached(userId) ?? user, session),
     send,
   });
-  ws.on('close', unsubscribe);
+  ws.on('close', () => {
+    unsubscribe();
+    if (user.clientType === 1) ctx.providers.seen(userId);
+  });
   send(encodePushMessage({ type: 'hello', user_id: String(user.id), client_type: user.clientType }));
   for (const s of await ctx.service.openSessionsFor(user))
     send(encodePushMessage({ type: 'session', session: sessionToWire(s) }));
