@@ -38,10 +38,11 @@ export async function promptLine(question: string): Promise<string> {
 export function readSecretLine(o: { fromStdin: boolean; prompt?: string }): Promise<string> {
   if (o.fromStdin || process.stdin.isTTY !== true) return firstStdinLine();
   const stdin = process.stdin;
-  process.stderr.write(o.prompt ?? 'password: ');
   return new Promise((resolve, reject) => {
     let secret = '';
+    // Echo off before the prompt shows: what is typed (or pasted) as soon as it appears is never echoed.
     stdin.setRawMode(true);
+    process.stderr.write(o.prompt ?? 'password: ');
     stdin.setEncoding('utf8');
     const finish = (err?: Error) => {
       stdin.setRawMode(false);

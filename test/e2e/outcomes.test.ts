@@ -107,12 +107,15 @@ describe('session outcomes between real processes', () => {
   test('a parameter refusal is recorded as the provider’s ERR_PARAMS', async () => {
     await provider();
     try {
+      // Named for the provider: an untargeted request its catalog cannot serve is never offered to it
+      // (docs/api.md §12, test/e2e/catalog.test.ts); a named one reaches it, and it refuses.
       const r = await runRequestProcess({
         url: fx.srv.url,
         token: fx.consumerToken,
         type: 'spectrum',
         params: { ...SMALL, bogus: 1 },
         out: await fx.fresh('out'),
+        args: ['--provider', 'radio-h'],
       });
       assert.notEqual(r.code, 0);
       assert.equal(r.result['code'], 'ERR_PROVIDER');
