@@ -212,11 +212,28 @@ describe('provider and consumer over in-memory channels', () => {
     );
   });
 
-  it('gives the consumer ERR_PROVIDER with the provider’s own code when the provider refuses', async () => {
+  it('gives the consumer ERR_NO_PROVIDER, naming the provider’s own code, when the only provider declines', async () => {
     const hub = createMemoryHub();
     await provide(hub);
     const out = await fresh('out');
     await assert.rejects(request(hub, out, { size: -1 }), (err: unknown) => {
+      assert.ok(err instanceof AgentError, String(err));
+      assert.equal(err.code, 'ERR_NO_PROVIDER');
+      assert.match(err.message, /mem-provider declined: ERR_PARAMS: /);
+      assert.match(err.message, /on offer: mem-provider: /);
+      return true;
+    });
+    const refused = await providerEvent((e) => e.event === 'refused');
+    assert.equal(refused.event === 'refused' && refused.code, 'ERR_PARAMS');
+    assert.deepEqual(hub.legs, []);
+    assert.deepEqual(await readdir(out), []);
+  });
+
+  it('gives the consumer ERR_PROVIDER with the provider’s own code when the provider it named refuses', async () => {
+    const hub = createMemoryHub();
+    await provide(hub);
+    const out = await fresh('out');
+    await assert.rejects(request(hub, out, { size: -1 }, { provider: 'mem-provider' }), (err: unknown) => {
       assert.ok(err instanceof AgentError, String(err));
       assert.equal(err.code, 'ERR_PROVIDER');
       assert.equal(err.serverCode, 'ERR_PARAMS');

@@ -5,16 +5,19 @@
  */
 import { resolve } from 'node:path';
 import { receiveFile, type ReceiveResult } from '../protocol/receiver.js';
+import { offerSummary } from '../wire/index.js';
 import { AgentError } from './errors.js';
 import { channelsWithFaults } from './faults.js';
 import { createSha256, crc32, openDiskTarget, prepareOutDir, type DiskTarget } from './files.js';
 import { SessionSignals, SignalRouter } from './session-signals.js';
 import { SignalingClient, type IceSession } from './signaling-client.js';
+import { TransferError } from '../protocol/errors.js';
+import { ERROR_CODE_PATTERN } from '../wire/index.js';
 import {
+  channelPath,
   connectWithFallback,
   consumerCapabilities,
   directFailure,
-  pathField,
   pathRoute,
   runWithFailover,
   type ChannelFactory,
@@ -23,6 +26,9 @@ import {
   type TransportChoice,
   type TransportKind,
 } from './transport.js';
+
+/** A stable error code (src/wire: ERROR_CODE_PATTERN). */
+const ERROR_CODE_RE = new RegExp(ERROR_CODE_PATTERN);
 
 export interface RequestOptions {
   server: string;
@@ -128,6 +134,8 @@ class ConsumerRequest {
   #opened: OpenedChannel | undefined;
   #target: DiskTarget | undefined;
   #finished = false;
+  /** How the bytes go (docs/api.md §3 `path`), read while the channel is open. */
+  #path: string | undefined;
 
   constructor(opts: RequestOptions) {
     this.#opts = opts;
@@ -149,15 +157,17 @@ class ConsumerRequest {
       channels: this.#channels,
     });
     this.#opened = opened;
+    this.#path = channelPath(opened);
     this.#emit({
       event: 'connected',
       session_id: link.sessionId,
       transport: opened.kind,
-      ...pathField(opened),
       ...(fallback !== undefined ? { fallback: fallback.reason } : {}),
+      ...(this.#path !== undefined ? { path: this.#path } : {}),
     });
     const received = await this.#receive(link, opened);
     const out = this.#result(link, session, received);
+    this.#path = channelPath(received.opened) ?? this.#path;
     this.#finished = true;
     // The file is in place: close now, before reporting. A sender that waits for the receiver's close (a
     // seed-style one in a browser, aiortc, node-datachannel) then ends with the transfer, not after it.
@@ -187,7 +197,20 @@ class ConsumerRequest {
     const session = await this.#client.initiate(init);
     this.#session = session;
     this.#emit({ event: 'session', session_id: session.session_id });
+    if (this.#opts.provider === undefined && session.providers_able === 0) {
+      // nobody online can serve it (docs/api.md §12): say so now, with what is on offer, not after --wait
+      let message = session.no_provider;
+      if (message === undefined) {
+        const providers = await this.#client.listProviders().catch(() => undefined);
+        message =
+          `no provider online can serve this ${this.#opts.type} request ${JSON.stringify(this.#opts.params)}; ` +
+          `on offer: ${providers === undefined ? 'unknown (the provider list could not be read)' : offerSummary(providers)}`;
+      }
+      throw new AgentError('ERR_NO_PROVIDER', message, { serverCode: 'ERR_NO_PROVIDER' });
+    }
     this.#signals = new SessionSignals(this.#router, session.session_id, 'provider');
+    this.#signals.onProgress = (p) =>
+      this.#emit({ event: 'preparing', session_id: session.session_id, bytes: p.bytes, total: p.total });
     const link: SessionLink = {
       client: this.#client,
       sessionId: session.session_id,
@@ -218,11 +241,12 @@ class ConsumerRequest {
         resumable: true,
         onRelay: (relay, why) => {
           this.#opened = current = relay;
+          this.#path = channelPath(relay);
           this.#emit({
             event: 'connected',
             session_id: link.sessionId,
             transport: 'relay',
-            ...pathField(relay),
+            ...(this.#path !== undefined ? { path: this.#path } : {}),
             fallback: why.reason,
           });
         },
@@ -259,14 +283,15 @@ class ConsumerRequest {
     const now = Date.now();
     const firstByteAt = r.firstByteAt === 0 ? now : r.firstByteAt;
     const received = r.file.size - r.file.startOffset;
+    const netPath = channelPath(r.opened) ?? this.#path;
     return {
       path: r.file.path,
       size: r.file.size,
       sha256: r.file.sha256,
       verified: r.file.verified,
       transport: r.opened.kind,
-      ...(r.opened.path === undefined ? {} : { network_path: r.opened.path }),
-      route: pathRoute(r.opened.path, r.opened.kind),
+      ...(netPath === undefined ? {} : { network_path: netPath }),
+      route: pathRoute(netPath, r.opened.kind),
       session_id: link.sessionId,
       duration_ms: now - this.#started,
       transfer_ms: Math.max(1, now - r.transferStart),
@@ -288,9 +313,9 @@ class ConsumerRequest {
         bytes: r.file.size - r.file.startOffset,
         sha256: r.file.sha256,
         transport: r.opened.kind,
-        ...pathField(r.opened),
         duration_ms: durationMs,
         verified: r.file.verified,
+        ...(this.#path !== undefined ? { path: this.#path } : {}),
       })
       .catch((err: unknown) =>
         this.#emit({ event: 'log', message: `transfer report not stored: ${(err as Error).message}` }),
@@ -306,6 +331,16 @@ class ConsumerRequest {
     if (sessionId === undefined || this.#finished) return;
     const e = err as { code?: string; message: string };
     const code = e.code ?? 'ERR_TRANSFER';
+    const stop = this.#opts.signal;
+    if (stop?.aborted === true) {
+      // The user stopped the request (Ctrl-C): the session is cancelled by the consumer, whatever the
+      // abort made of the transfer meanwhile (docs/api.md §3 "Outcome").
+      const why = stop.reason instanceof Error ? stop.reason.message : 'cancelled by the consumer';
+      await this.#client
+        .cancel(sessionId, { code: 'ERR_CANCELLED', message: why.slice(0, 1024) })
+        .catch(() => undefined);
+      return;
+    }
     if (this.#link?.peerRelays === false && directFailure(err) !== undefined) {
       // A provider that cannot come to the relay (a seed Type1) took the session and no direct path
       // opened: the session ends here, and the provider is told why (docs/api.md §2, `error`).
@@ -314,13 +349,22 @@ class ConsumerRequest {
         .catch(() => undefined);
     } else if (
       err instanceof AgentError &&
-      err.code === 'ERR_CONNECT_TIMEOUT' &&
+      (err.code === 'ERR_CONNECT_TIMEOUT' || err.code === 'ERR_NO_PROVIDER') &&
       this.#opened === undefined
     ) {
-      await this.#client.cancel(sessionId).catch(() => undefined);
+      await this.#client
+        .cancel(sessionId, { code, message: e.message.slice(0, 1024) })
+        .catch(() => undefined);
     } else if (!(err instanceof AgentError && err.code === 'ERR_PROVIDER')) {
       await this.#client
-        .reportTransfer(sessionId, { status: 'failed', error: `${code}: ${e.message}`.slice(0, 500) })
+        .reportTransfer(sessionId, {
+          status: 'failed',
+          error: `${code}: ${e.message}`.slice(0, 500),
+          ...(ERROR_CODE_RE.test(code) ? { error_code: code } : {}),
+          ...(providerAtFault(err) ? { failed_side: 'provider' as const } : {}),
+          ...(this.#opened !== undefined ? { transport: this.#opened.kind } : {}),
+          ...(this.#path !== undefined ? { path: this.#path } : {}),
+        })
         .catch(() => undefined);
     }
   }
@@ -334,6 +378,23 @@ class ConsumerRequest {
     this.#router.close();
     this.#client.close();
   }
+}
+
+/**
+ * Failures the consumer sees but the provider caused: the channel died or went quiet on the sending side
+ * (a provider killed midway), the provider sent bad bytes or its own `error` (docs/errors.md).
+ */
+function providerAtFault(err: unknown): boolean {
+  if (err instanceof TransferError) {
+    return [
+      'ERR_CHANNEL_CLOSED',
+      'ERR_TIMEOUT',
+      'ERR_PEER',
+      'ERR_HASH_MISMATCH',
+      'ERR_SIZE_MISMATCH',
+    ].includes(err.code);
+  }
+  return err instanceof AgentError && err.code === 'ERR_TRANSFER' && err.serverCode !== undefined;
 }
 
 /** Resolves once `channel` has nothing buffered, or after `maxMs`. */

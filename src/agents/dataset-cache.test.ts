@@ -487,3 +487,37 @@ describe('DatasetCache', () => {
     await cache.close();
   });
 });
+
+describe('DatasetCache progress', () => {
+  test('every caller waiting for a file being generated hears the bytes written; a cached file none', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const base = blobDataset({ gate });
+    // reports half the file, then (after the gate) the whole
+    const ds: Dataset<BlobParams> = {
+      ...base,
+      async generate(p, path, options) {
+        const done = base.generate(p, path);
+        options?.onProgress?.(p.bytes >> 1);
+        await done;
+        options?.onProgress?.(p.bytes);
+        return { bytes: p.bytes };
+      },
+    };
+    const cache = new DatasetCache(await dataDir());
+    const heardA: number[] = [];
+    const heardB: number[] = [];
+    const a = cache.prepare(ds, { id: 'p', bytes: 4096 }, undefined, (b) => heardA.push(b));
+    while (heardA.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const b = cache.prepare(ds, { id: 'p', bytes: 4096 }, undefined, (x) => heardB.push(x));
+    open();
+    (await a).release();
+    (await b).release();
+    assert.deepEqual(heardA, [2048, 4096]);
+    assert.deepEqual(heardB, [4096], 'the second caller hears from when it joined');
+    const heardC: number[] = [];
+    (await cache.prepare(ds, { id: 'p', bytes: 4096 }, undefined, (x) => heardC.push(x))).release();
+    assert.deepEqual(heardC, [], 'cached: nothing to prepare');
+    await cache.close();
+  });
+});

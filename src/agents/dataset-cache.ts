@@ -131,6 +131,8 @@ export class DatasetCache {
   readonly #emit: (e: CacheEvent) => void;
   /** Generations running, by key (one per key however many ask). */
   readonly #inflight = new Map<string, Promise<PreparedFile>>();
+  /** Who hears the bytes written of each file being generated (every caller waiting for it). */
+  readonly #listeners = new Map<string, Set<(bytesWritten: number) => void>>();
   /** Complete entries in least-recently-used order (a Map iterates in insertion order; a use re-inserts). */
   readonly #entries = new Map<string, Entry>();
   #bytes = 0;
@@ -195,15 +197,34 @@ export class DatasetCache {
    * Returns a lease on the file for the request, generating it (once, however many ask at the same time)
    * if needed. The entry is held from this call until the lease is released — or, if this rejects, until
    * it rejects. Always release a lease, whatever the transfer's outcome.
+   * @param onProgress hears the bytes written while the file is generated (by this call or another one
+   *   that asked for the same file first); not called for a file already cached.
    */
-  prepare(dataset: Dataset, params: unknown, signal?: AbortSignal): Promise<CacheLease> {
+  prepare(
+    dataset: Dataset,
+    params: unknown,
+    signal?: AbortSignal,
+    onProgress?: (bytesWritten: number) => void,
+  ): Promise<CacheLease> {
     const key = this.keyOf(dataset, params);
     this.#ref(key);
     let p = this.#inflight.get(key);
     if (p === undefined) {
-      const started = this.#load(key, dataset, params, signal).finally(() => this.#inflight.delete(key));
+      const listeners = new Set<(bytesWritten: number) => void>();
+      this.#listeners.set(key, listeners);
+      const started = this.#load(key, dataset, params, signal, (b) => {
+        for (const l of listeners) l(b);
+      }).finally(() => {
+        this.#inflight.delete(key);
+        this.#listeners.delete(key);
+      });
       this.#inflight.set(key, started);
       p = started;
+    }
+    if (onProgress !== undefined) {
+      const listeners = this.#listeners.get(key);
+      listeners?.add(onProgress);
+      void p.finally(() => listeners?.delete(onProgress)).catch(() => undefined);
     }
     return p.then(
       (file) => {
@@ -260,7 +281,13 @@ export class DatasetCache {
     return this.#refs.has(key) || this.#inflight.has(key);
   }
 
-  async #load(key: string, dataset: Dataset, params: unknown, signal?: AbortSignal): Promise<PreparedFile> {
+  async #load(
+    key: string,
+    dataset: Dataset,
+    params: unknown,
+    signal: AbortSignal | undefined,
+    onProgress: (bytesWritten: number) => void,
+  ): Promise<PreparedFile> {
     await this.start();
     await this.#removing.get(key);
     const dir = join(this.#dir, key);
@@ -286,8 +313,7 @@ export class DatasetCache {
     const tmp = join(dir, `.${filename}.${process.pid}.tmp`);
     const metaTmp = join(dir, `.${META}.${process.pid}.tmp`);
     try {
-      const opts = signal === undefined ? {} : { signal };
-      await dataset.generate(params, tmp, opts);
+      await dataset.generate(params, tmp, signal === undefined ? { onProgress } : { signal, onProgress });
       const sha256 = await sha256File(tmp);
       const { size } = await stat(tmp);
       await rename(tmp, path);

@@ -6,6 +6,7 @@ export type { RequestOptions, RequestResult } from './consumer.js';
 export { AGENT_ERROR_CODES, AgentError } from './errors.js';
 export type { AgentErrorCode, AgentWait } from './errors.js';
 export { cleanupWebRtc } from './channel/webrtc.js';
+export { SignalingClient } from './signaling-client.js';
 export { createChannelFactory, directFailure, parseTransportChoice } from './transport.js';
 export type {
   ChannelFactory,

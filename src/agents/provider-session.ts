@@ -2,10 +2,11 @@
  * One provider session, from claim to report: check the request, produce the file through the cache (while
  * connecting), claim the session with the offer, connect (WebRTC or the relay), send with `sdrlink/1` — or
  * the seed's plain format to a seed consumer —, carry on over the relay when a direct channel dies midway,
- * and report the outcome. A bad request is refused with an `error` signal; nothing is claimed.
+ * and report the outcome. A bad request is declined (docs/api.md §12); nothing is claimed.
  */
 import { DatasetError, type Dataset, type DatasetRegistry } from '../datasets/types.js';
 import { PROTOCOL_NAME } from '../protocol/codec.js';
+import { ERROR_CODE_PATTERN } from '../wire/index.js';
 import { TransferError } from '../protocol/errors.js';
 import { sendFile, type SendResult } from '../protocol/sender.js';
 import type { CacheLease, DatasetCache, PreparedFile } from './dataset-cache.js';
@@ -17,6 +18,7 @@ import { SessionSignals, type SignalRouter } from './session-signals.js';
 import type { IceServerConfig, IceSession, SignalingClient, TransferReport } from './signaling-client.js';
 import {
   AGENT_CAPABILITIES,
+  channelPath,
   connectWithFallback,
   peerJoinsRelay,
   RELAY_ONLY_CAPABILITY,
@@ -24,10 +26,12 @@ import {
   withAbort,
   type ChannelFactory,
   type OpenedChannel,
-  pathField,
   type SessionLink,
   type TransportChoice,
 } from './transport.js';
+
+/** A stable error code (src/wire: ERROR_CODE_PATTERN). */
+const ERROR_CODE_RE = new RegExp(ERROR_CODE_PATTERN);
 
 /** What every session of one provider shares. */
 export interface ProviderContext {
@@ -52,6 +56,8 @@ export interface ProviderContext {
 const FILE_READY_TIMEOUT_MS = 15 * 60_000;
 /** No progress for this long fails a send. */
 const SEND_IDLE_TIMEOUT_MS = 30_000;
+/** At most one `progress` signal per this long while the file is produced (docs/api.md §2). */
+const PROGRESS_INTERVAL_MS = 500;
 /** A seed receiver never acknowledges and may still be draining: it gets this long to close first. */
 const SEED_CLOSE_DELAY_MS = 5000;
 
@@ -61,11 +67,12 @@ export async function serveSession(ctx: ProviderContext, s: IceSession, signal: 
   // Checked before claiming anything: a bad request is refused through the session.
   const checked = checkRequest(ctx, s);
   if (!checked.ok) return refuse(ctx, s.session_id, checked.code, checked.message);
-  await new ProviderSession(ctx, s, checked.dataset, checked.params, signal).run();
+  await new ProviderSession(ctx, s, checked, signal).run();
 }
 
 type CheckedRequest =
-  { ok: true; dataset: Dataset; params: unknown } | { ok: false; code: string; message: string };
+  | { ok: true; dataset: Dataset; params: unknown; estimate: number }
+  | { ok: false; code: string; message: string };
 
 /** The session's dataset and validated parameters, or the refusal to send. */
 function checkRequest(ctx: ProviderContext, s: IceSession): CheckedRequest {
@@ -95,12 +102,23 @@ function checkRequest(ctx: ProviderContext, s: IceSession): CheckedRequest {
       message: `the file would be ~${estimate} bytes; this provider's limit is ${ctx.maxOutputBytes}`,
     };
   }
-  return { ok: true, dataset, params };
+  return { ok: true, dataset, params, estimate };
 }
 
-/** Tells the consumer (an `error` signal) and the log that the session is refused. */
+/**
+ * Declines a session it will not serve (docs/api.md §12): the server offers it to the other providers, and
+ * fails it only when none is left. A session already claimed (a file that could not be produced), or a
+ * server without declines, gets the `error` signal instead, which fails it for the consumer.
+ */
 async function refuse(ctx: ProviderContext, sessionId: string, code: string, message: string) {
   ctx.emit({ event: 'refused', session_id: sessionId, code, message });
+  try {
+    await ctx.client.decline(sessionId, code, message);
+    return;
+  } catch (err) {
+    const e = err as AgentError;
+    if (e.status !== 404 && e.status !== 409) return; // gone, or not ours: nobody to tell
+  }
   await ctx.client.sendSignal(sessionId, 'error', { code, message }).catch(() => undefined);
 }
 
@@ -165,13 +183,22 @@ class ProviderSession {
   #opened: OpenedChannel | undefined;
   #claimed = false;
   #failed = false;
+  readonly #estimate: number;
+  #lastProgress = 0;
+  #progressInFlight = false;
 
-  constructor(ctx: ProviderContext, s: IceSession, dataset: Dataset, params: unknown, signal: AbortSignal) {
+  constructor(
+    ctx: ProviderContext,
+    s: IceSession,
+    req: { dataset: Dataset; params: unknown; estimate: number },
+    signal: AbortSignal,
+  ) {
     this.#ctx = ctx;
     this.#s = s;
     this.#signal = signal;
-    // The file is produced while the session connects.
-    this.#prepared = ctx.cache.prepare(dataset, params, signal);
+    this.#estimate = req.estimate;
+    // The file is produced while the session connects; the consumer hears how far (`progress` signals).
+    this.#prepared = ctx.cache.prepare(req.dataset, req.params, signal, (b) => this.#preparing(b));
     this.#prepared.catch(() => undefined);
     this.#signals = new SessionSignals(ctx.router, s.session_id, 'consumer');
     this.#link = {
@@ -193,6 +220,24 @@ class ProviderSession {
 
   get #id(): string {
     return this.#s.session_id;
+  }
+
+  /**
+   * Tells the consumer how much of the file is written (a `progress` signal, docs/api.md §2): once the
+   * session is claimed, to a consumer of ours (a seed one would ignore it), at most every 500 ms, one at a time.
+   */
+  #preparing(bytes: number): void {
+    const now = Date.now();
+    if (!this.#claimed || !this.#sdrlink || this.#progressInFlight) return;
+    if (now - this.#lastProgress < PROGRESS_INTERVAL_MS) return;
+    this.#lastProgress = now;
+    this.#progressInFlight = true;
+    const data = { phase: 'preparing', bytes, total: Math.max(this.#estimate, bytes) };
+    this.#ctx.emit({ event: 'preparing', session_id: this.#id, bytes, total: data.total });
+    void this.#ctx.client
+      .sendSignal(this.#id, 'progress', data)
+      .catch(() => undefined)
+      .finally(() => (this.#progressInFlight = false));
   }
 
   async run(): Promise<void> {
@@ -223,10 +268,10 @@ class ProviderSession {
       event: 'connected',
       session_id: this.#id,
       transport: opened.kind,
-      ...pathField(opened),
+      ...pathOf(opened),
       ...(fallback !== undefined ? { fallback: fallback.reason } : {}),
     });
-    this.#report({ status: 'connected', transport: opened.kind, ...pathField(opened) });
+    this.#report({ status: 'connected', transport: opened.kind, ...pathOf(opened) });
 
     const file = await withAbort(Promise.race([this.#prepared, this.#signals.failed]), {
       ms: FILE_READY_TIMEOUT_MS,
@@ -254,7 +299,7 @@ class ProviderSession {
             event: 'connected',
             session_id: this.#id,
             transport: 'relay',
-            ...pathField(relay),
+            ...pathOf(relay),
             fallback: why.reason,
           });
         },
@@ -306,15 +351,15 @@ class ProviderSession {
   }
 
   #completed(file: PreparedFile, r: SendResult, over: OpenedChannel): void {
-    const duration = Date.now() - this.#started;
     const transport = over.kind;
+    const duration = Date.now() - this.#started;
     this.#ctx.emit({
       event: 'sent',
       session_id: this.#id,
       bytes: r.bytesSent,
       sha256: file.sha256,
       transport,
-      ...pathField(over),
+      ...pathOf(over),
       duration_ms: duration,
       acked: r.acked,
       start_offset: r.startOffset,
@@ -322,13 +367,13 @@ class ProviderSession {
     this.#report({
       status: 'completed',
       transport,
-      ...pathField(over),
       bytes: r.bytesSent,
       sha256: file.sha256,
       file_name: file.filename,
       file_size: file.size,
       duration_ms: duration,
       verified: r.acked,
+      ...pathOf(over),
     });
   }
 
@@ -354,8 +399,9 @@ class ProviderSession {
       // Bytes are counted from a finished send only; a failed one reports none.
       bytes: 0,
       error: `${code}: ${e.message}`.slice(0, 500),
+      ...(ERROR_CODE_RE.test(code) ? { error_code: code } : {}),
       duration_ms: Date.now() - this.#started,
-      ...(this.#opened !== undefined ? { transport: this.#opened.kind, ...pathField(this.#opened) } : {}),
+      ...(this.#opened !== undefined ? { transport: this.#opened.kind, ...pathOf(this.#opened) } : {}),
     });
   }
 
@@ -382,6 +428,12 @@ class ProviderSession {
       });
     });
   }
+}
+
+/** `{ path }` for a report, when the channel knows it (docs/api.md §3). */
+function pathOf(o: OpenedChannel): { path?: string } {
+  const path = channelPath(o);
+  return path === undefined ? {} : { path };
 }
 
 /** True when the failure was the peer's own word (its `error` message or signal): no need to echo it. */

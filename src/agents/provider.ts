@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { DatasetRegistry } from '../datasets/types.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../datasets/limits.js';
+import { buildCatalog } from './catalog.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { DatasetCache, type CacheEvent } from './dataset-cache.js';
 import { AgentError } from './errors.js';
@@ -41,12 +42,17 @@ export interface ProviderOptions {
   channels?: ChannelFactory;
   /** Test faults; `withholdCandidates` applies to the default channels only. */
   faults?: ProviderFaults;
+  /** The SigMF recordings folder the datasets read: its recordings go in the catalog (docs/api.md §12). */
+  recordingsDir?: string;
+  /** How often the recordings folder is rescanned; the catalog is announced again when it changed (default 10 s). */
+  catalogIntervalMs?: number;
 }
 
 export type ProviderEvent =
   | { event: 'ready'; user_id: string; types: string[]; push: boolean }
   | { event: 'session'; session_id: string; request_type: string }
   | { event: 'refused'; session_id: string; code: string; message: string }
+  | { event: 'catalog'; types: string[]; recordings: number }
   | { event: 'claimed'; session_id: string }
   | { event: 'lost-claim'; session_id: string; message: string }
   | {
@@ -59,6 +65,8 @@ export type ProviderEvent =
       fallback?: FallbackReason;
     }
   | { event: 'progress'; session_id: string; sent: number; total: number }
+  /** The file is being produced: `bytes` written of about `total` (told to the consumer too). */
+  | { event: 'preparing'; session_id: string; bytes: number; total: number }
   | {
       event: 'sent';
       session_id: string;
@@ -72,11 +80,20 @@ export type ProviderEvent =
     }
   | { event: 'failed'; session_id: string; code: string; message: string }
   | { event: 'log'; session_id?: string; message: string }
+  /** The server refused the provider's credential (revoked, expired, unknown): it stopped. */
+  | { event: 'stopped'; code: 'ERR_AUTH'; server_code: string; message: string }
   | CacheEvent;
 
 export interface Provider {
   /** Sessions being served right now. */
   readonly active: number;
+  /**
+   * Resolves when the provider stopped on its own, with why: the server refused its credential (ERR_AUTH,
+   * the server's code in `serverCode`: its API key revoked, its token or key expired, its user gone). A
+   * refused credential does not come back, so the provider does not retry; it has closed itself by then.
+   * Never resolves otherwise.
+   */
+  readonly stopped: Promise<AgentError>;
   /** Stops taking sessions, aborts those in progress, closes every connection (held ones too). */
   close(): Promise<void>;
 }
@@ -117,6 +134,7 @@ async function serve(
   }
   const types = opts.datasets.types();
   await client.setRequestTypes(types);
+  const catalog = await startCatalog(opts, client, emit);
   const config = await client.iceConfig();
   const router = new SignalRouter(client, pollIntervalMs);
   const lingering = new Lingering();
@@ -143,13 +161,17 @@ async function serve(
   const intake = await listenForSessions(client, router, queue, pollIntervalMs, emit);
   emit({ event: 'ready', user_id: me.user_id, types, push: intake.push });
 
-  return {
+  let stoppedBy: (err: AgentError) => void = () => undefined;
+  const stopped = new Promise<AgentError>((r) => (stoppedBy = r));
+  const provider: Provider = {
     get active() {
       return queue.active;
     },
+    stopped,
     async close() {
       if (queue.closed) return;
       intake.stop();
+      catalog.stop();
       await queue.close();
       // Sessions that ended lately may still hold a seed consumer's connection: close them now, so that
       // every peer connection is closed before the caller frees the WebRTC library.
@@ -160,6 +182,65 @@ async function serve(
       client.close();
     },
   };
+  // Revoked, expired, unknown: asking again every poll would only be refused again.
+  client.onAuthRefused((err) => {
+    emit({
+      event: 'stopped',
+      code: 'ERR_AUTH',
+      server_code: err.serverCode ?? 'ERR_AUTH',
+      message: err.message,
+    });
+    void provider.close().then(
+      () => stoppedBy(err),
+      () => stoppedBy(err),
+    );
+  });
+  return provider;
+}
+
+/**
+ * Announces the catalog now, then rescans every `catalogIntervalMs` and announces again when it changed. A
+ * server without catalogs (404) is told nothing more; it offers sessions by request type as before.
+ */
+async function startCatalog(
+  opts: ProviderOptions,
+  client: SignalingClient,
+  emit: (e: ProviderEvent) => void,
+): Promise<{ stop(): void }> {
+  let last = '';
+  let supported = true;
+  let busy = false;
+  const announce = async () => {
+    if (!supported || busy) return;
+    busy = true;
+    try {
+      const { catalog, notes } = await buildCatalog(opts.datasets, opts.recordingsDir);
+      const text = JSON.stringify(catalog);
+      if (text === last) return;
+      for (const message of notes) emit({ event: 'log', message });
+      await client.putCatalog(catalog);
+      last = text;
+      emit({
+        event: 'catalog',
+        types: catalog.types.map((t) => t.type),
+        recordings: catalog.recordings.length,
+      });
+    } catch (err) {
+      const e = err as AgentError;
+      if (e.status === 404) {
+        supported = false;
+        emit({ event: 'log', message: 'the server takes no catalog; sessions are offered by request type' });
+      } else {
+        emit({ event: 'log', message: `catalog not announced: ${e.message}` });
+      }
+    } finally {
+      busy = false;
+    }
+  };
+  await announce();
+  const timer = setInterval(() => void announce(), opts.catalogIntervalMs ?? 10_000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
 
 /** Opens the file cache; opening removes a crash's leftovers and evicts down to the bound. */

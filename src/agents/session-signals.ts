@@ -3,6 +3,7 @@
  * the push channel and, while it is down, polling; both may deliver the same signal, so each is taken once,
  * by id), and {@link SessionSignals} sorts one session's signals by kind.
  */
+import { ProgressSignalData, createChecker } from '../wire/index.js';
 import { AgentError } from './errors.js';
 import type { IceSignal, SignalingClient } from './signaling-client.js';
 
@@ -32,6 +33,11 @@ export class SignalRouter {
       this.#seen.delete(sessionId);
       this.#lastId.delete(sessionId);
     };
+  }
+
+  /** Calls `fn` once the server refuses the client's credential (see SignalingClient.onAuthRefused). */
+  onAuthRefused(fn: (err: AgentError) => void): () => void {
+    return this.#client.onAuthRefused(fn);
   }
 
   /** Feeds a signal that arrived through push. */
@@ -80,6 +86,18 @@ export function parseErrorSignal(data: string): { code: string; message: string 
   }
 }
 
+const progressCheck = createChecker(ProgressSignalData);
+
+/** A `progress` signal's data, or undefined when it is not of the wire contract (then it is ignored). */
+export function parseProgressSignal(data: string): { bytes: number; total: number } | undefined {
+  try {
+    const v: unknown = JSON.parse(data);
+    return progressCheck.check(v) ? { bytes: v.bytes, total: v.total } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * One session's incoming signals, sorted by kind: the offer and the answer as promises, candidates to
  * whichever peer is current, and the peer's `error` signal as a rejection of `failed`.
@@ -87,10 +105,16 @@ export function parseErrorSignal(data: string): { code: string; message: string 
 export class SessionSignals {
   readonly offer: Promise<IceSignal>;
   readonly answer: Promise<IceSignal>;
-  /** Rejects with ERR_PROVIDER/ERR_TRANSFER when the other side posts an `error` signal; never resolves. */
+  /**
+   * Rejects with ERR_PROVIDER/ERR_TRANSFER when the other side posts an `error` signal, and with ERR_AUTH
+   * when the server refuses our credential (no signal can come any more); never resolves.
+   */
   readonly failed: Promise<never>;
   onCandidate: ((sig: IceSignal) => void) | undefined;
+  /** The provider's `progress` signals (docs/api.md §2): it is still producing the file. */
+  onProgress: ((p: { bytes: number; total: number }) => void) | undefined;
   readonly #unsubscribe: () => void;
+  readonly #offAuth: () => void;
 
   constructor(router: SignalRouter, sessionId: string, peerRole: 'provider' | 'consumer') {
     let gotOffer: (s: IceSignal) => void = () => undefined;
@@ -100,6 +124,7 @@ export class SessionSignals {
     this.answer = new Promise((r) => (gotAnswer = r));
     this.failed = new Promise<never>((_, rej) => (fail = rej));
     this.failed.catch(() => undefined); // observed by whoever races it
+    this.#offAuth = router.onAuthRefused((err) => fail(err));
     this.#unsubscribe = router.subscribe(sessionId, (sig) => {
       switch (sig.signal_type) {
         case 'candidate':
@@ -113,6 +138,11 @@ export class SessionSignals {
           break;
         case 'error': {
           const e = parseErrorSignal(sig.signal_data);
+          if (peerRole === 'provider' && e.code === 'ERR_NO_PROVIDER') {
+            // the server's word (docs/api.md §12): every provider online declined or cannot serve it
+            fail(new AgentError('ERR_NO_PROVIDER', e.message, { serverCode: e.code }));
+            break;
+          }
           fail(
             new AgentError(
               peerRole === 'provider' ? 'ERR_PROVIDER' : 'ERR_TRANSFER',
@@ -120,6 +150,11 @@ export class SessionSignals {
               { serverCode: e.code },
             ),
           );
+          break;
+        }
+        case 'progress': {
+          const p = parseProgressSignal(sig.signal_data);
+          if (p !== undefined) this.onProgress?.(p);
           break;
         }
         default:
@@ -130,5 +165,6 @@ export class SessionSignals {
 
   close(): void {
     this.#unsubscribe();
+    this.#offAuth();
   }
 }

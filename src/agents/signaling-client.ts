@@ -7,8 +7,14 @@ import { Type } from '@sinclair/typebox';
 import WebSocket from 'ws';
 import {
   AUTH_ERROR_CODES,
+  ApiKeyWire,
+  DeclineWire,
   ErrorWire,
+  InitiateWire,
+  ProviderWire,
   IceConfigWire,
+  LoginWire,
+  NewApiKeyWire,
   SessionWire,
   SignalWire,
   TransferWire,
@@ -16,9 +22,14 @@ import {
   WS_CLOSE,
   createChecker,
   decodePushServerMessage,
+  parseCloseReason,
+  type CancelBody,
   type Checker,
+  type CreateKeyBody,
+  type Catalog,
   type IceServerWire,
   type InitiateBody,
+  type LoginBody,
   type PushClientMessage,
   type RequestTypesBody,
   type SignalBody,
@@ -68,13 +79,22 @@ export interface PushHandlers {
 
 // Every answer is checked against the wire contract before anyone reads it (compiled on first use).
 const sessionCheck = createChecker(SessionWire);
+const initiateCheck = createChecker(InitiateWire);
+const providerCheck = createChecker(ProviderWire);
+const providerListCheck = createChecker(Type.Array(ProviderWire));
+const declineCheck = createChecker(DeclineWire);
 const sessionListCheck = createChecker(Type.Array(SessionWire));
 const signalCheck = createChecker(SignalWire);
 const signalListCheck = createChecker(Type.Array(SignalWire));
 const iceConfigCheck = createChecker(IceConfigWire);
 const userCheck = createChecker(UserWire);
 const transferCheck = createChecker(TransferWire);
+const transferListCheck = createChecker(Type.Array(TransferWire));
 const errorCheck = createChecker(ErrorWire);
+const loginCheck = createChecker(LoginWire);
+const newKeyCheck = createChecker(NewApiKeyWire);
+const keyCheck = createChecker(ApiKeyWire);
+const keyListCheck = createChecker(Type.Array(ApiKeyWire));
 
 const AUTH_CODES: ReadonlySet<string> = new Set(AUTH_ERROR_CODES);
 
@@ -110,7 +130,10 @@ export class SignalingClient {
   #handlers: PushHandlers = {};
   #refSeq = 0;
   #pending = new Map<number, { resolve: (s: IceSignal) => void; reject: (e: Error) => void }>();
+  #authRefused: AgentError | undefined;
+  readonly #authListeners = new Set<(err: AgentError) => void>();
 
+  /** @param token a JWT or an API key; '' for the calls that need none (`login`). */
   constructor(server: string, token: string) {
     this.server = normaliseServerUrl(server);
     this.#token = token;
@@ -119,6 +142,32 @@ export class SignalingClient {
   /** True while the push WebSocket is open. */
   get pushUp(): boolean {
     return this.#wsUp;
+  }
+
+  /** The server's refusal of this client's credential, once it happened (a 401, or a push close 4401). */
+  get authRefused(): AgentError | undefined {
+    return this.#authRefused;
+  }
+
+  /**
+   * Calls `fn` once when the server refuses this client's credential (HTTP 401 on any call, or the push
+   * channel closed with 4401: revoked, expired, unknown), or at once if it already has. A refused credential
+   * does not come back: whoever waits on the server should stop. Returns the function that unsubscribes.
+   */
+  onAuthRefused(fn: (err: AgentError) => void): () => void {
+    if (this.#authRefused !== undefined) {
+      fn(this.#authRefused);
+      return () => undefined;
+    }
+    this.#authListeners.add(fn);
+    return () => this.#authListeners.delete(fn);
+  }
+
+  #refuseAuth(err: AgentError): void {
+    if (this.#authRefused !== undefined || this.#token === '') return;
+    this.#authRefused = err;
+    for (const fn of [...this.#authListeners]) fn(err);
+    this.#authListeners.clear();
   }
 
   /**
@@ -132,7 +181,8 @@ export class SignalingClient {
     body?: unknown,
     okStatus: number[] = [200],
   ): Promise<T> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.#token}` };
+    const headers: Record<string, string> = {};
+    if (this.#token !== '') headers['authorization'] = `Bearer ${this.#token}`;
     const init: RequestInit = { method, headers, signal: AbortSignal.timeout(15_000) };
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
@@ -160,7 +210,7 @@ export class SignalingClient {
         code = parsed.error.code;
         message = parsed.error.message;
       }
-      throw new AgentError(
+      const refusal = new AgentError(
         refusalCode(res.status, code),
         `${method} ${path} → ${res.status} ${code}: ${message}`,
         {
@@ -168,6 +218,8 @@ export class SignalingClient {
           serverCode: code,
         },
       );
+      if (res.status === 401) this.#refuseAuth(refusal);
+      throw refusal;
     }
     let value: unknown;
     try {
@@ -202,7 +254,25 @@ export class SignalingClient {
     return this.#request('PUT', '/api/me/request-types', userCheck, body);
   }
 
-  initiate(req: InitiateRequest): Promise<IceSession> {
+  /** Announces the provider's catalog (docs/api.md §12). */
+  putCatalog(catalog: Catalog): Promise<ProviderWire> {
+    return this.#request('PUT', '/api/providers/me/catalog', providerCheck, catalog);
+  }
+
+  /** The providers online and what each offers (docs/api.md §12). */
+  listProviders(): Promise<ProviderWire[]> {
+    return this.#request('GET', '/api/providers', providerListCheck);
+  }
+
+  /** A provider will not serve a pending session: the server offers it to the others (docs/api.md §12). */
+  decline(sessionId: string, code: string, message: string): Promise<DeclineWire> {
+    return this.#request('POST', `/api/ice/sessions/${encodeURIComponent(sessionId)}/decline`, declineCheck, {
+      code,
+      message: message.slice(0, 2000),
+    });
+  }
+
+  initiate(req: InitiateRequest): Promise<InitiateWire> {
     const body: InitiateBody = {
       request_type: req.request_type,
       parameters: JSON.stringify(req.parameters),
@@ -212,7 +282,7 @@ export class SignalingClient {
     };
     if (req.target !== undefined) body.target = req.target;
     if (req.capabilities !== undefined) body.capabilities = req.capabilities;
-    return this.#request('POST', '/api/ice/initiate', sessionCheck, body, [201]);
+    return this.#request('POST', '/api/ice/initiate', initiateCheck, body, [201]);
   }
 
   listSessions(): Promise<IceSession[]> {
@@ -253,8 +323,49 @@ export class SignalingClient {
     return this.#request('POST', `/api/transfers/${encodeURIComponent(sessionId)}`, transferCheck, report);
   }
 
-  cancel(sessionId: string): Promise<IceSession> {
-    return this.#request('POST', `/api/ice/sessions/${encodeURIComponent(sessionId)}/cancel`, sessionCheck);
+  /**
+   * `GET /api/transfers`: the caller's transfers, newest first, with the participants' names, filtered
+   * (docs/api.md §3): `status`, `type`, `provider` (a user name), `since`/`until` (ISO 8601), `limit`.
+   */
+  listTransfers(
+    filter: Partial<Record<'status' | 'type' | 'provider' | 'since' | 'until' | 'limit', string>> = {},
+  ) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, v);
+    const qs = q.toString();
+    return this.#request('GET', `/api/transfers${qs === '' ? '' : `?${qs}`}`, transferListCheck);
+  }
+
+  /** Cancels the session; `reason` is recorded as its outcome (docs/api.md §3 "Outcome"). */
+  cancel(sessionId: string, reason?: CancelBody): Promise<IceSession> {
+    return this.#request(
+      'POST',
+      `/api/ice/sessions/${encodeURIComponent(sessionId)}/cancel`,
+      sessionCheck,
+      reason,
+    );
+  }
+
+  /** `POST /api/auth/login` (needs no token): a JWT for the user. */
+  login(username: string, password: string): Promise<LoginWire> {
+    const body: LoginBody = { username, password };
+    return this.#request('POST', '/api/auth/login', loginCheck, body);
+  }
+
+  /** `POST /api/keys`: a new API key of the caller, its secret shown this once (docs/api.md §1.1). */
+  createKey(name: string, expiresInS?: number): Promise<NewApiKeyWire> {
+    const body: CreateKeyBody = { name, ...(expiresInS === undefined ? {} : { expires_in: expiresInS }) };
+    return this.#request('POST', '/api/keys', newKeyCheck, body, [201]);
+  }
+
+  /** `GET /api/keys`: the caller's keys, newest first, without secrets. */
+  listKeys(): Promise<ApiKeyWire[]> {
+    return this.#request('GET', '/api/keys', keyListCheck);
+  }
+
+  /** `DELETE /api/keys/{id}`: revokes one of the caller's keys. */
+  revokeKey(id: string): Promise<ApiKeyWire> {
+    return this.#request('DELETE', `/api/keys/${encodeURIComponent(id)}`, keyCheck);
   }
 
   /**
@@ -312,9 +423,15 @@ export class SignalingClient {
         onFirstFail = undefined;
         onFirstOpen = undefined;
       }
-      // A refused token (the server accepts the upgrade, then closes 4401) is not retried: the REST calls
-      // fail with ERR_AUTH and say why.
-      if (this.#closed || code === WS_CLOSE.UNAUTHENTICATED) return;
+      // A refused credential (the server accepts the upgrade, then closes 4401: at once for a bad one, later
+      // when its key is revoked or it expires) is not retried: it will not come back.
+      if (code === WS_CLOSE.UNAUTHENTICATED) {
+        const text = reason.toString();
+        const serverCode = parseCloseReason(text)?.code ?? 'ERR_TOKEN_INVALID';
+        this.#refuseAuth(new AgentError('ERR_AUTH', `push channel closed 4401: ${text}`, { serverCode }));
+        return;
+      }
+      if (this.#closed) return;
       const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
       this.#reconnectTimer = setTimeout(
         () => this.#openWs(undefined, undefined, opened ? 0 : attempt + 1),

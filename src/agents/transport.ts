@@ -70,12 +70,15 @@ export function offerCapabilities(signalData: string): string[] {
 export interface OpenedChannel {
   channel: Channel;
   kind: TransportKind;
-  /**
-   * Which path carries the bytes ({@link TransferPath}): the selected ICE candidate pair of a WebRTC
-   * channel, or `ws-relay`. Absent when unknown (an in-memory test channel, a pair not reported).
-   */
-  path?: TransferPath;
   close(): void;
+  /** How the bytes go (docs/api.md §3 `path`): WebRTC's selected candidate pair, when known. */
+  path?(): string | undefined;
+}
+
+/** The `path` to report for a channel: `ws-relay` for the relay, else what the channel knows. */
+export function channelPath(o: OpenedChannel | undefined): string | undefined {
+  if (o === undefined) return undefined;
+  return o.kind === 'relay' ? 'ws-relay' : o.path?.();
 }
 
 /**
@@ -84,12 +87,10 @@ export interface OpenedChannel {
  */
 export type TransferPath = string;
 
-/** The pattern every {@link TransferPath} matches (the wire schema's, src/wire/sessions.ts). */
-export const TRANSFER_PATH = /^(ws-relay|(host|srflx|prflx|relay)-(host|srflx|prflx|relay)\/(udp|tcp))$/;
-
-/** `{ path }` when the channel's path is known, else `{}`: spread into events and transfer reports. */
+/** `{ path }` when the channel's path is known ({@link channelPath}), else `{}`: spread into events. */
 export function pathField(o: OpenedChannel): { path?: TransferPath } {
-  return o.path === undefined ? {} : { path: o.path };
+  const path = channelPath(o);
+  return path === undefined ? {} : { path };
 }
 
 /** What carried the bytes, in words: `direct` (no relay on either side), `TURN`, or `WebSocket relay`. */
@@ -434,8 +435,7 @@ async function openP2P(
         waitingFor: 'channel',
       },
     );
-    const path = peer.selectedPath();
-    return { channel, kind: 'p2p', ...(path === undefined ? {} : { path }), close: () => peer.close() };
+    return { channel, kind: 'p2p', close: () => peer.close(), path: () => peer.candidatePath() };
   } catch (err) {
     link.signals.onCandidate = undefined;
     peer.close();
@@ -530,7 +530,7 @@ async function openRelay(link: SessionLink): Promise<OpenedChannel> {
     };
     if (link.signal !== undefined) opts.signal = link.signal;
     const channel = await openRelayChannel(opts);
-    return { channel, kind: 'relay', path: 'ws-relay', close: () => channel.close() };
+    return { channel, kind: 'relay', close: () => channel.close() };
   } catch (err) {
     // The server closes a side waiting at the relay with `ERR_SESSION_STATE: <status>` when the session
     // went final meanwhile (docs/api.md §6): nobody will join, so say so instead of timing out.

@@ -8,6 +8,11 @@ import { formatBytes, formatRate } from './format.js';
 export interface Progress {
   update(done: number, total: number, detail?: string): void;
   note(line: string): void;
+  /**
+   * A status that replaces itself (`preparing 40%…`): on a terminal, one line rewritten in place until
+   * the next note, bar or stop; otherwise a plain line, like {@link note}.
+   */
+  status(line: string): void;
   stop(): void;
 }
 
@@ -19,8 +24,16 @@ export function createProgress(verb: string): Progress {
   // command's start: waiting for a provider to generate the file is not transfer time.
   let t0 = -1;
   let done0 = 0;
+  // a status line is being rewritten in place (terminal only): end it before anything else is written
+  let inPlace = false;
+  const endStatus = () => {
+    if (!inPlace) return;
+    inPlace = false;
+    process.stderr.write('\n');
+  };
   return {
     update(done, total, detail) {
+      endStatus();
       const now = Date.now();
       if (t0 < 0) {
         t0 = now;
@@ -58,9 +71,20 @@ export function createProgress(verb: string): Progress {
     },
     note(line) {
       if (bar !== undefined) return;
+      endStatus();
       process.stderr.write(`${line}\n`);
     },
+    status(line) {
+      if (bar !== undefined) return;
+      if (tty) {
+        inPlace = true;
+        process.stderr.write(`\r${line}\x1b[K`);
+      } else {
+        process.stderr.write(`${line}\n`);
+      }
+    },
     stop() {
+      endStatus();
       bar?.stop();
       bar = undefined;
     },

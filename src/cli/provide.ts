@@ -10,6 +10,8 @@ import {
   type ProviderOptions,
 } from '../agents/index.js';
 import { parseByteSize } from '../agents/dataset-cache.js';
+import { EXIT_AUTH, EXIT_CONFIG, credentialRefusedLine } from './account.js';
+import { CredentialError, resolveTarget } from './credentials.js';
 import { formatBytes, formatRate, jsonLine } from './format.js';
 
 export async function runProvide(
@@ -17,6 +19,15 @@ export async function runProvide(
   sources: { cacheMaxBytesFrom?: string } = {},
 ): Promise<void> {
   const json = o['json'] === true;
+  let target;
+  try {
+    target = resolveTarget({ server: str(o['server']), token: str(o['token']) });
+  } catch (err) {
+    if (!(err instanceof CredentialError)) throw err;
+    process.stderr.write(`sdrlink provide: ${err.code}: ${err.message}\n`);
+    process.exitCode = EXIT_CONFIG;
+    return;
+  }
   // Checked first: a bad value stops the command before any disk or network work.
   const cacheMaxBytes = parseByteSize(
     String(o['cacheMaxBytes'] ?? '10G'),
@@ -50,8 +61,8 @@ export async function runProvide(
     registry = createDatasetRegistry(modules);
   }
   const opts: ProviderOptions = {
-    server: String(o['server']),
-    token: String(o['token']),
+    server: target.server,
+    token: target.token,
     datasets: registry,
     dataDir: String(o['dataDir']),
     cacheMaxBytes,
@@ -62,13 +73,32 @@ export async function runProvide(
     faults: faultsFromEnv(),
   };
   if (o['connectTimeout'] !== undefined) opts.connectTimeoutMs = Number(o['connectTimeout']);
-  const provider = await startProvider(opts).catch((err: unknown) => {
-    // main.ts prints the message only: name the code, so `ERR_AUTH` (a bad or expired token) is seen as such
+  if (datasetOpts.recordingsDir !== undefined) opts.recordingsDir = datasetOpts.recordingsDir;
+  const catalogInterval = Number(o['catalogInterval'] ?? 10_000);
+  if (!Number.isSafeInteger(catalogInterval) || catalogInterval < 100)
+    throw new AgentError(
+      'ERR_CONFIG',
+      `--catalog-interval must be an integer ≥ 100 (ms), got ${JSON.stringify(o['catalogInterval'])}`,
+    );
+  opts.catalogIntervalMs = catalogInterval;
+  let provider;
+  try {
+    provider = await startProvider(opts);
+  } catch (err) {
+    // a refused credential: one line saying what to do, and its own exit code (README "Exit codes")
+    if (err instanceof AgentError && err.code === 'ERR_AUTH') {
+      process.stderr.write(`${credentialRefusedLine('provide', err.serverCode)}\n`);
+      process.exitCode = EXIT_AUTH;
+      cleanupWebRtc();
+      return;
+    }
+    // main.ts prints the message only: name the code
     if (err instanceof AgentError) throw new Error(`${err.code}: ${err.message}`, { cause: err });
     throw err;
-  });
-  await new Promise<void>((resolve) => {
-    const stop = () => {
+  }
+  let stop = () => undefined as void;
+  const signalled = new Promise<void>((resolve) => {
+    stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       resolve();
@@ -76,8 +106,19 @@ export async function runProvide(
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  // Stopped by a signal, or by the server refusing the credential (revoked, expired): then no retrying.
+  const refused = await Promise.race([signalled.then(() => undefined), provider.stopped]);
+  stop();
   await provider.close();
   cleanupWebRtc();
+  if (refused !== undefined) {
+    process.stderr.write(`${credentialRefusedLine('provide', refused.serverCode)}\n`);
+    process.exitCode = EXIT_AUTH;
+  }
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
 }
 
 /** Test faults, read from the environment (never set in normal use). */
@@ -104,6 +145,7 @@ function printEvent(e: ProviderEvent) {
       );
       break;
     case 'progress':
+    case 'preparing':
       break;
     case 'sent':
       process.stderr.write(
@@ -117,6 +159,9 @@ function printEvent(e: ProviderEvent) {
     case 'session':
       process.stderr.write(`${sid}request ${e.request_type}\n`);
       break;
+    case 'catalog':
+      process.stderr.write(`catalog announced: ${e.types.join(', ')}; ${e.recordings} recordings\n`);
+      break;
     case 'cache-evicted':
       process.stderr.write(
         `cache: evicted ${e.entries} ${e.entries === 1 ? 'entry' : 'entries'}, ${formatBytes(e.bytes)} freed (${formatBytes(e.cache_bytes)} kept, bound ${formatBytes(e.max_bytes)})\n`,
@@ -127,6 +172,8 @@ function printEvent(e: ProviderEvent) {
         `cache: removed ${e.entries} incomplete ${e.entries === 1 ? 'entry' : 'entries'} and ${e.files} temporary ${e.files === 1 ? 'file' : 'files'} left by a crash (${formatBytes(e.bytes)})\n`,
       );
       break;
+    case 'stopped':
+      break; // runProvide prints the one line that says why
     case 'claimed':
     case 'connected':
     case 'lost-claim':

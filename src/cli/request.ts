@@ -7,6 +7,8 @@ import {
   type RequestOptions,
   type RequestResult,
 } from '../agents/index.js';
+import { EXIT_AUTH, EXIT_CONFIG } from './account.js';
+import { CredentialError, resolveTarget } from './credentials.js';
 import { formatBytes, formatRate, jsonLine, parseParams } from './format.js';
 import { createProgress } from './progress.js';
 
@@ -14,16 +16,30 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
   const json = o['json'] === true;
   const quiet = o['quiet'] === true || json;
   let progress: ReturnType<typeof createProgress> | undefined;
+  // Ctrl-C (or a SIGTERM) stops the request and cancels its session, recorded as cancelled by the
+  // consumer (docs/api.md §3 "Outcome"); a second one exits at once.
+  const stop = new AbortController();
+  const interrupted = (sig: NodeJS.Signals) => {
+    if (stop.signal.aborted) process.exit(130);
+    stop.abort(new Error(`interrupted by ${sig} (the consumer stopped the request)`));
+  };
+  process.on('SIGINT', interrupted);
+  process.on('SIGTERM', interrupted);
   try {
+    const target = resolveTarget({
+      server: typeof o['server'] === 'string' ? o['server'] : undefined,
+      token: typeof o['token'] === 'string' ? o['token'] : undefined,
+    });
     const opts: RequestOptions = {
-      server: String(o['server']),
-      token: String(o['token']),
+      server: target.server,
+      token: target.token,
       type,
       params: parseParams((o['param'] as string[] | undefined) ?? []),
       outDir: String(o['out'] ?? '.'),
       transport: parseTransportChoice(String(o['transport'] ?? 'auto')),
       waitMs: positiveInt(o['wait'], '--wait'),
       idleTimeoutMs: positiveInt(o['idleTimeout'] ?? '30000', '--idle-timeout'),
+      signal: stop.signal,
     };
     if (typeof o['provider'] === 'string') opts.provider = o['provider'];
     if (o['connectTimeout'] !== undefined)
@@ -32,12 +48,32 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
     if (!quiet) {
       const p = createProgress('receiving');
       progress = p;
+      const preparing = preparingNotes();
       opts.onProgress = (e) => p.update(e.received, e.total, e.transport);
       opts.onEvent = (e) => {
         if (e.event === 'session') p.note(`session ${String(e['session_id'])}: waiting for a provider`);
         else if (e.event === 'connected')
-          p.note(`connected (${typeof e['path'] === 'string' ? e['path'] : String(e['transport'])})`);
+          p.note(
+            `connected (${String(e['transport'])}${typeof e['path'] === 'string' ? `, ${e['path']}` : ''})`,
+          );
+        else if (e.event === 'preparing') preparing(p, Number(e['bytes']), Number(e['total']));
         else if (e.event === 'log') p.note(String(e['message']));
+      };
+    } else if (json) {
+      // --json: the provider's `preparing` progress as event lines before the result line
+      opts.onEvent = (e) => {
+        if (e.event !== 'preparing') return;
+        const bytes = Number(e['bytes']);
+        const total = Number(e['total']);
+        process.stdout.write(
+          jsonLine({
+            event: 'preparing',
+            session_id: e['session_id'],
+            bytes,
+            total,
+            percent: percentOf(bytes, total),
+          }),
+        );
       };
     }
     const r = await requestFile(opts);
@@ -50,10 +86,32 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
     if (json)
       process.stdout.write(jsonLine({ ok: false, code: e.code ?? 'ERR_UNKNOWN', message: e.message }));
     else process.stderr.write(`sdrlink request: ${e.code !== undefined ? `${e.code}: ` : ''}${e.message}\n`);
-    return err instanceof AgentError && err.code === 'ERR_CONFIG' ? 2 : 1;
+    if (err instanceof CredentialError) return EXIT_CONFIG;
+    if (err instanceof AgentError && err.code === 'ERR_AUTH') return EXIT_AUTH;
+    return err instanceof AgentError && err.code === 'ERR_CONFIG' ? EXIT_CONFIG : 1;
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     cleanupWebRtc();
   }
+}
+
+/** Whole percent of `bytes` in `total` (0 without an estimate), at most 100. */
+function percentOf(bytes: number, total: number): number {
+  return total > 0 ? Math.min(100, Math.floor((bytes / total) * 100)) : 0;
+}
+
+/** Shows "preparing 40%…" while the provider produces the file (off a terminal, a line every 2 s at most). */
+function preparingNotes(): (p: ReturnType<typeof createProgress>, bytes: number, total: number) => void {
+  let last = 0;
+  return (p, bytes, total) => {
+    const line = `preparing ${percentOf(bytes, total)}%… (${formatBytes(bytes)} of ~${formatBytes(total)} written by the provider)`;
+    if (!process.stderr.isTTY) {
+      if (Date.now() - last < 2000) return;
+      last = Date.now();
+    }
+    p.status(line);
+  };
 }
 
 function printResult(r: RequestResult, json: boolean) {

@@ -4,7 +4,7 @@
  * came: `parameters.duration: must be a positive number (seconds), got -1`. Numeric strings are not
  * numbers; unknown parameter names are refused (a typo must not silently fall back to a default).
  */
-import { DatasetError } from './types.js';
+import { DatasetError, type ParamDescription } from './types.js';
 
 /** A parameter object after the shape check: keys known, values still unchecked. */
 export type RawParams = Readonly<Record<string, unknown>>;
@@ -153,7 +153,51 @@ export function optionalDatetime(p: RawParams, key: string): string | undefined 
   return new Date(ms).toISOString();
 }
 
+/** The rule of the shared `seed` parameter. */
+export const SEED_RULE: NumberRule = { min: 0, cap: Number.MAX_SAFE_INTEGER, integer: true };
+
 /** The shared `seed` parameter: a safe non-negative integer, default 0. */
 export function readSeed(p: RawParams): number {
-  return optionalNumber(p, 'seed', { min: 0, cap: Number.MAX_SAFE_INTEGER, integer: true }) ?? 0;
+  return optionalNumber(p, 'seed', SEED_RULE) ?? 0;
+}
+
+/** Options of {@link describeNumber} and {@link describeString}. */
+export interface DescribeExtra {
+  required?: boolean;
+  default?: number | string | boolean;
+  description?: string;
+}
+
+/**
+ * A numeric parameter as a catalog describes it, from the very rule the validator applies (so the two
+ * cannot drift): `min` → `minimum`, `above` → `exclusive_minimum`, `max` (else `cap`) → `maximum`.
+ */
+export function describeNumber(name: string, rule: NumberRule, extra: DescribeExtra = {}): ParamDescription {
+  const d: ParamDescription = {
+    name,
+    type: rule.integer === true || rule.powerOfTwo === true ? 'integer' : 'number',
+    required: extra.required ?? false,
+  };
+  if (rule.unit !== undefined) d.unit = rule.unit;
+  if (rule.min !== undefined) d.minimum = rule.min;
+  if (rule.above !== undefined) d.exclusive_minimum = rule.above;
+  const max = rule.max ?? rule.cap;
+  if (max !== undefined) d.maximum = max;
+  if (extra.default !== undefined) d.default = extra.default;
+  const notes = [rule.powerOfTwo === true ? 'a power of two' : '', extra.description ?? ''].filter(Boolean);
+  if (notes.length > 0) d.description = notes.join('; ');
+  return d;
+}
+
+/** A string parameter as a catalog describes it (`values`: its fixed list, if any). */
+export function describeString(
+  name: string,
+  values: readonly string[] | undefined,
+  extra: DescribeExtra = {},
+): ParamDescription {
+  const d: ParamDescription = { name, type: 'string', required: extra.required ?? false };
+  if (values !== undefined) d.enum = [...values];
+  if (extra.default !== undefined) d.default = extra.default;
+  if (extra.description !== undefined) d.description = extra.description;
+  return d;
 }

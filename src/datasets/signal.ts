@@ -18,6 +18,8 @@ import {
 } from './iq-output.js';
 import {
   DEFAULT_DATETIME,
+  describeNumber,
+  describeString,
   optionalDatetime,
   optionalEnum,
   optionalNumber,
@@ -26,11 +28,19 @@ import {
   readParams,
   readSeed,
   requireNumber,
+  SEED_RULE,
+  type NumberRule,
   type RawParams,
 } from './params.js';
 import { createRng } from './prng.js';
 import { captureAt, readRecordingSync, RecordingReader, type RecordingInfo } from './sigmf.js';
-import { DatasetError, type Dataset, type GenerateOptions, type GenerateResult } from './types.js';
+import {
+  DatasetError,
+  type Dataset,
+  type GenerateOptions,
+  type GenerateResult,
+  type ParamDescription,
+} from './types.js';
 import {
   createWaveform,
   MODULATIONS,
@@ -128,6 +138,46 @@ const SYNTHETIC_KEYS = [
 const RECORDING_KEYS = ['recording', 'offset', 'duration', 'frequency', 'sample_rate', 'datetime'] as const;
 const RECORDING_NAME_PARAM = /^[^/\\\u0000-\u001f]{1,200}$/;
 
+/** The numeric rules `validate` applies; `describe` reports the same objects (docs/api.md §12). */
+const RULES = {
+  frequency: { min: 0, cap: MAX_FREQUENCY, unit: 'Hz' },
+  sample_rate: { above: 0, cap: MAX_SAMPLE_RATE, unit: 'Hz' },
+  duration: { above: 0, cap: MAX_DURATION, unit: 'seconds' },
+  offset: { min: 0, cap: MAX_DURATION, unit: 'seconds' },
+  amplitude: { above: 0, cap: 1000, unit: 'full scale' },
+  snr_db: { min: -50, max: 200, unit: 'dB' },
+  modulation_index: { min: 0, max: 1 },
+} as const satisfies Record<string, NumberRule>;
+
+/** A rule whose cap is the Nyquist frequency of the request (described without a fixed maximum). */
+const belowNyquist = (nyquist: number, unit: string): NumberRule => ({ above: 0, cap: nyquist, unit });
+
+/** The parameters of `signal`, for the provider's catalog. */
+export function describeSignalParams(): ParamDescription[] {
+  const nyq = 'at most sample_rate/2';
+  return [
+    describeNumber('frequency', RULES.frequency, { description: 'required without recording' }),
+    describeNumber('sample_rate', RULES.sample_rate, {
+      description: 'required without recording; with one, its rate divided by 1 to 256',
+    }),
+    describeNumber('duration', RULES.duration, { description: 'required without recording' }),
+    describeNumber('center_frequency', RULES.frequency, { description: 'default frequency - sample_rate/4' }),
+    describeNumber('amplitude', RULES.amplitude, { default: 1 }),
+    describeNumber('snr_db', RULES.snr_db, { description: 'default: no noise' }),
+    describeString('modulation', MODULATIONS, { default: 'tone' }),
+    describeNumber('modulation_frequency', { above: 0, unit: 'Hz' }, { description: `am, fm; ${nyq}` }),
+    describeNumber('modulation_index', RULES.modulation_index, { default: 0.5, description: 'am' }),
+    describeNumber('deviation', { above: 0, unit: 'Hz' }, { description: `fm; ${nyq}` }),
+    describeNumber('symbol_rate', { above: 0, unit: 'symbols/s' }, { description: `bpsk; ${nyq}` }),
+    describeNumber('seed', SEED_RULE, { default: 0 }),
+    describeString('datetime', undefined, { description: 'ISO 8601 date-time with a time zone' }),
+    describeString('recording', undefined, {
+      description: 'a recording of this provider (catalog recordings)',
+    }),
+    describeNumber('offset', RULES.offset, { default: 0, description: 'recording only' }),
+  ];
+}
+
 const hz = (v: number): string => `${v} Hz`;
 
 function waveformSpecOf(p: SyntheticSignalParams): WaveformSpec {
@@ -147,14 +197,13 @@ function waveformSpecOf(p: SyntheticSignalParams): WaveformSpec {
 
 function validateSynthetic(p: RawParams): SyntheticSignalParams {
   readParams(p, SYNTHETIC_KEYS);
-  const frequency = requireNumber(p, 'frequency', { min: 0, cap: MAX_FREQUENCY, unit: 'Hz' });
-  const sampleRate = requireNumber(p, 'sample_rate', { above: 0, cap: MAX_SAMPLE_RATE, unit: 'Hz' });
-  const duration = requireNumber(p, 'duration', { above: 0, cap: MAX_DURATION, unit: 'seconds' });
+  const frequency = requireNumber(p, 'frequency', RULES.frequency);
+  const sampleRate = requireNumber(p, 'sample_rate', RULES.sample_rate);
+  const duration = requireNumber(p, 'duration', RULES.duration);
   const center =
-    optionalNumber(p, 'center_frequency', { min: 0, cap: MAX_FREQUENCY, unit: 'Hz' }) ??
-    Math.max(0, frequency - sampleRate / 4);
-  const amplitude = optionalNumber(p, 'amplitude', { above: 0, cap: 1000, unit: 'full scale' }) ?? 1;
-  const snr = optionalNumber(p, 'snr_db', { min: -50, max: 200, unit: 'dB' });
+    optionalNumber(p, 'center_frequency', RULES.frequency) ?? Math.max(0, frequency - sampleRate / 4);
+  const amplitude = optionalNumber(p, 'amplitude', RULES.amplitude) ?? 1;
+  const snr = optionalNumber(p, 'snr_db', RULES.snr_db);
   const modulation = optionalEnum(p, 'modulation', MODULATIONS) ?? 'tone';
   const samples = Math.round(duration * sampleRate);
   if (samples < 1)
@@ -185,20 +234,19 @@ function validateSynthetic(p: RawParams): SyntheticSignalParams {
   onlyFor('symbol_rate', ['bpsk']);
   if (modulation === 'am' || modulation === 'fm') {
     out.modulation_frequency =
-      optionalNumber(p, 'modulation_frequency', { above: 0, cap: nyquist, unit: 'Hz' }) ??
+      optionalNumber(p, 'modulation_frequency', belowNyquist(nyquist, 'Hz')) ??
       Math.min(1000, sampleRate / 20);
   }
   if (modulation === 'am') {
-    out.modulation_index = optionalNumber(p, 'modulation_index', { min: 0, max: 1 }) ?? 0.5;
+    out.modulation_index = optionalNumber(p, 'modulation_index', RULES.modulation_index) ?? 0.5;
   }
   if (modulation === 'fm') {
     out.deviation =
-      optionalNumber(p, 'deviation', { above: 0, cap: nyquist, unit: 'Hz' }) ??
-      5 * (out.modulation_frequency as number);
+      optionalNumber(p, 'deviation', belowNyquist(nyquist, 'Hz')) ?? 5 * (out.modulation_frequency as number);
   }
   if (modulation === 'bpsk') {
     out.symbol_rate =
-      optionalNumber(p, 'symbol_rate', { above: 0, cap: nyquist, unit: 'symbols/s' }) ??
+      optionalNumber(p, 'symbol_rate', belowNyquist(nyquist, 'symbols/s')) ??
       Math.min(10_000, sampleRate / 10);
   }
   const bandwidth = waveformBandwidth(waveformSpecOf(out));
@@ -224,12 +272,12 @@ function validateRecording(p: RawParams, dir: string | undefined): RecordingSign
   if (dir === undefined) paramError('recording', 'this provider serves no recordings');
   const info = readRecordingSync(dir, name);
   const fsIn = info.sampleRate;
-  const offset = optionalNumber(p, 'offset', { min: 0, cap: MAX_DURATION, unit: 'seconds' }) ?? 0;
+  const offset = optionalNumber(p, 'offset', RULES.offset) ?? 0;
   const startSample = Math.round(offset * fsIn);
   if (startSample >= info.samples) {
     paramError('offset', `${offset} s is past the end of recording ${name} (${info.duration} s)`);
   }
-  const durationGiven = optionalNumber(p, 'duration', { above: 0, cap: MAX_DURATION, unit: 'seconds' });
+  const durationGiven = optionalNumber(p, 'duration', RULES.duration);
   const inputSamples =
     durationGiven === undefined ? info.samples - startSample : Math.round(durationGiven * fsIn);
   if (inputSamples < 1)
@@ -249,7 +297,7 @@ function validateRecording(p: RawParams, dir: string | undefined): RecordingSign
         `at sample ${lastCapture.sampleStart}); request a slice within one capture`,
     );
   }
-  const outRate = optionalNumber(p, 'sample_rate', { above: 0, cap: MAX_SAMPLE_RATE, unit: 'Hz' }) ?? fsIn;
+  const outRate = optionalNumber(p, 'sample_rate', RULES.sample_rate) ?? fsIn;
   const ratio = fsIn / outRate;
   const decimation = Math.round(ratio);
   if (decimation < 1 || Math.abs(ratio - decimation) > 1e-9 * ratio || decimation > MAX_DECIMATION) {
@@ -261,8 +309,7 @@ function validateRecording(p: RawParams, dir: string | undefined): RecordingSign
   }
   const lo = capture.frequency - fsIn / 2;
   const hi = capture.frequency + fsIn / 2;
-  const frequency =
-    optionalNumber(p, 'frequency', { min: 0, cap: MAX_FREQUENCY, unit: 'Hz' }) ?? capture.frequency;
+  const frequency = optionalNumber(p, 'frequency', RULES.frequency) ?? capture.frequency;
   const half = decimation > 1 ? fsIn / decimation / 2 : 0;
   if (frequency - half < lo || frequency + half > hi) {
     paramError(
@@ -487,6 +534,9 @@ export function createSignalDataset(opts: SignalDatasetOptions): Dataset<SignalP
     type: 'signal',
     description:
       'complex64 IQ samples (iq) with SigMF metadata: a synthetic tone/AM/FM/BPSK carrier with noise, or a slice of a SigMF recording',
+    describe() {
+      return { type: this.type, description: this.description, parameters: describeSignalParams() };
+    },
     validate(raw: unknown): SignalParams {
       const p = readParams(raw, [...new Set<string>([...SYNTHETIC_KEYS, ...RECORDING_KEYS])]);
       const params =

@@ -16,6 +16,8 @@ import { encodeUnicodeArray } from './npy-header.js';
 import { npzArchiveBytes, NpzWriter } from './npz-writer.js';
 import {
   DEFAULT_DATETIME,
+  describeNumber,
+  describeString,
   optionalDatetime,
   optionalEnum,
   optionalNumber,
@@ -24,12 +26,20 @@ import {
   readParams,
   readSeed,
   requireNumber,
+  SEED_RULE,
+  type NumberRule,
   type RawParams,
 } from './params.js';
 import { emitterKeys, NOISE_DENSITY_DB, placeEmitters, SceneCapture, type Emitter } from './scene.js';
 import { captureAt, readRecordingSync, RecordingReader, type RecordingInfo } from './sigmf.js';
 import { GENERATOR } from './signal.js';
-import { DatasetError, type Dataset, type GenerateOptions, type GenerateResult } from './types.js';
+import {
+  DatasetError,
+  type Dataset,
+  type GenerateOptions,
+  type GenerateResult,
+  type ParamDescription,
+} from './types.js';
 import {
   makeWindow,
   PSD_FLOOR,
@@ -163,33 +173,64 @@ const RECORDING_KEYS = [
 ] as const;
 const RECORDING_NAME_PARAM = /^[^/\\\u0000-\u001f]{1,200}$/;
 
+/** The numeric rules `validate` applies; `describe` reports the same objects (docs/api.md §12). */
+const RULES = {
+  frequency: { min: 0, cap: MAX_FREQUENCY, unit: 'Hz' },
+  sample_rate: { above: 0, cap: MAX_SAMPLE_RATE, unit: 'Hz' },
+  fft_size: { min: MIN_FFT_SIZE, max: MAX_FFT_SIZE, powerOfTwo: true },
+  averages: { min: 1, max: MAX_AVERAGES, integer: true },
+  emitters: { min: 0, max: MAX_EMITTERS, integer: true },
+  offset: { min: 0, cap: 1e7, unit: 'seconds' },
+  duration: { above: 0, cap: 1e7, unit: 'seconds' },
+} as const satisfies Record<string, NumberRule>;
+
+/** The parameters of `spectrum`, for the provider's catalog. */
+export function describeSpectrumParams(): ParamDescription[] {
+  return [
+    describeNumber('frequency_start', RULES.frequency, { required: true }),
+    describeNumber('frequency_end', RULES.frequency, {
+      required: true,
+      description: 'above frequency_start',
+    }),
+    describeNumber('sample_rate', RULES.sample_rate, {
+      description: "required without recording; with one, the recording's rate",
+    }),
+    describeNumber('fft_size', RULES.fft_size, { default: DEFAULT_FFT_SIZE }),
+    describeNumber('averages', RULES.averages, { default: DEFAULT_AVERAGES }),
+    describeString('window', WINDOWS, { default: 'hann' }),
+    describeNumber('emitters', RULES.emitters, { default: DEFAULT_EMITTERS, description: 'synthetic only' }),
+    describeNumber('seed', SEED_RULE, { default: 0, description: 'synthetic only' }),
+    describeString('datetime', undefined, { description: 'ISO 8601 date-time with a time zone' }),
+    describeString('recording', undefined, {
+      description: 'a recording of this provider (catalog recordings)',
+    }),
+    describeNumber('offset', RULES.offset, { default: 0, description: 'recording only' }),
+    describeNumber('duration', RULES.duration, { description: 'recording only; default: to its end' }),
+  ];
+}
+
 const hz = (v: number): string => `${v} Hz`;
 
 function readSpan(p: RawParams): { start: number; end: number } {
-  const start = requireNumber(p, 'frequency_start', { min: 0, cap: MAX_FREQUENCY, unit: 'Hz' });
-  const end = requireNumber(p, 'frequency_end', { min: 0, cap: MAX_FREQUENCY, unit: 'Hz' });
+  const start = requireNumber(p, 'frequency_start', RULES.frequency);
+  const end = requireNumber(p, 'frequency_end', RULES.frequency);
   if (end <= start)
     paramError('frequency_end', `must be greater than frequency_start (${start}), got ${end}`);
   return { start, end };
 }
 
 function readFftSize(p: RawParams): number {
-  return (
-    optionalNumber(p, 'fft_size', { min: MIN_FFT_SIZE, max: MAX_FFT_SIZE, powerOfTwo: true }) ??
-    DEFAULT_FFT_SIZE
-  );
+  return optionalNumber(p, 'fft_size', RULES.fft_size) ?? DEFAULT_FFT_SIZE;
 }
 
 function validateSynthetic(p: RawParams, opts: SpectrumDatasetOptions): SyntheticSpectrumParams {
   readParams(p, SYNTHETIC_KEYS);
   const { start, end } = readSpan(p);
-  const sampleRate = requireNumber(p, 'sample_rate', { above: 0, cap: MAX_SAMPLE_RATE, unit: 'Hz' });
+  const sampleRate = requireNumber(p, 'sample_rate', RULES.sample_rate);
   const fftSize = readFftSize(p);
-  const averages =
-    optionalNumber(p, 'averages', { min: 1, max: MAX_AVERAGES, integer: true }) ?? DEFAULT_AVERAGES;
+  const averages = optionalNumber(p, 'averages', RULES.averages) ?? DEFAULT_AVERAGES;
   const window = optionalEnum(p, 'window', WINDOWS) ?? 'hann';
-  const emitters =
-    optionalNumber(p, 'emitters', { min: 0, max: MAX_EMITTERS, integer: true }) ?? DEFAULT_EMITTERS;
+  const emitters = optionalNumber(p, 'emitters', RULES.emitters) ?? DEFAULT_EMITTERS;
   const seed = readSeed(p);
   const datetime = optionalDatetime(p, 'datetime') ?? DEFAULT_DATETIME;
   const plan = planSweep(start, end, sampleRate, fftSize);
@@ -219,7 +260,7 @@ function validateRecording(p: RawParams, opts: SpectrumDatasetOptions): Recordin
   const info = readRecordingSync(opts.recordingsDir, name);
   const fs = info.sampleRate;
   const { start, end } = readSpan(p);
-  const rate = optionalNumber(p, 'sample_rate', { above: 0, cap: MAX_SAMPLE_RATE, unit: 'Hz' });
+  const rate = optionalNumber(p, 'sample_rate', RULES.sample_rate);
   if (rate !== undefined && Math.abs(rate - fs) > 1e-9 * fs) {
     paramError(
       'sample_rate',
@@ -227,13 +268,13 @@ function validateRecording(p: RawParams, opts: SpectrumDatasetOptions): Recordin
     );
   }
   const fftSize = readFftSize(p);
-  const maxAverages = optionalNumber(p, 'averages', { min: 1, max: MAX_AVERAGES, integer: true });
+  const maxAverages = optionalNumber(p, 'averages', RULES.averages);
   const window = optionalEnum(p, 'window', WINDOWS) ?? 'hann';
-  const offset = optionalNumber(p, 'offset', { min: 0, cap: 1e7, unit: 'seconds' }) ?? 0;
+  const offset = optionalNumber(p, 'offset', RULES.offset) ?? 0;
   const startSample = Math.round(offset * fs);
   if (startSample >= info.samples)
     paramError('offset', `${offset} s is past the end of recording ${name} (${info.duration} s)`);
-  const durationGiven = optionalNumber(p, 'duration', { above: 0, cap: 1e7, unit: 'seconds' });
+  const durationGiven = optionalNumber(p, 'duration', RULES.duration);
   const inputSamples =
     durationGiven === undefined ? info.samples - startSample : Math.round(durationGiven * fs);
   if (startSample + inputSamples > info.samples) {
@@ -557,6 +598,9 @@ export function createSpectrumDataset(opts: SpectrumDatasetOptions): Dataset<Spe
     type: 'spectrum',
     description:
       'power spectral density (Welch) over [frequency_start, frequency_end]: frequencies (Hz), power_db, meta; from a synthetic radio scene swept like an SDR, or from a SigMF recording',
+    describe() {
+      return { type: this.type, description: this.description, parameters: describeSpectrumParams() };
+    },
     validate(raw: unknown): SpectrumParams {
       const p = readParams(raw, [...new Set<string>([...SYNTHETIC_KEYS, ...RECORDING_KEYS])]);
       return p['recording'] !== undefined ? validateRecording(p, opts) : validateSynthetic(p, opts);

@@ -24,6 +24,36 @@ export interface Dataset<P = unknown> {
   estimateBytes(params: P): number;
   /** Writes the file. */
   generate(params: P, path: string, options?: GenerateOptions): Promise<GenerateResult>;
+  /**
+   * The parameters this type takes, for the provider's catalog (docs/api.md §12), derived from the rules
+   * `validate` applies. A module without it is announced with no parameter list (the server then leaves
+   * the parameters to the provider).
+   */
+  describe?(): DatasetDescription;
+}
+
+/** A parameter as a catalog describes it (the field names are the wire's, docs/api.md §12). */
+export interface ParamDescription {
+  name: string;
+  type: 'number' | 'integer' | 'string' | 'boolean';
+  unit?: string;
+  /** Inclusive lower bound. */
+  minimum?: number;
+  /** Exclusive lower bound. */
+  exclusive_minimum?: number;
+  /** Inclusive upper bound. */
+  maximum?: number;
+  default?: number | string | boolean;
+  required: boolean;
+  enum?: string[];
+  description?: string;
+}
+
+/** What a request type takes. */
+export interface DatasetDescription {
+  type: string;
+  description: string;
+  parameters: ParamDescription[];
 }
 
 export interface GenerateOptions {

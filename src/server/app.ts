@@ -11,7 +11,9 @@ import type { Writable } from 'node:stream';
 import { createHttpApp } from '../http/app.js';
 import { createSqliteStorage } from '../storage/sqlite/sqlite-storage.js';
 import { FINAL_STATUSES, type Storage } from '../storage/types.js';
+import { ApiKeyService } from './auth/api-keys.js';
 import { userAuthHook } from './auth/authenticate.js';
+import { CredentialWatch } from './auth/credential-watch.js';
 import { TokenService } from './auth/jwt.js';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { loadJwtSecret } from './auth/secret.js';
@@ -26,12 +28,15 @@ import { registerRelayRoute } from './relay/route.js';
 import { registerMeRoutes, registerPublicAuthRoutes } from './routes/auth.js';
 import { registerHealthRoute } from './routes/health.js';
 import { registerIceRoutes } from './routes/ice.js';
+import { registerKeyRoutes } from './routes/keys.js';
 import { registerMetricsRoute } from './routes/metrics.js';
+import { registerProviderRoutes } from './routes/providers.js';
 import { registerTransferRoutes } from './routes/transfers.js';
 import { UserDirectory } from './signaling/directory.js';
 import { SignalingService } from './signaling/handlers.js';
 import { Heartbeat } from './signaling/heartbeat.js';
 import { SignalingHub } from './signaling/hub.js';
+import { ProviderRegistry } from './signaling/providers.js';
 import { registerPushRoute } from './signaling/push.js';
 
 /** Options for {@link buildServer}: any subset of {@link ServerOptions}, plus what tests inject. */
@@ -133,7 +138,23 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
 
   const hub = new SignalingHub();
   const directory = new UserDirectory(storage, options.requestTypes, now);
-  const service = new SignalingService({ storage, hub, directory, options, now, log: app.log, metrics });
+  const providers = new ProviderRegistry(storage, directory, (id) => hub.connected(id), now);
+  try {
+    await providers.load();
+  } catch (err) {
+    if (ownStorage) await rawStorage.close();
+    throw err;
+  }
+  const service = new SignalingService({
+    storage,
+    hub,
+    directory,
+    providers,
+    options,
+    now,
+    log: app.log,
+    metrics,
+  });
   const relay = new RelayHub(options.relay, {
     now,
     onEnd: (sessionId, bytes, durationMs, reason) => {
@@ -145,15 +166,19 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   });
   hub.onSessionStatus((s) => {
     metrics.session(s.status);
+    if (s.status !== 'pending') providers.forget(s.sessionId);
     if (FINAL_STATUSES.includes(s.status)) relay.sessionEnded(s.sessionId, s.status);
   });
   const ctx: ServerContext = {
     options,
     storage,
     tokens: new TokenService(secret, options.tokenTtlS, now),
+    keys: new ApiKeyService(storage, directory, now, app.log),
+    watch: new CredentialWatch(now),
     directory,
     limiter: new LoginLimiter(options.login, now),
     hub,
+    providers,
     service,
     relay,
     metrics,
@@ -163,6 +188,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   };
   app.decorate('sdrlink', ctx);
   app.decorateRequest('user', null);
+  app.decorateRequest('credential', null);
   app.decorateRequest('requireUser', function requireUser(this: FastifyRequest) {
     if (this.user === null) throw new Error('route is not behind the token hook');
     return this.user;
@@ -224,10 +250,12 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   registerMetricsRoute(app, ctx);
   registerPublicAuthRoutes(app, ctx);
   await app.register(async (scope) => {
-    scope.addHook('onRequest', userAuthHook(ctx.tokens, directory));
+    scope.addHook('onRequest', userAuthHook(ctx.tokens, directory, ctx.keys));
     registerMeRoutes(scope, ctx);
+    registerKeyRoutes(scope, ctx);
     registerIceRoutes(scope, ctx);
     registerTransferRoutes(scope, ctx);
+    registerProviderRoutes(scope, ctx);
   });
 
   let sweeping = false;
@@ -250,6 +278,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
     heartbeat.stop();
+    ctx.watch.stop();
     if (ownStorage) await storage.close();
   });
   return app;

@@ -46,3 +46,23 @@ describe('GET /metrics (in process)', () => {
     }
   });
 });
+
+describe('pathLabel', () => {
+  it('coarsens a reported path to a closed set of labels', async () => {
+    const { pathLabel } = await import('./metrics.js');
+    const cases: Array<[string | null, string | null, string]> = [
+      ['host-host/udp', 'p2p', 'direct'],
+      ['srflx-prflx/udp', 'p2p', 'direct'],
+      ['host-srflx/tcp', 'p2p', 'direct'],
+      ['relay-srflx/udp', 'p2p', 'turn'],
+      ['host-relay/udp', 'p2p', 'turn'],
+      ['ws-relay', 'relay', 'ws-relay'],
+      [null, 'relay', 'ws-relay'],
+      [null, 'p2p', 'unknown'],
+      [null, null, 'unknown'],
+      ['host-host/sctp', 'p2p', 'unknown'],
+      ['x'.repeat(100), 'p2p', 'unknown'],
+    ];
+    for (const [path, transport, want] of cases) assert.equal(pathLabel(path, transport), want, `${path}`);
+  });
+});

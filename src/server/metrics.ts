@@ -35,6 +35,21 @@ const LINTED_DEFAULTS = [
   'nodejs_active_resources_total',
 ];
 
+/** The coarse path labels (a closed set, whatever a client reports). */
+export type PathLabel = 'direct' | 'turn' | 'ws-relay' | 'unknown';
+
+/**
+ * A reported path as a bounded label: `ws-relay` (the server's relay; also a `relay` transport that named
+ * no path), `turn` (a TURN relay candidate on either end), `direct` (any other candidate pair), else
+ * `unknown`.
+ */
+export function pathLabel(path: string | null, transport: string | null): PathLabel {
+  if (path === 'ws-relay' || (path === null && transport === 'relay')) return 'ws-relay';
+  const m = /^(host|srflx|prflx|relay)-(host|srflx|prflx|relay)\/(udp|tcp)$/.exec(path ?? '');
+  if (m === null) return 'unknown';
+  return m[1] === 'relay' || m[2] === 'relay' ? 'turn' : 'direct';
+}
+
 /** Where a signal came in. */
 export type SignalVia = 'rest' | 'push';
 
@@ -44,8 +59,8 @@ export class ServerMetrics {
   readonly #requests: Histogram<'method' | 'route' | 'status_code'>;
   readonly #sessions: Counter<'status'>;
   readonly #signals: Counter<'signal_type' | 'via'>;
-  readonly #transfers: Counter<'transport' | 'outcome'>;
-  readonly #transferBytes: Counter<'transport' | 'outcome'>;
+  readonly #transfers: Counter<'transport' | 'outcome' | 'path'>;
+  readonly #transferBytes: Counter<'transport' | 'outcome' | 'path'>;
   readonly #db: Histogram<'operation'>;
 
   constructor(sources: MetricSources) {
@@ -75,14 +90,14 @@ export class ServerMetrics {
     });
     this.#transfers = new Counter({
       name: 'sdrlink_transfers_total',
-      help: 'Transfers reported finished, by transport (p2p, relay, unknown) and outcome (completed, failed).',
-      labelNames: ['transport', 'outcome'],
+      help: 'Transfers reported finished, by transport (p2p, relay, unknown), outcome (completed, failed) and path (direct, turn, ws-relay, unknown).',
+      labelNames: ['transport', 'outcome', 'path'],
       registers,
     });
     this.#transferBytes = new Counter({
       name: 'sdrlink_transfer_bytes_total',
-      help: 'Bytes of finished transfers as their participants reported them, by transport and outcome.',
-      labelNames: ['transport', 'outcome'],
+      help: 'Bytes of finished transfers as their participants reported them, by transport, outcome and path.',
+      labelNames: ['transport', 'outcome', 'path'],
       registers,
     });
     this.#db = new Histogram({
@@ -165,9 +180,12 @@ export class ServerMetrics {
     this.#signals.inc({ signal_type: signalType, via });
   }
 
-  /** A transfer was reported finished (the report that moved its session to `completed` or `failed`). */
-  transfer(transport: string | null, outcome: string, bytes: number): void {
-    const labels = { transport: transport ?? 'unknown', outcome };
+  /**
+   * A transfer was reported finished (the report that moved its session to `completed` or `failed`).
+   * `path` is the reported one (`ws-relay`, `host-srflx/udp`, …), counted by {@link pathLabel}.
+   */
+  transfer(transport: string | null, outcome: string, bytes: number, path: string | null = null): void {
+    const labels = { transport: transport ?? 'unknown', outcome, path: pathLabel(path, transport) };
     this.#transfers.inc(labels);
     if (bytes > 0) this.#transferBytes.inc(labels, bytes);
   }
@@ -210,6 +228,8 @@ export class ServerMetrics {
       sessions: wrap('sessions', storage.sessions),
       signals: wrap('signals', storage.signals),
       transfers: wrap('transfers', storage.transfers),
+      apiKeys: wrap('apiKeys', storage.apiKeys),
+      catalogs: wrap('catalogs', storage.catalogs),
       get location() {
         return storage.location;
       },

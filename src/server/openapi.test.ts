@@ -49,9 +49,15 @@ describe('GET /api/openapi.json', () => {
       'GET /api/ice/sessions',
       'GET /api/ice/sessions/:session_id',
       'POST /api/ice/sessions/:session_id/cancel',
+      'POST /api/ice/sessions/:session_id/decline',
+      'PUT /api/providers/me/catalog',
+      'GET /api/providers',
       'GET /api/ice/config',
       'POST /api/transfers/:session_id',
       'GET /api/transfers',
+      'POST /api/keys',
+      'GET /api/keys',
+      'DELETE /api/keys/:id',
     ];
     const documented: string[] = [];
     for (const [path, ops] of Object.entries(doc.paths as Record<string, object>))

@@ -66,7 +66,10 @@ describe('push channel', () => {
       body: { request_type: 'spectrum', parameters: '{"a":1}' },
     });
     const pushed = await wp1.next((m) => m['type'] === 'session');
-    assert.deepEqual(pushed['session'], s.body, 'push carries the same session object as REST');
+    // the initiate answer adds providers_able (docs/api.md §12); the session object is the same
+    const { providers_able: able, ...created } = s.body as Record<string, unknown>;
+    assert.equal(able, 1, 'the one provider online serves spectrum');
+    assert.deepEqual(pushed['session'], created, 'push carries the same session object as REST');
 
     const offer = await t.call('POST', '/api/ice/signal', {
       token: p1.token,

@@ -361,7 +361,7 @@ describe('signaling (in process)', () => {
           { session_id: sid, signal_type: 'hello', signal_data: '{}' },
           400,
           'ERR_VALIDATION',
-          /^body\.signal_type must be one of offer, answer, candidate, error$/,
+          /^body\.signal_type must be one of offer, answer, candidate, error, progress$/,
         ],
         [{ session_id: sid, signal_type: 'offer' }, 400, 'ERR_VALIDATION', /^body\.signal_data is required$/],
         [

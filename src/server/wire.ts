@@ -41,7 +41,11 @@ export function signalToWire(s: SignalRecord): SignalWire {
   };
 }
 
-export function transferToWire(t: TransferRecord): TransferWire {
+/** A transfer; `names` (the participants' user names) for the lists of `GET /api/transfers`. */
+export function transferToWire(
+  t: TransferRecord,
+  names?: { provider: string | null; consumer: string },
+): TransferWire {
   return {
     session_id: t.sessionId,
     file_name: t.fileName,
@@ -60,6 +64,18 @@ export function transferToWire(t: TransferRecord): TransferWire {
     created_at: t.createdAt,
     updated_at: t.updatedAt,
     completed_at: t.completedAt,
+    ...outcomeToWire(t),
+    ...(names === undefined ? {} : { provider_name: names.provider, consumer_name: names.consumer }),
+  };
+}
+
+/** Why a session ended (docs/api.md §3 "Outcome"), as a transfer and a session detail carry it. */
+export function outcomeToWire(t: TransferRecord | undefined) {
+  return {
+    error_code: t?.errorCode ?? null,
+    error_message: t?.errorMessage ?? null,
+    failed_side: t?.failedSide ?? null,
+    path: t?.path ?? null,
   };
 }
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import { SIGNALING_MIGRATIONS } from './migrations/index.js';
 import { createSqliteStorage } from './sqlite/sqlite-storage.js';
 import { StorageError, type NewSession, type Storage } from './types.js';
 
@@ -102,6 +103,41 @@ for (const impl of implementations) {
         );
         assert.equal((await s.users.byName(name))?.id, u.id);
         assert.equal((await s.users.list()).length, 5);
+      }));
+
+    it('stores API keys by digest, lists them newest first, counts active ones, revokes once', () =>
+      withStorage(async (s, { p1, c1 }) => {
+        const k1 = await s.apiKeys.create(
+          { userId: p1, name: 'laptop', secretSha256: 'a'.repeat(64), secretHead: 'AbCd', expiresAt: null },
+          T0,
+        );
+        assert.equal(k1.prefix, `sdrk_${k1.id}_AbCd`);
+        assert.equal(k1.secretSha256, 'a'.repeat(64));
+        assert.equal(k1.revokedAt, null);
+        assert.equal(k1.lastUsedAt, null);
+        const k2 = await s.apiKeys.create(
+          { userId: p1, name: 'radio', secretSha256: 'b'.repeat(64), secretHead: 'EfGh', expiresAt: at(60) },
+          at(1),
+        );
+        await s.apiKeys.create(
+          { userId: c1, name: 'other', secretSha256: 'c'.repeat(64), secretHead: 'IjKl', expiresAt: null },
+          T0,
+        );
+        assert.deepEqual(
+          (await s.apiKeys.listForUser(p1, 10)).map((k) => k.id),
+          [k2.id, k1.id],
+        );
+        assert.equal((await s.apiKeys.listForUser(p1, 1)).length, 1);
+        assert.equal(await s.apiKeys.countActiveForUser(p1, at(2)), 2);
+        assert.equal(await s.apiKeys.countActiveForUser(p1, at(61)), 1, 'the expired key is not active');
+        await s.apiKeys.touch(k1.id, at(5));
+        assert.equal((await s.apiKeys.get(k1.id))?.lastUsedAt, at(5));
+        const r = await s.apiKeys.revoke(k1.id, at(10));
+        assert.equal(r?.revokedAt, at(10));
+        assert.equal((await s.apiKeys.revoke(k1.id, at(20)))?.revokedAt, at(10), 'revoked once');
+        assert.equal(await s.apiKeys.revoke(99999, at(20)), undefined);
+        assert.equal(await s.apiKeys.get(99999), undefined);
+        assert.equal(await s.apiKeys.countActiveForUser(p1, at(11)), 1);
       }));
 
     it('unions the request types providers serve', () =>
@@ -393,6 +429,59 @@ for (const impl of implementations) {
         assert.deepEqual(await s.sessions.countOpenByStatus(), { pending: 2 });
       }));
 
+    it('stores, replaces and lists provider catalogs; records each decline once; lists the pending ones', () =>
+      withStorage(async (s, { p1, p2, c1 }) => {
+        assert.equal(await s.catalogs.get(p1), undefined);
+        await s.catalogs.put(p1, '{"types":[],"recordings":[]}', at(1));
+        const r = await s.catalogs.put(
+          p1,
+          '{"types":[{"type":"signal","parameters":[]}],"recordings":[]}',
+          at(2),
+        );
+        assert.deepEqual(r, {
+          userId: p1,
+          catalog: '{"types":[{"type":"signal","parameters":[]}],"recordings":[]}',
+          updatedAt: at(2),
+        });
+        assert.deepEqual(await s.catalogs.get(p1), r);
+        await s.catalogs.put(p2, '{"types":[],"recordings":[]}', at(3));
+        assert.deepEqual(
+          (await s.catalogs.list()).map((c) => c.userId),
+          [p1, p2].sort((a, b) => a - b),
+        );
+
+        const open = await s.sessions.create(newSession(c1), at(4));
+        const gone = await s.sessions.create(newSession(c1), at(4));
+        const d = {
+          sessionId: open.sessionId,
+          userId: p1,
+          code: 'ERR_PARAMS',
+          message: 'it\'s "bad"',
+          at: at(5),
+        };
+        assert.equal(await s.catalogs.decline(d), true);
+        assert.equal(
+          await s.catalogs.decline({ ...d, code: 'ERR_BUSY', at: at(6) }),
+          false,
+          'a second decline keeps the first',
+        );
+        await s.catalogs.decline({ ...d, userId: p2, code: 'ERR_TOO_LARGE', at: at(7) });
+        await s.catalogs.decline({ ...d, sessionId: gone.sessionId, at: at(7) });
+        assert.deepEqual(await s.catalogs.declines(open.sessionId), [
+          d,
+          { ...d, userId: p2, code: 'ERR_TOO_LARGE', at: at(7) },
+        ]);
+        await s.sessions.transition(gone.sessionId, ['pending'], 'cancelled', at(8), c1);
+        assert.deepEqual(
+          (await s.catalogs.pendingDeclines()).map((x) => [x.sessionId, x.userId]),
+          [
+            [open.sessionId, p1],
+            [open.sessionId, p2],
+          ],
+          'only the declines of sessions still pending',
+        );
+      }));
+
     it('counts the sessions in each open status', () =>
       withStorage(async (s, { p1, c1 }) => {
         assert.deepEqual(await s.sessions.countOpenByStatus(), {});
@@ -494,6 +583,92 @@ for (const impl of implementations) {
           [sid],
         );
       }));
+
+    it('records the first outcome of a session (transition, error signal, report, expiry) and keeps it', () =>
+      withStorage(async (s, { p1, c1 }) => {
+        const out = async (sid: string) => {
+          const t = await s.transfers.get(sid);
+          return [t?.status, t?.errorCode, t?.errorMessage, t?.failedSide, t?.error];
+        };
+        const a = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        await s.sessions.transition(a, ['pending'], 'cancelled', at(1), c1, {
+          code: 'ERR_CANCELLED',
+          message: 'interrupted',
+          side: 'consumer',
+        });
+        assert.deepEqual(await out(a), [
+          'cancelled',
+          'ERR_CANCELLED',
+          'interrupted',
+          'consumer',
+          'ERR_CANCELLED: interrupted',
+        ]);
+        const b = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        const posted = await s.signals.post(
+          { sessionId: b, signalType: 'error', signalData: '{}', fromUserId: p1, toUserId: c1 },
+          at(1),
+          { claim: true, fail: true, outcome: { code: 'ERR_PARAMS', message: 'bad', side: 'provider' } },
+        );
+        assert.equal(posted.ok, true);
+        // a later failed report neither moves the session nor replaces the recorded outcome
+        await s.transfers.report(
+          {
+            sessionId: b,
+            byUserId: c1,
+            status: 'failed',
+            transitionFrom: ['offered'],
+            patch: { outcome: { code: 'ERR_TIMEOUT', message: 'late', side: 'consumer' }, path: 'ws-relay' },
+          },
+          at(2),
+        );
+        assert.deepEqual(await out(b), ['failed', 'ERR_PARAMS', 'bad', 'provider', 'ERR_PARAMS: bad']);
+        assert.equal((await s.transfers.get(b))?.path, 'ws-relay');
+        const c = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        const expired = await s.sessions.expireStale(at(10), at(11), 10, (x, prev) => ({
+          code: 'ERR_EXPIRED',
+          message: `${x.sessionId === c ? 'this' : 'other'} while ${prev}`,
+          side: 'server',
+        }));
+        assert.deepEqual(
+          expired.map((e) => e.session.sessionId),
+          [c],
+        );
+        assert.deepEqual(await out(c), [
+          'expired',
+          'ERR_EXPIRED',
+          'this while pending',
+          'server',
+          'ERR_EXPIRED: this while pending',
+        ]);
+      }));
+
+    it('lists a user’s transfers with names, filtered by status, type, provider and time', () =>
+      withStorage(async (s, { p1, p2, c1, c2 }) => {
+        const a = (await s.sessions.create(newSession(c1), at(1))).sessionId;
+        await s.sessions.claim(a, p1, at(2));
+        const b = (await s.sessions.create(newSession(c1, { requestType: 'signal' }), at(3))).sessionId;
+        await s.sessions.claim(b, p2, at(4));
+        await s.sessions.transition(b, ['offered'], 'failed', at(5), p2);
+        const c = (await s.sessions.create(newSession(c1), at(6))).sessionId;
+        await s.sessions.create(newSession(c2), at(7));
+        const ids = async (f: Parameters<Storage['transfers']['listForUser']>[2], user = c1) =>
+          (await s.transfers.listForUser(user, 10, f)).map((t) => t.sessionId);
+        const all = await s.transfers.listForUser(c1, 10);
+        assert.deepEqual(
+          all.map((t) => [t.sessionId, t.consumerName, t.providerName]),
+          [
+            [c, 'c1', null],
+            [b, 'c1', 'p2'],
+            [a, 'c1', 'p1'],
+          ],
+        );
+        assert.deepEqual(await ids({ status: 'failed' }), [b]);
+        assert.deepEqual(await ids({ requestType: 'spectrum' }), [c, a]);
+        assert.deepEqual(await ids({ providerName: 'p1' }), [a]);
+        assert.deepEqual(await ids({ since: at(3), until: at(6) }), [b]);
+        assert.deepEqual(await ids({ providerName: "p1' OR 1=1 --" }), []);
+        assert.deepEqual(await ids({}, p2), [b]);
+      }));
   });
 }
 
@@ -528,7 +703,11 @@ describe('storage: SQLite file', () => {
       }>;
       assert.deepEqual(
         versions.map((v) => v.version),
-        [1, 2, 3],
+        SIGNALING_MIGRATIONS.map((m) => m.version),
+      );
+      assert.ok(
+        versions.some((v) => v.version === 5),
+        'api-keys (005) applied',
       );
       const cols = (raw.prepare('PRAGMA table_info(ice_candidates)').all() as Array<{ name: string }>).map(
         (c) => c.name,

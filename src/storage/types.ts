@@ -26,9 +26,22 @@ export function isFinalStatus(status: SessionStatus): boolean {
   return FINAL_STATUSES.includes(status);
 }
 
-export type SignalType = 'offer' | 'answer' | 'candidate' | 'error';
+export type SignalType = 'offer' | 'answer' | 'candidate' | 'error' | 'progress';
 
 export type Transport = 'p2p' | 'relay';
+
+/** Which side ended a session that did not complete: a participant, or the server (expiry). */
+export type FailedSide = 'consumer' | 'provider' | 'server';
+
+/**
+ * Why a session ended without completing (docs/api.md §3 "Outcome"): a stable code, a message, and who
+ * ended it. Recorded once: the first final word wins, later ones do not overwrite it.
+ */
+export interface Outcome {
+  code: string;
+  message: string;
+  side: FailedSide;
+}
 
 export interface UserRecord {
   id: number;
@@ -104,6 +117,8 @@ export interface PostSignalOptions {
   claim?: boolean;
   /** Move the session to `failed` (an `error` signal), in the same transaction. */
   fail?: boolean;
+  /** With `fail`: why, recorded on the session's transfer. */
+  outcome?: Outcome;
 }
 
 export type PostSignalResult =
@@ -141,6 +156,32 @@ export interface TransferRecord {
   createdAt: string;
   updatedAt: string | null;
   completedAt: string | null;
+  /** Why it failed, was cancelled or expired (null while open, and when completed). */
+  errorCode: string | null;
+  errorMessage: string | null;
+  failedSide: FailedSide | null;
+  /** How the bytes went: `ws-relay`, or `<local>-<remote>/<proto>` (e.g. `host-host/udp`); null if unknown. */
+  path: string | null;
+}
+
+/** A transfer as `GET /api/transfers` lists it: with its participants' names. */
+export interface TransferListEntry extends TransferRecord {
+  /** Null while no provider has claimed the session. */
+  providerName: string | null;
+  consumerName: string;
+}
+
+/** Which transfers to list (every filter optional; all given ones must hold). */
+export interface TransferFilter {
+  /** The transfer's status (`completed`, `failed`, `cancelled`, …). */
+  status?: string;
+  requestType?: string;
+  /** The provider's user name. */
+  providerName?: string;
+  /** Created at or after (ISO 8601 UTC, as stored). */
+  since?: string;
+  /** Created before. */
+  until?: string;
 }
 
 /** Fields a participant reports; absent fields keep their stored value. */
@@ -153,6 +194,9 @@ export interface TransferPatch {
   durationMs?: number;
   error?: string;
   verified?: boolean;
+  path?: string;
+  /** Recorded only if the transfer has no outcome yet (the first final word wins). */
+  outcome?: Outcome;
 }
 
 export interface TransferReport {
@@ -170,6 +214,45 @@ export interface TransferReportResult {
   session: SessionRecord;
   /** The session status before the report, when the report moved it. */
   previousStatus: SessionStatus | null;
+}
+
+/** An API key as stored (docs/api.md §1.1): never its secret, only the secret's SHA-256. */
+export interface ApiKeyRecord {
+  id: number;
+  userId: number;
+  name: string;
+  /** The key's first characters (`sdrk_<id>_` and 4 of the secret), to tell keys apart in a listing. */
+  prefix: string;
+  /** SHA-256 of the secret part, lowercase hex. */
+  secretSha256: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  /** Null: the key does not expire. */
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface NewApiKey {
+  userId: number;
+  name: string;
+  secretSha256: string;
+  /** The secret's first characters, for the public prefix (the id is added once it is known). */
+  secretHead: string;
+  expiresAt: string | null;
+}
+
+export interface ApiKeyRepository {
+  /** Stores a new key; its `prefix` is `sdrk_<id>_<secretHead>`. */
+  create(key: NewApiKey, now: string): Promise<ApiKeyRecord>;
+  get(id: number): Promise<ApiKeyRecord | undefined>;
+  /** The user's keys (revoked ones too), newest first. */
+  listForUser(userId: number, limit: number): Promise<ApiKeyRecord[]>;
+  /** Keys of the user that are neither revoked nor expired at `now`. */
+  countActiveForUser(userId: number, now: string): Promise<number>;
+  /** Sets `revoked_at` unless already set; returns the key as it is afterwards (undefined: no such key). */
+  revoke(id: number, now: string): Promise<ApiKeyRecord | undefined>;
+  /** Records a use (`last_used_at`). */
+  touch(id: number, now: string): Promise<void>;
 }
 
 export interface UserRepository {
@@ -211,8 +294,9 @@ export interface SessionRepository {
    */
   claim(sessionId: string, providerId: number, now: string): Promise<SessionRecord | undefined>;
   /**
-   * Moves a session to `to` if its status is one of `from` (one conditional UPDATE), recording history.
-   * Returns the updated session, or undefined when the session was not in one of `from`.
+   * Moves a session to `to` if its status is one of `from` (one conditional UPDATE), recording history
+   * and, for a final `to`, the `outcome` on its transfer. Returns the updated session, or undefined when
+   * the session was not in one of `from`.
    */
   transition(
     sessionId: string,
@@ -220,12 +304,17 @@ export interface SessionRepository {
     to: SessionStatus,
     now: string,
     byUserId: number | null,
+    outcome?: Outcome,
   ): Promise<SessionRecord | undefined>;
-  /** Marks sessions not final and untouched since `cutoff` as expired; returns them (at most `limit`). */
+  /**
+   * Marks sessions not final and untouched since `cutoff` as expired; returns them (at most `limit`).
+   * `outcome` says why, for each (recorded on its transfer).
+   */
   expireStale(
     cutoff: string,
     now: string,
     limit: number,
+    outcome?: (session: SessionRecord, previous: SessionStatus) => Outcome,
   ): Promise<Array<{ session: SessionRecord; previous: SessionStatus }>>;
   /** Sets `updated_at` of the given sessions (activity that is not a stored row, e.g. a running relay). */
   touch(sessionIds: readonly string[], now: string): Promise<void>;
@@ -249,8 +338,39 @@ export interface TransferRepository {
   report(report: TransferReport, now: string): Promise<TransferReportResult | undefined>;
   /** Adds bytes carried by the server's relay. */
   addRelayBytes(sessionId: string, bytes: number): Promise<void>;
-  /** Transfers of sessions the user takes part in, newest first. */
-  listForUser(userId: number, limit: number): Promise<TransferRecord[]>;
+  /** Transfers of sessions the user takes part in, newest first, with the participants' names. */
+  listForUser(userId: number, limit: number, filter?: TransferFilter): Promise<TransferListEntry[]>;
+}
+
+/** The catalog a provider last announced (docs/api.md §12). */
+export interface CatalogRecord {
+  userId: number;
+  /** The catalog as JSON text, as validated by the server. */
+  catalog: string;
+  updatedAt: string;
+}
+
+/** A provider's refusal of a session it was offered (docs/api.md §12). */
+export interface DeclineRecord {
+  sessionId: string;
+  userId: number;
+  code: string;
+  message: string;
+  at: string;
+}
+
+export interface CatalogRepository {
+  /** Stores (or replaces) a provider's catalog. */
+  put(userId: number, catalog: string, now: string): Promise<CatalogRecord>;
+  get(userId: number): Promise<CatalogRecord | undefined>;
+  /** Every stored catalog, by user id. */
+  list(): Promise<CatalogRecord[]>;
+  /** Records a decline; a provider's second decline of the same session keeps the first. Returns whether it was new. */
+  decline(d: DeclineRecord): Promise<boolean>;
+  /** The declines of a session, oldest first. */
+  declines(sessionId: string): Promise<DeclineRecord[]>;
+  /** The declines of every session still pending (read when the server starts). */
+  pendingDeclines(): Promise<DeclineRecord[]>;
 }
 
 /** Everything the server needs from a database. */
@@ -259,6 +379,8 @@ export interface Storage {
   readonly sessions: SessionRepository;
   readonly signals: SignalRepository;
   readonly transfers: TransferRepository;
+  readonly apiKeys: ApiKeyRepository;
+  readonly catalogs: CatalogRepository;
   /** Where the data lives (absolute file path, or `:memory:`). */
   readonly location: string;
   close(): Promise<void>;

@@ -13,11 +13,15 @@ export type ErrorDetail = Static<typeof ErrorDetail>;
 export const ErrorWire = Type.Object({ error: ErrorDetail });
 export type ErrorWire = Static<typeof ErrorWire>;
 
-/** The codes (HTTP 401, WebSocket 4401) that mean "who are you?": no, a bad or an expired token; bad credentials. */
+/**
+ * The codes (HTTP 401, WebSocket 4401) that mean "who are you?": no, a bad or an expired token (JWT or
+ * API key), a revoked API key; bad credentials.
+ */
 export const AUTH_ERROR_CODES = [
   'ERR_TOKEN_MISSING',
   'ERR_TOKEN_INVALID',
   'ERR_TOKEN_EXPIRED',
+  'ERR_KEY_REVOKED',
   'ERR_CREDENTIALS',
 ] as const;
 
@@ -26,7 +30,10 @@ export const AUTH_ERROR_CODES = [
  * HTTP statuses; the close reason starts with the error code.
  */
 export const WS_CLOSE = {
-  /** Missing, malformed, forged or expired token. */
+  /**
+   * Missing, malformed, forged or expired token or API key; also sent on an open socket when its API key
+   * is revoked (`ERR_KEY_REVOKED`) or its token or key expires (`ERR_TOKEN_EXPIRED`).
+   */
   UNAUTHENTICATED: 4401,
   /** Not a participant of the session, or the wrong kind of client. */
   FORBIDDEN: 4403,

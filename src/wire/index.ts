@@ -5,8 +5,10 @@
  * `@sinclair/typebox`, so the server, the agents and a browser share it (tsconfig.json here enforces it).
  */
 export * from './auth.js';
+export * from './catalog.js';
 export * from './check.js';
 export * from './errors.js';
+export * from './keys.js';
 export * from './push.js';
 export * from './raw.js';
 export * from './relay.js';

@@ -24,13 +24,36 @@ export const RequestType = str({
     "must be a request type: lowercase letters, digits and '-', starting with a letter, at most 64",
 });
 
-export const SIGNAL_TYPES = ['offer', 'answer', 'candidate', 'error'] as const;
+/**
+ * `progress` is ours (docs/api.md §2): a provider's word on a claimed session while it prepares the file.
+ * A seed client reads only `offer` and `candidate` and ignores it.
+ */
+export const SIGNAL_TYPES = ['offer', 'answer', 'candidate', 'error', 'progress'] as const;
 export type SignalType = (typeof SIGNAL_TYPES)[number];
 
 export const REPORT_STATUSES = ['connected', 'transferring', 'completed', 'failed'] as const;
 export type ReportStatus = (typeof REPORT_STATUSES)[number];
 
 export const TRANSPORTS = ['p2p', 'relay'] as const;
+
+/** Which side ended a session that did not complete (docs/api.md §3 "Outcome"). */
+export const FAILED_SIDES = ['consumer', 'provider', 'server'] as const;
+export type FailedSide = (typeof FAILED_SIDES)[number];
+
+/** The stable code of a recorded failure: an `ERR_…`-style upper-case token. */
+export const ERROR_CODE_PATTERN = '^[A-Z][A-Z0-9_]{0,63}$';
+
+/**
+ * How a transfer's bytes went (docs/api.md §3): `ws-relay` through the server's relay, or the selected
+ * ICE candidate pair as `<local>-<remote>/<proto>` (`host-host/udp`, `srflx-prflx/udp`, `relay-srflx/udp`).
+ */
+export const TRANSFER_PATH_PATTERN =
+  '^(ws-relay|(host|srflx|prflx|relay)-(host|srflx|prflx|relay)/(udp|tcp))$';
+
+const ErrorCode = str({
+  pattern: ERROR_CODE_PATTERN,
+  errorMessage: 'must be an error code like "ERR_PARAMS" (upper-case letters, digits and _)',
+});
 
 /** `POST /api/ice/initiate` body (seed fields first). */
 export const InitiateBody = Type.Object({
@@ -84,18 +107,36 @@ export const TransferBody = Type.Object({
   bytes: Type.Optional(count()),
   sha256: Type.Optional(str({ pattern: '^[0-9a-f]{64}$', errorMessage: 'must be 64 lowercase hex digits' })),
   transport: Type.Optional(enumOf(TRANSPORTS)),
-  /** Which path carried the bytes: the selected ICE candidate pair, or `ws-relay`. */
-  path: Type.Optional(
-    str({
-      pattern: '^(ws-relay|(host|srflx|prflx|relay)-(host|srflx|prflx|relay)/(udp|tcp))$',
-      errorMessage: 'must be ws-relay or <local>-<remote>/<udp|tcp> with host, srflx, prflx or relay',
-    }),
-  ),
   duration_ms: Type.Optional(count()),
   error: Type.Optional(str({ maxLength: 1024 })),
   verified: Type.Optional(Type.Boolean()),
+  /** With `failed`: the failure's stable code (else taken from an `error` that starts `ERR_…: `). */
+  error_code: Type.Optional(ErrorCode),
+  /** With `failed`: which side failed, when the reporter knows it was the other (default: the reporter). */
+  failed_side: Type.Optional(enumOf(FAILED_SIDES)),
+  path: Type.Optional(
+    str({
+      pattern: TRANSFER_PATH_PATTERN,
+      errorMessage: 'must be "ws-relay" or "<local>-<remote>/<proto>" like "host-host/udp"',
+    }),
+  ),
 });
 export type TransferBody = Static<typeof TransferBody>;
+
+/** `POST /api/ice/sessions/{session_id}/cancel` body (optional): why the participant cancels. */
+export const CancelBody = Type.Object({
+  code: Type.Optional(ErrorCode),
+  message: Type.Optional(str({ maxLength: 1024 })),
+});
+export type CancelBody = Static<typeof CancelBody>;
+
+/** Why a session ended without completing (§3 "Outcome"); every field null while none is recorded. */
+const OutcomeFields = {
+  error_code: Type.Optional(nullable(str())),
+  error_message: Type.Optional(nullable(str())),
+  failed_side: Type.Optional(nullable(str())),
+  path: Type.Optional(nullable(str())),
+};
 
 /** A session as the server sends it (§2): `target_user_id` is `""` while any provider may claim it. */
 export const SessionWire = Type.Object({
@@ -111,14 +152,41 @@ export const SessionWire = Type.Object({
 });
 export type SessionWire = Static<typeof SessionWire>;
 
+/**
+ * `POST /api/ice/initiate`'s answer: the session, and (additive) how many providers online could serve it
+ * now (docs/api.md §12): 0 tells a consumer at once that nobody can, instead of waiting for an offer.
+ */
+export const InitiateWire = Type.Composite([
+  SessionWire,
+  Type.Object({
+    providers_able: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** When `providers_able` is 0 (an open request): why nobody can serve it, and what is on offer. */
+    no_provider: Type.Optional(Type.String()),
+  }),
+]);
+export type InitiateWire = Static<typeof InitiateWire>;
+
 /** One transition of a session (§3). */
 export const HistoryWire = Type.Object({ status: str(), at: str(), by_user_id: str() });
 export type HistoryWire = Static<typeof HistoryWire>;
 
-/** `GET /api/ice/sessions/{session_id}`: the session and its history. */
+/** A provider's decline of a session (§12), as its consumer sees it in the session's detail. */
+export const DeclineEntryWire = Type.Object({
+  by_user_id: str(),
+  code: str(),
+  message: str(),
+  at: str(),
+});
+export type DeclineEntryWire = Static<typeof DeclineEntryWire>;
+
+/** `GET /api/ice/sessions/{session_id}`: the session and its history (and, for its consumer, the declines). */
 export const SessionDetailWire = Type.Composite([
   SessionWire,
-  Type.Object({ history: Type.Array(HistoryWire) }),
+  Type.Object({
+    history: Type.Array(HistoryWire),
+    ...OutcomeFields,
+    declines: Type.Optional(Type.Array(DeclineEntryWire)),
+  }),
 ]);
 export type SessionDetailWire = Static<typeof SessionDetailWire>;
 
@@ -156,6 +224,10 @@ export const TransferWire = Type.Object({
   created_at: str(),
   updated_at: nullable(str()),
   completed_at: nullable(str()),
+  ...OutcomeFields,
+  /** `GET /api/transfers` only: the participants' user names (the provider's null while unclaimed). */
+  provider_name: Type.Optional(nullable(str())),
+  consumer_name: Type.Optional(str()),
 });
 export type TransferWire = Static<typeof TransferWire>;
 
@@ -189,11 +261,22 @@ export const CandidateData = Type.Object({
 /** An `error` signal's `signal_data`: why a participant gave the session up. */
 export const ErrorSignalData = Type.Object({ code: Type.Optional(str()), message: Type.Optional(str()) });
 
+/**
+ * A `progress` signal's `signal_data`: the provider is producing the file and has written `bytes` of about
+ * `total` (its estimate; 0 when it has none). Providers send at most one every 500 ms.
+ */
+export const ProgressSignalData = Type.Object({
+  phase: Type.Literal('preparing'),
+  bytes: count(),
+  total: count(),
+});
+
 /** The schema of each signal type's decoded `signal_data`. */
 export const SIGNAL_DATA = {
   offer: OfferData,
   answer: AnswerData,
   candidate: CandidateData,
   error: ErrorSignalData,
+  progress: ProgressSignalData,
 } as const;
 export type SignalData<T extends SignalType> = Static<(typeof SIGNAL_DATA)[T]>;

@@ -1,7 +1,7 @@
 /**
  * A bad or expired token reaches the CLI user as `ERR_AUTH` (docs/errors.md "Agents"), with the server's
- * own code in the message, not as a generic `ERR_SERVER`: `sdrlink request` (JSON and text output) and
- * `sdrlink provide` against a real server process.
+ * own code in the message, not as a generic `ERR_SERVER`, and exit code 3 (README "Exit codes"):
+ * `sdrlink request` (JSON and text output) and `sdrlink provide` against a real server process.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -61,7 +61,7 @@ describe('CLI with a token the server refuses', () => {
       out: dir,
       timeoutMs: 30_000,
     });
-    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.code, 3, r.stderr);
     assert.equal(r.result['ok'], false);
     assert.equal(r.result['code'], 'ERR_AUTH');
     assert.match(String(r.result['message']), /401 ERR_TOKEN_EXPIRED: token expired/);
@@ -81,11 +81,11 @@ describe('CLI with a token the server refuses', () => {
       '--param',
       'frequency_start=100000000',
     ]);
-    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /^sdrlink request: ERR_AUTH: .*401 ERR_TOKEN_INVALID/m);
   });
 
-  test('provide: an expired token stops it at once with ERR_AUTH', async () => {
+  test('provide: an expired token stops it at once with one line and exit 3', async () => {
     const r = await runCli([
       'provide',
       '--server',
@@ -95,7 +95,10 @@ describe('CLI with a token the server refuses', () => {
       '--data-dir',
       join(dir, 'pdata'),
     ]);
-    assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /^sdrlink: ERR_AUTH: GET \/api\/me → 401 ERR_TOKEN_EXPIRED/m);
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(
+      r.stderr.trim(),
+      'sdrlink provide: credential expired (ERR_TOKEN_EXPIRED); log in again (sdrlink login) or use an API key that does not expire (sdrlink user key create)',
+    );
   });
 });

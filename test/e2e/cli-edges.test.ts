@@ -184,8 +184,8 @@ describe('one provider per --data-dir', () => {
   test('a provider that fails to start (a refused token) leaves no lock behind', async () => {
     const dataDir = await fx.fresh('pdata');
     const r = await runCli(['provide', '--server', fx.srv.url, '--token', 'x.y.z', '--data-dir', dataDir]);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /ERR_AUTH/);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /^sdrlink provide: credential refused \(ERR_TOKEN_INVALID\)/m);
     await assert.rejects(stat(join(dataDir, 'provider.lock')), { code: 'ENOENT' });
   });
 

@@ -159,8 +159,10 @@ describe('GET /metrics on a real server', () => {
         later = samples(await scrape());
       }
       const d = (key: string) => value(later, key) - value(before, key);
-      assert.equal(d('sdrlink_transfers_total{transport="relay",outcome="completed"}'), 1);
-      assert.ok(d('sdrlink_transfer_bytes_total{transport="relay",outcome="completed"}') >= size);
+      assert.equal(d('sdrlink_transfers_total{transport="relay",outcome="completed",path="ws-relay"}'), 1);
+      assert.ok(
+        d('sdrlink_transfer_bytes_total{transport="relay",outcome="completed",path="ws-relay"}') >= size,
+      );
       assert.ok(d('sdrlink_relay_bytes_total') >= size, 'the relay carried at least the file');
       assert.equal(value(later, 'sdrlink_relay_slots_limit'), 100);
       assert.equal(d('sdrlink_sessions_total{status="completed"}'), 1);

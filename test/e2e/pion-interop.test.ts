@@ -25,7 +25,7 @@ import {
   startPionSeed,
   type PionProcess,
 } from '../helpers/pion.js';
-import { registerUser, startServerProcess, type ServerProcess } from '../helpers/server.js';
+import { api, registerUser, startServerProcess, type ServerProcess } from '../helpers/server.js';
 
 const SPECTRUM = { frequency_start: 100000000, frequency_end: 200000000, sample_rate: 1000000 };
 
@@ -115,6 +115,8 @@ describe('the seed’s Go clients on Debian’s pion v3', () => {
         ...['-poll', '500ms', '-timeout', '90s'],
       ]);
       try {
+        // the seed Type1 is online before the request (docs/api.md §12): it has polled once
+        await api(srv.url, p.token, 'GET', '/api/ice/sessions');
         const r = await runRequestProcess({
           url: srv.url,
           token: c.token,

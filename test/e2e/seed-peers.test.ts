@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runRequestProcess, startProviderProcess, type ProviderProcess } from '../helpers/agents.js';
 import { cleanupSeedPeers, runSeedProvider, startSeedConsumer } from '../helpers/seed-peers.js';
-import { registerUser, startServerProcess, type ServerProcess } from '../helpers/server.js';
+import { api, registerUser, startServerProcess, type ServerProcess } from '../helpers/server.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const SPECTRUM = { frequency_start: 100000000, frequency_end: 200000000, sample_rate: 1000000 };
@@ -139,6 +139,9 @@ describe('seed-shaped clients', () => {
     const payload = randomBytes(300_000);
     const out = join(dir, 'out-wait');
     const startedAt = Date.now();
+    // the seed Type1 polls before the request: it is online, so the request is offered to it (docs/api.md §12)
+    const seedToken = await user(1);
+    await api(srv.url, seedToken, 'GET', '/api/ice/sessions');
     const request = runRequestProcess({
       url: srv.url,
       token: await user(2),
@@ -151,7 +154,7 @@ describe('seed-shaped clients', () => {
     });
     const seed = await runSeedProvider({
       url: srv.url,
-      token: await user(1),
+      token: seedToken,
       payload,
       waitForClose: true,
       candidateForm: 'standard',
@@ -173,6 +176,9 @@ describe('seed-shaped clients', () => {
 
   test('our consumer takes a seed Type1’s candidates in the SDP-line form (a=candidate:)', async () => {
     const payload = randomBytes(300_000);
+    // the seed Type1 polls before the request: it is online, so the request is offered to it (docs/api.md §12)
+    const seedToken = await user(1);
+    await api(srv.url, seedToken, 'GET', '/api/ice/sessions');
     const request = runRequestProcess({
       url: srv.url,
       token: await user(2),
@@ -183,7 +189,7 @@ describe('seed-shaped clients', () => {
     });
     const seed = await runSeedProvider({
       url: srv.url,
-      token: await user(1),
+      token: seedToken,
       payload,
       candidateForm: 'prefixed',
       waitForClose: true,
@@ -225,6 +231,9 @@ describe('seed-shaped clients', () => {
   test('no direct path to a seed Type1: our consumer ends at once, and the seed gets the error', async (t) => {
     const startedAt = Date.now();
     let failedAt = 0;
+    // the seed Type1 polls before the request: it is online, so the request is offered to it (docs/api.md §12)
+    const seedToken = await user(1);
+    await api(srv.url, seedToken, 'GET', '/api/ice/sessions');
     const request = runRequestProcess({
       url: srv.url,
       token: await user(2),
@@ -236,7 +245,7 @@ describe('seed-shaped clients', () => {
     }).finally(() => (failedAt = Date.now()));
     const seed = await runSeedProvider({
       url: srv.url,
-      token: await user(1),
+      token: seedToken,
       payload: randomBytes(1000),
       withholdCandidates: true,
       deadlineMs: 30_000,

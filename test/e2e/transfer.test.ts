@@ -258,7 +258,7 @@ describe('transfers between real processes', () => {
     }
   });
 
-  test('a bad request is refused through the session with a clear error; the provider keeps running', async () => {
+  test('a request out of every catalog’s range fails at once with a clear error; the provider keeps running', async () => {
     const p = await provider();
     try {
       const out = await fresh('out');
@@ -270,8 +270,9 @@ describe('transfers between real processes', () => {
         out,
       });
       assert.notEqual(r.code, 0);
-      assert.equal(r.result['code'], 'ERR_PROVIDER');
-      assert.match(String(r.result['message']), /duration/);
+      // the provider's catalog says duration > 0: nobody online can serve it (docs/api.md §12)
+      assert.equal(r.result['code'], 'ERR_NO_PROVIDER');
+      assert.match(String(r.result['message']), /parameters\.duration: must be above 0 seconds, got -1/);
       const ok = await runRequestProcess({
         url: srv.url,
         token: consumerToken,

@@ -34,7 +34,8 @@ export interface ProviderProcess {
 
 export async function startProviderProcess(opts: {
   url: string;
-  token: string;
+  /** Absent: no `--token` (the environment or the stored login gives it). */
+  token: string | undefined;
   dataDir: string;
   args?: string[];
   /** Extra environment variables (`undefined` removes one). */
@@ -52,8 +53,7 @@ export async function startProviderProcess(opts: {
       'provide',
       '--server',
       opts.url,
-      '--token',
-      opts.token,
+      ...(opts.token === undefined ? [] : ['--token', opts.token]),
       '--data-dir',
       opts.dataDir,
       '--json',
@@ -141,12 +141,15 @@ export interface RequestOutcome {
   /** The `--json` result line. */
   result: Record<string, unknown>;
   stderr: string;
+  /** Everything printed on stdout (event lines before the result line). */
+  stdout: string;
 }
 
 /** Runs `sdrlink request TYPE --json` to the end. */
 export async function runRequestProcess(opts: {
-  url: string;
-  token: string;
+  /** Absent: no `--server` / `--token` (the environment or the stored login gives them). */
+  url: string | undefined;
+  token: string | undefined;
   type: string;
   params: Record<string, unknown>;
   out: string;
@@ -167,10 +170,8 @@ export async function runRequestProcess(opts: {
       ...cli.args,
       'request',
       opts.type,
-      '--server',
-      opts.url,
-      '--token',
-      opts.token,
+      ...(opts.url === undefined ? [] : ['--server', opts.url]),
+      ...(opts.token === undefined ? [] : ['--token', opts.token]),
       '--out',
       opts.out,
       '--json',
@@ -203,7 +204,7 @@ export async function runRequestProcess(opts: {
       `request printed no JSON result (exit ${String(code)})\nstdout: ${stdout}\nstderr: ${stderr}`,
     );
   }
-  return { code, result, stderr };
+  return { code, result, stderr, stdout };
 }
 
 /** SHA-256 of a file, streamed. */

@@ -75,16 +75,24 @@ export function cliCommand(): CliCommand {
   return { command: process.execPath, args: [join(HERE, '..', '..', 'src', 'cli', 'main.js')] };
 }
 
-/** Runs the CLI to its exit; resolves with the exit code and both outputs. */
+/**
+ * Runs the CLI to its exit; resolves with the exit code and both outputs. `env` adds (or, `undefined`,
+ * removes) environment variables; `input` is written to its stdin.
+ */
 export async function runCli(
   args: string[],
+  opts: { env?: Record<string, string | undefined>; input?: string } = {},
 ): Promise<{ code: number | string | null; stdout: string; stderr: string }> {
   const cli = cliCommand();
-  const proc = spawn(cli.command, [...cli.args, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(cli.command, [...cli.args, ...args], {
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
+  if (opts.input !== undefined) proc.stdin?.end(opts.input);
   let stdout = '';
   let stderr = '';
-  proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  proc.stdout?.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  proc.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
   const code = await new Promise<number | string | null>((resolve) =>
     proc.once('exit', (c, s) => resolve(c ?? s)),

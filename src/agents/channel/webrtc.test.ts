@@ -37,8 +37,8 @@ test('offerer and answerer open the file-transfer channel and move bytes both wa
     const [ca, cb] = await Promise.all([a.openChannel(10_000), b.openChannel(10_000)]);
     // No ICE servers: the selected pair is host to host over UDP (a candidate may be seen first in a
     // check, before its signal: peer-reflexive), never srflx or relay.
-    assert.match(a.selectedPath() ?? '', /^(host|prflx)-(host|prflx)\/udp$/);
-    assert.match(b.selectedPath() ?? '', /^(host|prflx)-(host|prflx)\/udp$/);
+    assert.match(a.candidatePath() ?? '', /^(host|prflx)-(host|prflx)\/udp$/);
+    assert.match(b.candidatePath() ?? '', /^(host|prflx)-(host|prflx)\/udp$/);
     const payload = randomBytes(200_000);
     const got: Buffer[] = [];
     const done = new Promise<void>((resolve) => {

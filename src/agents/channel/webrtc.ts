@@ -334,23 +334,6 @@ export class WebRtcPeer {
   }
 
   /**
-   * The path of the selected candidate pair, `<local>-<remote>/<proto>` (e.g. `srflx-host/udp`,
-   * `relay-relay/udp`), read from the pair's candidate lines; undefined before ICE selects one.
-   */
-  selectedPath(): string | undefined {
-    try {
-      const pair = this.#native.getSelectedCandidatePair();
-      if (pair === null || pair === undefined) return undefined;
-      const l = candidateTypeAndProto(pair.local.candidate);
-      const r = candidateTypeAndProto(pair.remote.candidate);
-      if (l === undefined || r === undefined) return undefined;
-      return `${l.type}-${r.type}/${l.proto}`;
-    } catch {
-      return undefined; // destroyed
-    }
-  }
-
-  /**
    * DTLS is up: libdatachannel stores the peer's certificate fingerprint while it checks it during the
    * handshake, and nowhere else (`PeerConnection::checkFingerprint`), so a non-empty one means the
    * handshake reached the peer's certificate; a bad one fails the connection at once.
@@ -519,6 +502,29 @@ export class WebRtcPeer {
       'other',
       upMs,
     );
+  }
+
+  /**
+   * The selected candidate pair as `<local>-<remote>/<proto>` (`host-host/udp`, `relay-srflx/udp`,
+   * docs/api.md §3 `path`), or undefined while none is selected or when it is of another form.
+   */
+  candidatePath(): string | undefined {
+    let pair: ReturnType<nodeDataChannel.PeerConnection['getSelectedCandidatePair']>;
+    try {
+      pair = this.#native.getSelectedCandidatePair();
+    } catch {
+      return undefined; // closed
+    }
+    if (pair === null) return undefined;
+    // The candidate lines first (their `typ` is the standard name, as seen in the network lab), then
+    // the pair's own type fields.
+    const lc = candidateTypeAndProto(pair.local.candidate);
+    const rc = candidateTypeAndProto(pair.remote.candidate);
+    if (lc !== undefined && rc !== undefined) return `${lc.type}-${rc.type}/${lc.proto}`;
+    const type = (t: string) => (/^(host|srflx|prflx|relay)$/.test(t) ? t : undefined);
+    const proto = /^(udp|tcp)/i.exec(pair.local.transportType)?.[1]?.toLowerCase();
+    const [l, r] = [type(pair.local.type), type(pair.remote.type)];
+    return l && r && proto ? `${l}-${r}/${proto}` : undefined;
   }
 
   close(): void {

@@ -2,8 +2,12 @@ import type { Command } from 'commander';
 import { batteriesCommand } from './batteries.js';
 import { datasetCommand } from './dataset.js';
 import { demoCommand } from './demo.js';
+import { historyCommand } from './history.js';
+import { loginCommand } from './login.js';
+import { logoutCommand } from './logout.js';
 import { productsCommand } from './products.js';
 import { provideCommand } from './provide.js';
+import { providersCommand } from './providers.js';
 import { requestCommand } from './request.js';
 import { serverCommand } from './server.js';
 import { userCommand } from './user.js';
@@ -16,9 +20,13 @@ export const commands: Array<() => Command> = [
   demoCommand,
   provideCommand,
   requestCommand,
+  historyCommand,
+  providersCommand,
   productsCommand,
   batteriesCommand,
   serverCommand,
   userCommand,
+  loginCommand,
+  logoutCommand,
   datasetCommand,
 ];

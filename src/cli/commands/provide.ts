@@ -5,8 +5,11 @@ import { Command, Option } from 'commander';
 export function provideCommand(): Command {
   return new Command('provide')
     .description('serve dataset requests: claim sessions, generate files, send them peer to peer')
-    .requiredOption('--server <url>', 'signaling server URL', process.env['SDRLINK_SERVER'])
-    .requiredOption('--token <jwt>', 'provider token (client_type 1)', process.env['SDRLINK_TOKEN'])
+    .option('--server <url>', 'signaling server URL (env SDRLINK_SERVER; default: the stored login)')
+    .option(
+      '--token <token>',
+      'provider JWT or API key, client_type 1 (env SDRLINK_TOKEN; default: the stored login)',
+    )
     .option('--types <list>', 'request types to serve (comma-separated; default: all this provider knows)')
     .option('--data-dir <dir>', 'where generated files are cached', './.sdrlink/provider-data')
     .addOption(
@@ -26,6 +29,11 @@ export function provideCommand(): Command {
         .default('auto'),
     )
     .option('--connect-timeout <ms>', "time for ICE before the relay (default: the server's relay_after_ms)")
+    .option(
+      '--catalog-interval <ms>',
+      'rescan --recordings this often and announce the catalog again when it changed',
+      '10000',
+    )
     .option('--json', 'one JSON line per event on stdout')
     .action(async (o: Record<string, string | boolean | undefined>, cmd: Command) => {
       const { runProvide } = await import('../provide.js');

@@ -6,8 +6,11 @@ export function requestCommand(): Command {
   return new Command('request')
     .description('request a dataset and receive it, verified, over WebRTC (or the relay)')
     .argument('<type>', 'request type, e.g. spectrum or signal')
-    .requiredOption('--server <url>', 'signaling server URL', process.env['SDRLINK_SERVER'])
-    .requiredOption('--token <jwt>', 'consumer token (client_type 2)', process.env['SDRLINK_TOKEN'])
+    .option('--server <url>', 'signaling server URL (env SDRLINK_SERVER; default: the stored login)')
+    .option(
+      '--token <token>',
+      'consumer JWT or API key, client_type 2 (env SDRLINK_TOKEN; default: the stored login)',
+    )
     .option(
       '-p, --param <key=value>',
       'request parameter (repeatable; values parsed as JSON when possible)',

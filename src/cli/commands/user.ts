@@ -16,11 +16,12 @@ async function target(flags: CommonFlags) {
   return { db: cfg.db, jwtSecret: cfg.jwtSecret, tokenTtlS: cfg.tokenTtlS };
 }
 
-/** `sdrlink user add|token|list`: offline user administration on the server's database. */
+/** `sdrlink user add|token|list` (offline, on the server's database) and `user key …` (online). */
 export function userCommand(): Command {
   const user = new Command('user').description(
-    "manage users directly in the server's database (works offline)",
+    "manage users directly in the server's database (works offline), and your API keys (user key)",
   );
+  user.addCommand(keyCommand());
 
   user
     .command('add')
@@ -141,4 +142,54 @@ export function userCommand(): Command {
     });
 
   return user;
+}
+
+/** Where `user key …` finds the server and the credential: flag > env > `sdrlink login`'s file. */
+function withServer(cmd: Command): Command {
+  return cmd
+    .option('--server <url>', 'signaling server URL (env SDRLINK_SERVER; default: the stored login)')
+    .option('--token <token>', 'JWT or API key (env SDRLINK_TOKEN; default: the stored login)');
+}
+
+/** `sdrlink user key create|list|revoke`: your API keys on a signaling server (docs/api.md §1.1). */
+function keyCommand(): Command {
+  const key = new Command('key').description(
+    'your API keys on a signaling server: lasting, revocable credentials for agents',
+  );
+  withServer(
+    key
+      .command('create')
+      .description('create an API key and print it (shown this once)')
+      .option('--name <name>', 'what the key is for (default: "key on <host>")')
+      .option('--expires <duration>', 'lifetime: 3600, 90m, 12h, 30d, 2w, or never (default never)')
+      .option('--json', 'print one JSON object, the key included'),
+  ).action(async (o: Record<string, string | boolean | undefined>) => {
+    const { runKeyCreate } = await import('../account.js');
+    process.exitCode = await runKeyCreate(keyFlags(o));
+  });
+  withServer(
+    key
+      .command('list')
+      .description('list your API keys (never their secrets)')
+      .option('--json', 'print a JSON array'),
+  ).action(async (o: Record<string, string | boolean | undefined>) => {
+    const { runKeyList } = await import('../account.js');
+    process.exitCode = await runKeyList(keyFlags(o));
+  });
+  withServer(
+    key
+      .command('revoke')
+      .description('revoke one of your API keys: it stops working at once, open connections included')
+      .argument('<id>', 'key id (see user key list)')
+      .option('--json', 'print the revoked key as JSON'),
+  ).action(async (id: string, o: Record<string, string | boolean | undefined>) => {
+    const { runKeyRevoke } = await import('../account.js');
+    process.exitCode = await runKeyRevoke(id, keyFlags(o));
+  });
+  return key;
+}
+
+function keyFlags(o: Record<string, string | boolean | undefined>) {
+  const str = (k: string) => (typeof o[k] === 'string' ? { [k]: o[k] } : {});
+  return { ...str('server'), ...str('token'), ...str('name'), ...str('expires'), json: o['json'] === true };
 }

@@ -1,14 +1,26 @@
 /**
- * Bearer-token authentication for REST routes (an `onRequest` hook, so a request without a valid token
+ * Bearer authentication for REST routes (an `onRequest` hook, so a request without a valid credential
  * is refused before its body is even read) and for WebSocket upgrades (`?token=` is accepted there,
- * because browsers cannot set headers on a WebSocket).
+ * because browsers cannot set headers on a WebSocket). A credential is a JWT (`POST /api/auth/login`) or
+ * an API key (`sdrk_…`, `POST /api/keys`); both act as their user.
  */
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { bearerAuth, readBearerToken } from '../../http/bearer-auth.js';
 import type { UserRecord } from '../../storage/types.js';
 import { ApiError } from '../errors.js';
 import type { UserDirectory } from '../signaling/directory.js';
+import { ApiKeyService } from './api-keys.js';
 import type { TokenService } from './jwt.js';
+
+/** What a request was authenticated with. */
+export type Credential =
+  { kind: 'jwt'; expiresAtMs: number } | { kind: 'key'; keyId: number; expiresAtMs: number | null };
+
+/** An authenticated caller: the user, and the credential it presented. */
+export interface Caller {
+  user: UserRecord;
+  credential: Credential;
+}
 
 const missingToken = (): ApiError =>
   new ApiError('ERR_TOKEN_MISSING', 'Authorization: Bearer <token> is required');
@@ -23,49 +35,67 @@ export function bearerToken(header: string | undefined): string {
 }
 
 /**
- * The REST routes' `onRequest` hook (the platform's, src/http/bearer-auth.ts): sets `request.user` to
- * the token's user. A known token of a cached user is answered synchronously, with two map lookups.
+ * The REST routes' `onRequest` hook (the platform's, src/http/bearer-auth.ts): sets `request.user` and
+ * `request.credential`. A known JWT of a cached user is answered synchronously, with two map lookups; an
+ * API key costs one primary-key read.
  */
 export function userAuthHook(
   tokens: TokenService,
   directory: UserDirectory,
+  keys: ApiKeyService,
 ): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
-  return bearerAuth<UserRecord>({
+  return bearerAuth<Caller>({
     missing: missingToken,
     malformed: malformedToken,
-    verify: (token) => cachedUserForToken(tokens, directory, token) ?? userForToken(tokens, directory, token),
-    accept: (request, user) => {
-      request.user = user;
+    verify: (token) =>
+      ApiKeyService.isKey(token)
+        ? keys.authenticate(token)
+        : (cachedCallerForToken(tokens, directory, token) ?? callerForToken(tokens, directory, token)),
+    accept: (request, caller) => {
+      request.user = caller.user;
+      request.credential = caller.credential;
     },
   });
 }
 
-/** Verifies a token and returns its (still existing) user. */
-export async function userForToken(
+/** Checks a credential of either kind and returns its caller (WebSocket upgrades). */
+export function authenticate(
+  tokens: TokenService,
+  directory: UserDirectory,
+  keys: ApiKeyService,
+  token: string,
+): Promise<Caller> {
+  return ApiKeyService.isKey(token) ? keys.authenticate(token) : callerForToken(tokens, directory, token);
+}
+
+/** Verifies a JWT and returns its (still existing) user. */
+export async function callerForToken(
   tokens: TokenService,
   directory: UserDirectory,
   token: string,
-): Promise<UserRecord> {
+): Promise<Caller> {
   const claims = await tokens.verify(token);
   const user = await directory.get(claims.userId);
   if (user === undefined) throw new ApiError('ERR_TOKEN_INVALID', 'token names a user that does not exist');
   if (user.clientType !== claims.clientType)
     throw new ApiError('ERR_TOKEN_INVALID', 'token client type does not match the user');
-  return user;
+  return { user, credential: { kind: 'jwt', expiresAtMs: claims.exp * 1000 } };
 }
 
 /**
- * The user of a token when both were seen before (token verified and cached, user cached), with no
- * asynchronous work; undefined otherwise (then call {@link userForToken}).
+ * The caller of a JWT when both were seen before (token verified and cached, user cached), with no
+ * asynchronous work; undefined otherwise (then call {@link callerForToken}).
  * @throws ApiError ERR_TOKEN_EXPIRED for a cached token that has expired.
  */
-export function cachedUserForToken(
+export function cachedCallerForToken(
   tokens: TokenService,
   directory: UserDirectory,
   token: string,
-): UserRecord | undefined {
+): Caller | undefined {
   const claims = tokens.cached(token);
   if (claims === undefined) return undefined;
   const user = directory.cached(claims.userId);
-  return user !== undefined && user.clientType === claims.clientType ? user : undefined;
+  return user !== undefined && user.clientType === claims.clientType
+    ? { user, credential: { kind: 'jwt', expiresAtMs: claims.exp * 1000 } }
+    : undefined;
 }

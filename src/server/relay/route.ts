@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError, WS_CLOSE } from '../errors.js';
 import { UUID_PATTERN } from '../schemas.js';
-import { closeWith, upgradeRequired, wsUser } from '../signaling/push.js';
+import { closeWith, upgradeRequired, wsCaller } from '../signaling/push.js';
 import type { Heartbeat } from '../signaling/heartbeat.js';
 import type { ServerContext } from '../context.js';
 
@@ -17,9 +17,9 @@ export function registerRelayRoute(app: FastifyInstance, ctx: ServerContext, hea
       ws.pause(); // nothing is read (or lost) before the socket joins its relay
       heartbeat.track(ws);
       void (async () => {
-        let user;
+        let caller;
         try {
-          user = await wsUser(ctx, request);
+          caller = await wsCaller(ctx, request);
         } catch (err) {
           closeWith(
             ws,
@@ -28,6 +28,14 @@ export function registerRelayRoute(app: FastifyInstance, ctx: ServerContext, hea
           );
           return;
         }
+        const user = caller.user;
+        // revoking the key drops the relay too (its expiry does not: a transfer under way may finish)
+        const unwatch = ctx.watch.watch(
+          caller.credential,
+          (code, message) => closeWith(ws, WS_CLOSE.UNAUTHENTICATED, `${code}: ${message}`),
+          { expiry: false },
+        );
+        ws.on('close', unwatch);
         const sessionId = request.params.session_id;
         if (!UUID_RE.test(sessionId)) {
           closeWith(ws, WS_CLOSE.NOT_FOUND, 'ERR_SESSION_NOT_FOUND');

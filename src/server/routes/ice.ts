@@ -2,7 +2,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../errors.js';
+import { DeclineBody, DeclineWire, InitiateWire } from '../../wire/index.js';
 import {
+  CancelBody,
   type IceConfigWire,
   InitiateBody,
   ListQuery,
@@ -13,7 +15,7 @@ import {
   SignalWire,
   SignalsQuery,
 } from '../schemas.js';
-import { historyToWire, sessionToWire, signalToWire } from '../wire.js';
+import { historyToWire, outcomeToWire, sessionToWire, signalToWire } from '../wire.js';
 import type { ServerContext } from '../context.js';
 import { turnCredential } from '../turn.js';
 
@@ -45,10 +47,14 @@ export function registerIceRoutes(app: FastifyInstance, ctx: ServerContext): voi
 
   app.post<{ Body: InitiateBody }>(
     '/api/ice/initiate',
-    { schema: { body: InitiateBody, response: { 201: SessionWire } } },
+    { schema: { body: InitiateBody, response: { 201: InitiateWire } } },
     async (request, reply) => {
-      const session = await service.initiate(request.requireUser(), request.body);
-      return reply.code(201).send(sessionToWire(session));
+      const r = await service.initiate(request.requireUser(), request.body);
+      return reply.code(201).send({
+        ...sessionToWire(r.session),
+        providers_able: r.providersAble,
+        ...(r.noProvider === undefined ? {} : { no_provider: r.noProvider }),
+      });
     },
   );
 
@@ -110,15 +116,56 @@ export function registerIceRoutes(app: FastifyInstance, ctx: ServerContext): voi
     '/api/ice/sessions/:session_id',
     { schema: { params: SessionParams, response: { 200: SessionDetailWire } } },
     async (request) => {
-      const { session, history } = await service.getSession(request.requireUser(), request.params.session_id);
-      return { ...sessionToWire(session), history: history.map(historyToWire) };
+      const { session, history, transfer, declines } = await service.getSession(
+        request.requireUser(),
+        request.params.session_id,
+      );
+      return {
+        ...sessionToWire(session),
+        history: history.map(historyToWire),
+        ...outcomeToWire(transfer),
+        ...(declines === undefined
+          ? {}
+          : {
+              declines: declines.map((d) => ({
+                by_user_id: String(d.userId),
+                code: d.code,
+                message: d.message,
+                at: d.at,
+              })),
+            }),
+      };
     },
   );
 
-  app.post<{ Params: SessionParams }>(
+  // The body (why) is optional: a cancel without one records ERR_CANCELLED.
+  app.post<{ Params: SessionParams; Body: CancelBody | undefined }>(
     '/api/ice/sessions/:session_id/cancel',
-    { schema: { params: SessionParams, response: { 200: SessionWire } } },
-    async (request) => sessionToWire(await service.cancel(request.requireUser(), request.params.session_id)),
+    {
+      schema: { params: SessionParams, body: CancelBody, response: { 200: SessionWire } },
+      // no body at all (as before the reason existed) is an empty reason, not a 400
+      preValidation: (request, _reply, done) => {
+        request.body ??= {};
+        done();
+      },
+    },
+    async (request) =>
+      sessionToWire(
+        await service.cancel(request.requireUser(), request.params.session_id, request.body ?? {}),
+      ),
+  );
+
+  app.post<{ Params: SessionParams; Body: DeclineBody }>(
+    '/api/ice/sessions/:session_id/decline',
+    { schema: { params: SessionParams, body: DeclineBody, response: { 200: DeclineWire } } },
+    async (request) => {
+      const { session, providersAble } = await service.decline(
+        request.requireUser(),
+        request.params.session_id,
+        request.body,
+      );
+      return { session_id: session.sessionId, status: session.status, providers_able: providersAble };
+    },
   );
 
   // No response schema (as before): the configured servers go out as they are; the type keeps them on contract.

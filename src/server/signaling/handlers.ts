@@ -18,14 +18,29 @@ import {
   type TransferRecord,
   type UserRecord,
   type HistoryEntry,
+  type FailedSide,
+  type Outcome,
+  type TransferFilter,
+  type TransferListEntry,
+  type DeclineRecord,
 } from '../../storage/types.js';
 import { ApiError, WS_CLOSE } from '../errors.js';
 import type { ServerOptions } from '../config.js';
 import type { ServerMetrics } from '../metrics.js';
-import type { InitiateBody, TransferBody } from '../schemas.js';
-import { SIGNAL_DATA, createChecker } from '../../wire/index.js';
+import type { CancelBody, InitiateBody, TransferBody } from '../schemas.js';
+import {
+  ERROR_CODE_PATTERN,
+  SIGNAL_DATA,
+  createChecker,
+  offerSummary,
+  type DeclineBody,
+} from '../../wire/index.js';
 import { UserDirectory } from './directory.js';
 import type { SignalingHub } from './hub.js';
+import type { ProviderRegistry } from './providers.js';
+
+/** A stable error code (src/wire: ERROR_CODE_PATTERN). */
+const ERROR_CODE_RE = new RegExp(ERROR_CODE_PATTERN);
 
 const MAX_PARAMETERS_BYTES = 16 * 1024;
 
@@ -39,6 +54,8 @@ export interface ServiceDeps {
   storage: Storage;
   hub: SignalingHub;
   directory: UserDirectory;
+  /** Catalogs, presence and declines (docs/api.md §12). */
+  providers: ProviderRegistry;
   options: Pick<ServerOptions, 'signalMaxBytes' | 'maxOpenSessionsPerUser' | 'sessionTtlMs'>;
   now: () => number;
   log: FastifyBaseLogger;
@@ -64,6 +81,7 @@ const SIGNAL_DATA_CHECK = {
   answer: createChecker(SIGNAL_DATA.answer),
   candidate: createChecker(SIGNAL_DATA.candidate),
   error: createChecker(SIGNAL_DATA.error),
+  progress: createChecker(SIGNAL_DATA.progress),
 };
 
 function quote(s: string): string {
@@ -121,7 +139,44 @@ export function checkSignalData(
         throw new ApiError('ERR_VALIDATION', `${field} must encode {"code":"…","message":"…"}`);
       }
       return undefined;
+    case 'progress':
+      if (!SIGNAL_DATA_CHECK.progress.check(v)) {
+        throw new ApiError(
+          'ERR_VALIDATION',
+          `${field} must encode {"phase":"preparing","bytes":<integer ≥ 0>,"total":<integer ≥ 0>}`,
+        );
+      }
+      return undefined;
   }
+}
+
+/** Longest failure message recorded (longer ones are cut). */
+const OUTCOME_MESSAGE_MAX = 1024;
+
+/** The outcome an `error` signal records: its code and message, the sender's side. */
+function errorSignalOutcome(data: string, side: FailedSide): Outcome {
+  const v = JSON.parse(data) as { code?: string; message?: string };
+  return {
+    code: v.code !== undefined && ERROR_CODE_RE.test(v.code) ? v.code : 'ERR_PEER',
+    message: (v.message ?? 'no message').slice(0, OUTCOME_MESSAGE_MAX),
+    side,
+  };
+}
+
+/**
+ * The outcome a `failed` report records: `error_code` (or the `ERR_…` an `error` of the form
+ * `<CODE>: <message>` starts with), the message, and the side (`failed_side`, else the reporter's).
+ */
+function reportOutcome(body: TransferBody, reporter: FailedSide): Outcome {
+  const text = body.error ?? '';
+  const m = /^([A-Z][A-Z0-9_]{0,63}): ([\s\S]*)$/.exec(text);
+  const code = body.error_code ?? m?.[1] ?? 'ERR_TRANSFER';
+  const message = m !== null && (body.error_code === undefined || body.error_code === m[1]) ? m[2] : text;
+  return {
+    code,
+    message: (message === undefined || message === '' ? 'no message' : message).slice(0, OUTCOME_MESSAGE_MAX),
+    side: body.failed_side ?? reporter,
+  };
 }
 
 export class SignalingService {
@@ -153,8 +208,126 @@ export class SignalingService {
     throw new ApiError('ERR_FORBIDDEN', `session ${s.sessionId} is not yours`);
   }
 
-  /** POST /api/ice/initiate: a consumer asks for data (docs/api.md §2). */
-  async initiate(user: UserRecord, body: InitiateBody): Promise<SessionRecord> {
+  /**
+   * Refuses the claim of an open session by a provider it is not offered to (§12): one whose catalog
+   * cannot serve it (ERR_CATALOG_MISMATCH), or that declined it (ERR_SESSION_DECLINED).
+   */
+  #mustBeOffered(user: UserRecord, s: SessionRecord): void {
+    const { providers } = this.#d;
+    if (providers.declined(s.sessionId, user.id)) {
+      throw new ApiError('ERR_SESSION_DECLINED', `you declined session ${s.sessionId}`);
+    }
+    const why = providers.mismatch(user, s);
+    if (why !== null) {
+      throw new ApiError('ERR_CATALOG_MISMATCH', `your catalog cannot serve session ${s.sessionId}: ${why}`);
+    }
+  }
+
+  /**
+   * POST /api/ice/sessions/{id}/decline (§12): a provider will not serve a pending session it was offered.
+   * The session leaves that provider's list and stays pending for the others; when no provider online that
+   * has not declined can serve it, it fails with `ERR_NO_PROVIDER` (an `error` signal to the consumer that
+   * lists the declines and what is on offer). A session named for the provider fails at once with the
+   * provider's own code, as an `error` signal would.
+   */
+  async decline(
+    user: UserRecord,
+    sessionId: string,
+    body: DeclineBody,
+  ): Promise<{ session: SessionRecord; providersAble: number }> {
+    const { providers, hub, storage } = this.#d;
+    if (user.clientType !== 1)
+      throw new ApiError('ERR_ROLE', 'only providers (client_type 1) decline sessions');
+    const s = await this.#session(sessionId);
+    if (s.status !== 'pending') {
+      throw new ApiError(
+        'ERR_SESSION_STATE',
+        `session ${s.sessionId} is ${s.status}; only a pending one is declined`,
+      );
+    }
+    if (!UserDirectory.mayServe(user, s)) {
+      throw new ApiError('ERR_FORBIDDEN', `session ${s.sessionId} is not offered to you`);
+    }
+    providers.seen(user.id);
+    const at = this.#nowIso();
+    await providers.decline({
+      sessionId: s.sessionId,
+      userId: user.id,
+      code: body.code,
+      message: body.message,
+      at,
+    });
+    this.#d.log.info({ session: s.sessionId, provider: user.id, code: body.code }, 'session declined');
+    hub.toUser(user.id, { type: 'session-claimed', session_id: s.sessionId });
+    // The outcome (docs/api.md §3): a targeted provider's refusal is the provider's; no provider left
+    // to offer the session to is the server's (the routing) verdict.
+    let error: { code: string; message: string; side: FailedSide } | undefined;
+    let able = 0;
+    if (s.targetUserId !== null) {
+      error = { code: body.code, message: body.message, side: 'provider' };
+    } else {
+      able = (await providers.able(s, hub.connectedProviders())).length;
+      if (able === 0)
+        error = { code: 'ERR_NO_PROVIDER', message: await this.#noProviderMessage(s), side: 'server' };
+    }
+    if (error === undefined) return { session: s, providersAble: able };
+    const r = await storage.signals.post(
+      {
+        sessionId: s.sessionId,
+        signalType: 'error',
+        signalData: JSON.stringify({ code: error.code, message: error.message.slice(0, 4000) }),
+        fromUserId: user.id,
+        toUserId: s.initiatorUserId,
+      },
+      at,
+      {
+        claim: true,
+        fail: true,
+        outcome: { code: error.code, message: error.message.slice(0, 4000), side: error.side },
+      },
+    );
+    if (!r.ok) return { session: r.session ?? s, providersAble: 0 }; // another decline (or a claim) won
+    this.#d.log.info({ session: s.sessionId, code: error.code }, 'session failed: no provider');
+    hub.sessionWithdrawn(s, user.id);
+    if (r.session !== null) hub.sessionStatus(r.session);
+    hub.signal(r.signal);
+    return { session: r.session ?? s, providersAble: 0 };
+  }
+
+  /**
+   * The message of `ERR_NO_PROVIDER`: what was asked, why each provider online cannot serve it (its
+   * decline, or what in its catalog does not match), and what is on offer.
+   */
+  async #noProviderMessage(s: SessionRecord): Promise<string> {
+    const { providers, directory } = this.#d;
+    const listed = await providers.list(this.#d.hub.connectedProviders());
+    const declines = providers.declinesOf(s.sessionId);
+    const why: string[] = [];
+    for (const d of declines) {
+      const u = await directory.get(d.userId);
+      why.push(`${u?.username ?? d.userId} declined: ${d.code}: ${d.message}`);
+    }
+    for (const p of listed) {
+      if (!p.online || declines.some((d) => String(d.userId) === p.user_id)) continue;
+      const u = await directory.get(Number(p.user_id));
+      const reason = u === undefined ? null : providers.mismatch(u, s);
+      if (reason !== null) why.push(`${p.username} ${reason}`);
+    }
+    return (
+      `no provider online can serve this ${s.requestType} request ${s.parameters.length > 300 ? `${s.parameters.slice(0, 300)}…` : s.parameters}` +
+      (why.length > 0 ? ` (${why.join('; ')})` : '') +
+      `; on offer: ${offerSummary(listed)}`
+    );
+  }
+
+  /**
+   * POST /api/ice/initiate: a consumer asks for data (docs/api.md §2). Also says how many providers online
+   * could serve it now (§12): a named provider counts when it is online.
+   */
+  async initiate(
+    user: UserRecord,
+    body: InitiateBody,
+  ): Promise<{ session: SessionRecord; providersAble: number; noProvider?: string }> {
     const { storage, directory, hub, options } = this.#d;
     if (user.clientType !== 2)
       throw new ApiError('ERR_ROLE', 'only consumers (client_type 2) initiate sessions');
@@ -208,7 +381,12 @@ export class SignalingService {
     );
     this.#d.metrics?.session('pending');
     hub.sessionCreated(session);
-    return session;
+    const providersAble =
+      targetUserId !== null
+        ? Number(this.#d.providers.online(targetUserId))
+        : (await this.#d.providers.able(session, hub.connectedProviders())).length;
+    if (providersAble > 0 || targetUserId !== null) return { session, providersAble };
+    return { session, providersAble, noProvider: await this.#noProviderMessage(session) };
   }
 
   /**
@@ -237,6 +415,8 @@ export class SignalingService {
       let claim = false;
       if (s.initiatorUserId === user.id) {
         if (type === 'offer') throw new ApiError('ERR_ROLE', 'only providers (client_type 1) send offers');
+        if (type === 'progress')
+          throw new ApiError('ERR_ROLE', 'only the provider (client_type 1) sends progress');
         if (s.targetUserId === null || s.status === 'pending') {
           throw new ApiError(
             'ERR_SESSION_STATE',
@@ -254,6 +434,13 @@ export class SignalingService {
         if (s.targetUserId === null && !UserDirectory.serves(user, s.requestType)) {
           throw new ApiError('ERR_FORBIDDEN', `you do not serve request type ${quote(s.requestType)}`);
         }
+        if (type === 'progress' && s.status === 'pending') {
+          throw new ApiError(
+            'ERR_SESSION_STATE',
+            `session ${s.sessionId} is not claimed yet; progress follows the offer`,
+          );
+        }
+        if (s.status === 'pending' && s.targetUserId === null) this.#mustBeOffered(user, s);
         if (s.status === 'pending') {
           // An offer claims the session; so does an `error`: a provider that refuses the request (bad
           // parameters, too large) answers it with that refusal, claiming and failing it in one
@@ -274,7 +461,16 @@ export class SignalingService {
           ...(candidate === undefined ? {} : { candidate }),
         },
         this.#nowIso(),
-        { claim, fail: type === 'error' },
+        type === 'error'
+          ? {
+              claim,
+              fail: true,
+              outcome: errorSignalOutcome(
+                input.signal_data,
+                to === s.initiatorUserId ? 'provider' : 'consumer',
+              ),
+            }
+          : { claim },
       );
       if (!r.ok) continue; // lost a race (claimed meanwhile, or went final): decide again on fresh state
       if (r.claimed) {
@@ -310,36 +506,57 @@ export class SignalingService {
   /** GET /api/ice/sessions: a provider's open list, or a consumer's own sessions. */
   async listSessions(user: UserRecord, limit: number): Promise<SessionRecord[]> {
     if (user.clientType === 1) {
-      return this.#d.storage.sessions.listOpenForProvider(
+      const { providers } = this.#d;
+      providers.seen(user.id);
+      // read more than asked: sessions its catalog cannot serve, or it declined, are left out (§12)
+      const open = await this.#d.storage.sessions.listOpenForProvider(
         user.id,
         user.requestTypes.length === 0 ? null : user.requestTypes,
-        limit,
+        Math.min(1000, limit * 4),
       );
+      return open.filter((s) => providers.mayOffer(user, s)).slice(0, limit);
     }
     return this.#d.storage.sessions.listForUser(user.id, limit);
   }
 
-  /** GET /api/ice/sessions/{id}: the session and its history. */
+  /**
+   * GET /api/ice/sessions/{id}: the session, its history and its transfer (for the outcome); for its
+   * consumer, the declines too (§12).
+   */
   async getSession(
     user: UserRecord,
     sessionId: string,
-  ): Promise<{ session: SessionRecord; history: HistoryEntry[] }> {
+  ): Promise<{
+    session: SessionRecord;
+    history: HistoryEntry[];
+    transfer: TransferRecord | undefined;
+    declines?: DeclineRecord[];
+  }> {
     const s = await this.#session(sessionId);
     this.#mustSee(user, s);
-    return { session: s, history: await this.#d.storage.sessions.history(s.sessionId) };
+    const history = await this.#d.storage.sessions.history(s.sessionId);
+    const transfer = await this.#d.storage.transfers.get(s.sessionId);
+    if (s.initiatorUserId !== user.id) return { session: s, history, transfer };
+    return { session: s, history, transfer, declines: await this.#d.storage.catalogs.declines(s.sessionId) };
   }
 
-  /** POST /api/ice/sessions/{id}/cancel. */
-  async cancel(user: UserRecord, sessionId: string): Promise<SessionRecord> {
+  /** POST /api/ice/sessions/{id}/cancel, with the participant's reason when it gives one. */
+  async cancel(user: UserRecord, sessionId: string, reason: CancelBody = {}): Promise<SessionRecord> {
     const s = await this.#session(sessionId);
     if (!SignalingService.#isParticipant(user, s))
       throw new ApiError('ERR_FORBIDDEN', `session ${s.sessionId} is not yours`);
+    const side: FailedSide = s.initiatorUserId === user.id ? 'consumer' : 'provider';
     const moved = await this.#d.storage.sessions.transition(
       s.sessionId,
       OPEN_STATUSES,
       'cancelled',
       this.#nowIso(),
       user.id,
+      {
+        code: reason.code ?? 'ERR_CANCELLED',
+        message: reason.message ?? `cancelled by the ${side}`,
+        side,
+      },
     );
     if (moved === undefined) {
       const now = await this.#session(sessionId);
@@ -374,6 +591,10 @@ export class SignalingService {
       ...(body.duration_ms === undefined ? {} : { durationMs: body.duration_ms }),
       ...(body.error === undefined ? {} : { error: body.error }),
       ...(body.verified === undefined ? {} : { verified: body.verified }),
+      ...(body.path === undefined ? {} : { path: body.path }),
+      ...(body.status === 'failed'
+        ? { outcome: reportOutcome(body, s.initiatorUserId === user.id ? 'consumer' : 'provider') }
+        : {}),
     };
     const r = await this.#d.storage.transfers.report(
       {
@@ -403,14 +624,14 @@ export class SignalingService {
       );
       this.#d.hub.sessionStatus(r.session);
       if (isFinalStatus(r.session.status))
-        this.#d.metrics?.transfer(r.transfer.transport, r.session.status, r.transfer.bytes);
+        this.#d.metrics?.transfer(r.transfer.transport, r.session.status, r.transfer.bytes, r.transfer.path);
     }
     return r.transfer;
   }
 
-  /** GET /api/transfers: the caller's transfers, newest first. */
-  listTransfers(user: UserRecord, limit: number): Promise<TransferRecord[]> {
-    return this.#d.storage.transfers.listForUser(user.id, limit);
+  /** GET /api/transfers: the caller's transfers, newest first, with the participants' names. */
+  listTransfers(user: UserRecord, limit: number, filter: TransferFilter = {}): Promise<TransferListEntry[]> {
+    return this.#d.storage.transfers.listForUser(user.id, limit, filter);
   }
 
   /** The open sessions a provider may serve (sent on push connect, and after a change of request types). */
@@ -432,8 +653,14 @@ export class SignalingService {
     await storage.sessions.touch(touched, nowIso);
     const cutoff = new Date(now - options.sessionTtlMs).toISOString();
     let total = 0;
+    const ttlS = Math.round(options.sessionTtlMs / 1000);
+    const why = (_s: SessionRecord, previous: SessionStatus): Outcome => ({
+      code: 'ERR_EXPIRED',
+      message: `no activity for ${ttlS} s while ${previous}`,
+      side: 'server',
+    });
     for (;;) {
-      const batch = await storage.sessions.expireStale(cutoff, nowIso, 500);
+      const batch = await storage.sessions.expireStale(cutoff, nowIso, 500, why);
       for (const { session, previous } of batch) {
         if (previous === 'pending') hub.sessionWithdrawn({ ...session, status: 'pending' }, null);
         hub.sessionStatus(session);
@@ -467,6 +694,18 @@ export class SignalingService {
       }
       if (!UserDirectory.mayServe(user, s))
         return { ok: false, closeCode: WS_CLOSE.FORBIDDEN, reason: 'ERR_FORBIDDEN' };
+      if (s.targetUserId === null) {
+        try {
+          this.#mustBeOffered(user, s);
+        } catch (err) {
+          const e = err as ApiError;
+          return {
+            ok: false,
+            closeCode: e.status === 409 ? WS_CLOSE.CONFLICT : WS_CLOSE.FORBIDDEN,
+            reason: e.code,
+          };
+        }
+      }
       const claimed = await this.#d.storage.sessions.claim(s.sessionId, user.id, this.#nowIso());
       if (claimed !== undefined) {
         this.#d.log.info({ session: s.sessionId, provider: user.id, by: 'relay' }, 'session claimed');

@@ -42,6 +42,16 @@ export class SignalingHub {
     };
   }
 
+  /** Whether a user has a push connection open. */
+  connected(userId: number): boolean {
+    return this.#byUser.has(userId);
+  }
+
+  /** Ids of the providers with a push connection open. */
+  connectedProviders(): number[] {
+    return [...new Set([...this.#providers].map((s) => s.userId))];
+  }
+
   /** Number of live subscribers. */
   get size(): number {
     let n = 0;

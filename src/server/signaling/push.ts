@@ -6,13 +6,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { UserRecord } from '../../storage/types.js';
-import { bearerToken, userForToken } from '../auth/authenticate.js';
+import { authenticate, bearerToken, type Caller } from '../auth/authenticate.js';
 import { ApiError, WS_CLOSE, errorBody } from '../errors.js';
 import { SIGNAL_TYPES, UUID_PATTERN } from '../schemas.js';
 import { encodePushMessage } from '../../wire/push.js';
 import { sessionToWire, signalToWire } from '../wire.js';
 import type { ServerContext } from '../context.js';
-import { UserDirectory } from './directory.js';
 import type { Heartbeat } from './heartbeat.js';
 import type { SignalInput } from './handlers.js';
 
@@ -24,10 +23,10 @@ export const PUSH_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const UUID_RE = new RegExp(UUID_PATTERN);
 
 /**
- * Authenticates a WebSocket upgrade: `Authorization: Bearer` or `?token=`.
+ * Authenticates a WebSocket upgrade: `Authorization: Bearer` or `?token=` (a JWT or an API key).
  * @throws ApiError with a token code.
  */
-export async function wsUser(ctx: ServerContext, request: FastifyRequest): Promise<UserRecord> {
+export async function wsCaller(ctx: ServerContext, request: FastifyRequest): Promise<Caller> {
   const header = request.headers.authorization;
   let token: string;
   if (header !== undefined && header !== '') {
@@ -38,7 +37,7 @@ export async function wsUser(ctx: ServerContext, request: FastifyRequest): Promi
       throw new ApiError('ERR_TOKEN_MISSING', 'Authorization: Bearer <token> or ?token= is required');
     token = q;
   }
-  return userForToken(ctx.tokens, ctx.directory, token);
+  return authenticate(ctx.tokens, ctx.directory, ctx.keys, token);
 }
 
 /** Closes a socket with a 4xxx code whose reason is the error code (≤ 123 bytes). */
@@ -86,9 +85,9 @@ function validateSignalMessage(m: Record<string, unknown>): SignalInput {
 }
 
 async function pushConnection(ctx: ServerContext, ws: WebSocket, request: FastifyRequest): Promise<void> {
-  let user: UserRecord;
+  let caller: Caller;
   try {
-    user = await wsUser(ctx, request);
+    caller = await wsCaller(ctx, request);
   } catch (err) {
     closeWith(
       ws,
@@ -98,6 +97,14 @@ async function pushConnection(ctx: ServerContext, ws: WebSocket, request: Fastif
     return;
   }
   if (ws.readyState !== ws.OPEN) return;
+  const user: UserRecord = caller.user;
+  // a revoked key, or the credential's expiry, ends the channel: the client hears why (4401)
+  const unwatch = ctx.watch.watch(
+    caller.credential,
+    (code, message) => closeWith(ws, WS_CLOSE.UNAUTHENTICATED, `${code}: ${message}`),
+    { expiry: true },
+  );
+  ws.on('close', unwatch);
   const send = (text: string) => {
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > PUSH_MAX_BUFFERED_BYTES) {
@@ -110,10 +117,13 @@ async function pushConnection(ctx: ServerContext, ws: WebSocket, request: Fastif
   const unsubscribe = ctx.hub.subscribe({
     userId,
     clientType: user.clientType,
-    mayServe: (session) => UserDirectory.mayServe(ctx.directory.cached(userId) ?? user, session),
+    mayServe: (session) => ctx.providers.mayOffer(ctx.directory.cached(userId) ?? user, session),
     send,
   });
-  ws.on('close', unsubscribe);
+  ws.on('close', () => {
+    unsubscribe();
+    if (user.clientType === 1) ctx.providers.seen(userId);
+  });
   send(encodePushMessage({ type: 'hello', user_id: String(user.id), client_type: user.clientType }));
   for (const s of await ctx.service.openSessionsFor(user))
     send(encodePushMessage({ type: 'session', session: sessionToWire(s) }));

@@ -1,7 +1,7 @@
 import type { Generated } from 'kysely';
 
 /**
- * The SQLite tables as Kysely sees them (migrations 001 + 002). Columns the code never writes keep their
+ * The SQLite tables as Kysely sees them (migrations 001–006). Columns the code never writes keep their
  * SQL defaults and are typed as `Generated`.
  */
 export interface Database {
@@ -10,6 +10,21 @@ export interface Database {
   ice_candidates: IceCandidatesTable;
   file_transfers: FileTransfersTable;
   ice_session_history: IceSessionHistoryTable;
+  provider_catalogs: ProviderCatalogsTable;
+  session_declines: SessionDeclinesTable;
+  api_keys: ApiKeysTable;
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  prefix: string;
+  secret_sha256: string;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
 }
 
 export interface UsersTable {
@@ -68,6 +83,10 @@ export interface FileTransfersTable {
   created_at: string;
   updated_at: string | null;
   completed_at: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  failed_side: string | null;
+  path: string | null;
 }
 
 export interface IceSessionHistoryTable {
@@ -76,4 +95,18 @@ export interface IceSessionHistoryTable {
   status: string;
   at: string;
   by_user_id: number | null;
+}
+
+export interface ProviderCatalogsTable {
+  user_id: number;
+  catalog: string;
+  updated_at: string;
+}
+
+export interface SessionDeclinesTable {
+  session_id: string;
+  user_id: number;
+  code: string;
+  message: string;
+  at: string;
 }

@@ -4,7 +4,13 @@
  * and a cache of session rows. Every function here runs inside the caller's write (write-queue.ts).
  */
 import { sql, type Selectable } from 'kysely';
-import { FINAL_STATUSES, OPEN_STATUSES, type SessionRecord, type SessionStatus } from '../types.js';
+import {
+  FINAL_STATUSES,
+  OPEN_STATUSES,
+  type Outcome,
+  type SessionRecord,
+  type SessionStatus,
+} from '../types.js';
 import { param, prepare, type SqliteHandle } from './database.js';
 import type { Database, IceSessionsTable } from './schema.js';
 
@@ -69,6 +75,19 @@ function buildQueries({ raw, kysely: k }: SqliteHandle<Database>) {
           completed_at: sql<
             string | null
           >`CASE WHEN ${n('final')} = 1 THEN COALESCE(completed_at, ${s('now')}) ELSE completed_at END`,
+        })
+        .where('session_id', '=', s('session_id'))
+        .compile(),
+    ),
+    // The first final word wins (migration 006): a later report or signal does not overwrite the outcome.
+    setOutcome: p(
+      k
+        .updateTable('file_transfers')
+        .set({
+          error_code: sql<string>`COALESCE(error_code, ${s('code')})`,
+          error_message: sql<string>`COALESCE(error_message, ${s('message')})`,
+          failed_side: sql<string>`COALESCE(failed_side, ${s('side')})`,
+          error: sql<string>`COALESCE(error, ${s('error')})`,
         })
         .where('session_id', '=', s('session_id'))
         .compile(),
@@ -138,8 +157,9 @@ export class SessionState {
   }
 
   /**
-   * Moves a session from one of `from` to `to`: the session row, a history row, and the mirrored
-   * `file_transfers.status`. Returns the updated session and the previous status.
+   * Moves a session from one of `from` to `to`: the session row, a history row, the mirrored
+   * `file_transfers.status` and, for a final `to`, the `outcome`. Returns the updated session and the
+   * previous status.
    */
   transition(
     sessionId: string,
@@ -147,6 +167,7 @@ export class SessionState {
     to: SessionStatus,
     now: string,
     byUserId: number | null,
+    outcome?: Outcome,
   ): { session: SessionRecord; previous: SessionStatus } | undefined {
     const before = this.row(sessionId);
     if (before === undefined) return undefined;
@@ -163,7 +184,19 @@ export class SessionState {
       now,
       final: FINAL_STATUSES.includes(to) ? 1 : 0,
     });
+    if (outcome !== undefined && FINAL_STATUSES.includes(to)) this.recordOutcome(sessionId, outcome);
     return { session: toSession(row), previous };
+  }
+
+  /** Records why a session ended on its transfer, unless an outcome is recorded already. */
+  recordOutcome(sessionId: string, o: Outcome): void {
+    this.#q.setOutcome.run({
+      session_id: sessionId,
+      code: o.code,
+      message: o.message,
+      side: o.side,
+      error: `${o.code}: ${o.message}`,
+    });
   }
 
   /** Sets `updated_at` of a session that is not final; returns the row, or undefined when it is final. */

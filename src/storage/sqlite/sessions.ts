@@ -9,6 +9,7 @@ import {
   StorageError,
   type HistoryEntry,
   type NewSession,
+  type Outcome,
   type SessionRecord,
   type SessionRepository,
   type SessionStatus,
@@ -123,6 +124,8 @@ function buildQueries({ raw, kysely: k }: SqliteHandle<Database>) {
   };
 }
 
+type ExpiryOutcome = ((session: SessionRecord, previous: SessionStatus) => Outcome) | undefined;
+
 /** Sessions: creation, the provider's and the user's lists, claims, transitions, expiry. */
 export class SqliteSessions implements SessionRepository {
   readonly #q: ReturnType<typeof buildQueries>;
@@ -173,12 +176,15 @@ export class SqliteSessions implements SessionRepository {
         to: SessionStatus,
         now: string,
         by: number | null,
-      ) => state.transition(sessionId, from, to, now, by)?.session,
+        outcome: Outcome | undefined,
+      ) => state.transition(sessionId, from, to, now, by, outcome)?.session,
     );
-    this.#expire = db.transaction((cutoff: string, now: string, limit: number) => {
+    this.#expire = db.transaction((cutoff: string, now: string, limit: number, why: ExpiryOutcome) => {
       const out: Array<{ session: SessionRecord; previous: SessionStatus }> = [];
       for (const row of q.staleSessions.all({ cutoff, limit })) {
-        const moved = state.transition(row.session_id, OPEN_STATUSES, 'expired', now, null);
+        const before = toSession(row);
+        const outcome = why?.(before, before.status);
+        const moved = state.transition(row.session_id, OPEN_STATUSES, 'expired', now, null, outcome);
         if (moved !== undefined) out.push(moved);
       }
       return out;
@@ -237,16 +243,18 @@ export class SqliteSessions implements SessionRepository {
     to: SessionStatus,
     now: string,
     byUserId: number | null,
+    outcome?: Outcome,
   ): Promise<SessionRecord | undefined> {
-    return this.#transition.immediate(sessionId, from, to, now, byUserId);
+    return this.#transition.immediate(sessionId, from, to, now, byUserId, outcome);
   }
 
   async expireStale(
     cutoff: string,
     now: string,
     limit: number,
+    outcome?: (session: SessionRecord, previous: SessionStatus) => Outcome,
   ): Promise<Array<{ session: SessionRecord; previous: SessionStatus }>> {
-    return this.#expire.immediate(cutoff, now, limit);
+    return this.#expire.immediate(cutoff, now, limit, outcome);
   }
 
   async touch(sessionIds: readonly string[], now: string): Promise<void> {

@@ -123,7 +123,14 @@ export class SqliteSignals implements SignalRepository {
           statusChanged = true;
         }
         if (options.fail === true) {
-          const moved = state.transition(sig.sessionId, OPEN_STATUSES, 'failed', now, sig.fromUserId);
+          const moved = state.transition(
+            sig.sessionId,
+            OPEN_STATUSES,
+            'failed',
+            now,
+            sig.fromUserId,
+            options.outcome,
+          );
           if (moved === undefined) return this.#refused('final', sig.sessionId);
           session = moved.session;
           statusChanged = true;

@@ -1,18 +1,22 @@
 /**
  * The signaling server's {@link Storage} over SQLite: one repository per table group (users.ts,
- * sessions.ts, signals.ts, transfers.ts), sharing the session state (session-state.ts) and one
+ * sessions.ts, signals.ts, transfers.ts, api-keys.ts, catalogs.ts), sharing the session state (session-state.ts) and one
  * group-commit write queue (write-queue.ts). Every statement is compiled from Kysely once and prepared
  * once; better-sqlite3 runs them synchronously, so each repository call is one short critical section,
  * and compound writes run in `BEGIN IMMEDIATE` transactions.
  */
 import { SIGNALING_MIGRATIONS } from '../migrations/index.js';
 import type {
+  ApiKeyRepository,
+  CatalogRepository,
   SessionRepository,
   SignalRepository,
   Storage,
   TransferRepository,
   UserRepository,
 } from '../types.js';
+import { SqliteApiKeys } from './api-keys.js';
+import { SqliteCatalogs } from './catalogs.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { openSqlite, type SqliteHandle } from './database.js';
 import type { Database } from './schema.js';
@@ -44,6 +48,8 @@ class SqliteStorage implements Storage {
   readonly sessions: SessionRepository;
   readonly signals: SignalRepository;
   readonly transfers: TransferRepository;
+  readonly apiKeys: ApiKeyRepository;
+  readonly catalogs: CatalogRepository;
   readonly location: string;
   #handle: SqliteHandle<Database>;
   #checkpointer: Checkpointer | undefined;
@@ -61,6 +67,8 @@ class SqliteStorage implements Storage {
     this.sessions = new SqliteSessions(handle, db, state);
     this.signals = new SqliteSignals(handle, db, state);
     this.transfers = new SqliteTransfers(handle, db, state);
+    this.apiKeys = new SqliteApiKeys(handle, db);
+    this.catalogs = new SqliteCatalogs(handle, db);
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,10 @@ import { sql, type Selectable } from 'kysely';
 import {
   FINAL_STATUSES,
   StorageError,
+  type FailedSide,
   type SessionStatus,
+  type TransferFilter,
+  type TransferListEntry,
   type TransferRecord,
   type TransferReport,
   type TransferReportResult,
@@ -19,6 +22,7 @@ import { toSession, type SessionState } from './session-state.js';
 import type { QueuedDb } from './write-queue.js';
 
 type TransferRow = Selectable<FileTransfersTable>;
+type ListRow = TransferRow & { consumer_name: string; provider_name: string | null };
 
 const n = (name: string) => param<number>(name);
 const s = (name: string) => param<string>(name);
@@ -41,6 +45,11 @@ function buildQueries({ raw, kysely: k }: SqliteHandle<Database>) {
           duration_ms: sql<number>`COALESCE(${n('duration_ms')}, duration_ms)`,
           error: sql<string>`COALESCE(${s('error')}, error)`,
           verified: sql<number>`COALESCE(${n('verified')}, verified)`,
+          path: sql<string>`COALESCE(${s('path')}, path)`,
+          // the first final word wins (migration 006)
+          error_code: sql<string>`COALESCE(error_code, ${s('error_code')})`,
+          error_message: sql<string>`COALESCE(error_message, ${s('error_message')})`,
+          failed_side: sql<string>`COALESCE(failed_side, ${s('failed_side')})`,
           updated_at: s('now'),
         })
         .where('session_id', '=', s('session_id'))
@@ -54,17 +63,21 @@ function buildQueries({ raw, kysely: k }: SqliteHandle<Database>) {
         .where('session_id', '=', s('session_id'))
         .compile(),
     ),
+    // Each half of the OR walks one index of migration 006 (initiator or target, by creation time); a filter
+    // left out is bound as NULL and holds for every row.
     transfersForUser: p(
-      k
-        .selectFrom('file_transfers as t')
-        .innerJoin('ice_sessions as s', 's.session_id', 't.session_id')
-        .selectAll('t')
-        .where((eb) =>
-          eb.or([eb('s.initiator_user_id', '=', n('user_id')), eb('s.target_user_id', '=', n('user_id'))]),
-        )
-        .orderBy('t.id', 'desc')
-        .limit(n('limit'))
-        .compile(),
+      sql<ListRow>`SELECT t.*, c.username AS consumer_name, p.username AS provider_name
+        FROM ice_sessions s
+        JOIN file_transfers t ON t.session_id = s.session_id
+        JOIN users c ON c.id = s.initiator_user_id
+        LEFT JOIN users p ON p.id = s.target_user_id
+        WHERE (s.initiator_user_id = ${n('user_id')} OR s.target_user_id = ${n('user_id')})
+          AND (${s('status')} IS NULL OR t.status = ${s('status')})
+          AND (${s('request_type')} IS NULL OR t.request_type = ${s('request_type')})
+          AND (${s('provider')} IS NULL OR p.username = ${s('provider')})
+          AND (${s('since')} IS NULL OR s.created_at >= ${s('since')})
+          AND (${s('until')} IS NULL OR s.created_at < ${s('until')})
+        ORDER BY t.id DESC LIMIT ${n('limit')}`.compile(k),
     ),
   };
 }
@@ -104,6 +117,10 @@ export class SqliteTransfers implements TransferRepository {
         duration_ms: patch.durationMs ?? null,
         error: patch.error ?? null,
         verified: patch.verified === undefined ? null : patch.verified ? 1 : 0,
+        path: patch.path ?? null,
+        error_code: patch.outcome?.code ?? null,
+        error_message: patch.outcome?.message ?? null,
+        failed_side: patch.outcome?.side ?? null,
         now,
       });
       if (row === undefined)
@@ -125,8 +142,18 @@ export class SqliteTransfers implements TransferRepository {
     await this.#db.write(() => this.#q.addRelayBytes.run({ session_id: sessionId, bytes }));
   }
 
-  async listForUser(userId: number, limit: number): Promise<TransferRecord[]> {
-    return this.#q.transfersForUser.all({ user_id: userId, limit }).map(toTransfer);
+  async listForUser(userId: number, limit: number, f: TransferFilter = {}): Promise<TransferListEntry[]> {
+    return this.#q.transfersForUser
+      .all({
+        user_id: userId,
+        limit,
+        status: f.status ?? null,
+        request_type: f.requestType ?? null,
+        provider: f.providerName ?? null,
+        since: f.since ?? null,
+        until: f.until ?? null,
+      })
+      .map((r) => ({ ...toTransfer(r), consumerName: r.consumer_name, providerName: r.provider_name }));
   }
 }
 
@@ -149,5 +176,9 @@ function toTransfer(r: TransferRow): TransferRecord {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     completedAt: r.completed_at,
+    errorCode: r.error_code,
+    errorMessage: r.error_message,
+    failedSide: r.failed_side as FailedSide | null,
+    path: r.path,
   };
 }

@@ -1,0 +1,124 @@
+/**
+ * The stored credential (src/cli/credentials.ts): where it lives, how it is written (0700 folder, 0600
+ * file, atomically), a loose or foreign file refused, and the order in which a verb finds its server and
+ * token: flag > environment > stored file.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  CredentialError,
+  credentialsPath,
+  readCredentials,
+  removeCredential,
+  resolveTarget,
+  storeCredential,
+  type StoredCredential,
+} from './credentials.js';
+
+const cred = (server: string, token: string, key_id = '1'): StoredCredential => ({
+  server,
+  token,
+  key_id,
+  username: 'alice',
+  user_id: '1',
+  client_type: 2,
+  created_at: '2026-01-01T00:00:00.000Z',
+});
+
+const code = (c: string) => (e: unknown) => e instanceof CredentialError && e.code === c;
+
+describe('stored credentials', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sdrlink-creds-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lives under XDG_CONFIG_HOME when it is absolute, else ~/.config', () => {
+    assert.equal(
+      credentialsPath({ XDG_CONFIG_HOME: '/x/cfg', HOME: '/h' }),
+      '/x/cfg/sdrlink/credentials.json',
+    );
+    assert.equal(
+      credentialsPath({ XDG_CONFIG_HOME: 'relative', HOME: '/h' }),
+      '/h/.config/sdrlink/credentials.json',
+    );
+    assert.equal(credentialsPath({ HOME: '/h' }), '/h/.config/sdrlink/credentials.json');
+  });
+
+  it('writes a 0600 file in a 0700 folder, atomically (no temporary file left), one key per server', () => {
+    const env = { XDG_CONFIG_HOME: join(dir, 'a') };
+    const path = credentialsPath(env);
+    storeCredential(path, cred('http://h1:1', 'sdrk_1_x'));
+    storeCredential(path, cred('http://h2:2', 'sdrk_2_y', '2'));
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, 'a', 'sdrlink')).mode & 0o777, 0o700);
+    assert.deepEqual(readdirSync(join(dir, 'a', 'sdrlink')), ['credentials.json']);
+    const f = readCredentials(path);
+    assert.equal(f.default, 'http://h2:2');
+    assert.deepEqual(Object.keys(f.servers).sort(), ['http://h1:1', 'http://h2:2']);
+    removeCredential(path, 'http://h2:2');
+    assert.equal(readCredentials(path).default, 'http://h1:1');
+    removeCredential(path, 'http://h1:1');
+    assert.deepEqual(readCredentials(path), { version: 1, default: null, servers: {} });
+  });
+
+  it('refuses a file others may read, and a damaged one, naming the fix', () => {
+    const env = { XDG_CONFIG_HOME: join(dir, 'b') };
+    const path = credentialsPath(env);
+    storeCredential(path, cred('http://h1:1', 'sdrk_1_x'));
+    chmodSync(path, 0o644);
+    assert.throws(() => readCredentials(path), code('ERR_CREDENTIAL_FILE'));
+    assert.throws(() => resolveTarget({}, env), /mode 0644.*chmod 600/);
+    chmodSync(path, 0o600);
+    assert.equal(resolveTarget({}, env).token, 'sdrk_1_x');
+    writeFileSync(path, '{"version":2}', { mode: 0o600 });
+    assert.throws(() => readCredentials(path), code('ERR_CREDENTIAL_FILE'));
+    writeFileSync(path, 'not json', { mode: 0o600 });
+    assert.throws(() => readCredentials(path), /not JSON/);
+  });
+
+  it('resolves the server and token: flag, then environment, then the stored login', () => {
+    const env = { XDG_CONFIG_HOME: join(dir, 'c') };
+    const path = credentialsPath(env);
+    assert.throws(() => resolveTarget({}, env), code('ERR_NO_CREDENTIAL'));
+    assert.throws(
+      () => resolveTarget({ server: 'http://h1:1' }, env),
+      /no token for http:\/\/h1:1.*sdrlink login/,
+    );
+    storeCredential(path, cred('http://h1:1', 'stored-1'));
+    storeCredential(path, cred('http://h2:2', 'stored-2', '2'));
+    assert.deepEqual(resolveTarget({}, env), {
+      server: 'http://h2:2',
+      token: 'stored-2',
+      serverFrom: 'file',
+      tokenFrom: 'file',
+      stored: cred('http://h2:2', 'stored-2', '2'),
+    });
+    // a server named by flag finds its own stored key (URL normalised)
+    const t1 = resolveTarget({ server: 'http://h1:1/' }, env);
+    assert.equal(t1.token, 'stored-1');
+    assert.equal(t1.serverFrom, 'flag');
+    const withEnv = { ...env, SDRLINK_SERVER: 'http://h1:1', SDRLINK_TOKEN: 'env-token' };
+    assert.deepEqual(
+      [
+        resolveTarget({}, withEnv).server,
+        resolveTarget({}, withEnv).token,
+        resolveTarget({}, withEnv).tokenFrom,
+      ],
+      ['http://h1:1', 'env-token', 'env'],
+    );
+    const flagged = resolveTarget({ server: 'http://h3:3', token: 'flag-token' }, withEnv);
+    assert.deepEqual(
+      [flagged.server, flagged.token, flagged.tokenFrom],
+      ['http://h3:3', 'flag-token', 'flag'],
+    );
+    assert.throws(() => resolveTarget({ server: 'http://h3:3' }, env), code('ERR_NO_CREDENTIAL'));
+  });
+});

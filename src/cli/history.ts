@@ -1,0 +1,55 @@
+/** `sdrlink history` implementation: see commands/history.ts. */
+import { AgentError, SignalingClient } from '../agents/index.js';
+import type { TransferWire } from '../wire/index.js';
+import { formatBytes, jsonLine } from './format.js';
+
+const FILTERS = ['status', 'type', 'provider', 'since', 'until', 'limit'] as const;
+
+export async function runHistory(o: Record<string, unknown>): Promise<number> {
+  const json = o['json'] === true;
+  const client = new SignalingClient(String(o['server']), String(o['token']));
+  try {
+    const filter: Partial<Record<(typeof FILTERS)[number], string>> = {};
+    for (const k of FILTERS) if (typeof o[k] === 'string') filter[k] = o[k];
+    const rows = await client.listTransfers(filter);
+    process.stdout.write(json ? `${JSON.stringify(rows)}\n` : table(rows));
+    return 0;
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    if (json)
+      process.stdout.write(jsonLine({ ok: false, code: e.code ?? 'ERR_UNKNOWN', message: e.message }));
+    else process.stderr.write(`sdrlink history: ${e.code !== undefined ? `${e.code}: ` : ''}${e.message}\n`);
+    return err instanceof AgentError && err.code === 'ERR_CONFIG' ? 2 : 1;
+  } finally {
+    client.close();
+  }
+}
+
+/** The rows as an aligned table: when, type, provider, status, size, path, reason. */
+export function table(rows: readonly TransferWire[]): string {
+  if (rows.length === 0) return 'no transfers\n';
+  const head = ['WHEN (UTC)', 'TYPE', 'PROVIDER', 'STATUS', 'SIZE', 'PATH', 'REASON'];
+  const body = rows.map((r) => [
+    r.created_at.slice(0, 19).replace('T', ' '),
+    r.request_type,
+    r.provider_name ?? '-',
+    r.status,
+    r.file_size > 0 ? formatBytes(r.file_size) : '-',
+    r.path ?? (r.transport === 'relay' ? 'ws-relay' : (r.transport ?? '-')),
+    reason(r),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return `${[line(head), ...body.map(line)].join('\n')}\n`;
+}
+
+function reason(r: TransferWire): string {
+  if (r.error_code === undefined || r.error_code === null)
+    return r.status === 'completed' ? '' : (r.error ?? '');
+  const side = r.failed_side === null || r.failed_side === undefined ? '' : ` (${r.failed_side})`;
+  return `${r.error_code}${side}: ${r.error_message ?? ''}`.slice(0, 120);
+}
