@@ -368,6 +368,19 @@ export class Lab {
     return this.exec(this.ns.pub, [process.execPath, '--input-type=module', '-e', code]).trim();
   }
 
+  /** The server's transfer record of a session (`GET /api/transfers`, from inside the public segment). */
+  transferRecord(token: string, sessionId: string): Record<string, unknown> | undefined {
+    const code = [
+      `const r = await fetch(${JSON.stringify(this.url + '/api/transfers')}, { headers: { authorization: 'Bearer ' + ${JSON.stringify(token)} } });`,
+      `const list = await r.json();`,
+      `console.log(JSON.stringify(Array.isArray(list) ? list.find((t) => t.session_id === ${JSON.stringify(sessionId)}) ?? null : null));`,
+    ].join('\n');
+    const v = JSON.parse(
+      this.exec(this.ns.pub, [process.execPath, '--input-type=module', '-e', code]),
+    ) as unknown;
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
+  }
+
   async destroy(): Promise<void> {
     for (const p of this.#procs) {
       if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');

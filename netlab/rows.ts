@@ -131,6 +131,9 @@ export interface RowResult {
   note: string;
   /** The consumer's stderr tail when the row failed. */
   log?: string;
+  /** The server's transfer record: its `path` (the last reported, from either side) and `status`. */
+  server_path?: string | null;
+  server_status?: string;
 }
 
 /** The `signal` request for about `bytes` bytes (complex64 samples: 8 bytes each). */
@@ -241,7 +244,21 @@ export async function runRow(
     const fallbackOk =
       row.expectFallback === undefined || fallbacks.some((f) => f['fallback'] === row.expectFallback);
     if (!fallbackOk) notes.push(`expected the provider's fallback reason ${row.expectFallback ?? ''}`);
-    const pathOk = path !== undefined && row.expect.test(path) && fallbackOk;
+    // The server's record: completed, with a path of the same kind (the provider may report its own view
+    // of the pair, local = provider; a relayed pair has a relay side from both views).
+    const rec = lab.transferRecord(consumerToken, String(result['session_id']));
+    const serverPath = typeof rec?.['path'] === 'string' ? rec['path'] : null;
+    const kind = (p: string | null | undefined) =>
+      p === 'ws-relay'
+        ? 'ws-relay'
+        : p?.includes('relay') === true
+          ? 'turn'
+          : p === null || p === undefined
+            ? 'none'
+            : 'direct';
+    const recordOk = rec?.['status'] === 'completed' && kind(serverPath) === kind(path);
+    if (!recordOk) notes.push(`server record ${String(rec?.['status'])} ${String(serverPath)}`);
+    const pathOk = path !== undefined && row.expect.test(path) && fallbackOk && recordOk;
     if (!pathOk) notes.push(`path ${String(path)} does not match ${String(row.expect)}`);
     if (!shaOk) notes.push('sha256 mismatch');
     return {
@@ -254,6 +271,8 @@ export async function runRow(
       first_byte_ms: Number(result['first_byte_ms']),
       rate_bps: Number(result['rate']),
       note: notes.join('; '),
+      server_path: serverPath,
+      ...(typeof rec?.['status'] === 'string' ? { server_status: rec['status'] } : {}),
       ...(pathOk && shaOk ? {} : { log: consumer.stderr().slice(-3000) + provider.stderr().slice(-2000) }),
     };
   } catch (err) {
@@ -266,11 +285,11 @@ export async function runRow(
 /** The results as a Markdown table. */
 export function resultsTable(results: RowResult[]): string {
   const head =
-    '| row | condition | expected | path | route | sha256 | first byte | throughput | notes |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |';
+    '| row | condition | expected | path (consumer) | route | server record | sha256 | first byte | throughput | notes |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
   const rows = results.map((r) => {
     const mbit = r.rate_bps === undefined ? '–' : `${((r.rate_bps * 8) / 1e6).toFixed(1)} Mbit/s`;
     const fb = r.first_byte_ms === undefined ? '–' : `${(r.first_byte_ms / 1000).toFixed(2)} s`;
-    return `| ${r.ok ? '✅' : '❌'} ${r.id} | ${r.title} | ${r.expected} | \`${r.path ?? '–'}\` | ${r.route ?? '–'} | ${r.sha256_ok ? 'verified' : '–'} | ${fb} | ${mbit} | ${r.note.replace(/\|/g, '/').replace(/\n/g, ' ').slice(0, 300)} |`;
+    return `| ${r.ok ? '✅' : '❌'} ${r.id} | ${r.title} | ${r.expected} | \`${r.path ?? '–'}\` | ${r.route ?? '–'} | ${r.server_path === undefined || r.server_path === null ? '–' : `\`${r.server_path}\``} | ${r.sha256_ok ? 'verified' : '–'} | ${fb} | ${mbit} | ${r.note.replace(/\|/g, '/').replace(/\n/g, ' ').slice(0, 300)} |`;
   });
   return [head, ...rows].join('\n');
 }
