@@ -295,10 +295,9 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     directory
       .refreshDisabled()
       .then((added) => {
-        for (const id of added) {
-          const name = directory.cached(id)?.username ?? `#${id}`;
-          app.log.info({ user: id }, 'user disabled: dropping its sockets');
-          ctx.watch.userDisabled(id, name);
+        for (const u of added) {
+          app.log.info({ user: u.id }, 'user disabled: dropping its sockets');
+          ctx.watch.userDisabled(u.id, u.username);
         }
       })
       .catch((err: unknown) => app.log.error({ err }, 'reading disabled users failed'))

@@ -44,14 +44,19 @@ export class UserDirectory {
   }
 
   /**
-   * Re-reads which users are disabled; returns the ids newly disabled since the last read. Users whose
+   * Re-reads which users are disabled; returns those newly disabled since the last read. Users whose
    * state changed are dropped from the cache, so their next look-up reads the database.
    */
-  async refreshDisabled(): Promise<number[]> {
+  async refreshDisabled(): Promise<Array<{ id: number; username: string }>> {
     const now = new Set(await this.#storage.users.disabledIds());
     const before = this.#disabled;
-    const added = [...now].filter((id) => !before.has(id));
-    for (const id of added) this.#users.delete(id);
+    const added: Array<{ id: number; username: string }> = [];
+    for (const id of now) {
+      if (before.has(id)) continue;
+      const name = this.#users.get(id)?.username ?? (await this.#storage.users.byId(id))?.username;
+      added.push({ id, username: name ?? `#${id}` });
+      this.#users.delete(id);
+    }
     for (const id of before) if (!now.has(id)) this.#users.delete(id);
     this.#disabled = now;
     return added;
