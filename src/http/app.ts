@@ -12,7 +12,7 @@ import Fastify, {
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { installErrorHandlers } from './error-handler.js';
-import { clientErrorReply, errorBody, type ErrorReply } from './errors.js';
+import { clientErrorReply, errorBody, frameworkErrorReply, type ErrorReply } from './errors.js';
 import { httpLogging, type HttpLogOptions } from './logging.js';
 
 /** Options of {@link createHttpApp}. */
@@ -59,7 +59,7 @@ export function createHttpApp(o: HttpAppOptions): FastifyInstance {
     // routing errors (a URL that is not valid percent-encoding, an over-long path parameter) in the one
     // shape, through the area's registry
     frameworkErrors: ((err, _request, reply) => {
-      const r = o.toErrorReply(err);
+      const r = frameworkErrorReply(err.code) ?? o.toErrorReply(err);
       const plain = reply as unknown as FastifyReply;
       void plain.code(r.status).send(errorBody(r.code, r.message));
     }) satisfies FastifyServerOptions['frameworkErrors'],

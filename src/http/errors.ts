@@ -42,6 +42,32 @@ export function excerpt(text: string, max = MAX_EXCERPT): string {
 }
 
 /**
+ * The answer to a URL the router refused before any route was chosen (Fastify's `frameworkErrors`): not
+ * valid percent-encoded UTF-8, or a path parameter over the router's limit. Every area answers these the
+ * same way, never quoting the URL; undefined for another error (the area's registry answers it).
+ */
+export function frameworkErrorReply(
+  errCode: string | undefined,
+): { status: number; code: string; message: string } | undefined {
+  switch (errCode) {
+    case 'FST_ERR_BAD_URL':
+      return {
+        status: 400,
+        code: 'ERR_BAD_URL',
+        message: 'the request URL is not valid percent-encoded UTF-8',
+      };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return {
+        status: 414,
+        code: 'ERR_URL_TOO_LONG',
+        message: 'a path parameter of the request URL is too long',
+      };
+    default:
+      return undefined;
+  }
+}
+
+/**
  * The answer to a request Node's HTTP parser refused before any route saw it (`clientError`): a header
  * block over the limit (the request line included: an over-long URL lands here), a malformed request, a
  * request that took too long to arrive. In the one error shape, and never quoting the request.

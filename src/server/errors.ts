@@ -110,10 +110,6 @@ export function toApiError(err: unknown, bodyLimit: number): ApiError {
       return new ApiError('ERR_MEDIA_TYPE', 'unsupported content-type: send application/json');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ApiError('ERR_BAD_REQUEST', 'request body size does not match Content-Length');
-    case 'FST_ERR_BAD_URL':
-      return new ApiError('ERR_BAD_URL', 'the request URL is not valid percent-encoded UTF-8');
-    case 'FST_ERR_MAX_PARAM_LENGTH':
-      return new ApiError('ERR_URL_TOO_LONG', 'a path parameter of the request URL is too long');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new ApiError('ERR_JSON', 'request body is not valid JSON');
