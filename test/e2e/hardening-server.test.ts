@@ -174,6 +174,8 @@ describe('class 1: an operator disables an account at once', () => {
     assert.equal(s.status, 201, JSON.stringify(s.body));
     const sid = (s.body as { session_id: string }).session_id;
 
+    // the provider's JWT and user are now in the server's caches: the fast path must see the disable too
+    assert.equal((await api(srv.url, prov.token, 'GET', '/api/me')).status, 200);
     const provPush = await push(srv, prov.token);
     await provPush.next((m) => m['type'] === 'hello');
     const consPush = await push(srv, key);
