@@ -42,6 +42,7 @@ export async function startServer(
       dbPath,
       '--log-level',
       'warn',
+      '--open-registration',
       ...extraArgs,
     ],
     {

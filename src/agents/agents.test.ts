@@ -70,7 +70,7 @@ describe('provider and consumer over in-memory channels', () => {
   let n = 0;
 
   before(async () => {
-    app = await buildServer({ db: ':memory:', logLevel: 'silent' });
+    app = await buildServer({ db: ':memory:', logLevel: 'silent', registration: true });
     await app.listen({ host: '127.0.0.1', port: 0 });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     dir = await mkdtemp(join(tmpdir(), 'sdrlink-agents-'));

@@ -95,7 +95,20 @@ async function startServerProcess(db: string): Promise<{ proc: ChildProcess; url
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   const proc = spawn(
     process.execPath,
-    [main, 'server', '--port', '0', '--host', '127.0.0.1', '--db', db, '--log-level', 'warn'],
+    // the demo registers its two users over the API: registration is closed by default
+    [
+      main,
+      'server',
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--db',
+      db,
+      '--log-level',
+      'warn',
+      '--open-registration',
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },

@@ -5,11 +5,14 @@
  */
 import Fastify, {
   type FastifyInstance,
+  type FastifyReply,
   type FastifySchemaCompiler,
   type FastifyServerOptions,
 } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { installErrorHandlers } from './error-handler.js';
-import type { ErrorReply } from './errors.js';
+import { clientErrorReply, errorBody, frameworkErrorReply, type ErrorReply } from './errors.js';
 import { httpLogging, type HttpLogOptions } from './logging.js';
 
 /** Options of {@link createHttpApp}. */
@@ -30,6 +33,20 @@ export interface HttpAppOptions {
   toErrorReply: (err: unknown) => ErrorReply;
 }
 
+/** Node's `clientError` (a request its parser refused): the one error shape, then close. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const r = clientErrorReply(err.code);
+  const body = JSON.stringify(errorBody(r.code, r.message));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
 /**
  * Creates the app (not listening), with its error and not-found handlers installed.
  *
@@ -39,6 +56,14 @@ export interface HttpAppOptions {
 export function createHttpApp(o: HttpAppOptions): FastifyInstance {
   const common = {
     ...httpLogging(o.log),
+    // routing errors (a URL that is not valid percent-encoding, an over-long path parameter) in the one
+    // shape, through the area's registry
+    frameworkErrors: ((err, _request, reply) => {
+      const r = frameworkErrorReply(err.code) ?? o.toErrorReply(err);
+      const plain = reply as unknown as FastifyReply;
+      void plain.code(r.status).send(errorBody(r.code, r.message));
+    }) satisfies FastifyServerOptions['frameworkErrors'],
+    clientErrorHandler: answerClientError,
     bodyLimit: o.bodyLimit,
     ...(o.trustProxy !== undefined ? { trustProxy: o.trustProxy } : {}),
     ...(o.routerOptions !== undefined ? { routerOptions: o.routerOptions } : {}),

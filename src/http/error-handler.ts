@@ -4,10 +4,7 @@
  * would flood the log under a misbehaving client).
  */
 import type { FastifyInstance } from 'fastify';
-import { errorBody, type ErrorReply } from './errors.js';
-
-/** Longest part of a request path echoed in a 404 message. */
-const MAX_ECHOED_PATH = 200;
+import { errorBody, excerpt, type ErrorReply } from './errors.js';
 
 /**
  * Installs the error handler (anything thrown while handling a request, translated by `toReply`, which
@@ -22,7 +19,7 @@ export function installErrorHandlers(app: FastifyInstance, toReply: (err: unknow
     void reply.code(r.status).send(errorBody(r.code, r.message));
   });
   app.setNotFoundHandler((request, reply) => {
-    const path = (request.url.split('?')[0] ?? '').slice(0, MAX_ECHOED_PATH);
+    const path = excerpt(request.url.split('?')[0] ?? '');
     void reply.code(404).send(errorBody('ERR_NOT_FOUND', `no route ${request.method} ${path}`));
   });
 }

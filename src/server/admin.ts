@@ -10,6 +10,7 @@ import { TokenService } from './auth/jwt.js';
 import { hashPassword } from './auth/passwords.js';
 import { loadJwtSecret } from './auth/secret.js';
 import { REQUEST_TYPE_PATTERN } from './config.js';
+import { pruneFinalSessions, type RetentionResult } from './retention.js';
 import { USERNAME_PATTERN } from './schemas.js';
 
 export interface AdminTarget {
@@ -120,6 +121,41 @@ export async function tokenFor(target: AdminTarget, username: string): Promise<U
     const issued = await tokens.issue(user.id, user.clientType);
     return { user, token: issued.token, expiresAt: issued.expiresAt };
   });
+}
+
+/**
+ * Disables (or, with `disabled` false, enables) a user. A running server on the same database notices
+ * within its `userPollMs` (1 s by default): it refuses the user's tokens and API keys (401
+ * `ERR_USER_DISABLED`) and closes its push and relay sockets (4401). Disabling a disabled user keeps the
+ * first time.
+ */
+export async function setUserDisabled(
+  target: AdminTarget,
+  username: string,
+  disabled: boolean,
+): Promise<UserRecord> {
+  return withStorage(target, async (storage) => {
+    const user = await storage.users.byName(username);
+    if (user === undefined) throw new AdminError('ERR_USER_NOT_FOUND', `no user ${JSON.stringify(username)}`);
+    if (disabled === (user.disabledAt !== null)) return user;
+    const updated = await storage.users.setDisabled(user.id, disabled ? new Date().toISOString() : null);
+    if (updated === undefined)
+      throw new AdminError('ERR_USER_NOT_FOUND', `no user ${JSON.stringify(username)}`);
+    return updated;
+  });
+}
+
+/** Runs one retention pass on the database (`sdrlink db prune`). */
+export async function pruneDatabase(
+  target: Pick<AdminTarget, 'db'>,
+  olderThanMs: number,
+): Promise<RetentionResult> {
+  const storage = createSqliteStorage(target.db);
+  try {
+    return await pruneFinalSessions(storage, olderThanMs);
+  } finally {
+    await storage.close();
+  }
 }
 
 /** Every user. */

@@ -38,6 +38,7 @@ import { Heartbeat } from './signaling/heartbeat.js';
 import { SignalingHub } from './signaling/hub.js';
 import { ProviderRegistry } from './signaling/providers.js';
 import { registerPushRoute } from './signaling/push.js';
+import { pruneFinalSessions } from './retention.js';
 
 /** Options for {@link buildServer}: any subset of {@link ServerOptions}, plus what tests inject. */
 export interface BuildOptions extends Partial<Omit<ServerOptions, 'login' | 'relay'>> {
@@ -233,6 +234,16 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   await app.register(async (wsScope) => {
     await wsScope.register(websocket, {
       options: { maxPayload: options.relay.maxMessageBytes, perMessageDeflate: false },
+      // a socket error (a message over maxPayload, a bad frame): ws closes that connection (1009/1002), so
+      // this is once per connection; a client's fault, logged at warn without a stack
+      errorHandler(error, socket, request) {
+        const code = (error as NodeJS.ErrnoException).code;
+        request.log.warn(
+          { code, msg: error.message, user: request.user?.id, url: request.routeOptions.url },
+          'websocket closed on a client error',
+        );
+        if (socket.readyState === socket.OPEN) socket.terminate();
+      },
       preClose(done) {
         relay.closeAll();
         for (const client of wsScope.websocketServer.clients) {
@@ -267,6 +278,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
       .then(() => {
         ctx.limiter.prune();
         relay.prune();
+        service.pruneRates();
       })
       .catch((err: unknown) => app.log.error({ err }, 'session sweep failed'))
       .finally(() => {
@@ -275,8 +287,56 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   }, options.sweepIntervalMs);
   sweeper.unref();
 
+  // `sdrlink user disable` writes the database from another process: re-read the disabled users often,
+  // and drop the sockets of those newly disabled (their next request is refused by the token hook)
+  let polling = false;
+  const userPoll = setInterval(() => {
+    if (polling) return;
+    polling = true;
+    directory
+      .refreshDisabled()
+      .then((added) => {
+        for (const u of added) {
+          app.log.info({ user: u.id }, 'user disabled: dropping its sockets');
+          ctx.watch.userDisabled(u.id, u.username);
+        }
+      })
+      .catch((err: unknown) => app.log.error({ err }, 'reading disabled users failed'))
+      .finally(() => {
+        polling = false;
+      });
+  }, options.userPollMs);
+  userPoll.unref();
+  try {
+    await directory.refreshDisabled();
+  } catch (err) {
+    clearInterval(userPoll);
+    clearInterval(sweeper);
+    if (ownStorage) await rawStorage.close();
+    throw err;
+  }
+
+  // retention: final sessions' signals, candidates, history and declines after `retentionMs`
+  let retaining = false;
+  const retain = () => {
+    if (retaining || options.retentionMs === 0) return;
+    retaining = true;
+    pruneFinalSessions(storage, options.retentionMs, now())
+      .then((r) => {
+        if (r.sessions > 0) app.log.info({ ...r }, 'retention: pruned final sessions');
+      })
+      .catch((err: unknown) => app.log.error({ err }, 'retention pass failed'))
+      .finally(() => {
+        retaining = false;
+      });
+  };
+  const retention = options.retentionMs === 0 ? undefined : setInterval(retain, options.retentionIntervalMs);
+  retention?.unref();
+
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
+    clearInterval(userPoll);
+    if (retention !== undefined) clearInterval(retention);
     heartbeat.stop();
     ctx.watch.stop();
     if (ownStorage) await storage.close();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, defaultOptions, loadConfig } from './config.js';
+import { ConfigError, defaultOptions, loadConfig, parseDurationMs } from './config.js';
 
 describe('server configuration', () => {
   it('defaults to 127.0.0.1:8080, ./.sdrlink/sdrlink.sqlite, no ICE servers, the seed request types', () => {
@@ -12,6 +12,57 @@ describe('server configuration', () => {
     assert.deepEqual(o.iceServers, []);
     assert.deepEqual(o.requestTypes, ['spectrum', 'signal', 'battery-report']);
     assert.deepEqual(o, defaultOptions());
+  });
+
+  it('closes registration and caps each user by default (docs/security.md)', () => {
+    const o = loadConfig({}, {});
+    assert.equal(o.registration, false);
+    assert.equal(o.sessionsPerMinute, 120);
+    assert.equal(o.maxPushPerUser, 20);
+    assert.equal(o.relay.maxRelaysPerUser, 10);
+    assert.equal(o.retentionMs, 30 * 24 * 3600_000);
+    assert.equal(o.userPollMs, 1000);
+  });
+
+  it('opens registration with --open-registration, --registration open or SDRLINK_REGISTRATION=open', () => {
+    assert.equal(loadConfig({ openRegistration: true }, {}).registration, true);
+    assert.equal(loadConfig({ registration: 'open' }, {}).registration, true);
+    assert.equal(loadConfig({}, { SDRLINK_REGISTRATION: 'open' }).registration, true);
+    assert.equal(
+      loadConfig({ registration: 'closed' }, { SDRLINK_REGISTRATION: 'open' }).registration,
+      false,
+    );
+  });
+
+  it('reads the per-user caps and retention from flags and environment', () => {
+    const o = loadConfig(
+      { sessionsPerMinute: '5', maxPushPerUser: '2', retention: '12h' },
+      { SDRLINK_MAX_RELAYS_PER_USER: '3', SDRLINK_RETENTION_INTERVAL_MS: '500', SDRLINK_USER_POLL_MS: '50' },
+    );
+    assert.equal(o.sessionsPerMinute, 5);
+    assert.equal(o.maxPushPerUser, 2);
+    assert.equal(o.relay.maxRelaysPerUser, 3);
+    assert.equal(o.retentionMs, 12 * 3600_000);
+    assert.equal(o.retentionIntervalMs, 500);
+    assert.equal(o.userPollMs, 50);
+    assert.equal(loadConfig({ retention: 'off' }, {}).retentionMs, 0);
+    assert.equal(loadConfig({}, { SDRLINK_RETENTION: '0' }).retentionMs, 0);
+    assert.throws(
+      () => loadConfig({ sessionsPerMinute: '0' }, {}),
+      /--sessions-per-minute: must be between 1/,
+    );
+    assert.throws(() => loadConfig({ retention: 'a while' }, {}), /--retention: "a while" is not a duration/);
+  });
+
+  it('parses durations: units, bare seconds, off', () => {
+    assert.equal(parseDurationMs('30d', 'x'), 30 * 86_400_000);
+    assert.equal(parseDurationMs('2w', 'x'), 14 * 86_400_000);
+    assert.equal(parseDurationMs('90m', 'x'), 5_400_000);
+    assert.equal(parseDurationMs('45', 'x'), 45_000);
+    assert.equal(parseDurationMs('250ms', 'x'), 250);
+    assert.equal(parseDurationMs('OFF', 'x'), 0);
+    for (const bad of ['', '-1d', '1.5h', '3y', '9'.repeat(30)])
+      assert.throws(() => parseDurationMs(bad, '--retention'), ConfigError, bad);
   });
 
   it('takes flags over environment over defaults', () => {

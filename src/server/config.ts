@@ -21,6 +21,8 @@ export interface RelayOptions {
   maxMessageBytes: number;
   /** Relays open at once (waiting or running). */
   maxRelays: number;
+  /** Relays one user may take part in at once (either side). */
+  maxRelaysPerUser: number;
   /** Bytes one relay may carry (both directions). */
   maxBytesPerRelay: number;
   /** Bytes a user's relays may carry per `userWindowMs`. */
@@ -56,7 +58,7 @@ export interface ServerOptions {
   sweepIntervalMs: number;
   /** Request types accepted even when no provider declares them. */
   requestTypes: string[];
-  /** Whether `POST /api/auth/register` is open. */
+  /** Whether `POST /api/auth/register` is open (default closed: operators create users, docs/security.md). */
   registration: boolean;
   /** Largest request body in bytes. */
   bodyLimit: number;
@@ -64,6 +66,19 @@ export interface ServerOptions {
   signalMaxBytes: number;
   /** Sessions a consumer may have open (not final) at once. */
   maxOpenSessionsPerUser: number;
+  /** Sessions a user may create per minute (`POST /api/ice/initiate`); 429 beyond. */
+  sessionsPerMinute: number;
+  /** Push WebSockets (`/api/ws`) one user may hold open at once. */
+  maxPushPerUser: number;
+  /**
+   * Final sessions older than this (by their last change) lose their signals, candidates, status history
+   * and declines; their session and transfer rows stay (history). 0 = keep everything.
+   */
+  retentionMs: number;
+  /** How often the retention pass runs. */
+  retentionIntervalMs: number;
+  /** How often the server re-reads which users are disabled (`sdrlink user disable` writes the database). */
+  userPollMs: number;
   login: LoginLimitOptions;
   relay: RelayOptions;
   /** Trust X-Forwarded-For (behind a reverse proxy) for client addresses. */
@@ -89,6 +104,7 @@ export const REQUEST_TYPE_PATTERN = /^[a-z][a-z0-9-]{0,63}$/;
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
+const DAY_MS = 24 * 3600_000;
 
 /** The defaults, for a server on 127.0.0.1:8080 with its database in `./.sdrlink/`. */
 export function defaultOptions(): ServerOptions {
@@ -104,15 +120,21 @@ export function defaultOptions(): ServerOptions {
     sessionTtlMs: 10 * 60_000,
     sweepIntervalMs: 30_000,
     requestTypes: [...DEFAULT_REQUEST_TYPES],
-    registration: true,
+    registration: false,
     bodyLimit: 256 * KiB,
     signalMaxBytes: 64 * KiB,
     maxOpenSessionsPerUser: 100,
+    sessionsPerMinute: 120,
+    maxPushPerUser: 20,
+    retentionMs: 30 * DAY_MS,
+    retentionIntervalMs: 3600_000,
+    userPollMs: 1000,
     login: { maxFailures: 10, windowMs: 5 * 60_000, maxRegistrations: 100 },
     relay: {
       windowBytes: 4 * MiB,
       maxMessageBytes: 1 * MiB,
       maxRelays: 100,
+      maxRelaysPerUser: 10,
       maxBytesPerRelay: 8 * GiB,
       maxBytesPerUser: 64 * GiB,
       userWindowMs: 24 * 3600_000,
@@ -138,6 +160,12 @@ export interface ConfigFlags {
   requestTypes?: string;
   tokenTtl?: string;
   registration?: string;
+  /** `--open-registration` (a switch). */
+  openRegistration?: boolean | string;
+  sessionsPerMinute?: string;
+  maxPushPerUser?: string;
+  maxRelaysPerUser?: string;
+  retention?: string;
   relayWindow?: string;
   relayJoinTimeout?: string;
   maxRelays?: string;
@@ -215,6 +243,29 @@ export function parseIceServers(text: string, name: string): IceServer[] {
   });
 }
 
+const DURATION = /^(\d+)\s*(ms|s|m|h|d|w)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: DAY_MS, w: 7 * DAY_MS };
+
+/**
+ * Parses an age or interval: `30d`, `12h`, `90m`, `45s`, `500ms`, `2w`, or a bare number of seconds;
+ * `off` or `0` is 0.
+ *
+ * @example parseDurationMs('30d', '--retention') // 2592000000
+ */
+export function parseDurationMs(text: string, name: string): number {
+  const t = text.trim().toLowerCase();
+  if (t === 'off' || t === 'never') return 0;
+  const m = DURATION.exec(t);
+  if (m === null)
+    throw new ConfigError(
+      `${name}: ${JSON.stringify(text)} is not a duration (e.g. 30d, 12h, 90m, 45s, off)`,
+    );
+  const ms = Number(m[1]) * (UNIT_MS[m[2] ?? 's'] as number);
+  if (!Number.isSafeInteger(ms) || ms > 100 * 365 * DAY_MS)
+    throw new ConfigError(`${name}: ${JSON.stringify(text)} is longer than 100 years`);
+  return ms;
+}
+
 /** Shape of a metrics token: 16 to 256 visible ASCII characters (what `Bearer <token>` can carry). */
 const METRICS_TOKEN = /^[\x21-\x7e]{16,256}$/;
 
@@ -288,7 +339,9 @@ export function parseCorsOrigins(text: string, name: string): string[] {
  * Builds the options from flags, then environment, then defaults:
  * SDRLINK_HOST, SDRLINK_PORT, SDRLINK_DB, SDRLINK_JWT_SECRET, SDRLINK_TOKEN_TTL_S, SDRLINK_LOG_LEVEL,
  * SDRLINK_ICE_SERVERS (JSON), SDRLINK_RELAY_AFTER_MS, SDRLINK_SESSION_TTL_MS, SDRLINK_SWEEP_INTERVAL_MS,
- * SDRLINK_REQUEST_TYPES (comma list), SDRLINK_REGISTRATION (open|closed), SDRLINK_BODY_LIMIT,
+ * SDRLINK_REQUEST_TYPES (comma list), SDRLINK_REGISTRATION (open|closed; default closed), SDRLINK_BODY_LIMIT,
+ * SDRLINK_SESSIONS_PER_MINUTE, SDRLINK_MAX_PUSH_PER_USER, SDRLINK_MAX_RELAYS_PER_USER, SDRLINK_RETENTION
+ * (30d, 12h, off), SDRLINK_RETENTION_INTERVAL_MS, SDRLINK_USER_POLL_MS,
  * SDRLINK_MAX_OPEN_SESSIONS, SDRLINK_LOGIN_MAX_FAILURES, SDRLINK_LOGIN_WINDOW_MS, SDRLINK_REGISTER_MAX,
  * SDRLINK_RELAY_WINDOW_BYTES, SDRLINK_RELAY_MAX, SDRLINK_RELAY_MAX_BYTES, SDRLINK_RELAY_USER_MAX_BYTES,
  * SDRLINK_RELAY_JOIN_TIMEOUT_MS, SDRLINK_TRUST_PROXY (1|0), SDRLINK_CORS_ORIGIN (comma list, or *),
@@ -335,6 +388,18 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       throw new ConfigError(`${s.name}: must be open or closed`);
     o.registration = s.value === 'open';
   }
+  if (flags.openRegistration === true || flags.openRegistration === 'true') o.registration = true;
+  if ((s = pick(flags.sessionsPerMinute, '--sessions-per-minute', env, 'SDRLINK_SESSIONS_PER_MINUTE')))
+    o.sessionsPerMinute = int(s, 1, 1_000_000);
+  if ((s = pick(flags.maxPushPerUser, '--max-push-per-user', env, 'SDRLINK_MAX_PUSH_PER_USER')))
+    o.maxPushPerUser = int(s, 1, 1_000_000);
+  if ((s = pick(flags.maxRelaysPerUser, '--max-relays-per-user', env, 'SDRLINK_MAX_RELAYS_PER_USER')))
+    o.relay.maxRelaysPerUser = int(s, 1, 1_000_000);
+  if ((s = pick(flags.retention, '--retention', env, 'SDRLINK_RETENTION')))
+    o.retentionMs = parseDurationMs(s.value, s.name);
+  if ((s = pick(undefined, '', env, 'SDRLINK_RETENTION_INTERVAL_MS')))
+    o.retentionIntervalMs = int(s, 10, 30 * DAY_MS);
+  if ((s = pick(undefined, '', env, 'SDRLINK_USER_POLL_MS'))) o.userPollMs = int(s, 10, 3600_000);
   if ((s = pick(undefined, '', env, 'SDRLINK_BODY_LIMIT'))) o.bodyLimit = int(s, 1024, 64 * MiB);
   if ((s = pick(undefined, '', env, 'SDRLINK_MAX_OPEN_SESSIONS')))
     o.maxOpenSessionsPerUser = int(s, 1, 1_000_000);

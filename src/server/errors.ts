@@ -13,13 +13,15 @@ import {
 } from '../http/validation.js';
 import { StorageError } from '../storage/types.js';
 
-export { errorBody } from '../http/errors.js';
+export { errorBody, excerpt } from '../http/errors.js';
+import { excerpt } from '../http/errors.js';
 
 /** Every code the HTTP API answers with, and its status. */
 export const API_ERROR_STATUS = {
   ERR_VALIDATION: 400,
   ERR_JSON: 400,
   ERR_BAD_REQUEST: 400,
+  ERR_BAD_URL: 400,
   ERR_REQUEST_TYPE: 400,
   ERR_TARGET: 400,
   ERR_TOKEN_MISSING: 401,
@@ -27,6 +29,7 @@ export const API_ERROR_STATUS = {
   ERR_TOKEN_EXPIRED: 401,
   ERR_KEY_REVOKED: 401,
   ERR_CREDENTIALS: 401,
+  ERR_USER_DISABLED: 401,
   ERR_FORBIDDEN: 403,
   ERR_ROLE: 403,
   ERR_REGISTRATION_CLOSED: 403,
@@ -39,12 +42,16 @@ export const API_ERROR_STATUS = {
   ERR_SESSION_CLAIMED: 409,
   ERR_SESSION_STATE: 409,
   ERR_SESSION_DECLINED: 409,
+  ERR_REQUEST_TIMEOUT: 408,
   ERR_BODY_TOO_LARGE: 413,
+  ERR_URL_TOO_LONG: 414,
   ERR_MEDIA_TYPE: 415,
   ERR_UPGRADE_REQUIRED: 426,
   ERR_RATE_LIMITED: 429,
   ERR_TOO_MANY_SESSIONS: 429,
   ERR_TOO_MANY_KEYS: 429,
+  ERR_SESSION_RATE: 429,
+  ERR_HEADERS_TOO_LARGE: 431,
   ERR_INTERNAL: 500,
   ERR_UNAVAILABLE: 503,
 } as const;
@@ -111,7 +118,11 @@ export function toApiError(err: unknown, bodyLimit: number): ApiError {
   }
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   if (status >= 400 && status < 500) {
-    return new ApiError('ERR_BAD_REQUEST', typeof fe.message === 'string' ? fe.message : 'bad request');
+    // Fastify's own messages may quote the raw request: only a short, escaped excerpt goes back
+    return new ApiError(
+      'ERR_BAD_REQUEST',
+      typeof fe.message === 'string' ? excerpt(fe.message) : 'bad request',
+    );
   }
   return new ApiError('ERR_INTERNAL', 'internal server error', undefined, { cause: err });
 }

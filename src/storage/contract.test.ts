@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { SIGNALING_MIGRATIONS } from './migrations/index.js';
 import { createSqliteStorage } from './sqlite/sqlite-storage.js';
-import { StorageError, type NewSession, type Storage } from './types.js';
+import { migrate } from './sqlite/migrate.js';
+import { StorageError, usernameKey, type NewSession, type Storage } from './types.js';
 
 let dir: string;
 before(async () => {
@@ -92,6 +93,37 @@ for (const impl of implementations) {
           (e: unknown) => e instanceof StorageError && e.code === 'ERR_CONFLICT',
         );
         assert.equal((await s.users.list()).length, 4);
+      }));
+
+    it('compares names after NFKC and lower-casing: a look-alike is taken, look-ups ignore case', () =>
+      withStorage(async (s, { p1 }) => {
+        assert.equal(usernameKey('ＰＡ'), 'pa', 'NFKC folds full-width letters');
+        for (const name of ['P1', 'Ｐ1']) {
+          await assert.rejects(
+            s.users.create({ username: name, passwordHash: 'x', clientType: 2, requestTypes: [] }, T0),
+            (e: unknown) => e instanceof StorageError && e.code === 'ERR_CONFLICT',
+            name,
+          );
+        }
+        assert.equal((await s.users.byName('P1'))?.id, p1);
+        assert.equal((await s.users.byName('P1'))?.username, 'p1', 'the stored spelling is kept');
+        assert.equal((await s.users.list()).length, 4);
+      }));
+
+    it('disables and enables a user; lists the disabled ones', () =>
+      withStorage(async (s, { p1, c2 }) => {
+        assert.equal((await s.users.byId(p1))?.disabledAt, null);
+        assert.deepEqual(await s.users.disabledIds(), []);
+        assert.equal((await s.users.setDisabled(p1, at(1)))?.disabledAt, at(1));
+        assert.equal((await s.users.setDisabled(c2, at(2)))?.disabledAt, at(2));
+        assert.deepEqual(
+          await s.users.disabledIds(),
+          [p1, c2].sort((a, b) => a - b),
+        );
+        assert.equal((await s.users.byName('p1'))?.disabledAt, at(1));
+        assert.equal((await s.users.setDisabled(p1, null))?.disabledAt, null);
+        assert.deepEqual(await s.users.disabledIds(), [c2]);
+        assert.equal(await s.users.setDisabled(9999, at(3)), undefined);
       }));
 
     it('stores hostile text verbatim (bound parameters only)', () =>
@@ -429,6 +461,39 @@ for (const impl of implementations) {
         assert.deepEqual(await s.sessions.countOpenByStatus(), { pending: 2 });
       }));
 
+    it('prunes old final sessions (signals, history, declines) and keeps their session and transfer rows; leaves open and young ones', () =>
+      withStorage(async (s, { p1, c1 }) => {
+        const old = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        const posted = await s.signals.post(
+          { sessionId: old, signalType: 'offer', signalData: '{}', fromUserId: p1, toUserId: c1 },
+          at(1),
+          { claim: true },
+        );
+        assert.ok(posted.ok);
+        await s.catalogs.decline({ sessionId: old, userId: p1, code: 'ERR_X', message: 'no', at: at(1) });
+        assert.ok(await s.sessions.transition(old, ['offered'], 'cancelled', at(2), c1));
+        const openOld = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        const young = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        assert.ok(await s.sessions.transition(young, ['pending'], 'cancelled', at(100), c1));
+
+        const r = await s.sessions.prune(at(50), 10);
+        assert.deepEqual(r, { sessions: 1, signals: 1, history: 3, declines: 1 });
+        assert.deepEqual(await s.sessions.history(old), []);
+        assert.deepEqual(await s.signals.listFor(old, c1, 0, 10), []);
+        assert.deepEqual(await s.catalogs.declines(old), []);
+        assert.equal((await s.sessions.get(old))?.status, 'cancelled');
+        assert.equal((await s.transfers.get(old))?.status, 'cancelled');
+        assert.equal((await s.transfers.listForUser(c1, 10)).length, 3);
+        assert.equal((await s.sessions.history(openOld)).length, 1);
+        assert.equal((await s.sessions.history(young)).length, 2);
+        assert.deepEqual(await s.sessions.prune(at(50), 10), {
+          sessions: 0,
+          signals: 0,
+          history: 0,
+          declines: 0,
+        });
+      }));
+
     it('stores, replaces and lists provider catalogs; records each decline once; lists the pending ones', () =>
       withStorage(async (s, { p1, p2, c1 }) => {
         assert.equal(await s.catalogs.get(p1), undefined);
@@ -673,6 +738,37 @@ for (const impl of implementations) {
 }
 
 describe('storage: SQLite file', () => {
+  it('migration 007 keys existing names; two names equal but for case both survive, the later keyed by id', async () => {
+    const path = join(dir, 'pre-007.sqlite');
+    const raw = new BetterSqlite3(path);
+    try {
+      migrate(
+        raw,
+        SIGNALING_MIGRATIONS.filter((m) => m.version < 7),
+      );
+      const insert = raw.prepare(
+        "INSERT INTO users (username, password_hash, client_type, request_types, created_at) VALUES (?, 'h', 2, '[]', ?)",
+      );
+      insert.run('Alice', T0);
+      insert.run('alice', T0);
+      insert.run('bob', T0);
+    } finally {
+      raw.close();
+    }
+    const s = createSqliteStorage(path);
+    try {
+      assert.equal((await s.users.byName('ALICE'))?.username, 'Alice', 'the first keeps the name');
+      assert.equal((await s.users.byName('BOB'))?.username, 'bob');
+      assert.equal((await s.users.list()).length, 3);
+      await assert.rejects(
+        s.users.create({ username: 'BOB', passwordHash: 'x', clientType: 2, requestTypes: [] }, T0),
+        (e: unknown) => e instanceof StorageError && e.code === 'ERR_CONFLICT',
+      );
+    } finally {
+      await s.close();
+    }
+  });
+
   it('keeps everything across close and reopen, and migrates once', async () => {
     const path = join(dir, 'reopen.sqlite');
     const a = createSqliteStorage(path);

@@ -52,6 +52,18 @@ export interface UserRecord {
   /** Request types a provider serves; empty = every known type. Always empty for consumers. */
   requestTypes: string[];
   createdAt: string;
+  /** When an operator disabled the user (`sdrlink user disable`); null while enabled. */
+  disabledAt: string | null;
+}
+
+/**
+ * How user names compare (docs/security.md): Unicode NFKC, then lower case. Two names with the same key
+ * are the same user: registration refuses the second, and look-ups by name use the key.
+ *
+ * @example usernameKey('Alice') === usernameKey('alice') // true
+ */
+export function usernameKey(name: string): string {
+  return name.normalize('NFKC').toLowerCase();
 }
 
 export interface NewUser {
@@ -256,10 +268,21 @@ export interface ApiKeyRepository {
 }
 
 export interface UserRepository {
-  /** Creates a user. Throws StorageError('ERR_CONFLICT') when the name is taken. */
+  /**
+   * Creates a user. Throws StorageError('ERR_CONFLICT') when the name is taken — by any name with the
+   * same {@link usernameKey}.
+   */
   create(user: NewUser, now: string): Promise<UserRecord>;
   byId(id: number): Promise<UserRecord | undefined>;
+  /** The user whose name has the same {@link usernameKey} as `username`. */
   byName(username: string): Promise<UserRecord | undefined>;
+  /**
+   * Sets (a time) or clears (null) `disabledAt`; returns the user as it is afterwards (undefined: no such
+   * user).
+   */
+  setDisabled(id: number, disabledAt: string | null): Promise<UserRecord | undefined>;
+  /** Ids of the disabled users. */
+  disabledIds(): Promise<number[]>;
   setRequestTypes(id: number, requestTypes: string[]): Promise<void>;
   /** The union of every provider's declared request types, sorted. */
   servedRequestTypes(): Promise<string[]>;
@@ -319,6 +342,21 @@ export interface SessionRepository {
   /** Sets `updated_at` of the given sessions (activity that is not a stored row, e.g. a running relay). */
   touch(sessionIds: readonly string[], now: string): Promise<void>;
   history(sessionId: string): Promise<HistoryEntry[]>;
+  /**
+   * Retention (docs/security.md): for at most `limit` final sessions last changed before `cutoff` that
+   * still have any, deletes their signals and candidates, their status history and their declines, in one
+   * transaction. The session and transfer rows stay, so transfer listings keep them. Returns how many
+   * sessions were pruned and rows deleted (call again while `sessions` is `limit`).
+   */
+  prune(cutoff: string, limit: number): Promise<PruneResult>;
+}
+
+/** What one {@link SessionRepository.prune} call removed. */
+export interface PruneResult {
+  sessions: number;
+  signals: number;
+  history: number;
+  declines: number;
 }
 
 export interface SignalRepository {

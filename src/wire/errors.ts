@@ -15,7 +15,7 @@ export type ErrorWire = Static<typeof ErrorWire>;
 
 /**
  * The codes (HTTP 401, WebSocket 4401) that mean "who are you?": no, a bad or an expired token (JWT or
- * API key), a revoked API key; bad credentials.
+ * API key), a revoked API key; bad credentials; a user an operator disabled.
  */
 export const AUTH_ERROR_CODES = [
   'ERR_TOKEN_MISSING',
@@ -23,6 +23,7 @@ export const AUTH_ERROR_CODES = [
   'ERR_TOKEN_EXPIRED',
   'ERR_KEY_REVOKED',
   'ERR_CREDENTIALS',
+  'ERR_USER_DISABLED',
 ] as const;
 
 /**
@@ -32,7 +33,8 @@ export const AUTH_ERROR_CODES = [
 export const WS_CLOSE = {
   /**
    * Missing, malformed, forged or expired token or API key; also sent on an open socket when its API key
-   * is revoked (`ERR_KEY_REVOKED`) or its token or key expires (`ERR_TOKEN_EXPIRED`).
+   * is revoked (`ERR_KEY_REVOKED`), its token or key expires (`ERR_TOKEN_EXPIRED`), or an operator disables
+   * its user (`ERR_USER_DISABLED`).
    */
   UNAUTHENTICATED: 4401,
   /** Not a participant of the session, or the wrong kind of client. */
@@ -43,7 +45,7 @@ export const WS_CLOSE = {
   JOIN_TIMEOUT: 4408,
   /** Session claimed by another provider, final, or this side already joined. */
   CONFLICT: 4409,
-  /** Relay limits: concurrent relays, bytes per relay, bytes per user. */
+  /** Limits: concurrent relays (all, and per user), bytes per relay, bytes per user, push sockets per user. */
   LIMIT: 4429,
   /** Protocol violation (data before relay-ready, a message too large, a slow push reader). */
   POLICY: 1008,

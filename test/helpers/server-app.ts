@@ -32,7 +32,8 @@ export interface TestApp {
 export const TEST_PASSWORD = 'correct horse battery';
 
 export async function testApp(opts: BuildOptions = {}): Promise<TestApp> {
-  const app = await buildServer({ db: ':memory:', logLevel: 'silent', ...opts });
+  // tests register users over the API: open unless a test closes it (the server's default is closed)
+  const app = await buildServer({ db: ':memory:', logLevel: 'silent', registration: true, ...opts });
   const call: TestApp['call'] = async (method, url, o = {}) => {
     const headers: Record<string, string> = { ...o.headers };
     if (o.token !== undefined) headers['authorization'] = `Bearer ${o.token}`;

@@ -24,7 +24,11 @@ import { fileURLToPath } from 'node:url';
 export interface StartServerOptions {
   /** Extra CLI arguments (e.g. `['--session-ttl', '300']`). `--db` here overrides the temporary file. */
   args?: string[];
-  /** Extra environment variables (`undefined` removes one). */
+  /**
+   * Extra environment variables (`undefined` removes one). Registration is open unless a test says
+   * otherwise (`SDRLINK_REGISTRATION: undefined` for the closed default, or `--registration closed`):
+   * tests register their users over the API.
+   */
   env?: Record<string, string | undefined>;
   /** The command that runs the CLI (default {@link cliCommand}: this checkout's), e.g. an installed `sdrlink`. */
   cli?: CliCommand;
@@ -113,7 +117,7 @@ export async function startServerProcess(opts: StartServerOptions = {}): Promise
   full.push(...args);
   const proc = spawn(cli.command, full, {
     cwd: dir,
-    env: { ...process.env, ...opts.env },
+    env: { ...process.env, SDRLINK_REGISTRATION: 'open', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { batteriesCommand } from './batteries.js';
 import { datasetCommand } from './dataset.js';
+import { dbCommand } from './db.js';
 import { demoCommand } from './demo.js';
 import { historyCommand } from './history.js';
 import { loginCommand } from './login.js';
@@ -26,6 +27,7 @@ export const commands: Array<() => Command> = [
   batteriesCommand,
   serverCommand,
   userCommand,
+  dbCommand,
   loginCommand,
   logoutCommand,
   datasetCommand,

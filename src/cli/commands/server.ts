@@ -27,7 +27,24 @@ export function serverCommand(): Command {
     .option('--token-ttl <s>', 'token lifetime in seconds (env SDRLINK_TOKEN_TTL_S; default 86400)')
     .option(
       '--registration <open|closed>',
-      'whether anyone may register (env SDRLINK_REGISTRATION; default open)',
+      'whether anyone may register (env SDRLINK_REGISTRATION; default closed: create users with sdrlink user add)',
+    )
+    .option('--open-registration', 'let anyone register (same as --registration open)')
+    .option(
+      '--sessions-per-minute <n>',
+      'sessions one user may create per minute (env SDRLINK_SESSIONS_PER_MINUTE; default 120)',
+    )
+    .option(
+      '--max-push-per-user <n>',
+      'push WebSockets one user may hold open (env SDRLINK_MAX_PUSH_PER_USER; default 20)',
+    )
+    .option(
+      '--max-relays-per-user <n>',
+      'relays one user may take part in at once (env SDRLINK_MAX_RELAYS_PER_USER; default 10)',
+    )
+    .option(
+      '--retention <age>',
+      "delete final sessions' signals, candidates and status history after this age, keeping the transfer history: 30d, 12h, off (env SDRLINK_RETENTION; default 30d)",
     )
     .option(
       '--relay-window <bytes>',
@@ -62,7 +79,7 @@ export function serverCommand(): Command {
       '--stun-port <port|off>',
       'UDP port of the built-in STUN responder, 0 = any free port (env SDRLINK_STUN_PORT; default: the HTTP port number)',
     )
-    .action(async (flags: Record<string, string | undefined>) => {
+    .action(async (flags: Record<string, string | boolean | undefined>) => {
       const { loadConfig } = await import('../../server/config.js');
       const { startServer } = await import('../../server/main.js');
       const options = loadConfig(flags);

@@ -115,6 +115,37 @@ export function userCommand(): Command {
       }
     });
 
+  for (const [verb, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    user
+      .command(verb)
+      .description(
+        disabled
+          ? 'disable a user: its tokens and API keys are refused and its open connections dropped (a running server notices within a second)'
+          : 'enable a disabled user again',
+      )
+      .argument('<name>', 'user name')
+      .option('--db <path>', 'database file (env SDRLINK_DB; default ./.sdrlink/sdrlink.sqlite)')
+      .option('--json', 'print one JSON object')
+      .action(async (name: string, flags: CommonFlags) => {
+        const { setUserDisabled } = await import('../../server/admin.js');
+        const u = await setUserDisabled(await target(flags), name, disabled);
+        if (flags.json === true) {
+          process.stdout.write(
+            JSON.stringify({ user_id: String(u.id), username: u.username, disabled_at: u.disabledAt }) + '\n',
+          );
+          return;
+        }
+        process.stderr.write(
+          u.disabledAt === null
+            ? `user ${u.username} is enabled\n`
+            : `user ${u.username} is disabled (since ${u.disabledAt})\n`,
+        );
+      });
+  }
+
   user
     .command('list')
     .description('list users')
@@ -129,6 +160,7 @@ export function userCommand(): Command {
         client_type: u.clientType,
         request_types: u.requestTypes,
         created_at: u.createdAt,
+        disabled_at: u.disabledAt,
       }));
       if (flags.json === true) {
         process.stdout.write(JSON.stringify(rows) + '\n');
@@ -136,7 +168,7 @@ export function userCommand(): Command {
       }
       for (const r of rows) {
         process.stdout.write(
-          `${r.user_id}\t${r.username}\t${r.client_type === 1 ? 'provider' : 'consumer'}\t${r.request_types.join(',') || '-'}\n`,
+          `${r.user_id}\t${r.username}\t${r.client_type === 1 ? 'provider' : 'consumer'}\t${r.request_types.join(',') || '-'}${r.disabled_at === null ? '' : '\tdisabled'}\n`,
         );
       }
     });

@@ -22,6 +22,16 @@ export interface Caller {
   credential: Credential;
 }
 
+/**
+ * Refuses a disabled user's credential (any kind): 401 `ERR_USER_DISABLED`.
+ * @throws ApiError ERR_USER_DISABLED
+ */
+export function assertEnabled(directory: UserDirectory, caller: Caller): Caller {
+  if (directory.isDisabled(caller.user))
+    throw new ApiError('ERR_USER_DISABLED', `user ${caller.user.username} is disabled by an operator`);
+  return caller;
+}
+
 const missingToken = (): ApiError =>
   new ApiError('ERR_TOKEN_MISSING', 'Authorization: Bearer <token> is required');
 const malformedToken = (): ApiError =>
@@ -47,10 +57,13 @@ export function userAuthHook(
   return bearerAuth<Caller>({
     missing: missingToken,
     malformed: malformedToken,
-    verify: (token) =>
-      ApiKeyService.isKey(token)
-        ? keys.authenticate(token)
-        : (cachedCallerForToken(tokens, directory, token) ?? callerForToken(tokens, directory, token)),
+    verify: (token) => {
+      if (ApiKeyService.isKey(token))
+        return keys.authenticate(token).then((c) => assertEnabled(directory, c));
+      const cached = cachedCallerForToken(tokens, directory, token);
+      if (cached !== undefined) return assertEnabled(directory, cached);
+      return callerForToken(tokens, directory, token).then((c) => assertEnabled(directory, c));
+    },
     accept: (request, caller) => {
       request.user = caller.user;
       request.credential = caller.credential;
@@ -65,7 +78,10 @@ export function authenticate(
   keys: ApiKeyService,
   token: string,
 ): Promise<Caller> {
-  return ApiKeyService.isKey(token) ? keys.authenticate(token) : callerForToken(tokens, directory, token);
+  const caller = ApiKeyService.isKey(token)
+    ? keys.authenticate(token)
+    : callerForToken(tokens, directory, token);
+  return caller.then((c) => assertEnabled(directory, c));
 }
 
 /** Verifies a JWT and returns its (still existing) user. */

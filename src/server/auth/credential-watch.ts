@@ -10,7 +10,10 @@ import type { Credential } from './authenticate.js';
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** How a watched socket is closed: the error code and its message (the close reason is `code: message`). */
-export type CloseSocket = (code: 'ERR_KEY_REVOKED' | 'ERR_TOKEN_EXPIRED', message: string) => void;
+export type CloseSocket = (
+  code: 'ERR_KEY_REVOKED' | 'ERR_TOKEN_EXPIRED' | 'ERR_USER_DISABLED',
+  message: string,
+) => void;
 
 interface Watched {
   close: CloseSocket;
@@ -19,6 +22,7 @@ interface Watched {
 
 export class CredentialWatch {
   readonly #byKey = new Map<number, Set<Watched>>();
+  readonly #byUser = new Map<number, Set<Watched>>();
   readonly #all = new Set<Watched>();
   readonly #now: () => number;
 
@@ -35,9 +39,16 @@ export class CredentialWatch {
    * Watches a socket's credential: `close` is called once if its key is revoked, and (with `expiry`) when
    * the credential expires. Returns the function that stops watching (call it when the socket closes).
    */
-  watch(credential: Credential, close: CloseSocket, options: { expiry: boolean }): () => void {
+  watch(
+    credential: Credential,
+    close: CloseSocket,
+    options: { expiry: boolean; userId: number },
+  ): () => void {
     const w: Watched = { close, timer: undefined };
     this.#all.add(w);
+    let mine = this.#byUser.get(options.userId);
+    if (mine === undefined) this.#byUser.set(options.userId, (mine = new Set()));
+    mine.add(w);
     if (credential.kind === 'key') {
       let set = this.#byKey.get(credential.keyId);
       if (set === undefined) this.#byKey.set(credential.keyId, (set = new Set()));
@@ -47,6 +58,9 @@ export class CredentialWatch {
       if (w.timer !== undefined) clearTimeout(w.timer);
       w.timer = undefined;
       this.#all.delete(w);
+      const users = this.#byUser.get(options.userId);
+      users?.delete(w);
+      if (users !== undefined && users.size === 0) this.#byUser.delete(options.userId);
       if (credential.kind === 'key') {
         const set = this.#byKey.get(credential.keyId);
         set?.delete(w);
@@ -83,10 +97,23 @@ export class CredentialWatch {
     this.#byKey.delete(keyId);
   }
 
+  /** Closes every socket of the user (an operator disabled it). */
+  userDisabled(userId: number, username: string): void {
+    const set = this.#byUser.get(userId);
+    if (set === undefined) return;
+    for (const w of [...set]) {
+      if (w.timer !== undefined) clearTimeout(w.timer);
+      this.#all.delete(w);
+      w.close('ERR_USER_DISABLED', `user ${username} is disabled by an operator`);
+    }
+    this.#byUser.delete(userId);
+  }
+
   /** Stops every timer (server shutdown). */
   stop(): void {
     for (const w of this.#all) if (w.timer !== undefined) clearTimeout(w.timer);
     this.#all.clear();
     this.#byKey.clear();
+    this.#byUser.clear();
   }
 }

@@ -12,7 +12,8 @@ export interface LimiterOptions {
 
 const MAX_KEYS = 100_000;
 
-class SlidingWindow {
+/** Hits per key within a sliding window (also the per-user session rate, signaling/handlers.ts). */
+export class SlidingWindow {
   readonly #hits = new Map<string, number[]>();
   constructor(
     readonly max: number,

@@ -84,6 +84,15 @@ export class RelayHub {
     this.#pauseAt = Math.max(1, opts.windowBytes - SOCKET_READ_BYTES);
   }
 
+  /** Relays (waiting or running) the user takes part in, on either side. */
+  relaysOf(userId: number): number {
+    let n = 0;
+    for (const room of this.#rooms.values()) {
+      if (!room.ended && (room.consumer?.userId === userId || room.provider?.userId === userId)) n++;
+    }
+    return n;
+  }
+
   /** Adds an admitted participant's socket to its session's relay; refuses by closing it. */
   join(sessionId: string, side: RelaySide, userId: number, ws: WebSocket): void {
     let room = this.#rooms.get(sessionId);
@@ -91,6 +100,16 @@ export class RelayHub {
       if (this.#rooms.size >= this.#opts.maxRelays) {
         if (ws.isPaused) ws.resume();
         ws.close(WS_CLOSE.LIMIT, 'ERR_RELAY_LIMIT: too many relays open');
+        return;
+      }
+      // one account may not take every relay slot: count the relays it is already in (either side)
+      const mine = this.relaysOf(userId);
+      if (mine >= this.#opts.maxRelaysPerUser) {
+        if (ws.isPaused) ws.resume();
+        ws.close(
+          WS_CLOSE.LIMIT,
+          `ERR_RELAY_LIMIT: this user is in ${mine} relays (limit ${this.#opts.maxRelaysPerUser} per user)`,
+        );
         return;
       }
       const created: Room = {

@@ -308,4 +308,32 @@ describe('relay limits', () => {
       await f.close();
     }
   });
+
+  it('caps the relays one user opens (4429 ERR_RELAY_LIMIT); a provider joining relays its consumers opened is not held back; a freed slot is reusable', async () => {
+    const f = await fixture({ relay: { maxRelaysPerUser: 2 } });
+    try {
+      const sids = [await f.session(), await f.session(), await f.session()];
+      const [c0, c1] = [await f.join(f.c, sids[0] as string), await f.join(f.c, sids[1] as string)];
+      await c0.next();
+      await c1.next();
+      const c2 = await f.join(f.c, sids[2] as string);
+      const refused = await c2.closed();
+      assert.equal(refused.code, 4429);
+      assert.match(refused.reason, /^ERR_RELAY_LIMIT: this user is in 2 relays \(limit 2 per user\)/);
+      assert.equal(f.t.app.sdrlink.relay.relaysOf(Number(f.c.id)), 2);
+      // the provider joins both of the consumer's relays: joining is not opening
+      const p0 = await f.join(f.p, sids[0] as string);
+      const p1 = await f.join(f.p, sids[1] as string);
+      await p0.next((m) => m['type'] === 'relay-ready');
+      await p1.next((m) => m['type'] === 'relay-ready');
+      assert.equal(f.t.app.sdrlink.relay.relaysOf(Number(f.p.id)), 2);
+      c0.ws.close();
+      await c0.closed();
+      await until(() => f.t.app.sdrlink.relay.relaysOf(Number(f.c.id)) === 1, 'the slot to be freed');
+      const again = await f.join(f.c, sids[2] as string);
+      assert.equal((await again.next())['type'], 'relay-waiting');
+    } finally {
+      await f.close();
+    }
+  });
 });

@@ -33,7 +33,7 @@ export function registerRelayRoute(app: FastifyInstance, ctx: ServerContext, hea
         const unwatch = ctx.watch.watch(
           caller.credential,
           (code, message) => closeWith(ws, WS_CLOSE.UNAUTHENTICATED, `${code}: ${message}`),
-          { expiry: false },
+          { expiry: false, userId: user.id },
         );
         ws.on('close', unwatch);
         const sessionId = request.params.session_id;

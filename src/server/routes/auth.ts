@@ -57,6 +57,8 @@ export function registerPublicAuthRoutes(app: FastifyInstance, ctx: ServerContex
         throw new ApiError('ERR_CREDENTIALS', 'wrong username or password');
       }
       ctx.limiter.loginSucceeded(username, request.ip);
+      if (ctx.directory.isDisabled(user))
+        throw new ApiError('ERR_USER_DISABLED', `user ${user.username} is disabled by an operator`);
       const issued = await ctx.tokens.issue(user.id, user.clientType);
       return {
         token: issued.token,

@@ -14,6 +14,7 @@ export class UserDirectory {
   readonly #storage: Storage;
   readonly #configured: ReadonlySet<string>;
   readonly #users = new Map<number, UserRecord>();
+  #disabled: ReadonlySet<number> = new Set();
   #served = new Set<string>();
   #servedAt = -Infinity;
   readonly #now: () => number;
@@ -31,6 +32,34 @@ export class UserDirectory {
     const u = await this.#storage.users.byId(id);
     if (u !== undefined) this.remember(u);
     return u;
+  }
+
+  /**
+   * Whether an operator disabled the user: its record says so, or the last read of the disabled list
+   * (`refreshDisabled`, every `userPollMs`) does — `sdrlink user disable` writes the database from
+   * another process.
+   */
+  isDisabled(user: UserRecord): boolean {
+    return user.disabledAt !== null || this.#disabled.has(user.id);
+  }
+
+  /**
+   * Re-reads which users are disabled; returns those newly disabled since the last read. Users whose
+   * state changed are dropped from the cache, so their next look-up reads the database.
+   */
+  async refreshDisabled(): Promise<Array<{ id: number; username: string }>> {
+    const now = new Set(await this.#storage.users.disabledIds());
+    const before = this.#disabled;
+    const added: Array<{ id: number; username: string }> = [];
+    for (const id of now) {
+      if (before.has(id)) continue;
+      const name = this.#users.get(id)?.username ?? (await this.#storage.users.byId(id))?.username;
+      added.push({ id, username: name ?? `#${id}` });
+      this.#users.delete(id);
+    }
+    for (const id of before) if (!now.has(id)) this.#users.delete(id);
+    this.#disabled = now;
+    return added;
   }
 
   /** A user from the cache only (synchronous; for event fan-out). */

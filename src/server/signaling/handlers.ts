@@ -35,6 +35,7 @@ import {
   offerSummary,
   type DeclineBody,
 } from '../../wire/index.js';
+import { SlidingWindow } from '../auth/login-limiter.js';
 import { UserDirectory } from './directory.js';
 import type { SignalingHub } from './hub.js';
 import type { ProviderRegistry } from './providers.js';
@@ -56,7 +57,8 @@ export interface ServiceDeps {
   directory: UserDirectory;
   /** Catalogs, presence and declines (docs/api.md §12). */
   providers: ProviderRegistry;
-  options: Pick<ServerOptions, 'signalMaxBytes' | 'maxOpenSessionsPerUser' | 'sessionTtlMs'>;
+  options: Pick<ServerOptions, 'signalMaxBytes' | 'maxOpenSessionsPerUser' | 'sessionTtlMs'> &
+    Partial<Pick<ServerOptions, 'sessionsPerMinute'>>;
   now: () => number;
   log: FastifyBaseLogger;
   /** Counts sessions created, signals stored and transfers finished. */
@@ -184,8 +186,18 @@ export class SignalingService {
   /** Sessions with signals since the last sweep: touched in one batch there, not on every signal. */
   #active = new Set<string>();
 
+  /** Sessions each user created in the last minute (`sessionsPerMinute`). */
+  readonly #rate: SlidingWindow | undefined;
+
   constructor(deps: ServiceDeps) {
     this.#d = deps;
+    const perMinute = deps.options.sessionsPerMinute;
+    this.#rate = perMinute === undefined ? undefined : new SlidingWindow(perMinute, 60_000);
+  }
+
+  /** Forgets rate entries that left their window (the sweep calls it). */
+  pruneRates(): void {
+    this.#rate?.prune(this.#d.now());
   }
 
   #nowIso(): string {
@@ -343,9 +355,10 @@ export class SignalingService {
     if (body.target !== undefined) {
       const t = String(body.target);
       const target = /^\d+$/.test(t) ? await directory.get(Number(t)) : await directory.byName(t);
-      if (target === undefined) throw new ApiError('ERR_TARGET', `body.target: no provider ${quote(t)}`);
-      if (target.clientType !== 1)
-        throw new ApiError('ERR_TARGET', `body.target: ${quote(target.username)} is not a provider`);
+      // one answer, same code and message, for "no such user" and "not a provider": a consumer cannot
+      // learn from `target` which names exist or who the consumers are
+      if (target === undefined || target.clientType !== 1)
+        throw new ApiError('ERR_TARGET', `body.target: no provider ${quote(t)}`);
       if (!UserDirectory.serves(target, requestType)) {
         throw new ApiError(
           'ERR_REQUEST_TYPE',
@@ -353,6 +366,15 @@ export class SignalingService {
         );
       }
       targetUserId = target.id;
+    }
+    const rate = this.#rate;
+    const wait = rate === undefined ? 0 : rate.retryAfterS(String(user.id), this.#d.now());
+    if (wait > 0) {
+      throw new ApiError(
+        'ERR_SESSION_RATE',
+        `you created ${options.sessionsPerMinute} sessions in the last minute (the limit); retry in ${wait} s`,
+        wait,
+      );
     }
     const open = await storage.sessions.countOpenByInitiator(user.id);
     if (open >= options.maxOpenSessionsPerUser) {
@@ -379,6 +401,7 @@ export class SignalingService {
       { session: session.sessionId, user: user.id, requestType, target: targetUserId },
       'session created',
     );
+    rate?.hit(String(user.id), this.#d.now());
     this.#d.metrics?.session('pending');
     hub.sessionCreated(session);
     const providersAble =

@@ -42,6 +42,11 @@ export class SignalingHub {
     };
   }
 
+  /** Push connections the user holds now. */
+  countFor(userId: number): number {
+    return this.#byUser.get(userId)?.size ?? 0;
+  }
+
   /** Whether a user has a push connection open. */
   connected(userId: number): boolean {
     return this.#byUser.has(userId);

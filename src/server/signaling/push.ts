@@ -98,11 +98,23 @@ async function pushConnection(ctx: ServerContext, ws: WebSocket, request: Fastif
   }
   if (ws.readyState !== ws.OPEN) return;
   const user: UserRecord = caller.user;
+  // one account may not hold more than its share of push sockets (checked and subscribed synchronously
+  // below, so concurrent upgrades cannot all slip under the cap)
+  const held = ctx.hub.countFor(user.id);
+  if (held >= ctx.options.maxPushPerUser) {
+    request.log.info({ user: user.id, held }, 'push socket refused: per-user limit');
+    closeWith(
+      ws,
+      WS_CLOSE.LIMIT,
+      `ERR_PUSH_LIMIT: user holds ${held} push sockets (limit ${ctx.options.maxPushPerUser})`,
+    );
+    return;
+  }
   // a revoked key, or the credential's expiry, ends the channel: the client hears why (4401)
   const unwatch = ctx.watch.watch(
     caller.credential,
     (code, message) => closeWith(ws, WS_CLOSE.UNAUTHENTICATED, `${code}: ${message}`),
-    { expiry: true },
+    { expiry: true, userId: user.id },
   );
   ws.on('close', unwatch);
   const send = (text: string) => {
@@ -129,6 +141,7 @@ async function pushConnection(ctx: ServerContext, ws: WebSocket, request: Fastif
     send(encodePushMessage({ type: 'session', session: sessionToWire(s) }));
 
   let chain: Promise<void> = Promise.resolve();
+  let warnedTooLarge = false;
   ws.on('message', (data, isBinary) => {
     chain = chain
       .then(() => onMessage(data, isBinary))
@@ -142,6 +155,14 @@ async function pushConnection(ctx: ServerContext, ws: WebSocket, request: Fastif
     try {
       if (isBinary) throw new ApiError('ERR_VALIDATION', 'the push channel takes text JSON messages only');
       if (buf.length > PUSH_MAX_MESSAGE_BYTES) {
+        // logged once per connection: a client that keeps sending them must not flood the log
+        if (!warnedTooLarge) {
+          warnedTooLarge = true;
+          request.log.warn(
+            { user: userId, bytes: buf.length, limit: PUSH_MAX_MESSAGE_BYTES },
+            'push message too large (refused; further ones on this connection are not logged)',
+          );
+        }
         throw new ApiError('ERR_VALIDATION', `message must be at most ${PUSH_MAX_MESSAGE_BYTES} bytes`);
       }
       let m: unknown;

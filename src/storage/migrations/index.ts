@@ -8,6 +8,7 @@ import { migration003 } from './003-partial-indexes.js';
 import { migration004 } from './004-catalog.js';
 import { migration005 } from './005-api-keys.js';
 import { migration006 } from './006-outcomes.js';
+import { migration007 } from './007-user-hardening.js';
 
 /** Every migration of the signaling server's database. */
 export const SIGNALING_MIGRATIONS: readonly Migration[] = [
@@ -17,4 +18,5 @@ export const SIGNALING_MIGRATIONS: readonly Migration[] = [
   migration004,
   migration005,
   migration006,
+  migration007,
 ];

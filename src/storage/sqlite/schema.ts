@@ -1,7 +1,7 @@
 import type { Generated } from 'kysely';
 
 /**
- * The SQLite tables as Kysely sees them (migrations 001–006). Columns the code never writes keep their
+ * The SQLite tables as Kysely sees them (migrations 001–007). Columns the code never writes keep their
  * SQL defaults and are typed as `Generated`.
  */
 export interface Database {
@@ -34,6 +34,8 @@ export interface UsersTable {
   client_type: number;
   request_types: string;
   created_at: string;
+  disabled_at: string | null;
+  username_key: string | null;
 }
 
 export interface IceSessionsTable {

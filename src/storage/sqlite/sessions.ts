@@ -10,6 +10,7 @@ import {
   type HistoryEntry,
   type NewSession,
   type Outcome,
+  type PruneResult,
   type SessionRecord,
   type SessionRepository,
   type SessionStatus,
@@ -113,6 +114,30 @@ function buildQueries({ raw, kysely: k }: SqliteHandle<Database>) {
         .limit(n('limit'))
         .compile(),
     ),
+    // retention: final sessions past the cutoff that still hold rows to delete (history always has the
+    // creation entry until pruned), through the (status, updated_at) index
+    prunable: p(
+      sql<{ session_id: string }>`SELECT session_id FROM ice_sessions
+        WHERE status IN ('completed', 'failed', 'expired', 'cancelled') AND updated_at < ${s('cutoff')}
+        AND (EXISTS (SELECT 1 FROM ice_session_history h WHERE h.session_id = ice_sessions.session_id)
+          OR EXISTS (SELECT 1 FROM ice_candidates c WHERE c.session_id = ice_sessions.session_id))
+        LIMIT ${n('limit')}`.compile(k),
+    ),
+    pruneSignals: p(
+      sql`DELETE FROM ice_candidates WHERE session_id IN (SELECT value FROM json_each(${s('ids')}))`.compile(
+        k,
+      ),
+    ),
+    pruneHistory: p(
+      sql`DELETE FROM ice_session_history WHERE session_id IN (SELECT value FROM json_each(${s('ids')}))`.compile(
+        k,
+      ),
+    ),
+    pruneDeclines: p(
+      sql`DELETE FROM session_declines WHERE session_id IN (SELECT value FROM json_each(${s('ids')}))`.compile(
+        k,
+      ),
+    ),
     history: p(
       k
         .selectFrom('ice_session_history')
@@ -135,10 +160,12 @@ export class SqliteSessions implements SessionRepository {
   readonly #transition;
   readonly #expire;
   readonly #touch;
+  readonly #db: QueuedDb;
 
   constructor(handle: SqliteHandle<Database>, db: QueuedDb, state: SessionState) {
     const q = buildQueries(handle);
     this.#q = q;
+    this.#db = db;
     this.#state = state;
     this.#create = db.transaction((ns: NewSession, now: string) => {
       const row = state.written(
@@ -259,6 +286,20 @@ export class SqliteSessions implements SessionRepository {
 
   async touch(sessionIds: readonly string[], now: string): Promise<void> {
     if (sessionIds.length > 0) await this.#touch.immediate(sessionIds, now);
+  }
+
+  prune(cutoff: string, limit: number): Promise<PruneResult> {
+    return this.#db.write(() => {
+      const ids = this.#q.prunable.all({ cutoff, limit }).map((r) => r.session_id);
+      if (ids.length === 0) return { sessions: 0, signals: 0, history: 0, declines: 0 };
+      const json = JSON.stringify(ids);
+      return {
+        sessions: ids.length,
+        signals: this.#q.pruneSignals.run({ ids: json }).changes,
+        history: this.#q.pruneHistory.run({ ids: json }).changes,
+        declines: this.#q.pruneDeclines.run({ ids: json }).changes,
+      };
+    });
   }
 
   async history(sessionId: string): Promise<HistoryEntry[]> {

@@ -8,6 +8,7 @@ import {
   type NewUser,
   type UserRecord,
   type UserRepository,
+  usernameKey,
 } from '../types.js';
 import { isUniqueViolation, param, prepare, type SqliteHandle } from './database.js';
 import type { Database, UsersTable } from './schema.js';
@@ -31,12 +32,24 @@ function buildQueries({ raw, kysely: k }: SqliteHandle<Database>) {
           client_type: n('client_type'),
           request_types: s('request_types'),
           created_at: s('now'),
+          username_key: s('username_key'),
         })
         .returningAll()
         .compile(),
     ),
     userById: p(k.selectFrom('users').selectAll().where('id', '=', n('id')).compile()),
-    userByName: p(k.selectFrom('users').selectAll().where('username', '=', s('username')).compile()),
+    userByKey: p(k.selectFrom('users').selectAll().where('username_key', '=', s('key')).compile()),
+    setDisabled: p(
+      k
+        .updateTable('users')
+        .set({ disabled_at: param<string | null>('disabled_at') })
+        .where('id', '=', n('id'))
+        .returningAll()
+        .compile(),
+    ),
+    disabledIds: p(
+      k.selectFrom('users').select('id').where('disabled_at', 'is not', null).orderBy('id').compile(),
+    ),
     setRequestTypes: p(
       k
         .updateTable('users')
@@ -71,6 +84,7 @@ export class SqliteUsers implements UserRepository {
           client_type: user.clientType,
           request_types: JSON.stringify(user.requestTypes),
           now,
+          username_key: usernameKey(user.username),
         });
         if (row === undefined) throw new StorageError('ERR_STORAGE', 'insert into users returned no row');
         return toUser(row);
@@ -91,8 +105,19 @@ export class SqliteUsers implements UserRepository {
   }
 
   async byName(username: string): Promise<UserRecord | undefined> {
-    const row = this.#q.userByName.get({ username });
+    const row = this.#q.userByKey.get({ key: usernameKey(username) });
     return row === undefined ? undefined : toUser(row);
+  }
+
+  setDisabled(id: number, disabledAt: string | null): Promise<UserRecord | undefined> {
+    return this.#db.write(() => {
+      const row = this.#q.setDisabled.get({ id, disabled_at: disabledAt });
+      return row === undefined ? undefined : toUser(row);
+    });
+  }
+
+  async disabledIds(): Promise<number[]> {
+    return this.#q.disabledIds.all().map((r) => r.id);
   }
 
   async setRequestTypes(id: number, requestTypes: string[]): Promise<void> {
@@ -118,5 +143,6 @@ function toUser(r: UserRow): UserRecord {
     passwordHash: r.password_hash,
     requestTypes: parseJsonArray(r.request_types),
     createdAt: r.created_at,
+    disabledAt: r.disabled_at,
   };
 }
