@@ -269,5 +269,5 @@ test('disk target: an announced size above the free space is refused with ERR_DI
     openDiskTarget(sub, { filename: 'big.npz', size: huge, sha256: 'a'.repeat(64), mode: 'sdrlink' }),
     (err: unknown) => err instanceof TransferError && err.code === 'ERR_DISK_FULL',
   );
-  assert.deepEqual(await readdir(join(sub, PARTIAL_DIR)), [], 'no partial file');
+  assert.deepEqual(await readdir(sub), [], 'no partial file, and the private folder removed again');
 });

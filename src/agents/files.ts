@@ -461,6 +461,20 @@ function existingTarget(
 async function openPartTarget(dir: string, meta: FileMetadata): Promise<DiskTarget> {
   const filename = safeFileName(meta.filename);
   const tmp = await partialDir(dir);
+  try {
+    return await openPartIn(dir, tmp, filename, meta);
+  } catch (err) {
+    await dropPartialDirIfEmpty(tmp); // refused before any byte: leave nothing behind
+    throw err;
+  }
+}
+
+async function openPartIn(
+  dir: string,
+  tmp: string,
+  filename: string,
+  meta: FileMetadata,
+): Promise<DiskTarget> {
   await checkNameFits(tmp, filename);
   let { part, sidecar } = partPaths(tmp, filename);
   let prefixLength = 0;
