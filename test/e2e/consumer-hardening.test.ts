@@ -325,9 +325,12 @@ describe('the consumer against a hostile provider (issue 16, classes 2–4)', ()
         }),
         { out },
       );
-      const { r } = await first;
+      const { r, consumer } = await first;
       assert.equal(r.code, 1, r.stderr);
       assert.equal(r.result['code'], 'ERR_DISK_FULL', JSON.stringify(r.result));
+      const row = await transferRow(consumer);
+      assert.equal(row['error_code'], 'ERR_DISK_FULL');
+      assert.equal(row['failed_side'], 'consumer', 'recorded as the consumer’s failure, not the provider’s');
       assert.equal(log.error?.['code'], 'ERR_DISK_FULL', 'the provider was told why');
       assert.deepEqual(await readdir(out), [PARTIAL_DIR], 'nothing in the final place');
       const kept = await readdir(join(out, PARTIAL_DIR));
