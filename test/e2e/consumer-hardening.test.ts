@@ -43,9 +43,15 @@ function listen(dc: Dc) {
     /** The first message of `type` (or an `error`), or undefined after `ms`. */
     async next(type: string, ms = 15_000): Promise<Record<string, unknown> | undefined> {
       const until = Date.now() + ms;
+      let closedAt = 0;
       for (;;) {
         const hit = said.find((m) => m['type'] === type || m['type'] === 'error');
-        if (hit !== undefined || Date.now() > until || dc.readyState !== 'open') return hit;
+        if (hit !== undefined || Date.now() > until) return hit;
+        // node-datachannel may raise the close before the message that preceded it (docs/protocol.md §3.6)
+        if (dc.readyState !== 'open') {
+          closedAt ||= Date.now();
+          if (Date.now() - closedAt > 300) return undefined;
+        }
         await sleep(10);
       }
     },
@@ -271,7 +277,7 @@ describe('the consumer against a hostile provider (issue 16, classes 2–4)', ()
     const long = `${'n'.repeat(251)}.npz`;
     const { r, out } = await attack(sdrlinkSender(data, log, { filename: long }));
     assert.equal(r.code, 0, `${JSON.stringify(r.result)} ${r.stderr}`);
-    assert.equal(log.acked, true);
+    assert.equal(r.result['verified'], true);
     assert.deepEqual(await readdir(out), [long]);
     assert.equal(sha(await readFile(join(out, long))), sha(data));
   });
