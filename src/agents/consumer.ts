@@ -8,7 +8,14 @@ import { receiveFile, type ReceiveResult } from '../protocol/receiver.js';
 import { offerSummary } from '../wire/index.js';
 import { AgentError } from './errors.js';
 import { channelsWithFaults } from './faults.js';
-import { createSha256, crc32, openDiskTarget, prepareOutDir, type DiskTarget } from './files.js';
+import {
+  DEFAULT_MAX_SIZE,
+  createSha256,
+  crc32,
+  openDiskTarget,
+  prepareOutDir,
+  type DiskTarget,
+} from './files.js';
 import { SessionSignals, SignalRouter } from './session-signals.js';
 import { SignalingClient, type IceSession } from './signaling-client.js';
 import { TransferError } from '../protocol/errors.js';
@@ -59,6 +66,17 @@ export interface RequestOptions {
   channels?: ChannelFactory;
   /** Test faults; they apply to the default channels only. */
   faults?: { withholdCandidates?: boolean };
+  /**
+   * Accept a file sent in the seed's unverified format (no sha256, raw chunks), as a seed-style provider
+   * sends it. Off by default: such a transfer is refused with `ERR_UNVERIFIED` before a byte is written
+   * (docs/protocol.md §3.1); when on, the result, the summary and the transfer report say "unverified".
+   */
+  allowUnverified?: boolean;
+  /**
+   * The largest file accepted, in bytes (default {@link DEFAULT_MAX_SIZE}, 16 GiB): a larger announced
+   * size is refused with `ERR_TOO_LARGE` before a byte is written.
+   */
+  maxSize?: number;
 }
 
 export interface RequestResult {
@@ -265,10 +283,19 @@ class ConsumerRequest {
       crc32,
       createHash: createSha256,
       open: async (meta) => {
+        if (meta.mode === 'seed' && opts.allowUnverified !== true) {
+          // We declared sdrlink/1: bytes without a checksum are not what was asked for (issue 16, class 2).
+          throw new TransferError(
+            'ERR_UNVERIFIED',
+            `the provider sent ${JSON.stringify(meta.filename.slice(0, 80))} in the seed's unverified format ` +
+              '(no sha256, no per-chunk CRC); refused: pass --allow-unverified to accept it from a seed-style provider',
+          );
+        }
         this.#target = await openDiskTarget(this.#outDir, meta);
         return this.#target;
       },
       idleTimeoutMs: opts.idleTimeoutMs ?? 30_000,
+      maxSize: opts.maxSize ?? DEFAULT_MAX_SIZE,
     };
     if (opts.signal !== undefined) ro.signal = opts.signal;
     const onProgress = opts.onProgress;
@@ -392,6 +419,7 @@ function providerAtFault(err: unknown): boolean {
       'ERR_PEER',
       'ERR_HASH_MISMATCH',
       'ERR_SIZE_MISMATCH',
+      'ERR_UNVERIFIED',
     ].includes(err.code);
   }
   return err instanceof AgentError && err.code === 'ERR_TRANSFER' && err.serverCode !== undefined;

@@ -3,17 +3,19 @@
  * sidecar for resume, verified rename into place that never overwrites), safe names, and hashing.
  * docs/protocol.md §4 describes the partial-file scheme.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants as fsConstants, createReadStream } from 'node:fs';
 import {
+  chmod,
   link,
+  lstat,
   mkdir,
   open,
-  readFile,
   rename,
+  rmdir,
   stat,
+  statfs,
   unlink,
-  writeFile,
   type FileHandle,
 } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -113,12 +115,20 @@ export function safeFileName(name: string): string {
  */
 export async function prepareOutDir(dir: string): Promise<string> {
   const abs = await createFolders(dir, '--out');
-  const probe = join(abs, `.sdrlink-write-check-${process.pid}`);
+  // A fresh name, created exclusively and never through a symbolic link: a planted
+  // `.sdrlink-write-check-*` cannot make the check truncate another file.
+  const probe = join(abs, `.sdrlink-write-check-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
-    await (await open(probe, 'w')).close();
+    await (await open(probe, CREATE_NEW, 0o600)).close();
     await unlink(probe);
   } catch (err) {
     throw folderError('--out', abs, 'cannot write in the folder', err);
+  }
+  try {
+    await checkPartialDir(join(abs, PARTIAL_DIR));
+  } catch (err) {
+    if (!(err instanceof TransferError)) throw err;
+    throw new AgentError('ERR_CONFIG', `--out ${abs}: ${err.message}`, { cause: err });
   }
   return abs;
 }
@@ -166,6 +176,98 @@ function folderError(flag: string, dir: string, what: string, cause: unknown): A
   return new AgentError('ERR_CONFIG', `${flag} ${dir}: ${what} (${code})`, { cause });
 }
 
+/**
+ * The consumer's private folder for partial files, inside `--out` (docs/protocol.md §4). Created 0700;
+ * one that is a symbolic link, not a folder, or another user's is refused, so nobody else can plant a file
+ * or a link where the partial files go.
+ */
+export const PARTIAL_DIR = '.sdrlink-partial';
+
+/** Open flags of a new file: created here or not at all, never through a symbolic link. */
+const CREATE_NEW = fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
+/** Open flags of an existing partial file: never through a symbolic link. */
+const OPEN_EXISTING = fsConstants.O_RDWR | fsConstants.O_NOFOLLOW;
+
+/** A sidecar's fixed length: rewritten in place at this length, it never needs a new disk block. */
+const SIDECAR_BYTES = 1024;
+
+/**
+ * The largest file a consumer accepts unless told otherwise (`--max-size`, `RequestOptions.maxSize`):
+ * 16 GiB — eight times the provider's default output cap, and far below what a lying peer could announce.
+ */
+export const DEFAULT_MAX_SIZE = 16 * 1024 ** 3;
+
+/** Checks the private folder at `path` when it exists; throws `ERR_IO` when it is unsafe to write through. */
+async function checkPartialDir(path: string): Promise<boolean> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new TransferError('ERR_IO', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  if (st.isSymbolicLink() || !st.isDirectory()) {
+    throw new TransferError(
+      'ERR_IO',
+      `${path} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; partial files are never written through it (remove it)`,
+    );
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) {
+    throw new TransferError(
+      'ERR_IO',
+      `${path} belongs to another user (uid ${st.uid}); partial files are never written through it (remove it)`,
+    );
+  }
+  if ((st.mode & 0o077) !== 0) await chmod(path, 0o700);
+  return true;
+}
+
+/** Creates (or checks) the private folder for partial files in `dir` and returns its path. */
+async function partialDir(dir: string): Promise<string> {
+  const path = join(dir, PARTIAL_DIR);
+  if (await checkPartialDir(path)) return path;
+  try {
+    await mkdir(path, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(`creating ${path}`, err);
+  }
+  await checkPartialDir(path);
+  return path;
+}
+
+/** Removes the private folder when nothing is left in it (a concurrent transfer's files keep it). */
+async function dropPartialDirIfEmpty(path: string): Promise<void> {
+  await rmdir(path).catch(() => undefined);
+}
+
+/** fsync of a folder: its new or removed names survive a crash. */
+async function syncDir(path: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+    await fh.sync();
+  } catch {
+    // Not every file system can sync a folder (EINVAL on some); the file itself was synced.
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
+
+/** A disk error as a transfer error: a full disk or quota (`ERR_DISK_FULL`), else `ERR_IO`. */
+function ioError(context: string, err: unknown): TransferError {
+  if (err instanceof TransferError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const detail = err instanceof Error ? err.message : String(err);
+  if (code === 'ENOSPC' || code === 'EDQUOT')
+    return new TransferError('ERR_DISK_FULL', `${context}: the disk is full (${code})`, { cause: err });
+  if (code === 'EFBIG')
+    return new TransferError('ERR_TOO_LARGE', `${context}: larger than the file system allows (EFBIG)`, {
+      cause: err,
+    });
+  return new TransferError('ERR_IO', `${context}: ${detail}`, { cause: err });
+}
+
 interface Sidecar {
   filename: string;
   size: number;
@@ -173,15 +275,60 @@ interface Sidecar {
   verified_bytes: number;
 }
 
-function partPaths(dir: string, filename: string) {
-  const part = join(dir, `.${filename}.part`);
-  return { part, sidecar: `${part}.json` };
+/**
+ * The partial file and sidecar of `filename` in the private folder: named by a hash of the name, so any
+ * name the protocol allows (up to 255 bytes) fits, and no name the peer picks can collide with them.
+ */
+function partPaths(tmp: string, filename: string) {
+  const key = createHash('sha256').update(filename).digest('hex').slice(0, 32);
+  return { part: join(tmp, `${key}.part`), sidecar: join(tmp, `${key}.json`) };
+}
+
+/**
+ * Checks that the file system of `tmp` (the one of `--out`) takes `filename` as a name, by creating and
+ * removing it there: a name it refuses (longer than it allows, bytes it forbids) fails here with
+ * `ERR_FILENAME`, before a byte is received, not as `ERR_IO` at the end.
+ */
+async function checkNameFits(tmp: string, filename: string): Promise<void> {
+  const probe = join(tmp, filename);
+  try {
+    await (await open(probe, CREATE_NEW, 0o600)).close();
+    await unlink(probe);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return; // a probe left by a crash: the name fits
+    if (code === 'ENAMETOOLONG' || code === 'EINVAL' || code === 'EILSEQ')
+      throw new TransferError(
+        'ERR_FILENAME',
+        `file name ${JSON.stringify(filename.slice(0, 80))} is refused by the file system of the folder (${code})`,
+        { cause: err },
+      );
+    throw ioError('checking the file name', err);
+  }
+}
+
+/** Refuses with `ERR_DISK_FULL` when the file system of the folder `dir` has fewer than `need` bytes free. */
+async function checkFreeSpace(dir: string, need: number): Promise<void> {
+  if (need <= 0) return;
+  let free: number;
+  try {
+    const st = await statfs(dir);
+    free = st.bavail * st.bsize;
+  } catch {
+    return; // no figure to go by: the writes will tell
+  }
+  if (free < need)
+    throw new TransferError(
+      'ERR_DISK_FULL',
+      `${need} bytes to receive but ${free} free in ${dirname(dir)}: refused before any byte was written`,
+    );
 }
 
 /**
  * Picks the final path for `filename` in `dir` and moves `from` there without ever replacing an existing
  * file: `name.ext`, else `name (1).ext`, `name (2).ext`, … `link()` fails atomically when the target
- * exists, so two receivers cannot race into the same name.
+ * exists (a symbolic link planted there included: it is never followed), so two receivers cannot race
+ * into the same name. A name longer than the file system allows is `ERR_FILENAME`.
  */
 export async function moveIntoPlace(from: string, dir: string, filename: string): Promise<string> {
   const dot = filename.lastIndexOf('.');
@@ -195,6 +342,12 @@ export async function moveIntoPlace(from: string, dir: string, filename: string)
       return candidate;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      if ((err as NodeJS.ErrnoException).code === 'ENAMETOOLONG')
+        throw new TransferError(
+          'ERR_FILENAME',
+          `no name for ${JSON.stringify(filename.slice(0, 80))} in ${dir}: ${i === 0 ? 'the name' : `"${stem} (${i})${ext}"`} is longer than the file system allows`,
+          { cause: err },
+        );
       if (
         (err as NodeJS.ErrnoException).code === 'EPERM' ||
         (err as NodeJS.ErrnoException).code === 'ENOTSUP'
@@ -250,7 +403,7 @@ async function findIdentical(
     const path = join(dir, i === 0 ? filename : `${stem} (${i})${ext}`);
     let st;
     try {
-      st = await stat(path);
+      st = await lstat(path); // a symbolic link is not a file in place
     } catch {
       return undefined;
     }
@@ -299,52 +452,131 @@ function existingTarget(
   return target;
 }
 
-/** A partial-file target: resumes a verified prefix of the same file, else starts a new one (§4). */
+/**
+ * A partial-file target in the private folder (§4): resumes a verified prefix of the same file, else starts
+ * a new one. Before any byte: the name is checked against the folder's file system, and the bytes still to
+ * come against its free space (`ERR_DISK_FULL`). Files are opened without following links; a new one is
+ * created exclusively (a stale or planted entry is unlinked first, never truncated through).
+ */
 async function openPartTarget(dir: string, meta: FileMetadata): Promise<DiskTarget> {
   const filename = safeFileName(meta.filename);
-  const { part, sidecar } = partPaths(dir, filename);
+  const tmp = await partialDir(dir);
+  try {
+    return await openPartIn(dir, tmp, filename, meta);
+  } catch (err) {
+    await dropPartialDirIfEmpty(tmp); // refused before any byte: leave nothing behind
+    throw err;
+  }
+}
+
+async function openPartIn(
+  dir: string,
+  tmp: string,
+  filename: string,
+  meta: FileMetadata,
+): Promise<DiskTarget> {
+  await checkNameFits(tmp, filename);
+  let { part, sidecar } = partPaths(tmp, filename);
   let prefixLength = 0;
-  let hash = createSha256();
+  let fh: FileHandle | undefined;
+  let sc: FileHandle | undefined;
   if (meta.sha256 !== undefined) {
     const previous = await readSidecar(sidecar);
     if (previous !== undefined && previous.sha256 === meta.sha256 && previous.size === meta.size) {
       try {
-        const st = await stat(part);
+        fh = await open(part, OPEN_EXISTING);
+        sc = await open(sidecar, OPEN_EXISTING);
+        const st = await fh.stat();
         // Only CRC-verified bytes are ever written; a file shorter than the sidecar says is still a valid prefix.
-        prefixLength = Math.min(st.size, previous.verified_bytes, meta.size);
+        if (st.isFile()) prefixLength = Math.min(st.size, previous.verified_bytes, meta.size);
       } catch {
-        prefixLength = 0;
+        prefixLength = 0; // gone, or a link planted in its place (ELOOP): start over
       }
     }
   }
+  if (prefixLength === 0) {
+    await fh?.close().catch(() => undefined);
+    await sc?.close().catch(() => undefined);
+    fh = sc = undefined;
+  }
+  try {
+    await checkFreeSpace(tmp, meta.size - prefixLength);
+  } catch (err) {
+    await fh?.close().catch(() => undefined);
+    await sc?.close().catch(() => undefined);
+    throw err;
+  }
+  let unique = false;
+  if (fh === undefined || sc === undefined) {
+    try {
+      await unlink(part).catch(() => undefined);
+      await unlink(sidecar).catch(() => undefined);
+      try {
+        fh = await open(part, CREATE_NEW, 0o600);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        // Another transfer of the same name into this folder, right now: this one gets names of its own
+        // (not resumable; removed whatever the outcome).
+        unique = true;
+        const suffix = `${process.pid}-${randomBytes(6).toString('hex')}`;
+        part = `${part}.${suffix}`;
+        sidecar = `${sidecar}.${suffix}`;
+        fh = await open(part, CREATE_NEW, 0o600);
+      }
+      sc = await open(sidecar, CREATE_NEW, 0o600);
+    } catch (err) {
+      await fh?.close().catch(() => undefined);
+      throw ioError(`creating the partial file of ${filename}`, err);
+    }
+  }
+  const file = fh;
+  const side = sc;
+  let hash = createSha256();
   let prefixSha256: string | undefined;
   if (prefixLength > 0) {
     // Feed the prefix into the running hash, and take its own digest for the resume request.
     const h = createHash('sha256');
-    for await (const chunk of createReadStream(part, { end: prefixLength - 1, highWaterMark: 1 << 20 })) {
-      h.update(chunk as Buffer);
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let at = 0; at < prefixLength;) {
+      const { bytesRead } = await file.read(buf, 0, Math.min(buf.length, prefixLength - at), at);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+      at += bytesRead;
     }
-    const copy = h.copy();
-    prefixSha256 = copy.digest('hex');
+    prefixSha256 = h.copy().digest('hex');
     hash = wrapDigestHash(h);
+    await file.truncate(prefixLength);
   }
-  const fh: FileHandle = await open(part, prefixLength > 0 ? 'r+' : 'w');
-  if (prefixLength > 0) await fh.truncate(prefixLength);
   let written = prefixLength;
   let lastSidecar = 0;
-  const saveSidecar = (verified: number) =>
-    meta.sha256 === undefined
-      ? Promise.resolve()
-      : writeFile(
-          sidecar,
-          JSON.stringify({
-            filename,
-            size: meta.size,
-            sha256: meta.sha256,
-            verified_bytes: verified,
-          } satisfies Sidecar),
-        );
-  await saveSidecar(prefixLength);
+  const saveSidecar = async (verified: number) => {
+    if (meta.sha256 === undefined) return;
+    const text = JSON.stringify({
+      filename,
+      size: meta.size,
+      sha256: meta.sha256,
+      verified_bytes: verified,
+    } satisfies Sidecar);
+    // Padded to a fixed length and written over itself: no truncation, no new block, so it can still be
+    // written on a disk that just filled up (and JSON ignores the trailing blanks).
+    const bytes = Buffer.alloc(SIDECAR_BYTES, 0x20);
+    bytes.write(text, 0, 'utf8');
+    await side.write(bytes, 0, SIDECAR_BYTES, 0);
+  };
+  try {
+    await saveSidecar(prefixLength);
+  } catch (err) {
+    await file.close().catch(() => undefined);
+    await side.close().catch(() => undefined);
+    throw ioError(`writing the sidecar of ${filename}`, err);
+  }
+  const discard = async () => {
+    await file.close().catch(() => undefined);
+    await side.close().catch(() => undefined);
+    await unlink(part).catch(() => undefined);
+    await unlink(sidecar).catch(() => undefined);
+    await dropPartialDirIfEmpty(tmp);
+  };
 
   const target: DiskTarget = {
     partPath: part,
@@ -354,20 +586,26 @@ async function openPartTarget(dir: string, meta: FileMetadata): Promise<DiskTarg
       if (offset !== written) {
         throw new TransferError('ERR_IO', `write at ${offset} but ${written} bytes are on disk`);
       }
-      let done = 0;
-      while (done < data.byteLength) {
-        const { bytesWritten } = await fh.write(data, done, data.byteLength - done, offset + done);
-        done += bytesWritten;
+      try {
+        let done = 0;
+        while (done < data.byteLength) {
+          const { bytesWritten } = await file.write(data, done, data.byteLength - done, offset + done);
+          done += bytesWritten;
+        }
+      } catch (err) {
+        throw ioError(`writing ${filename} at byte ${offset}`, err);
       }
       written += data.byteLength;
       // Keep the sidecar roughly current (every 64 MiB) so a killed consumer still resumes from near the end.
       if (written - lastSidecar >= 64 << 20) {
         lastSidecar = written;
-        await saveSidecar(written);
+        await saveSidecar(written).catch((err: unknown) => {
+          throw ioError(`writing the sidecar of ${filename}`, err);
+        });
       }
     },
     async truncate(length: number) {
-      await fh.truncate(length);
+      await file.truncate(length);
       written = length;
       target.hash = createSha256();
       if (length > 0)
@@ -375,19 +613,32 @@ async function openPartTarget(dir: string, meta: FileMetadata): Promise<DiskTarg
       await saveSidecar(0);
     },
     async commit() {
-      await fh.sync();
-      await fh.close();
+      // The bytes reach the disk before the name does; the folder's new entry is synced after (§4).
+      await file.sync();
+      await file.close();
       const final = await moveIntoPlace(part, dir, filename);
+      await syncDir(dir);
+      await side.close().catch(() => undefined);
       await unlink(sidecar).catch(() => undefined);
+      await syncDir(tmp);
+      await dropPartialDirIfEmpty(tmp);
       return final;
     },
     async abort(_err: TransferError, keepPrefix: boolean) {
-      await fh.close().catch(() => undefined);
-      if (keepPrefix && meta.sha256 !== undefined && written > 0) {
-        await saveSidecar(written).catch(() => undefined);
+      if (keepPrefix && !unique && meta.sha256 !== undefined && written > 0) {
+        try {
+          // A write cut short (a full disk) may have left bytes past `written`: only whole batches count.
+          await file.truncate(written);
+          await file.sync();
+          await saveSidecar(written);
+          await side.sync();
+        } catch {
+          // What is on disk stays; the sidecar bounds what a resume offers, and the sender checks it (§3.3).
+        }
+        await file.close().catch(() => undefined);
+        await side.close().catch(() => undefined);
       } else {
-        await unlink(part).catch(() => undefined);
-        await unlink(sidecar).catch(() => undefined);
+        await discard();
       }
     },
   };
@@ -396,8 +647,10 @@ async function openPartTarget(dir: string, meta: FileMetadata): Promise<DiskTarg
 }
 
 async function readSidecar(path: string): Promise<Sidecar | undefined> {
+  let fh: FileHandle | undefined;
   try {
-    const v = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+    const v = JSON.parse(await fh.readFile('utf8')) as Record<string, unknown>;
     if (
       typeof v['sha256'] === 'string' &&
       typeof v['size'] === 'number' &&
@@ -412,7 +665,9 @@ async function readSidecar(path: string): Promise<Sidecar | undefined> {
       };
     }
   } catch {
-    // no sidecar, or a damaged one: start over
+    // no sidecar, a damaged one, or a link in its place: start over
+  } finally {
+    await fh?.close().catch(() => undefined);
   }
   return undefined;
 }

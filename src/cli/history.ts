@@ -25,7 +25,10 @@ export async function runHistory(o: Record<string, unknown>): Promise<number> {
   }
 }
 
-/** The rows as an aligned table: when, type, provider, status, size, path, reason. */
+/**
+ * The rows as an aligned table: when, type, provider, status, size, path, reason (for a completed
+ * transfer: "unverified" when the file came without a checksum).
+ */
 export function table(rows: readonly TransferWire[]): string {
   if (rows.length === 0) return 'no transfers\n';
   const head = ['WHEN (UTC)', 'TYPE', 'PROVIDER', 'STATUS', 'SIZE', 'PATH', 'REASON'];
@@ -48,8 +51,12 @@ export function table(rows: readonly TransferWire[]): string {
 }
 
 function reason(r: TransferWire): string {
-  if (r.error_code === undefined || r.error_code === null)
-    return r.status === 'completed' ? '' : (r.error ?? '');
+  if (r.error_code === undefined || r.error_code === null) {
+    // A file saved without a checksum (`request --allow-unverified` from a seed-style provider) says so.
+    if (r.status === 'completed')
+      return r.verified === false ? 'unverified (the provider sent no checksum)' : '';
+    return r.error ?? '';
+  }
   const side = r.failed_side === null || r.failed_side === undefined ? '' : ` (${r.failed_side})`;
   return `${r.error_code}${side}: ${r.error_message ?? ''}`.slice(0, 120);
 }

@@ -7,6 +7,8 @@ import {
   type RequestOptions,
   type RequestResult,
 } from '../agents/index.js';
+import { parseByteSize } from '../agents/dataset-cache.js';
+import { DEFAULT_MAX_SIZE } from '../agents/files.js';
 import { EXIT_AUTH, EXIT_CONFIG } from './account.js';
 import { CredentialError, resolveTarget } from './credentials.js';
 import { formatBytes, formatRate, jsonLine, parseParams } from './format.js';
@@ -40,7 +42,9 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
       waitMs: positiveInt(o['wait'], '--wait'),
       idleTimeoutMs: positiveInt(o['idleTimeout'] ?? '30000', '--idle-timeout'),
       signal: stop.signal,
+      maxSize: maxSize(o['maxSize']),
     };
+    if (o['allowUnverified'] === true) opts.allowUnverified = true;
     if (typeof o['provider'] === 'string') opts.provider = o['provider'];
     if (o['connectTimeout'] !== undefined)
       opts.connectTimeoutMs = positiveInt(o['connectTimeout'], '--connect-timeout');
@@ -114,9 +118,13 @@ function preparingNotes(): (p: ReturnType<typeof createProgress>, bytes: number,
   };
 }
 
+/** What the summary and `--json` say of a file saved without a checksum (`--allow-unverified`). */
+const UNVERIFIED_NOTE =
+  'unverified: the provider sent no checksum (seed format), saved because of --allow-unverified';
+
 function printResult(r: RequestResult, json: boolean) {
   if (json) {
-    process.stdout.write(jsonLine({ ok: true, ...r }));
+    process.stdout.write(jsonLine({ ok: true, ...r, ...(r.verified ? {} : { warning: UNVERIFIED_NOTE }) }));
     return;
   }
   const lines = [
@@ -124,7 +132,7 @@ function printResult(r: RequestResult, json: boolean) {
       ? `present    ${r.path}  (already here with the same sha256: nothing received, nothing saved)`
       : `saved      ${r.path}`,
     `size       ${r.size} bytes (${formatBytes(r.size)})`,
-    `sha256     ${r.sha256}${r.verified ? '  (verified)' : '  (UNVERIFIED: the provider sent no checksum)'}`,
+    `sha256     ${r.sha256}${r.verified ? '  (verified)' : `  (${UNVERIFIED_NOTE.replace('unverified', 'UNVERIFIED')})`}`,
     `path       ${r.route ?? r.transport}${r.network_path !== undefined && r.network_path !== 'ws-relay' ? ` (${r.network_path})` : ''}`,
     r.already_present === true
       ? `checked    in ${r.duration_ms} ms, the provider's sha256 against the file in place`
@@ -132,6 +140,15 @@ function printResult(r: RequestResult, json: boolean) {
     `session    ${r.session_id}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** `--max-size`: bytes, or a size with a K/M/G/T suffix; {@link DEFAULT_MAX_SIZE} when absent. */
+function maxSize(v: unknown): number {
+  if (v === undefined) return DEFAULT_MAX_SIZE;
+  const n = parseByteSize(String(v), '--max-size');
+  if (n <= 0)
+    throw new AgentError('ERR_CONFIG', `--max-size must be more than 0 bytes, got ${JSON.stringify(v)}`);
+  return n;
 }
 
 function positiveInt(v: unknown, name: string): number {

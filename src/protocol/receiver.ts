@@ -490,9 +490,10 @@ class Receiver {
         throw new TransferError('ERR_FRAME_OFFSET', `frame at offset ${offset}, expected ${this.expected}`);
       }
       if (offset + length > this.size) {
+        // More than announced: stopped at the first byte too many, and nothing kept (§3.4, §5).
         throw new TransferError(
-          'ERR_FRAME_OFFSET',
-          `frame at offset ${offset} of ${length} bytes runs past the size ${this.size}`,
+          'ERR_SIZE_MISMATCH',
+          `receive: frame at offset ${offset} of ${length} bytes runs past the announced size ${this.size}`,
         );
       }
       const payload = bytes.subarray(FRAME_HEADER_BYTES);

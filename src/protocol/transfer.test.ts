@@ -322,7 +322,6 @@ describe('frame errors (docs/protocol.md §2, §5)', () => {
     ['reserved byte set', 2, (m) => ((m[2] = 1), m), 'ERR_FRAME_RESERVED'],
     ['offset + 1', 2, (m) => ((m[11] = (m[11] ?? 0) + 1), m), 'ERR_FRAME_OFFSET'],
     ['payload over chunk_size', 2, (m) => reframe(m, 1), 'ERR_FRAME_SIZE'],
-    ['last frame running past size', 10, (m) => reframe(m, 10), 'ERR_FRAME_OFFSET'],
     [
       'payload byte flipped',
       2,
@@ -492,6 +491,28 @@ describe('whole-file checks (docs/protocol.md §3.4, §3.5)', () => {
     });
     failed(received, 'ERR_SIZE_MISMATCH');
     failed(sent, 'ERR_PEER', 'ERR_SIZE_MISMATCH');
+  });
+
+  it('a last frame running past the announced size → ERR_SIZE_MISMATCH at once, nothing kept', async () => {
+    const data = pseudoRandomBytes(10_500, 22);
+    const disk = new MemoryDisk();
+    const { sent, received } = await transfer(
+      data,
+      disk,
+      {
+        corrupt: onBinary(10, (m) => {
+          const out = new Uint8Array(m.length + 10);
+          out.set(m);
+          const offset = Number(Buffer.from(m).readBigUInt64BE(4));
+          writeFrameHeader(out, offset, nodeCrc32(out.subarray(FRAME_HEADER_BYTES)));
+          return out;
+        }),
+      },
+      { chunkSize: 1000 },
+    );
+    failed(received, 'ERR_SIZE_MISMATCH');
+    failed(sent, 'ERR_PEER', 'ERR_SIZE_MISMATCH');
+    assert.deepEqual(disk.aborts, [{ code: 'ERR_SIZE_MISMATCH', keepPrefix: false }]);
   });
 
   it('a lost frame is caught by the next frame’s offset', async () => {

@@ -181,9 +181,10 @@ describe('transfers between real processes', () => {
     assert.equal(await p.exited, 'SIGKILL');
     const left = await readdir(out);
     assert.ok(!left.some((f) => !f.startsWith('.')), `no final file: ${left.join(', ')}`);
-    const part = left.find((f) => f.endsWith('.part'));
+    // kept in the consumer's private folder (docs/protocol.md §4)
+    const part = (await readdir(join(out, '.sdrlink-partial'))).find((f) => f.endsWith('.part'));
     assert.ok(part !== undefined, 'the verified prefix is kept');
-    assert.ok((await stat(join(out, part))).size >= 16 * 1024 * 1024);
+    assert.ok((await stat(join(out, '.sdrlink-partial', part))).size >= 16 * 1024 * 1024);
 
     await provider(undefined, pdata); // restarted on the same data folder
     try {

@@ -31,7 +31,8 @@ interface Pc {
   readonly localDescription: { type: string; sdp: string };
   close(): void;
 }
-interface Dc {
+/** The polyfill's data channel, as a hostile provider's `serve` script gets it. */
+export interface Dc {
   binaryType: string;
   readonly bufferedAmount: number;
   readonly readyState: string;
@@ -253,7 +254,15 @@ export interface SeedProviderRun extends SeedPeerLog {
  * Resolves when the transfer ended (or the other side posted `error`).
  */
 export async function runSeedProvider(
-  o: PeerCommon & { payload: Uint8Array; waitForClose?: boolean },
+  o: PeerCommon & {
+    payload: Uint8Array;
+    waitForClose?: boolean;
+    /**
+     * A hostile provider: once the channel is open, this script speaks instead of the seed's send loop
+     * (the channel's `binaryType` is 'arraybuffer'); what follows (waiting for the close) is the same.
+     */
+    serve?: (dc: Dc) => Promise<void>;
+  },
 ): Promise<SeedProviderRun> {
   const deadline = Date.now() + (o.deadlineMs ?? 60_000);
   const form = o.candidateForm ?? 'prefixed';
@@ -330,9 +339,16 @@ export async function runSeedProvider(
       await Promise.race([opened, sleep(100)]);
     }
     if (!open) return out;
-    // sendFile: metadata, then 16 KiB chunks in a tight loop, nothing after.
-    dc.send(JSON.stringify({ filename: 'spectrum_seed.npz', size: o.payload.length, type: 'file-metadata' }));
-    for (let i = 0; i < o.payload.length; i += 16384) dc.send(o.payload.subarray(i, i + 16384));
+    if (o.serve !== undefined) {
+      dc.binaryType = 'arraybuffer';
+      await o.serve(dc);
+    } else {
+      // sendFile: metadata, then 16 KiB chunks in a tight loop, nothing after.
+      dc.send(
+        JSON.stringify({ filename: 'spectrum_seed.npz', size: o.payload.length, type: 'file-metadata' }),
+      );
+      for (let i = 0; i < o.payload.length; i += 16384) dc.send(o.payload.subarray(i, i + 16384));
+    }
     while (dc.readyState === 'open' && dc.bufferedAmount > 0) await sleep(5);
     out.times.lastByteAt = Date.now();
     let receiverClosed = false;

@@ -86,4 +86,27 @@ describe('relay channel', () => {
     await closed;
     assert.deepEqual(got, [metadata, lookalike, [1, 2, 3]]);
   });
+
+  it('loses nothing a prompt peer sends right after relay-ready, before the handler is attached', async () => {
+    const metadata = '{"type":"file-metadata","filename":"a.npz","size":3}';
+    onJoin = (ws) => {
+      // One write: relay-ready and the peer's first messages arrive in the same TCP segment, so ws emits
+      // them in the same tick, before openRelayChannel's promise resolves and anyone attaches onmessage.
+      ws.send('{"type":"relay-ready"}');
+      ws.send(metadata);
+      ws.send(Buffer.from([7, 8, 9]));
+      ws.send('{"type":"relay-peer-left"}');
+    };
+    const channel = await open();
+    // the caller attaches its handlers a little later still (a macrotask away)
+    await new Promise((resolve) => setImmediate(resolve));
+    const got: unknown[] = [];
+    const closed = new Promise<void>((resolve) => {
+      channel.onmessage = (ev) =>
+        got.push(typeof ev.data === 'string' ? ev.data : [...new Uint8Array(ev.data as ArrayBuffer)]);
+      channel.onclose = () => resolve();
+    });
+    await closed;
+    assert.deepEqual(got, [metadata, [7, 8, 9]], 'every message, in order, then the close');
+  });
 });

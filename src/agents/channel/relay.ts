@@ -21,14 +21,30 @@ export interface RelayOptions {
 
 type Handler = ((ev: unknown) => void) | null;
 
+/** What arrived before anyone listened: the peer's messages, in order, then maybe the close. */
+type Pending = { kind: 'message'; data: unknown } | { kind: 'close' };
+
+/** Bytes held for a handler not yet attached before the socket is paused (ws's `maxPayload` each). */
+const PENDING_PAUSE_BYTES = 4 << 20;
+
 class RelayChannel implements Channel {
   readonly #ws: WebSocket;
   #state: Channel['readyState'] = 'open';
   #lowThreshold = 0;
   #wasAbove = false;
+  #onmessage: ((ev: { data: unknown }) => void) | null = null;
+  #onclose: Handler = null;
+  /**
+   * Trap: a prompt peer's first messages can arrive in the same socket read as `relay-ready`; ws emits
+   * them in that same tick, before `openRelayChannel`'s promise has resolved and its caller attached
+   * `onmessage`. They wait here (with a close that follows them) until a handler is there: nothing is
+   * dropped, and the order is kept.
+   */
+  readonly #pending: Pending[] = [];
+  #pendingBytes = 0;
+  #paused = false;
+  #flushScheduled = false;
   onopen: Handler = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: Handler = null;
   onerror: Handler = null;
   onbufferedamountlow: Handler = null;
 
@@ -43,18 +59,86 @@ class RelayChannel implements Channel {
           if (control.type === 'relay-peer-left') this.close();
           return;
         }
-        this.onmessage?.({ data: text });
+        this.#deliver({ kind: 'message', data: text });
         return;
       }
       // A view, not a copy: the protocol reads a message before its handler returns (or keeps the view,
       // and ws never reuses a delivered buffer's memory).
-      this.onmessage?.({ data });
+      this.#deliver({ kind: 'message', data });
     });
     ws.on('close', () => {
       this.#state = 'closed';
-      this.onclose?.({});
+      this.#deliver({ kind: 'close' });
     });
     ws.on('error', (err) => this.onerror?.({ error: err }));
+  }
+
+  get onmessage(): ((ev: { data: unknown }) => void) | null {
+    return this.#onmessage;
+  }
+
+  set onmessage(h: ((ev: { data: unknown }) => void) | null) {
+    this.#onmessage = h;
+    this.#scheduleFlush();
+  }
+
+  get onclose(): Handler {
+    return this.#onclose;
+  }
+
+  set onclose(h: Handler) {
+    this.#onclose = h;
+    this.#scheduleFlush();
+  }
+
+  /** Hands `ev` to its handler now, or keeps it (behind anything kept before) until there is one. */
+  #deliver(ev: Pending): void {
+    if (this.#pending.length === 0 && this.#dispatch(ev)) return;
+    this.#pending.push(ev);
+    if (ev.kind === 'message') {
+      this.#pendingBytes += typeof ev.data === 'string' ? ev.data.length : (ev.data as Buffer).byteLength;
+      if (this.#pendingBytes > PENDING_PAUSE_BYTES && !this.#paused) {
+        this.#paused = true;
+        this.#ws.pause();
+      }
+    }
+  }
+
+  /** False when nobody listens for `ev` yet. */
+  #dispatch(ev: Pending): boolean {
+    if (ev.kind === 'message') {
+      const h = this.#onmessage;
+      if (h === null) return false;
+      h({ data: ev.data });
+      return true;
+    }
+    const h = this.#onclose;
+    if (h === null) return false;
+    h({});
+    return true;
+  }
+
+  /**
+   * Delivers what waits, a tick after a handler is attached: never from inside the setter, whose caller
+   * (e.g. a transfer session being built) may not be ready for a message yet.
+   */
+  #scheduleFlush(): void {
+    if (this.#pending.length === 0 || this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      while (this.#pending.length > 0) {
+        const ev = this.#pending[0] as Pending;
+        if (!this.#dispatch(ev)) break;
+        this.#pending.shift();
+        if (ev.kind === 'message')
+          this.#pendingBytes -= typeof ev.data === 'string' ? ev.data.length : (ev.data as Buffer).byteLength;
+      }
+      if (this.#paused && this.#pendingBytes <= PENDING_PAUSE_BYTES) {
+        this.#paused = false;
+        this.#ws.resume();
+      }
+    });
   }
 
   get readyState(): Channel['readyState'] {

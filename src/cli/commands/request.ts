@@ -27,6 +27,14 @@ export function requestCommand(): Command {
     .option('--wait <ms>', 'how long to wait for a provider', '60000')
     .option('--idle-timeout <ms>', 'fail when no data arrives for this long', '30000')
     .option('--connect-timeout <ms>', "time for ICE before the relay (default: the server's relay_after_ms)")
+    .option(
+      '--max-size <bytes>',
+      'largest file accepted: bytes or 512M, 20G (default 16G); checked, with the free space of --out, before any byte is written',
+    )
+    .option(
+      '--allow-unverified',
+      "accept a file in the seed's unverified format (no checksum), as a seed-style provider sends it; refused otherwise",
+    )
     .option('--json', 'print the result as one JSON object')
     .option('--quiet', 'no progress output')
     .action(async (type: string, o: Record<string, unknown>) => {
