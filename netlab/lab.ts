@@ -295,6 +295,8 @@ export class Lab {
         `turn:${PUBLIC_IP}:${TURN_PORT}`,
         '--log-level',
         'warn',
+        // The lab registers its two users through the API (registration is closed by default).
+        '--open-registration',
         // Row 6: the provider notices a dead direct path only at its 30 s send idle timeout.
         '--relay-join-timeout',
         '60000',

@@ -203,7 +203,7 @@ export async function runRow(
     const notes: string[] = [];
     if (row.cutDirectAt !== undefined) {
       const at = row.cutDirectAt;
-      // The consumer's partial file in its out folder tells how far the transfer got.
+      // The consumer's partial file (in `out/.sdrlink-partial/`) tells how far the transfer got.
       const deadline = Date.now() + 60_000;
       while ((await dirBytes(out)) < at * bytes) {
         if (Date.now() > deadline || consumer.proc.exitCode !== null)
@@ -294,8 +294,13 @@ export function resultsTable(results: RowResult[]): string {
   return [head, ...rows].join('\n');
 }
 
+/** Bytes of the regular files under `dir`, its subfolders included (the consumer keeps partial files in `.sdrlink-partial/`). */
 async function dirBytes(dir: string): Promise<number> {
   let n = 0;
-  for (const f of await readdir(dir)) n += (await stat(join(dir, f)).catch(() => ({ size: 0 }))).size;
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) n += await dirBytes(p);
+    else if (e.isFile()) n += (await stat(p).catch(() => ({ size: 0 }))).size;
+  }
   return n;
 }
