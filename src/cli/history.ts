@@ -1,5 +1,7 @@
 /** `sdrlink history` implementation: see commands/history.ts. */
-import { AgentError, SignalingClient } from '../agents/index.js';
+import { SignalingClient } from '../agents/index.js';
+import { exitCodeFor } from './account.js';
+import { resolveTarget } from './credentials.js';
 import type { TransferWire } from '../wire/index.js';
 import { formatBytes, jsonLine } from './format.js';
 
@@ -7,8 +9,14 @@ const FILTERS = ['status', 'type', 'provider', 'since', 'until', 'limit'] as con
 
 export async function runHistory(o: Record<string, unknown>): Promise<number> {
   const json = o['json'] === true;
-  const client = new SignalingClient(String(o['server']), String(o['token']));
+  let client: SignalingClient | undefined;
   try {
+    // --server/--token, else SDRLINK_SERVER/SDRLINK_TOKEN, else the stored login (README "Logging in")
+    const target = resolveTarget({
+      server: typeof o['server'] === 'string' ? o['server'] : undefined,
+      token: typeof o['token'] === 'string' ? o['token'] : undefined,
+    });
+    client = new SignalingClient(target.server, target.token);
     const filter: Partial<Record<(typeof FILTERS)[number], string>> = {};
     for (const k of FILTERS) if (typeof o[k] === 'string') filter[k] = o[k];
     const rows = await client.listTransfers(filter);
@@ -19,9 +27,9 @@ export async function runHistory(o: Record<string, unknown>): Promise<number> {
     if (json)
       process.stdout.write(jsonLine({ ok: false, code: e.code ?? 'ERR_UNKNOWN', message: e.message }));
     else process.stderr.write(`sdrlink history: ${e.code !== undefined ? `${e.code}: ` : ''}${e.message}\n`);
-    return err instanceof AgentError && err.code === 'ERR_CONFIG' ? 2 : 1;
+    return exitCodeFor(err);
   } finally {
-    client.close();
+    client?.close();
   }
 }
 

@@ -1,11 +1,14 @@
 /** `sdrlink providers` implementation: see commands/providers.ts. */
-import { AgentError } from '../agents/errors.js';
 import { SignalingClient } from '../agents/signaling-client.js';
+import { exitCodeFor } from './account.js';
+import { resolveTarget } from './credentials.js';
 
-export async function runProviders(o: { server: string; token: string; json?: boolean }): Promise<number> {
+export async function runProviders(o: { server?: string; token?: string; json?: boolean }): Promise<number> {
   let client: SignalingClient | undefined;
   try {
-    client = new SignalingClient(o.server, o.token);
+    // --server/--token, else SDRLINK_SERVER/SDRLINK_TOKEN, else the stored login (README "Logging in")
+    const target = resolveTarget({ server: o.server, token: o.token });
+    client = new SignalingClient(target.server, target.token);
     const list = await client.listProviders();
     if (o.json === true) {
       process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
@@ -41,7 +44,7 @@ export async function runProviders(o: { server: string; token: string; json?: bo
       );
     else
       process.stderr.write(`sdrlink providers: ${e.code !== undefined ? `${e.code}: ` : ''}${e.message}\n`);
-    return err instanceof AgentError && err.code === 'ERR_CONFIG' ? 2 : 1;
+    return exitCodeFor(err);
   } finally {
     client?.close();
   }

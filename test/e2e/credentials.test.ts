@@ -153,6 +153,23 @@ describe('credentials that last', () => {
     });
     assert.equal(r.code, 0, `${JSON.stringify(r.result)}\n${r.stderr}`);
     assert.equal(r.result['ok'], true);
+    // the other verbs that read the server take the stored login too (README "Logging in")
+    const providersNow = await runCli(['providers', '--json'], { env: consumerEnv });
+    assert.equal(providersNow.code, 0, providersNow.stderr);
+    const listed = JSON.parse(providersNow.stdout) as Array<{ username: string; online: boolean }>;
+    assert.deepEqual(
+      listed.map((p) => [p.username, p.online]),
+      [['radio-1', true]],
+    );
+    const hist = await runCli(['history', '--json'], { env: consumerEnv });
+    assert.equal(hist.code, 0, hist.stderr);
+    assert.deepEqual(
+      (JSON.parse(hist.stdout) as Array<{ session_id: string; status: string }>).map((h) => [
+        h.session_id,
+        h.status,
+      ]),
+      [[String(r.result['session_id']), 'completed']],
+    );
 
     const revoked = await runCli(['user', 'key', 'revoke', k.id], { env: providerEnv });
     assert.equal(revoked.code, 0, revoked.stderr);
@@ -193,6 +210,11 @@ describe('credentials that last', () => {
     });
     assert.equal(none.code, 2, none.stderr);
     assert.match(none.stderr, /ERR_NO_CREDENTIAL: no server: give --server URL/);
+    for (const verb of ['providers', 'history']) {
+      const noneToo = await runCli([verb], { env: consumerEnv });
+      assert.equal(noneToo.code, 2, `${verb}: ${noneToo.stderr}`);
+      assert.match(noneToo.stderr, new RegExp(`^sdrlink ${verb}: ERR_NO_CREDENTIAL: no server`));
+    }
 
     const revokedReq = await runRequestProcess({
       url: srv.url,

@@ -6,8 +6,11 @@ export function historyCommand(): Command {
     .description(
       'list your transfers, newest first: when, type, provider, status, size, path and why it failed',
     )
-    .requiredOption('--server <url>', 'signaling server URL', process.env['SDRLINK_SERVER'])
-    .requiredOption('--token <jwt>', 'your token (provider or consumer)', process.env['SDRLINK_TOKEN'])
+    .option('--server <url>', 'signaling server URL (env SDRLINK_SERVER; default: the stored login)')
+    .option(
+      '--token <token>',
+      'your token or API key (provider or consumer) (env SDRLINK_TOKEN; default: the stored login)',
+    )
     .option(
       '--status <status>',
       'only this status: completed, failed, cancelled, expired, pending, offered, connected, transferring',

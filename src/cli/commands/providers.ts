@@ -4,10 +4,13 @@ import { Command } from 'commander';
 export function providersCommand(): Command {
   return new Command('providers')
     .description('list the providers online and what each offers (request types, recordings)')
-    .requiredOption('--server <url>', 'signaling server URL', process.env['SDRLINK_SERVER'])
-    .requiredOption('--token <jwt>', 'a token (consumer or provider)', process.env['SDRLINK_TOKEN'])
+    .option('--server <url>', 'signaling server URL (env SDRLINK_SERVER; default: the stored login)')
+    .option(
+      '--token <token>',
+      'a token or API key (consumer or provider) (env SDRLINK_TOKEN; default: the stored login)',
+    )
     .option('--json', 'print the full list, catalogs included, as one JSON array')
-    .action(async (o: { server: string; token: string; json?: boolean }) => {
+    .action(async (o: { server?: string; token?: string; json?: boolean }) => {
       const { runProviders } = await import('../providers.js');
       process.exitCode = await runProviders(o);
     });
