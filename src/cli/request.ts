@@ -64,21 +64,48 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
         else if (e.event === 'log') p.note(String(e['message']));
       };
     } else if (json) {
-      // --json: the provider's `preparing` progress as event lines before the result line
+      // --json: the provider's `preparing` progress as event lines before the result line; with --events
+      // also the session, the connection and the bytes received (at most one `progress` line per 250 ms,
+      // and the last one)
+      const events = o['events'] === true;
+      let sessionId: unknown;
       opts.onEvent = (e) => {
-        if (e.event !== 'preparing') return;
-        const bytes = Number(e['bytes']);
-        const total = Number(e['total']);
-        process.stdout.write(
-          jsonLine({
-            event: 'preparing',
-            session_id: e['session_id'],
-            bytes,
-            total,
-            percent: percentOf(bytes, total),
-          }),
-        );
+        if (e.event === 'session') sessionId = e['session_id'];
+        if (e.event === 'preparing') {
+          const bytes = Number(e['bytes']);
+          const total = Number(e['total']);
+          process.stdout.write(
+            jsonLine({
+              event: 'preparing',
+              session_id: e['session_id'],
+              bytes,
+              total,
+              percent: percentOf(bytes, total),
+            }),
+          );
+        } else if (events && (e.event === 'session' || e.event === 'connected')) {
+          const { event, ...rest } = e;
+          process.stdout.write(jsonLine({ event, ...rest }));
+        }
       };
+      if (events) {
+        let last = 0;
+        opts.onProgress = (p) => {
+          const now = Date.now();
+          if (p.received < p.total && now - last < 250) return;
+          last = now;
+          process.stdout.write(
+            jsonLine({
+              event: 'progress',
+              session_id: sessionId,
+              received: p.received,
+              total: p.total,
+              percent: percentOf(p.received, p.total),
+              transport: p.transport,
+            }),
+          );
+        };
+      }
     }
     const r = await requestFile(opts);
     progress?.stop();
@@ -87,8 +114,17 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
   } catch (err) {
     progress?.stop();
     const e = err as Error & { code?: string };
+    // cause_code: the server's or the provider's own code behind ours (ERR_PARAMS behind ERR_PROVIDER)
+    const cause = err instanceof AgentError && err.serverCode !== err.code ? err.serverCode : undefined;
     if (json)
-      process.stdout.write(jsonLine({ ok: false, code: e.code ?? 'ERR_UNKNOWN', message: e.message }));
+      process.stdout.write(
+        jsonLine({
+          ok: false,
+          code: e.code ?? 'ERR_UNKNOWN',
+          message: e.message,
+          ...(cause !== undefined ? { cause_code: cause } : {}),
+        }),
+      );
     else process.stderr.write(`sdrlink request: ${e.code !== undefined ? `${e.code}: ` : ''}${e.message}\n`);
     if (err instanceof CredentialError) return EXIT_CONFIG;
     if (err instanceof AgentError && err.code === 'ERR_AUTH') return EXIT_AUTH;

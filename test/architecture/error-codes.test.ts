@@ -39,7 +39,16 @@ export const ERROR_REGISTRY: ReadonlyArray<{ section: string; codes: readonly st
   { section: 'Agents', codes: AGENT_ERROR_CODES },
   { section: 'CLI credentials', codes: CREDENTIAL_ERROR_CODES },
   { section: 'Services', codes: Object.keys(SERVICE_ERROR_STATUS) },
+  { section: 'Python package', codes: pythonErrorCodes() },
 ];
+
+/** The codes of `PYTHON_ERROR_CODES` in python/sdrlink/_errors.py (the Python package's own). */
+export function pythonErrorCodes(): string[] {
+  const text = readFileSync(`${root}python/sdrlink/_errors.py`, 'utf8');
+  const tuple = /^PYTHON_ERROR_CODES = \(([^)]*)\)/m.exec(text)?.[1];
+  if (tuple === undefined) throw new Error('python/sdrlink/_errors.py has no PYTHON_ERROR_CODES tuple');
+  return [...tuple.matchAll(/"(ERR_[A-Z0-9_]+)"/g)].map((m) => m[1] as string);
+}
 
 /** The `## ` sections of a markdown text, by heading. */
 export function sections(md: string): Map<string, string> {

@@ -36,6 +36,10 @@ export function requestCommand(): Command {
       "accept a file in the seed's unverified format (no checksum), as a seed-style provider sends it; refused otherwise",
     )
     .option('--json', 'print the result as one JSON object')
+    .option(
+      '--events',
+      'with --json: also print session, connected and progress event lines before the result (what the Python package reads)',
+    )
     .option('--quiet', 'no progress output')
     .action(async (type: string, o: Record<string, unknown>) => {
       const { runRequest } = await import('../request.js');
