@@ -36,7 +36,7 @@ class Dataset(Mapping):
     - ``path``, ``sha256``, ``size``, ``format`` (``"npz"`` or ``"sigmf"``);
     - from the command's JSON result (``None`` for :func:`sdrlink.load`): ``verified``, ``transport``
       (``p2p`` or ``relay``), ``network_path`` (``host-host/udp``, ``ws-relay``, …), ``route``
-      (``direct``, ``turn``, ``relay``), ``session_id``, ``provider_id``, ``rate`` (bytes/s),
+      (``direct``, ``TURN``, ``WebSocket relay``), ``session_id``, ``provider_id``, ``rate`` (bytes/s),
       ``duration_ms``, ``already_present``; ``result`` holds the whole line.
     """
 

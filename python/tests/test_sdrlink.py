@@ -374,5 +374,53 @@ class SigMF(unittest.TestCase):
             np.testing.assert_array_equal(d["iq"], self.tone)
 
 
+class BuildBackend(unittest.TestCase):
+    """build_backend/sdrlink_build.py: the wheel pip installs, built with the standard library only."""
+
+    def setUp(self):
+        sys.path.insert(0, os.path.join(os.path.dirname(HERE), "build_backend"))
+        self.addCleanup(sys.path.remove, sys.path[0])
+        import sdrlink_build
+
+        self.b = sdrlink_build
+
+    def test_wheel_holds_the_package_and_a_true_record(self):
+        import base64
+        import zipfile
+
+        self.assertEqual(self.b.get_requires_for_build_wheel(), [])
+        with tempfile.TemporaryDirectory() as tmp:
+            name = self.b.build_wheel(tmp)
+            self.assertEqual(name, f"sdrlink-{sdrlink.__version__}-py3-none-any.whl")
+            with zipfile.ZipFile(os.path.join(tmp, name)) as z:
+                names = z.namelist()
+                for mod in ("__init__", "_cli", "_dataset", "_errors"):
+                    self.assertIn(f"sdrlink/{mod}.py", names)
+                self.assertFalse([n for n in names if "tests/" in n or "__pycache__" in n], names)
+                meta = z.read(f"sdrlink-{sdrlink.__version__}.dist-info/METADATA").decode()
+                self.assertIn("Requires-Dist: numpy>=1.21", meta)
+                rows = z.read(f"sdrlink-{sdrlink.__version__}.dist-info/RECORD").decode().splitlines()
+                for row in rows:
+                    arc, digest, size = row.rsplit(",", 2)
+                    if arc.endswith("RECORD"):
+                        continue
+                    data = z.read(arc)
+                    want = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+                    self.assertEqual((digest, int(size)), (f"sha256={want}", len(data)), arc)
+                self.assertEqual(len(rows), len(names))
+
+    def test_fallback_reader_agrees_with_tomllib(self):
+        try:
+            import tomllib
+        except ImportError:
+            self.skipTest("tomllib needs Python 3.11")
+        with open(os.path.join(os.path.dirname(HERE), "pyproject.toml"), "rb") as f:
+            raw = f.read()
+        want = tomllib.loads(raw.decode())["project"]
+        got = self.b._project_fallback(raw.decode())
+        for key in ("name", "version", "description", "readme", "license", "requires-python", "dependencies", "classifiers"):
+            self.assertEqual(got.get(key), want.get(key), key)
+
+
 if __name__ == "__main__":
     unittest.main()
