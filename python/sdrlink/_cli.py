@@ -221,6 +221,9 @@ def run(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=full_env,
+            # its own session: a Ctrl-C at the terminal reaches Python only, which passes on one SIGINT (a
+            # second one would make sdrlink exit at once, before it cancels its session)
+            start_new_session=True,
         )
     except OSError as e:
         raise SdrlinkError("ERR_SDRLINK_NOT_FOUND", f"{argv[0]} cannot be started: {e}") from e

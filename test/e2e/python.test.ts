@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import {
   createTransferFixture,
@@ -338,6 +339,50 @@ except sdrlink.SdrlinkError as e:
       [row?.['status'], row?.['error_code'], row?.['failed_side']],
       ['cancelled', 'ERR_CANCELLED', 'consumer'],
     );
+  });
+
+  test('Ctrl-C in Python (KeyboardInterrupt, as a notebook interrupt sends) cancels the session as the consumer', async () => {
+    const out = await fx.fresh('interrupt');
+    const code = `
+import json, sys
+import sdrlink
+def seen(e):
+    if e["event"] == "session":
+        print(json.dumps({"session": e["session_id"]}), flush=True)
+try:
+    sdrlink.request("spectrum", ${target}, out=${pyStr(out)}, provider="py-offline", wait=120, on_progress=seen,
+                    frequency_start=100e6, frequency_end=101e6, sample_rate=1e6)
+    print(json.dumps({"interrupted": False}), flush=True)
+except KeyboardInterrupt:
+    print(json.dumps({"interrupted": True}), flush=True)
+`;
+    const child = spawn(PYTHON, ['-c', code], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PYTHONPATH: PACKAGE_DIR, SDRLINK_CMD: sdrlinkCmd() },
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const lines: Array<Record<string, unknown>> = [];
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      const e = JSON.parse(l) as Record<string, unknown>;
+      lines.push(e);
+      if (typeof e['session'] === 'string') child.kill('SIGINT'); // Python's own Ctrl-C
+    });
+    const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    clearTimeout(killer);
+    assert.equal(status, 0, stderr);
+    assert.deepEqual(lines.at(-1), { interrupted: true });
+    const sid = String(lines[0]?.['session']);
+    const rows = (await api(fx.srv.url, fx.consumerToken, 'GET', '/api/transfers')).body as Array<
+      Record<string, unknown>
+    >;
+    const row = rows.find((x) => x['session_id'] === sid);
+    assert.deepEqual(
+      [row?.['status'], row?.['error_code'], row?.['failed_side']],
+      ['cancelled', 'ERR_CANCELLED', 'consumer'],
+    );
+    assert.match(String(row?.['error_message']), /SIGINT/);
   });
 
   test('pip installs it offline into a fresh venv (no build dependency downloaded), and the installed package requests', async () => {
