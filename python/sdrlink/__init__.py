@@ -66,13 +66,16 @@ def request(
     on_progress: Optional[Callable[[Dict[str, Any]], None]] = None,
     transport: Optional[str] = None,
     wait: Optional[float] = None,
+    params: Optional[Dict[str, Any]] = None,
     **parameters: Any,
 ) -> Dataset:
     """Requests a dataset and returns it loaded: ``d["iq"]``, ``d["power_db"]``, ``d.meta``, ``d.path``.
 
     - ``request_type``: ``"spectrum"``, ``"signal"``, … (docs/datasets.md); ``**parameters`` are the
       request's parameters under the names the providers take (``frequency_start=100e6``,
-      ``modulation="fm"``), each sent as JSON (NumPy scalars are fine).
+      ``modulation="fm"``), each sent as JSON (NumPy scalars are fine). ``params=`` takes them as a dict
+      too (merged; a name given both ways raises ``ValueError``), e.g. for a parameter named like one of
+      this function's own arguments.
     - ``server``, ``token``: the signaling server's URL and a consumer token or API key; when left out,
       the command takes ``SDRLINK_SERVER`` / ``SDRLINK_TOKEN`` or the login ``sdrlink login`` stored. The
       token reaches the command through its environment, never its arguments.
@@ -91,6 +94,11 @@ def request(
     Raises :class:`SdrlinkError` (``.code``, ``.message``, ``.exit_status``) when no verified dataset
     comes back; ``ValueError`` for a parameter that cannot be sent.
     """
+    if params is not None:
+        both = sorted(set(params) & set(parameters))
+        if both:
+            raise ValueError(f"parameter {', '.join(both)} given both in params= and as a keyword")
+        parameters = {**params, **parameters}
     cmd = find_command(sdrlink_cmd)
     argv = cmd + request_args(
         request_type,

@@ -235,16 +235,17 @@ emit({"keys": sorted(d), "freq": {"dtype": f.dtype.str, "shape": f.shape}, "powe
       datatype: string;
       sha512_ok: boolean;
       label: string;
+      snr_db: number;
     }>(`
 d = sdrlink.request("signal", ${target}, out=${pyStr(out)},
-                    frequency=100e6, sample_rate=1e6, duration=0.05, snr_db=10, modulation="tone")
+                    frequency=100e6, sample_rate=1e6, duration=0.05, params={"snr_db": 10, "modulation": "tone"})
 iq, fs, fc = d["iq"], float(d["sample_rate"]), float(d["center_frequency"])
 spec = np.abs(np.fft.fft(iq))
 peak = fc + np.fft.fftfreq(len(iq), 1 / fs)[int(np.argmax(spec))]
 g = d.meta["global"]
 emit({"dtype": iq.dtype.str, "shape": iq.shape, "fs": fs, "fc": fc, "peak_hz": peak, "datatype": g["core:datatype"],
       "sha512_ok": hashlib.sha512(iq.tobytes()).hexdigest() == g["core:sha512"],
-      "label": d.meta["annotations"][0]["core:label"]})
+      "label": d.meta["annotations"][0]["core:label"], "snr_db": g["sdrlink:parameters"].get("snr_db")})
 `);
     assert.equal(r.dtype, '<c8');
     assert.deepEqual(r.shape, [50_000]);
@@ -254,6 +255,7 @@ emit({"dtype": iq.dtype.str, "shape": iq.shape, "fs": fs, "fc": fc, "peak_hz": p
     assert.equal(r.datatype, 'cf32_le');
     assert.equal(r.sha512_ok, true);
     assert.equal(r.label, 'tone');
+    assert.equal(r.snr_db, 10, 'params= reached the provider');
   });
 
   test('a bad parameter: the named provider’s refusal is SdrlinkError ERR_PARAMS; unnamed, ERR_NO_PROVIDER; nothing saved', async () => {
