@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 
-def _credentials_env(server: Optional[str], token: Optional[str]) -> Dict[str, str]:
+def _credentials_env(token: Optional[str]) -> Dict[str, str]:
     env: Dict[str, str] = {}
     if token is not None:
         # through the environment, not argv: other users of the machine can read argv in `ps`
@@ -110,7 +110,7 @@ def request(
         wait=wait,
         events=on_progress is not None,
     )
-    outcome = run(argv, env=_credentials_env(server, token), timeout=timeout, on_event=on_progress)
+    outcome = run(argv, env=_credentials_env(token), timeout=timeout, on_event=on_progress)
     result = conclude(outcome)
     path = result.get("path")
     sha = result.get("sha256")
@@ -132,7 +132,7 @@ def providers(
     argv = find_command(sdrlink_cmd) + ["providers", "--json"]
     if server is not None:
         argv += ["--server", str(server)]
-    outcome = run(argv, env=_credentials_env(server, token), timeout=timeout)
+    outcome = run(argv, env=_credentials_env(token), timeout=timeout)
     # `providers --json` prints one JSON document: the array (pretty-printed), or an error object
     try:
         doc = json.loads(outcome.stdout) if outcome.stdout.strip() else None
