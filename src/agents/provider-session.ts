@@ -47,6 +47,8 @@ export interface ProviderContext {
   connectTimeoutMs: number;
   channels: ChannelFactory;
   hooks: SendHooks;
+  /** A consumer that advertised keepalive and is silent this long is gone (docs/protocol.md §3.7). */
+  peerTimeoutMs?: number;
   /** Holds a seed consumer's channel open for `ms` so that it may close first (see {@link Lingering}). */
   linger(opened: OpenedChannel, ms: number): void;
   emit(event: ProviderEvent): void;
@@ -340,6 +342,7 @@ class ProviderSession {
         crc32,
         prefixSha256: (length: number) => sha256File(file.path, length),
         idleTimeoutMs: SEND_IDLE_TIMEOUT_MS,
+        ...(this.#ctx.peerTimeoutMs === undefined ? {} : { peerTimeoutMs: this.#ctx.peerTimeoutMs }),
         signal: this.#signal,
         onProgress: throttle((p: { sent: number; total: number }) =>
           this.#ctx.emit({ event: 'progress', session_id: this.#id, sent: p.sent, total: p.total }),
@@ -400,6 +403,10 @@ class ProviderSession {
       bytes: 0,
       error: `${code}: ${e.message}`.slice(0, 500),
       ...(ERROR_CODE_RE.test(code) ? { error_code: code } : {}),
+      // The consumer went silent (killed, or its path died): its side failed, not ours.
+      ...(err instanceof TransferError && err.code === 'ERR_PEER_GONE'
+        ? { failed_side: 'consumer' as const }
+        : {}),
       duration_ms: Date.now() - this.#started,
       ...(this.#opened !== undefined ? { transport: this.#opened.kind, ...pathOf(this.#opened) } : {}),
     });

@@ -41,6 +41,7 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
       transport: parseTransportChoice(String(o['transport'] ?? 'auto')),
       waitMs: positiveInt(o['wait'], '--wait'),
       idleTimeoutMs: positiveInt(o['idleTimeout'] ?? '30000', '--idle-timeout'),
+      peerTimeoutMs: positiveInt(o['peerTimeout'] ?? '5000', '--peer-timeout'),
       signal: stop.signal,
       maxSize: maxSize(o['maxSize']),
     };
