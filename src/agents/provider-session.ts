@@ -390,7 +390,7 @@ class ProviderSession {
     const code = typeof e.code === 'string' ? e.code : 'ERR_TRANSFER';
     if (err instanceof DatasetError) {
       await refuse(this.#ctx, this.#id, err.code, `could not produce the file: ${err.message}`);
-    } else if (this.#claimed && !fromPeer(err)) {
+    } else if (this.#claimed && !fromPeer(err) && !peerGone(err)) {
       await this.#ctx.client
         .sendSignal(this.#id, 'error', { code, message: e.message })
         .catch(() => undefined);
@@ -404,9 +404,7 @@ class ProviderSession {
       error: `${code}: ${e.message}`.slice(0, 500),
       ...(ERROR_CODE_RE.test(code) ? { error_code: code } : {}),
       // The consumer went silent (killed, or its path died): its side failed, not ours.
-      ...(err instanceof TransferError && err.code === 'ERR_PEER_GONE'
-        ? { failed_side: 'consumer' as const }
-        : {}),
+      ...(peerGone(err) ? { failed_side: 'consumer' as const } : {}),
       duration_ms: Date.now() - this.#started,
       ...(this.#opened !== undefined ? { transport: this.#opened.kind, ...pathOf(this.#opened) } : {}),
     });
@@ -447,6 +445,14 @@ function pathOf(o: OpenedChannel): { path?: string } {
 function fromPeer(err: unknown): boolean {
   if (err instanceof TransferError) return err.code === 'ERR_PEER';
   return err instanceof AgentError && err.code === 'ERR_TRANSFER' && err.serverCode !== undefined;
+}
+
+/**
+ * True when the consumer went silent (docs/protocol.md §3.7): it is dead or cut off, so an `error` signal
+ * would tell nobody — and, as the first final word on the session, would record the failure as this side's.
+ */
+function peerGone(err: unknown): boolean {
+  return err instanceof TransferError && err.code === 'ERR_PEER_GONE';
 }
 
 function throttle<T>(fn: (v: T) => void, ms = 250): (v: T) => void {

@@ -81,6 +81,7 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
         );
       };
     }
+    killAfterReceivedFault(opts);
     const r = await requestFile(opts);
     progress?.stop();
     printResult(r, json);
@@ -99,6 +100,22 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
     process.off('SIGTERM', interrupted);
     cleanupWebRtc();
   }
+}
+
+/**
+ * Test fault (end-to-end tests only, like the provider's SDRLINK_FAULT_* in provide.ts): the consumer
+ * process kills itself (SIGKILL) once it holds more than SDRLINK_FAULT_KILL_AFTER_RECEIVED bytes — a
+ * consumer dying mid-transfer, with nothing closed behind it.
+ */
+function killAfterReceivedFault(opts: RequestOptions): void {
+  const v = process.env['SDRLINK_FAULT_KILL_AFTER_RECEIVED'];
+  if (v === undefined || v === '') return;
+  const limit = Number(v);
+  const inner = opts.onProgress;
+  opts.onProgress = (p) => {
+    if (p.received > limit) process.kill(process.pid, 'SIGKILL');
+    inner?.(p);
+  };
 }
 
 /** Whole percent of `bytes` in `total` (0 without an estimate), at most 100. */
