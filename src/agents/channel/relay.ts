@@ -94,6 +94,7 @@ class RelayChannel implements Channel {
         // not open any more: its close is on its way
       }
     }, liveness.pingMs);
+    this.#liveness.unref(); // the socket keeps the process alive while it is open, not this timer
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       this.#heard++;
       if (!isBinary) {
