@@ -54,6 +54,11 @@ export interface RequestOptions {
   connectTimeoutMs?: number;
   /** No progress for this long fails the transfer (default 30 s). */
   idleTimeoutMs?: number;
+  /**
+   * A provider that advertised keepalive and sends nothing for this long is gone: ERR_PEER_GONE, the
+   * verified prefix kept (docs/protocol.md §3.7; default 5 s).
+   */
+  peerTimeoutMs?: number;
   signal?: AbortSignal;
   onProgress?: (p: {
     received: number;
@@ -297,6 +302,7 @@ class ConsumerRequest {
       idleTimeoutMs: opts.idleTimeoutMs ?? 30_000,
       maxSize: opts.maxSize ?? DEFAULT_MAX_SIZE,
     };
+    if (opts.peerTimeoutMs !== undefined) ro.peerTimeoutMs = opts.peerTimeoutMs;
     if (opts.signal !== undefined) ro.signal = opts.signal;
     const onProgress = opts.onProgress;
     ro.onProgress = (p) => {
@@ -416,6 +422,7 @@ function providerAtFault(err: unknown): boolean {
     return [
       'ERR_CHANNEL_CLOSED',
       'ERR_TIMEOUT',
+      'ERR_PEER_GONE',
       'ERR_PEER',
       'ERR_HASH_MISMATCH',
       'ERR_SIZE_MISMATCH',

@@ -47,6 +47,8 @@ export interface ProviderContext {
   connectTimeoutMs: number;
   channels: ChannelFactory;
   hooks: SendHooks;
+  /** A consumer that advertised keepalive and is silent this long is gone (docs/protocol.md §3.7). */
+  peerTimeoutMs?: number;
   /** Holds a seed consumer's channel open for `ms` so that it may close first (see {@link Lingering}). */
   linger(opened: OpenedChannel, ms: number): void;
   emit(event: ProviderEvent): void;
@@ -340,6 +342,7 @@ class ProviderSession {
         crc32,
         prefixSha256: (length: number) => sha256File(file.path, length),
         idleTimeoutMs: SEND_IDLE_TIMEOUT_MS,
+        ...(this.#ctx.peerTimeoutMs === undefined ? {} : { peerTimeoutMs: this.#ctx.peerTimeoutMs }),
         signal: this.#signal,
         onProgress: throttle((p: { sent: number; total: number }) =>
           this.#ctx.emit({ event: 'progress', session_id: this.#id, sent: p.sent, total: p.total }),
@@ -387,7 +390,7 @@ class ProviderSession {
     const code = typeof e.code === 'string' ? e.code : 'ERR_TRANSFER';
     if (err instanceof DatasetError) {
       await refuse(this.#ctx, this.#id, err.code, `could not produce the file: ${err.message}`);
-    } else if (this.#claimed && !fromPeer(err)) {
+    } else if (this.#claimed && !fromPeer(err) && !peerGone(err)) {
       await this.#ctx.client
         .sendSignal(this.#id, 'error', { code, message: e.message })
         .catch(() => undefined);
@@ -400,6 +403,8 @@ class ProviderSession {
       bytes: 0,
       error: `${code}: ${e.message}`.slice(0, 500),
       ...(ERROR_CODE_RE.test(code) ? { error_code: code } : {}),
+      // The consumer went silent (killed, or its path died): its side failed, not ours.
+      ...(peerGone(err) ? { failed_side: 'consumer' as const } : {}),
       duration_ms: Date.now() - this.#started,
       ...(this.#opened !== undefined ? { transport: this.#opened.kind, ...pathOf(this.#opened) } : {}),
     });
@@ -440,6 +445,14 @@ function pathOf(o: OpenedChannel): { path?: string } {
 function fromPeer(err: unknown): boolean {
   if (err instanceof TransferError) return err.code === 'ERR_PEER';
   return err instanceof AgentError && err.code === 'ERR_TRANSFER' && err.serverCode !== undefined;
+}
+
+/**
+ * True when the consumer went silent (docs/protocol.md §3.7): it is dead or cut off, so an `error` signal
+ * would tell nobody — and, as the first final word on the session, would record the failure as this side's.
+ */
+function peerGone(err: unknown): boolean {
+  return err instanceof TransferError && err.code === 'ERR_PEER_GONE';
 }
 
 function throttle<T>(fn: (v: T) => void, ms = 250): (v: T) => void {

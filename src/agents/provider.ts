@@ -37,6 +37,11 @@ export interface ProviderOptions {
   pollIntervalMs?: number;
   /** Overrides the server's `relay_after_ms`. */
   connectTimeoutMs?: number;
+  /**
+   * A consumer that advertised keepalive and sends nothing for this long is gone: ERR_PEER_GONE, the
+   * session is freed (docs/protocol.md §3.7; default 5 s).
+   */
+  peerTimeoutMs?: number;
   log?: (event: ProviderEvent) => void;
   /** Where session channels come from (default: WebRTC and the server's relay). */
   channels?: ChannelFactory;
@@ -153,6 +158,7 @@ async function serve(
     linger: (o, ms) => lingering.hold(o, ms),
     emit,
   };
+  if (opts.peerTimeoutMs !== undefined) ctx.peerTimeoutMs = opts.peerTimeoutMs;
   const queue = new SessionQueue(opts.maxConcurrent ?? 4, (s, signal) =>
     serveSession(ctx, s, signal).catch((err: unknown) =>
       emit({ event: 'log', session_id: s.session_id, message: `unexpected: ${String(err)}` }),

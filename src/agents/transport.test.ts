@@ -11,6 +11,7 @@ import type { IceSignal } from './signaling-client.js';
 import {
   connectWithFallback,
   directFailure,
+  FAILOVER_RELAY_WAIT_MS,
   offerCapabilities,
   declaresUdpBlocked,
   pathRoute,
@@ -219,6 +220,57 @@ describe('runWithFailover', () => {
       await assert.rejects(r.result, (e: unknown) => e === err);
       assert.deepEqual(r.legs, ['p2p']);
     }
+  });
+
+  /** A factory whose relay records the wait it was given, and opens or not. */
+  function relayWaits(opens: boolean): ChannelFactory & { waits: number[] } {
+    const waits: number[] = [];
+    return {
+      waits,
+      openP2P: () => Promise.reject(new Error('not used')),
+      openRelay: (l) => {
+        waits.push(l.relayTimeoutMs);
+        return opens
+          ? Promise.resolve(fakeOpened('relay'))
+          : Promise.reject(
+              new AgentError('ERR_CONNECT_TIMEOUT', 'relay: peer did not join', { waitingFor: 'relay' }),
+            );
+      },
+    };
+  }
+  const gone = () => new TransferError('ERR_PEER_GONE', 'receive: nothing from the peer for 5000 ms');
+  const failOver = (f: ChannelFactory, first: Error) =>
+    runWithFailover(
+      fakeOpened('p2p'),
+      { link: link(), channels: f, choice: 'auto', resumable: true, onRelay: () => undefined },
+      (o) => (o.kind === 'p2p' ? Promise.reject(first) : Promise.resolve('done')),
+    );
+
+  it('a peer gone silent (ERR_PEER_GONE) fails over with the link’s own relay wait, not the 45 s one', async () => {
+    const quick = relayWaits(true);
+    assert.equal(await failOver(quick, gone()), 'done');
+    assert.deepEqual(quick.waits, [50], 'it keeps alive, so it notices as fast as this side did');
+    const slow = relayWaits(true);
+    assert.equal(await failOver(slow, died()), 'done');
+    assert.deepEqual(
+      slow.waits,
+      [FAILOVER_RELAY_WAIT_MS],
+      'a peer without keepalive may take its idle timeout',
+    );
+  });
+
+  it('when nobody comes to the relay after ERR_PEER_GONE, the silence stays the cause', async () => {
+    await assert.rejects(failOver(relayWaits(false), gone()), (e: unknown) => {
+      assert.ok(e instanceof TransferError);
+      assert.equal(e.code, 'ERR_PEER_GONE');
+      assert.match(e.message, /did not come to the relay either/);
+      return true;
+    });
+    // another loss keeps the relay's own answer, as before
+    await assert.rejects(
+      failOver(relayWaits(false), died()),
+      (e: unknown) => e instanceof AgentError && e.code === 'ERR_CONNECT_TIMEOUT',
+    );
   });
 });
 

@@ -254,7 +254,9 @@ async function joinRelayFirst(link: SessionLink, o: ConnectOptions): Promise<Ope
 
 /**
  * How long a side that lost its direct channel midway waits at the relay for the other: the other side may
- * notice the dead path only at its idle timeout (the provider's is 30 s).
+ * notice the dead path only at its idle timeout (the provider's is 30 s). Not when the channel was lost to
+ * the peer's silence (`ERR_PEER_GONE`, docs/protocol.md §3.7): the peer advertised keepalive, so it times
+ * this side out as fast, and the relay wait is the link's own (`relayTimeoutMs`).
  */
 export const FAILOVER_RELAY_WAIT_MS = 45_000;
 
@@ -286,9 +288,24 @@ export async function runWithFailover<T>(
     o.link.log?.(`direct channel lost midway (${message}); continuing over the relay`);
     opened.close();
     // The peer may not know yet: over a dead path nothing tells it, and it notices only when its own
-    // channel times out (the provider's send idle timeout, 30 s). Wait at the relay long enough for that.
-    const link = { ...o.link, relayTimeoutMs: Math.max(o.link.relayTimeoutMs, FAILOVER_RELAY_WAIT_MS) };
-    const relay = await o.channels.openRelay(link);
+    // channel times out (the provider's send idle timeout, 30 s). Wait at the relay long enough for that —
+    // unless it keeps alive (§3.7), and then notices within its peer timeout, as this side did.
+    const peerGone = err instanceof TransferError && err.code === 'ERR_PEER_GONE';
+    const link = peerGone
+      ? o.link
+      : { ...o.link, relayTimeoutMs: Math.max(o.link.relayTimeoutMs, FAILOVER_RELAY_WAIT_MS) };
+    let relay: OpenedChannel;
+    try {
+      relay = await o.channels.openRelay(link);
+    } catch (relayErr) {
+      // Nobody came: the peer is gone for good (killed, not just its path). Its silence is the cause.
+      if (!peerGone || (relayErr instanceof AgentError && relayErr.code === 'ERR_AUTH')) throw relayErr;
+      throw new TransferError(
+        'ERR_PEER_GONE',
+        `${message}; it did not come to the relay either (${(relayErr as Error).message})`,
+        { cause: relayErr },
+      );
+    }
     o.onRelay(relay, { kind: 'relay', reason: 'channel-lost', message });
     return run(relay);
   }
@@ -296,7 +313,8 @@ export async function runWithFailover<T>(
 
 function mayFailOver(err: unknown, opened: OpenedChannel, o: FailoverOptions): boolean {
   const channelDied =
-    err instanceof TransferError && (err.code === 'ERR_CHANNEL_CLOSED' || err.code === 'ERR_TIMEOUT');
+    err instanceof TransferError &&
+    (err.code === 'ERR_CHANNEL_CLOSED' || err.code === 'ERR_TIMEOUT' || err.code === 'ERR_PEER_GONE');
   return (
     channelDied &&
     o.choice === 'auto' &&

@@ -73,6 +73,13 @@ export async function runProvide(
     faults: faultsFromEnv(),
   };
   if (o['connectTimeout'] !== undefined) opts.connectTimeoutMs = Number(o['connectTimeout']);
+  const peerTimeout = Number(o['peerTimeout'] ?? 5000);
+  if (!Number.isSafeInteger(peerTimeout) || peerTimeout < 100)
+    throw new AgentError(
+      'ERR_CONFIG',
+      `--peer-timeout must be an integer ≥ 100 (ms), got ${JSON.stringify(o['peerTimeout'])}`,
+    );
+  opts.peerTimeoutMs = peerTimeout;
   if (datasetOpts.recordingsDir !== undefined) opts.recordingsDir = datasetOpts.recordingsDir;
   const catalogInterval = Number(o['catalogInterval'] ?? 10_000);
   if (!Number.isSafeInteger(catalogInterval) || catalogInterval < 100)

@@ -41,6 +41,7 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
       transport: parseTransportChoice(String(o['transport'] ?? 'auto')),
       waitMs: positiveInt(o['wait'], '--wait'),
       idleTimeoutMs: positiveInt(o['idleTimeout'] ?? '30000', '--idle-timeout'),
+      peerTimeoutMs: positiveInt(o['peerTimeout'] ?? '5000', '--peer-timeout'),
       signal: stop.signal,
       maxSize: maxSize(o['maxSize']),
     };
@@ -107,6 +108,7 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
         };
       }
     }
+    killAfterReceivedFault(opts);
     const r = await requestFile(opts);
     progress?.stop();
     printResult(r, json);
@@ -134,6 +136,22 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
     process.off('SIGTERM', interrupted);
     cleanupWebRtc();
   }
+}
+
+/**
+ * Test fault (end-to-end tests only, like the provider's SDRLINK_FAULT_* in provide.ts): the consumer
+ * process kills itself (SIGKILL) once it holds more than SDRLINK_FAULT_KILL_AFTER_RECEIVED bytes — a
+ * consumer dying mid-transfer, with nothing closed behind it.
+ */
+function killAfterReceivedFault(opts: RequestOptions): void {
+  const v = process.env['SDRLINK_FAULT_KILL_AFTER_RECEIVED'];
+  if (v === undefined || v === '') return;
+  const limit = Number(v);
+  const inner = opts.onProgress;
+  opts.onProgress = (p) => {
+    if (p.received > limit) process.kill(process.pid, 'SIGKILL');
+    inner?.(p);
+  };
 }
 
 /** Whole percent of `bytes` in `total` (0 without an estimate), at most 100. */

@@ -54,6 +54,25 @@ const golden: [ControlMessage, string][] = [
     },
     '{"type":"error","code":"ERR_FRAME_CRC","message":"frame at offset 65536: crc32 0x00000000 != 0x3610a686"}',
   ],
+  // §3.7: keepalive advertised in the handshake, and the message itself
+  [
+    {
+      type: 'file-metadata',
+      filename: 'spectrum_1.npz',
+      size: 1048576,
+      protocol: 'sdrlink/1',
+      sha256: H,
+      chunk_size: 65472,
+      keepalive_ms: 1000,
+    },
+    `{"type":"file-metadata","filename":"spectrum_1.npz","size":1048576,"protocol":"sdrlink/1","sha256":"${H}","chunk_size":65472,"keepalive_ms":1000}`,
+  ],
+  [{ type: 'resume', offset: 0, keepalive_ms: 1000 }, '{"type":"resume","offset":0,"keepalive_ms":1000}'],
+  [
+    { type: 'resume', offset: 1048576, prefix_sha256: H, keepalive_ms: 60000 },
+    `{"type":"resume","offset":1048576,"prefix_sha256":"${H}","keepalive_ms":60000}`,
+  ],
+  [{ type: 'keepalive' }, '{"type":"keepalive"}'],
 ];
 
 describe('control messages (docs/protocol.md §3)', () => {
@@ -86,6 +105,18 @@ describe('control messages (docs/protocol.md §3)', () => {
   it('accepts upper-case hex and normalises it to lower case', () => {
     const m = parseControl(`{"type":"ack","sha256":"${H.toUpperCase()}","size":1}`);
     assert.deepEqual(m, { type: 'ack', sha256: H, size: 1 });
+  });
+
+  it('a keepalive carries nothing: extra fields are dropped (§3.7)', () => {
+    assert.deepEqual(parseControl('{"type":"keepalive","seq":7,"keepalive_ms":"x"}'), { type: 'keepalive' });
+  });
+
+  it('ignores keepalive_ms on seed-style metadata (no protocol): keepalive is sdrlink/1 only', () => {
+    assert.deepEqual(parseControl('{"type":"file-metadata","filename":"a","size":1,"keepalive_ms":1000}'), {
+      type: 'file-metadata',
+      filename: 'a',
+      size: 1,
+    });
   });
 
   it('ignores prefix_sha256 on a resume from 0', () => {
@@ -222,6 +253,33 @@ describe('control messages (docs/protocol.md §3)', () => {
       ],
       ['error without message', '{"type":"error","code":"ERR_IO"}', 'ERR_MESSAGE_INVALID'],
       ['error with object message', '{"type":"error","code":"ERR_IO","message":{}}', 'ERR_MESSAGE_INVALID'],
+      // keepalive_ms (§3.7)
+      ...(
+        [
+          ['0', '0'],
+          ['-1', '-1'],
+          ['fractional', '1.5'],
+          ['a string', '"1000"'],
+          ['null', 'null'],
+          ['above 60000', '60001'],
+          ['2^53', '9007199254740992'],
+        ] as const
+      ).flatMap(([what, v]): [string, string, string][] => [
+        [
+          `sdrlink metadata with keepalive_ms ${what}`,
+          `{"type":"file-metadata","filename":"a","size":1,"protocol":"sdrlink/1","sha256":"${H}","chunk_size":10,"keepalive_ms":${v}}`,
+          'ERR_MESSAGE_INVALID',
+        ],
+        [
+          `resume with keepalive_ms ${what}`,
+          `{"type":"resume","offset":0,"keepalive_ms":${v}}`,
+          'ERR_MESSAGE_INVALID',
+        ],
+      ]),
+      ['keepalive spelled in capitals', '{"type":"KEEPALIVE"}', 'ERR_MESSAGE_TYPE'],
+      ['keepalive with a trailing comma', '{"type":"keepalive",}', 'ERR_MESSAGE_INVALID'],
+      ['keepalive cut short', '{"type":"keepal', 'ERR_MESSAGE_INVALID'],
+      ['ping (not a type of §3)', '{"type":"ping"}', 'ERR_MESSAGE_TYPE'],
     ];
     for (const [name, text, code] of cases) {
       it(`${name} → ${code}`, () =>
@@ -272,6 +330,7 @@ describe('control messages (docs/protocol.md §3)', () => {
         'file-complete': (m) => void seen.push(`complete ${m.frames}`),
         ack: (m) => void seen.push(`ack ${m.size}`),
         error: (m) => void seen.push(`error ${m.code}`),
+        keepalive: () => void seen.push('keepalive'),
       });
     }
     assert.deepEqual(seen, [
@@ -283,6 +342,10 @@ describe('control messages (docs/protocol.md §3)', () => {
       'complete 16',
       'ack 1048576',
       'error ERR_FRAME_CRC',
+      'meta spectrum_1.npz',
+      'resume 0',
+      'resume 1048576',
+      'keepalive',
     ]);
   });
 

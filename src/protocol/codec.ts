@@ -5,6 +5,7 @@
  */
 import { TransferError } from './errors.js';
 import { MAX_CHUNK_BYTES, MAX_CONTROL_BYTES } from './frames.js';
+import { MAX_KEEPALIVE_MS } from './keepalive.js';
 
 /** The protocol name a sender puts in `file-metadata` (§3.1). */
 export const PROTOCOL_NAME = 'sdrlink/1';
@@ -18,6 +19,11 @@ export interface FileMetadataMessage {
   protocol?: typeof PROTOCOL_NAME;
   sha256?: string;
   chunk_size?: number;
+  /**
+   * §3.7, sdrlink/1 only: the sender takes part in keepalive and sends something at least this often
+   * (ms, 1 … 60000). Absent: an older sender, never sent a `keepalive` nor timed out by silence.
+   */
+  keepalive_ms?: number;
 }
 
 /** §3.2. `prefix_sha256` is present exactly when `offset` > 0. */
@@ -25,6 +31,8 @@ export interface ResumeMessage {
   type: 'resume';
   offset: number;
   prefix_sha256?: string;
+  /** §3.7: the receiver's keepalive interval, when it takes part (and the sender advertised it). */
+  keepalive_ms?: number;
 }
 
 /** §3.3. */
@@ -55,9 +63,20 @@ export interface ErrorMessage {
   message: string;
 }
 
+/** §3.7: "still here", sent only to a peer that advertised `keepalive_ms`. */
+export interface KeepaliveMessage {
+  type: 'keepalive';
+}
+
 /** Every control message of §3, discriminated on `type`. */
 export type ControlMessage =
-  FileMetadataMessage | ResumeMessage | StartMessage | FileCompleteMessage | AckMessage | ErrorMessage;
+  | FileMetadataMessage
+  | ResumeMessage
+  | StartMessage
+  | FileCompleteMessage
+  | AckMessage
+  | ErrorMessage
+  | KeepaliveMessage;
 
 /** The `type` values of §3. */
 export type ControlType = ControlMessage['type'];
@@ -109,6 +128,19 @@ function sha(o: Fields, type: string, key: string): string {
   return v.toLowerCase();
 }
 
+/** §3.7: an optional `keepalive_ms`, an integer in [1, MAX_KEEPALIVE_MS]; undefined when absent. */
+function keepaliveMs(o: Fields, type: string): number | undefined {
+  const v = o['keepalive_ms'];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_KEEPALIVE_MS) {
+    throw invalid(
+      type,
+      `field "keepalive_ms" must be an integer from 1 to ${MAX_KEEPALIVE_MS}, got ${describe(v)}`,
+    );
+  }
+  return v;
+}
+
 function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (typeof v === 'string') return JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v);
@@ -116,7 +148,7 @@ function describe(v: unknown): string {
   return Array.isArray(v) ? 'an array' : `a ${typeof v}`;
 }
 
-// One validator per type (§3.1–§3.6); the mapped type makes a missing one a compile error.
+// One validator per type (§3.1–§3.7); the mapped type makes a missing one a compile error.
 const parsers: { [K in ControlType]: (o: Fields) => Extract<ControlMessage, { type: K }> } = {
   'file-metadata'(o) {
     const t = 'file-metadata';
@@ -129,13 +161,25 @@ const parsers: { [K in ControlType]: (o: Fields) => Extract<ControlMessage, { ty
     if (chunkSize < 1 || chunkSize > MAX_CHUNK_BYTES) {
       throw invalid(t, `field "chunk_size" must be between 1 and ${MAX_CHUNK_BYTES}, got ${chunkSize}`);
     }
-    return { ...msg, protocol, sha256: sha(o, t, 'sha256'), chunk_size: chunkSize };
+    const full: FileMetadataMessage = {
+      ...msg,
+      protocol,
+      sha256: sha(o, t, 'sha256'),
+      chunk_size: chunkSize,
+    };
+    const beat = keepaliveMs(o, t);
+    if (beat !== undefined) full.keepalive_ms = beat;
+    return full;
   },
   resume(o) {
     const offset = count(o, 'resume', 'offset');
-    return offset === 0
-      ? { type: 'resume', offset }
-      : { type: 'resume', offset, prefix_sha256: sha(o, 'resume', 'prefix_sha256') };
+    const msg: ResumeMessage =
+      offset === 0
+        ? { type: 'resume', offset }
+        : { type: 'resume', offset, prefix_sha256: sha(o, 'resume', 'prefix_sha256') };
+    const beat = keepaliveMs(o, 'resume');
+    if (beat !== undefined) msg.keepalive_ms = beat;
+    return msg;
   },
   start: (o) => ({ type: 'start', offset: count(o, 'start', 'offset') }),
   'file-complete': (o) => ({
@@ -155,6 +199,7 @@ const parsers: { [K in ControlType]: (o: Fields) => Extract<ControlMessage, { ty
     }
     return { type: 'error', code, message: str(o, 'error', 'message') };
   },
+  keepalive: () => ({ type: 'keepalive' }),
 };
 
 /** UTF-8 length of a string, without allocating. */
@@ -233,14 +278,16 @@ export function encodeControl(msg: ControlMessage): string {
               protocol: m.protocol,
               sha256: m.sha256,
               chunk_size: m.chunk_size,
+              ...(m.keepalive_ms === undefined ? {} : { keepalive_ms: m.keepalive_ms }),
             },
       ),
     resume: (m) =>
-      JSON.stringify(
-        m.prefix_sha256 === undefined || m.offset === 0
+      JSON.stringify({
+        ...(m.prefix_sha256 === undefined || m.offset === 0
           ? { type: m.type, offset: m.offset }
-          : { type: m.type, offset: m.offset, prefix_sha256: m.prefix_sha256 },
-      ),
+          : { type: m.type, offset: m.offset, prefix_sha256: m.prefix_sha256 }),
+        ...(m.keepalive_ms === undefined ? {} : { keepalive_ms: m.keepalive_ms }),
+      }),
     start: (m) => JSON.stringify({ type: m.type, offset: m.offset }),
     'file-complete': (m) =>
       JSON.stringify({ type: m.type, size: m.size, sha256: m.sha256, frames: m.frames }),
@@ -254,5 +301,6 @@ export function encodeControl(msg: ControlMessage): string {
             ? `${m.message.slice(0, MAX_ERROR_MESSAGE_CHARS)}…`
             : m.message,
       }),
+    keepalive: () => '{"type":"keepalive"}',
   });
 }

@@ -25,6 +25,7 @@ export const TRANSFER_ERROR_CODES = [
   'ERR_DISK_FULL',
   'ERR_CHANNEL_CLOSED',
   'ERR_TIMEOUT',
+  'ERR_PEER_GONE',
   'ERR_ABORTED',
   'ERR_PEER',
 ] as const;

@@ -12,6 +12,7 @@ export type {
   ErrorMessage,
   FileCompleteMessage,
   FileMetadataMessage,
+  KeepaliveMessage,
   ResumeMessage,
   StartMessage,
 } from './codec.js';
@@ -20,6 +21,8 @@ export type { Crc32 } from './crc32.js';
 export { TRANSFER_ERROR_CODES, TransferError, isTransferErrorCode, toTransferError } from './errors.js';
 export type { TransferErrorCode, TransferErrorOptions } from './errors.js';
 export { MAX_FILE_NAME_BYTES, checkFileName } from './file-name.js';
+export { KEEPALIVE_DEFAULTS, Keepalive, MAX_KEEPALIVE_MS, peerTimeoutFor } from './keepalive.js';
+export type { KeepaliveOptions } from './keepalive.js';
 export {
   DEFAULT_CHUNK_BYTES,
   FRAME_HEADER_BYTES,

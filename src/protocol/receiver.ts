@@ -20,6 +20,7 @@ import { TransferError, toTransferError } from './errors.js';
 import { checkFileName } from './file-name.js';
 import { FRAME_HEADER_BYTES, checkFrameHeader, frameCrcError, readFrameCrc } from './frames.js';
 import type { Hash, HashFactory } from './hashing.js';
+import { KEEPALIVE_DEFAULTS } from './keepalive.js';
 import { TransferSession } from './session.js';
 
 /** What the sender announced (§3.1), as handed to {@link ReceiveOptions.open}. */
@@ -87,6 +88,13 @@ export interface ReceiveOptions {
   writeBatchBytes?: number;
   /** Bytes that may wait for the disk before the transfer fails with ERR_IO; default 64 MiB. */
   maxQueuedBytes?: number;
+  /**
+   * Keepalive interval (§3.7), advertised in `resume` to a sender that advertised one; default 1 s; 0: do
+   * not take part.
+   */
+  keepaliveMs?: number;
+  /** A sender that advertised keepalive and sends nothing for this long → ERR_PEER_GONE; default 5 s. */
+  peerTimeoutMs?: number;
   signal?: AbortSignal;
   /** Called about every write batch and at the end. */
   onProgress?(p: ReceiveProgress): void;
@@ -179,6 +187,10 @@ class Receiver {
         idleTimeoutMs: opts.idleTimeoutMs ?? RECEIVE_DEFAULTS.idleTimeoutMs,
         signal: opts.signal,
         role: 'receive',
+        keepalive: {
+          intervalMs: opts.keepaliveMs ?? KEEPALIVE_DEFAULTS.intervalMs,
+          peerTimeoutMs: opts.peerTimeoutMs ?? KEEPALIVE_DEFAULTS.peerTimeoutMs,
+        },
       },
       { message: (data) => this.onMessage(data), close: () => this.onClose() },
     );
@@ -200,6 +212,9 @@ class Receiver {
     this.size = meta.size;
     this.sdrlink = meta.protocol === PROTOCOL_NAME;
     this.chunkSize = meta.chunk_size ?? 0;
+    // §3.7: a sdrlink/1 sender that advertised keepalive is answered in kind from now on (opening the
+    // target may take a while: the sender hears from us meanwhile) and timed out when it goes silent.
+    if (this.sdrlink && meta.keepalive_ms !== undefined) s.peerKeepsAlive(meta.keepalive_ms);
     checkFileName(meta.filename);
     if (this.opts.maxSize !== undefined && meta.size > this.opts.maxSize) {
       throw new TransferError(
@@ -236,11 +251,13 @@ class Receiver {
     const prefix = target.prefixLength;
     const offer = prefix > 0 && prefix <= this.size && target.prefixSha256 !== undefined ? prefix : 0;
     this.state = 'await-start';
+    const beat =
+      meta.keepalive_ms !== undefined && s.keepaliveMs !== undefined ? { keepalive_ms: s.keepaliveMs } : {};
     s.sendText(
       encodeControl(
         offer > 0
-          ? { type: 'resume', offset: offer, prefix_sha256: target.prefixSha256 as string }
-          : { type: 'resume', offset: 0 },
+          ? { type: 'resume', offset: offer, prefix_sha256: target.prefixSha256 as string, ...beat }
+          : { type: 'resume', offset: 0, ...beat },
       ),
     );
     const msg = await this.next();
@@ -358,7 +375,13 @@ class Receiver {
       this.batchBytes,
       this.maxQueued,
       (err) => this.session.fail(err),
-      (high) => (high ? ch.pauseReading?.() : ch.resumeReading?.()),
+      (high) => {
+        if (ch.pauseReading === undefined) return;
+        // Not reading: the peer's messages (its keepalives too) wait in the transport (§3.7).
+        this.session.readingPaused(high);
+        if (high) ch.pauseReading();
+        else ch.resumeReading?.();
+      },
     );
     this.report();
     // The first data byte is reported too, not only each batch: the consumer's first-byte time (and its
@@ -432,9 +455,17 @@ class Receiver {
 
   private onMessage(data: unknown): void {
     const s = this.session;
-    s.progress++;
     if (typeof data === 'string') {
-      const msg = parseControl(data);
+      let msg: ControlMessage;
+      try {
+        msg = parseControl(data);
+      } catch (err) {
+        s.progress++;
+        throw err;
+      }
+      // A keepalive (§3.7) says the peer lives, not that the transfer moves: the idle watchdog ignores it.
+      if (msg.type === 'keepalive') return;
+      s.progress++;
       if (msg.type === 'error') {
         s.fail(
           new TransferError('ERR_PEER', `receive: peer error ${msg.code}: ${msg.message}`, {
@@ -451,6 +482,7 @@ class Receiver {
       }
       return;
     }
+    s.progress++;
     let bytes: Uint8Array;
     if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
     else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

@@ -22,6 +22,7 @@ import {
   writeFrameHeader,
 } from './frames.js';
 import { isSha256Hex } from './hashing.js';
+import { KEEPALIVE_DEFAULTS } from './keepalive.js';
 import { TransferSession } from './session.js';
 
 /** Random access to the bytes being sent (a file, a buffer, a Blob). */
@@ -69,6 +70,13 @@ export interface SendOptions {
   idleTimeoutMs?: number;
   /** Bytes per file read, rounded down to whole chunks; default 1 MiB. */
   readBlockBytes?: number;
+  /**
+   * Keepalive interval advertised in `file-metadata` (§3.7); default 1 s; 0: do not take part (sdrlink
+   * mode only; never toward a seed peer).
+   */
+  keepaliveMs?: number;
+  /** A receiver that advertised keepalive and sends nothing for this long → ERR_PEER_GONE; default 5 s. */
+  peerTimeoutMs?: number;
   signal?: AbortSignal;
   /** Called after each block and at the end. */
   onProgress?(p: SendProgress): void;
@@ -151,7 +159,18 @@ class Sender {
     this.pollMs = opts.pollMs ?? SEND_DEFAULTS.pollMs;
     this.session = new TransferSession(
       channel,
-      { idleTimeoutMs: opts.idleTimeoutMs ?? SEND_DEFAULTS.idleTimeoutMs, signal: opts.signal, role: 'send' },
+      {
+        idleTimeoutMs: opts.idleTimeoutMs ?? SEND_DEFAULTS.idleTimeoutMs,
+        signal: opts.signal,
+        role: 'send',
+        keepalive:
+          opts.mode === 'seed'
+            ? undefined
+            : {
+                intervalMs: opts.keepaliveMs ?? KEEPALIVE_DEFAULTS.intervalMs,
+                peerTimeoutMs: opts.peerTimeoutMs ?? KEEPALIVE_DEFAULTS.peerTimeoutMs,
+              },
+      },
       {
         message: (data) => this.onMessage(data),
         close: () => this.onClose(),
@@ -175,6 +194,7 @@ class Sender {
 
     // §3.1 → §3.2
     this.state = 'await-resume';
+    const keepaliveMs = s.keepaliveMs;
     s.sendText(
       encodeControl({
         type: 'file-metadata',
@@ -183,6 +203,7 @@ class Sender {
         protocol: PROTOCOL_NAME,
         sha256: this.opts.sha256,
         chunk_size: this.chunk,
+        ...(keepaliveMs === undefined ? {} : { keepalive_ms: keepaliveMs }),
       }),
     );
     await s.until(() => this.resume !== null);
@@ -296,6 +317,7 @@ class Sender {
       );
     };
 
+    const ka = s.keepalive;
     let next = readNext();
     // The read-ahead may reject while a drain wait is pending; it is always awaited or raced later.
     next?.catch(() => undefined);
@@ -330,6 +352,7 @@ class Sender {
         } catch (err) {
           throw toTransferError(err, 'ERR_CHANNEL_CLOSED', `send: sending at offset ${pos}`);
         }
+        if (ka !== null) ka.sent++;
         i += len;
         pos += len;
         frames++;
@@ -346,8 +369,8 @@ class Sender {
 
   private onMessage(data: unknown): void {
     const s = this.session;
-    s.progress++;
     if (typeof data !== 'string') {
+      s.progress++;
       // A seed peer sends nothing we need to read; toward ours, binary from the receiver is a protocol error.
       if (this.opts.mode === 'seed') return;
       this.unexpected('a binary message');
@@ -357,10 +380,13 @@ class Sender {
     try {
       msg = parseControl(data);
     } catch (err) {
+      s.progress++;
       if (this.opts.mode === 'seed') return;
       s.fail(toTransferError(err, 'ERR_MESSAGE_INVALID', 'send'));
       return;
     }
+    // A keepalive (§3.7) says the peer lives, not that the transfer moves: the idle watchdog ignores it.
+    if (msg.type !== 'keepalive') s.progress++;
     if (this.opts.mode === 'seed' && msg.type !== 'error') return;
     dispatchControl<void>(msg, {
       error: (m) =>
@@ -373,6 +399,7 @@ class Sender {
       resume: (m) => {
         if (this.state !== 'await-resume' || this.resume !== null) return this.unexpected('resume');
         this.resume = m;
+        if (m.keepalive_ms !== undefined) s.peerKeepsAlive(m.keepalive_ms);
         s.poke();
       },
       ack: (m) => {
@@ -383,6 +410,7 @@ class Sender {
       'file-metadata': () => this.unexpected('file-metadata'),
       start: () => this.unexpected('start'),
       'file-complete': () => this.unexpected('file-complete'),
+      keepalive: () => undefined,
     });
   }
 

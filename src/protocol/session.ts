@@ -8,6 +8,7 @@
 import type { Channel } from './channel.js';
 import { encodeControl } from './codec.js';
 import { TransferError, toTransferError } from './errors.js';
+import { Keepalive } from './keepalive.js';
 
 type Handler = ((ev: unknown) => void) | null;
 
@@ -24,6 +25,11 @@ export interface SessionOptions {
   signal: AbortSignal | undefined;
   /** Prefix of error messages ("send", "receive"). */
   role: string;
+  /**
+   * Keepalive (§3.7): this side's interval (advertised in the handshake) and the peer timeout; absent
+   * or an interval of 0: this side does not take part (advertises nothing, sends and times out nothing).
+   */
+  keepalive?: { intervalMs: number; peerTimeoutMs: number } | undefined;
 }
 
 /** The handlers a session installs; each is called inside a try/catch that turns a throw into a failure. */
@@ -60,6 +66,9 @@ export class TransferSession {
   private lastBuffered = -1;
   private readonly onAbort: () => void;
   private raceReject: ((err: TransferError) => void) | null = null;
+  /** The keepalive state (§3.7), when this side takes part; the owner bumps its `sent` for every send. */
+  readonly keepalive: Keepalive | null;
+  private keepaliveTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     readonly channel: Channel,
@@ -76,7 +85,27 @@ export class TransferSession {
       threshold: ch.bufferedAmountLowThreshold,
     };
     const saved = this.saved;
+    const ka = opts.keepalive;
+    this.keepalive =
+      ka === undefined || ka.intervalMs <= 0
+        ? null
+        : new Keepalive({
+            intervalMs: ka.intervalMs,
+            peerTimeoutMs: ka.peerTimeoutMs,
+            send: () => {
+              if (ch.readyState === 'open') ch.send(KEEPALIVE_TEXT);
+            },
+            dead: (silentMs, timeoutMs) =>
+              this.fail(
+                new TransferError(
+                  'ERR_PEER_GONE',
+                  `${opts.role}: nothing from the peer for ${silentMs} ms (it advertised keepalive; peer timeout ${timeoutMs} ms)`,
+                ),
+              ),
+          });
+    const keepalive = this.keepalive;
     ch.onmessage = (ev) => {
+      if (keepalive !== null) keepalive.heard++;
       if (this.finished || this.failure !== null) return;
       try {
         handlers.message(ev.data);
@@ -144,6 +173,29 @@ export class TransferSession {
       const tickMs = Math.max(1, Math.floor(opts.idleTimeoutMs / 4));
       this.watchdog = setInterval(() => this.checkIdle(), tickMs);
     }
+  }
+
+  /** This side's advertised keepalive interval (§3.7), or undefined when it does not take part. */
+  get keepaliveMs(): number | undefined {
+    const ka = this.opts.keepalive;
+    return this.keepalive === null || ka === undefined ? undefined : ka.intervalMs;
+  }
+
+  /**
+   * The peer advertised `keepalive_ms` (§3.7): from now on send `keepalive` when quiet, and fail with
+   * ERR_PEER_GONE when the peer stays silent past the timeout. No-op when this side does not take part.
+   */
+  peerKeepsAlive(peerIntervalMs: number): void {
+    const ka = this.keepalive;
+    if (ka === null || this.finished) return;
+    ka.startSending();
+    ka.watch(peerIntervalMs);
+    if (this.keepaliveTimer === undefined) this.keepaliveTimer = setInterval(() => ka.tick(), ka.tickMs);
+  }
+
+  /** This side stopped / resumed reading the channel (disk pressure): the peer's silence is not counted. */
+  readingPaused(paused: boolean): void {
+    if (this.keepalive !== null) this.keepalive.paused = paused;
   }
 
   /** Records the first failure and wakes the main loop. */
@@ -218,6 +270,7 @@ export class TransferSession {
 
   /** Sends a control message; a transport that throws means the channel is gone. */
   sendText(text: string): void {
+    if (this.keepalive !== null) this.keepalive.sent++;
     try {
       this.channel.send(text);
     } catch (err) {
@@ -240,6 +293,8 @@ export class TransferSession {
   dispose(): void {
     this.finished = true;
     if (this.watchdog !== undefined) clearInterval(this.watchdog);
+    if (this.keepaliveTimer !== undefined) clearInterval(this.keepaliveTimer);
+    this.keepaliveTimer = undefined;
     if (this.pollTimer !== undefined) clearTimeout(this.pollTimer);
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     this.closeTimer = undefined;
@@ -276,6 +331,9 @@ export class TransferSession {
     }
   }
 }
+
+/** The one §3.7 message, as `encodeControl` writes it. */
+const KEEPALIVE_TEXT = '{"type":"keepalive"}';
 
 function describeEvent(ev: unknown): string {
   if (typeof ev === 'object' && ev !== null) {

@@ -798,6 +798,143 @@ describe('peer errors, local failures, abort and timeouts', () => {
   });
 });
 
+describe('keepalive (docs/protocol.md §3.7)', () => {
+  const data = pseudoRandomBytes(2 * 1024 * 1024, 71);
+  /** An idle timeout far longer than any test runs: a failure before it is the keepalive's doing. */
+  const NEVER = 3_600_000;
+
+  /** Text messages of `type` seen going `from` one side. */
+  function count(seen: PairMessage[], type: string): number {
+    return seen.filter((m) => typeof m === 'string' && (JSON.parse(m) as { type: string }).type === type)
+      .length;
+  }
+
+  it('a sender that dies midway (silent, nothing closes) → ERR_PEER_GONE at the receiver, prefix kept', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+    const stop = new AbortController();
+    let frames = 0;
+    let dead = false;
+    const pair = createChannelPair({
+      corrupt: (msg, _i, from) => {
+        if (from !== 'a') return msg;
+        if (dead) return undefined; // the process is gone: nothing more leaves it, not even its error
+        if (typeof msg !== 'string' && ++frames === 10) {
+          dead = true;
+          stop.abort(new Error('killed'));
+        }
+        return msg;
+      },
+    });
+    const disk = new MemoryDisk();
+    const both = Promise.all([
+      outcome(sendFile(pair.a, sendOpts(data, { idleTimeoutMs: NEVER, signal: stop.signal }))),
+      outcome(receiveFile(pair.b, recvOpts(disk, { idleTimeoutMs: NEVER, peerTimeoutMs: 2000 }))),
+    ]);
+    const { value } = await drive(t, both, 100);
+    failed(value[0], 'ERR_ABORTED');
+    const e = failed(value[1], 'ERR_PEER_GONE');
+    assert.match(e.message, /nothing from the peer for \d+ ms/);
+    assert.deepEqual(disk.aborts, [{ code: 'ERR_PEER_GONE', keepPrefix: true }]);
+    assert.ok(disk.partLength > 0, 'the verified prefix is kept for a resume');
+  });
+
+  it('a receiver that dies midway → ERR_PEER_GONE at the sender, with the ack outstanding', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+    const stop = new AbortController();
+    let frames = 0;
+    let dead = false;
+    const pair = createChannelPair({
+      corrupt: (msg, _i, from) => {
+        if (from === 'b') return dead ? undefined : msg;
+        if (typeof msg !== 'string' && ++frames === 10 && !dead) {
+          dead = true;
+          stop.abort(new Error('killed'));
+        }
+        return msg;
+      },
+    });
+    const both = Promise.all([
+      outcome(sendFile(pair.a, sendOpts(data, { idleTimeoutMs: NEVER, peerTimeoutMs: 2000 }))),
+      outcome(receiveFile(pair.b, recvOpts(new MemoryDisk(), { idleTimeoutMs: NEVER, signal: stop.signal }))),
+    ]);
+    const { value } = await drive(t, both, 100);
+    const e = failed(value[0], 'ERR_PEER_GONE');
+    assert.match(e.message, /^send: /);
+    failed(value[1], 'ERR_ABORTED');
+  });
+
+  it('a receiver busy committing (fsync, rename) keeps the sender waiting for the ack alive with keepalives', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+    const seen: PairMessage[] = [];
+    const pair = createChannelPair({
+      corrupt: (msg, _i, from) => {
+        if (from === 'b') seen.push(msg);
+        return msg;
+      },
+    });
+    const disk = new MemoryDisk();
+    const slowOpen: typeof disk.open = async (meta) => {
+      const target = await disk.open(meta);
+      const commit = target.commit;
+      target.commit = async (r) => {
+        await new Promise((res) => setTimeout(res, 5000)); // five peer timeouts of local work
+        return commit(r);
+      };
+      return target;
+    };
+    const both = Promise.all([
+      outcome(
+        sendFile(pair.a, sendOpts(data, { idleTimeoutMs: NEVER, peerTimeoutMs: 1000, keepaliveMs: 200 })),
+      ),
+      outcome(
+        receiveFile(pair.b, recvOpts(disk, { open: slowOpen, idleTimeoutMs: NEVER, keepaliveMs: 200 })),
+      ),
+    ]);
+    const { value } = await drive(t, both, 50);
+    assert.equal(ok(value[0]).acked, true);
+    assert.equal(ok(value[1]).verified, true);
+    assert.ok(count(seen, 'keepalive') >= 10, `keepalives from the receiver: ${count(seen, 'keepalive')}`);
+    const resume = seen.find((m) => typeof m === 'string' && m.includes('"resume"'));
+    assert.equal(resume, '{"type":"resume","offset":0,"keepalive_ms":200}');
+  });
+
+  for (const older of ['receiver', 'sender'] as const) {
+    it(`toward a peer that does not advertise it (an older ${older}), nothing is sent and silence is left to the idle timeout`, async (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+      const seen: { a: PairMessage[]; b: PairMessage[] } = { a: [], b: [] };
+      // The metadata and the resume arrive, then the link goes silent (nothing closes).
+      const pair = createChannelPair({
+        corrupt: (msg, i, from) => {
+          seen[from].push(msg);
+          return i < 3 ? msg : undefined;
+        },
+      });
+      const off = { keepaliveMs: 0 };
+      const both = Promise.all([
+        outcome(
+          sendFile(pair.a, sendOpts(data, { idleTimeoutMs: 3000, ...(older === 'sender' ? off : {}) })),
+        ),
+        outcome(
+          receiveFile(
+            pair.b,
+            recvOpts(new MemoryDisk(), { idleTimeoutMs: 3000, ...(older === 'receiver' ? off : {}) }),
+          ),
+        ),
+      ]);
+      const { value } = await drive(t, both, 100);
+      failed(value[0], 'ERR_TIMEOUT');
+      failed(value[1], 'ERR_TIMEOUT');
+      assert.equal(count(seen.a, 'keepalive') + count(seen.b, 'keepalive'), 0, 'no keepalive either way');
+      const handshake = [...seen.a, ...seen.b].filter(
+        (m) => typeof m === 'string' && /"(file-metadata|resume)"/.test(m),
+      ) as string[];
+      assert.equal(handshake.length, 2);
+      // only the side that takes part advertises (the sender first; the receiver only to a sender that did)
+      assert.equal(handshake.filter((m) => m.includes('keepalive_ms')).length, older === 'receiver' ? 1 : 0);
+    });
+  }
+});
+
 describe('seed peers (docs/protocol.md §3.1)', () => {
   it('a seed-mode sender sends the seed metadata, raw 16 KiB chunks and file-complete; a receiver told to wait verifies', async () => {
     const data = pseudoRandomBytes(100_000, 71);

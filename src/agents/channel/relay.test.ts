@@ -109,4 +109,32 @@ describe('relay channel', () => {
     await closed;
     assert.deepEqual(got, [metadata, [7, 8, 9]], 'every message, in order, then the close');
   });
+
+  it('keeps a quiet channel open while the server answers pings, and drops it once the server is silent', async () => {
+    const liveness = { pingMs: 40, deadMs: 200 };
+    let pings = 0;
+    let serverSide: WebSocket | undefined;
+    onJoin = (ws) => {
+      serverSide = ws;
+      ws.on('ping', () => pings++); // ws answers each with a pong by itself
+      ws.send('{"type":"relay-ready"}');
+    };
+    const channel = await openRelayChannel({ server, token: 't', sessionId: SID, timeoutMs: 5000, liveness });
+    let closed = false;
+    const closedNow = new Promise<void>((resolve) => {
+      channel.onclose = () => {
+        closed = true;
+        resolve();
+      };
+    });
+    // Nothing flows either way for five times the dead limit: the pongs alone keep it open.
+    await new Promise((resolve) => setTimeout(resolve, 5 * liveness.deadMs));
+    assert.equal(closed, false, 'a live server link is not dropped');
+    assert.equal(channel.readyState, 'open');
+    assert.ok(pings >= 3, `pings sent: ${pings}`);
+    // A half-open link: the server stops reading (no pong comes back), nothing closes the TCP connection.
+    (serverSide as unknown as { _socket: { pause(): void } })._socket.pause();
+    await closedNow;
+    assert.equal(channel.readyState, 'closed');
+  });
 });

@@ -17,6 +17,8 @@ export interface RelayOptions {
   /** How long to wait for the other participant. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /** The socket's liveness check (default {@link RELAY_PING_MS}, {@link RELAY_DEAD_MS}). */
+  liveness?: RelayLiveness;
 }
 
 type Handler = ((ev: unknown) => void) | null;
@@ -26,6 +28,23 @@ type Pending = { kind: 'message'; data: unknown } | { kind: 'close' };
 
 /** Bytes held for a handler not yet attached before the socket is paused (ws's `maxPayload` each). */
 const PENDING_PAUSE_BYTES = 4 << 20;
+
+/**
+ * Liveness of the socket to the server (docs/api.md §6): after {@link RELAY_PING_MS} without a frame from
+ * the server a ping goes out (the server's `ws` answers each with a pong); after {@link RELAY_DEAD_MS}
+ * without any frame (message or pong) the socket is dropped and the channel closes. A half-open TCP
+ * connection (a path gone without a FIN) then ends in seconds, not at the kernel's timeouts. Generous
+ * beside the protocol's own keepalive (5 s end to end, docs/protocol.md §3.7): a ping waits behind what
+ * this side already queued, and the server may stop reading this side while the other one drains.
+ */
+export const RELAY_PING_MS = 2000;
+export const RELAY_DEAD_MS = 15_000;
+
+/** Test seam: the ping period and the silence that drops the socket. */
+export interface RelayLiveness {
+  pingMs: number;
+  deadMs: number;
+}
 
 class RelayChannel implements Channel {
   readonly #ws: WebSocket;
@@ -44,13 +63,40 @@ class RelayChannel implements Channel {
   #pendingBytes = 0;
   #paused = false;
   #flushScheduled = false;
+  /** Frames (messages, pongs) from the server: bumped on each, compared on each liveness tick. */
+  #heard = 0;
+  #readingPaused = false;
+  #liveness: ReturnType<typeof setInterval> | undefined;
   onopen: Handler = null;
   onerror: Handler = null;
   onbufferedamountlow: Handler = null;
 
-  constructor(ws: WebSocket) {
+  constructor(ws: WebSocket, liveness: RelayLiveness = { pingMs: RELAY_PING_MS, deadMs: RELAY_DEAD_MS }) {
     this.#ws = ws;
+    ws.on('pong', () => this.#heard++);
+    let lastHeard = -1;
+    let silentMs = 0;
+    this.#liveness = setInterval(() => {
+      if (this.#heard !== lastHeard || this.#readingPaused || this.#paused) {
+        lastHeard = this.#heard;
+        silentMs = 0;
+        return;
+      }
+      silentMs += liveness.pingMs;
+      if (silentMs >= liveness.deadMs) {
+        this.#stopLiveness();
+        ws.terminate(); // 'close' follows: the channel closes
+        return;
+      }
+      try {
+        ws.ping();
+      } catch {
+        // not open any more: its close is on its way
+      }
+    }, liveness.pingMs);
+    this.#liveness.unref(); // the socket keeps the process alive while it is open, not this timer
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      this.#heard++;
       if (!isBinary) {
         const text = data.toString('utf8');
         const control = parseRelayControl(text);
@@ -67,6 +113,7 @@ class RelayChannel implements Channel {
       this.#deliver({ kind: 'message', data });
     });
     ws.on('close', () => {
+      this.#stopLiveness();
       this.#state = 'closed';
       this.#deliver({ kind: 'close' });
     });
@@ -177,14 +224,22 @@ class RelayChannel implements Channel {
   }
 
   pauseReading(): void {
+    this.#readingPaused = true;
     this.#ws.pause();
   }
 
   resumeReading(): void {
+    this.#readingPaused = false;
     this.#ws.resume();
   }
 
+  #stopLiveness(): void {
+    if (this.#liveness !== undefined) clearInterval(this.#liveness);
+    this.#liveness = undefined;
+  }
+
   close(): void {
+    this.#stopLiveness();
     if (this.#state === 'closed' || this.#state === 'closing') return;
     this.#state = 'closing';
     this.#ws.close(1000);
@@ -283,7 +338,7 @@ export function openRelayChannel(opts: RelayOptions): Promise<Channel> {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
       ws.off('message', onMessage);
-      resolve(new RelayChannel(ws));
+      resolve(new RelayChannel(ws, opts.liveness));
     };
     ws.on('message', onMessage);
     ws.on('error', (err) =>

@@ -272,7 +272,9 @@ export class WebRtcPeer {
     this.#pc.onconnectionstatechange = () =>
       this.#guard(() => {
         const state = this.#pc.connectionState;
-        if (state === 'closed' || state === 'failed') this.#ensureChannelClose();
+        // libdatachannel closes the connection on each of these (ICE, DTLS or SCTP down:
+        // PeerConnection::remoteClose), unlike a browser, where `disconnected` may recover.
+        if (state === 'closed' || state === 'failed' || state === 'disconnected') this.#ensureChannelClose();
         opts.onStateChange?.(state);
       });
     this.#pc.oniceconnectionstatechange = () =>

@@ -30,6 +30,11 @@ export function provideCommand(): Command {
     )
     .option('--connect-timeout <ms>', "time for ICE before the relay (default: the server's relay_after_ms)")
     .option(
+      '--peer-timeout <ms>',
+      'give up a session (ERR_PEER_GONE) when a consumer that keeps alive sends nothing at all for this long',
+      '5000',
+    )
+    .option(
       '--catalog-interval <ms>',
       'rescan --recordings this often and announce the catalog again when it changed',
       '10000',

@@ -26,6 +26,11 @@ export function requestCommand(): Command {
     )
     .option('--wait <ms>', 'how long to wait for a provider', '60000')
     .option('--idle-timeout <ms>', 'fail when no data arrives for this long', '30000')
+    .option(
+      '--peer-timeout <ms>',
+      'fail (ERR_PEER_GONE, partial kept for a resume) when a provider that keeps alive sends nothing at all for this long',
+      '5000',
+    )
     .option('--connect-timeout <ms>', "time for ICE before the relay (default: the server's relay_after_ms)")
     .option(
       '--max-size <bytes>',
