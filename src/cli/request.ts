@@ -61,11 +61,19 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
             `connected (${String(e['transport'])}${typeof e['path'] === 'string' ? `, ${e['path']}` : ''})`,
           );
         else if (e.event === 'preparing') preparing(p, Number(e['bytes']), Number(e['total']));
+        else if (e.event === 'queued')
+          p.note(`queued: position ${Number(e['position'])} for the provider's device`);
         else if (e.event === 'log') p.note(String(e['message']));
       };
     } else if (json) {
       // --json: the provider's `preparing` progress as event lines before the result line
       opts.onEvent = (e) => {
+        if (e.event === 'queued') {
+          process.stdout.write(
+            jsonLine({ event: 'queued', session_id: e['session_id'], position: Number(e['position']) }),
+          );
+          return;
+        }
         if (e.event !== 'preparing') return;
         const bytes = Number(e['bytes']);
         const total = Number(e['total']);
