@@ -268,7 +268,13 @@ class ProviderSession {
     const position = this.#queuePosition;
     if (!this.#claimed || !this.#sdrlink || position === 0) return;
     const data = { phase: 'queued', bytes: 0, total: this.#estimate, position };
-    void this.#ctx.client.sendSignal(this.#id, 'progress', data).catch(() => undefined);
+    void this.#ctx.client.sendSignal(this.#id, 'progress', data).catch((err: unknown) =>
+      this.#ctx.emit({
+        event: 'log',
+        session_id: this.#id,
+        message: `queue position not told: ${(err as Error).message}`,
+      }),
+    );
   }
 
   async run(): Promise<void> {

@@ -95,8 +95,15 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
   } catch (err) {
     progress?.stop();
     const e = err as Error & { code?: string };
+    // The provider's own code of a refusal (ERR_PROVIDER: ERR_PARAMS, ERR_DEVICE_BUSY, …), to switch on.
+    const providerCode =
+      err instanceof AgentError && err.code === 'ERR_PROVIDER' && err.serverCode !== undefined
+        ? { provider_code: err.serverCode }
+        : {};
     if (json)
-      process.stdout.write(jsonLine({ ok: false, code: e.code ?? 'ERR_UNKNOWN', message: e.message }));
+      process.stdout.write(
+        jsonLine({ ok: false, code: e.code ?? 'ERR_UNKNOWN', message: e.message, ...providerCode }),
+      );
     else process.stderr.write(`sdrlink request: ${e.code !== undefined ? `${e.code}: ` : ''}${e.message}\n`);
     if (err instanceof CredentialError) return EXIT_CONFIG;
     if (err instanceof AgentError && err.code === 'ERR_AUTH') return EXIT_AUTH;
