@@ -592,16 +592,17 @@ function describeLive(opts: LiveOptions, type: 'signal' | 'spectrum'): ParamDesc
         description: `tuning range of ${s.device}: ${formatRanges(s.ranges.frequency, 'Hz')}`,
       },
     );
+  // the lowest rate is itself refused when its range says so (librtlsdr: 225 kHz)
+  const lowestExclusive = s.ranges.sampleRate.some((x) => x.min === r.min && x.minExclusive === true);
+  const rateRule: NumberRule = lowestExclusive
+    ? { above: r.min, max: r.max, unit: 'Hz' }
+    : { min: r.min, max: r.max, unit: 'Hz' };
   const rate = (required: boolean) =>
-    describeNumber(
-      'sample_rate',
-      { above: r.min, max: r.max, unit: 'Hz' },
-      {
-        required,
-        description: `sample rates of ${s.device}: ${formatRanges(s.ranges.sampleRate, 'Hz')}`,
-        ...(required ? {} : { default: s.defaultSampleRate }),
-      },
-    );
+    describeNumber('sample_rate', rateRule, {
+      required,
+      description: `sample rates of ${s.device}: ${formatRanges(s.ranges.sampleRate, 'Hz')}`,
+      ...(required ? {} : { default: s.defaultSampleRate }),
+    });
   const gainRange = s.ranges.gain;
   const gain = describeNumber(
     'gain',

@@ -41,6 +41,7 @@ describe(
     let soapyId: string;
     let busy: string;
     let lose: string;
+    let hold: string;
     let rtlData: string;
 
     before(async () => {
@@ -48,6 +49,7 @@ describe(
       const dir = await fx.fresh('flags');
       busy = join(dir, 'busy');
       lose = join(dir, 'lose');
+      hold = join(dir, 'hold');
       rtl = await startProviderProcess({
         url: fx.srv.url,
         token: fx.providerToken,
@@ -62,6 +64,7 @@ describe(
           ]),
           FAKE_RTLSDR_BUSY: busy,
           FAKE_RTLSDR_LOSE_FILE: lose,
+          FAKE_RTLSDR_HOLD: hold,
         },
       });
       rtlId = String((await rtl.waitFor((e) => e['event'] === 'ready'))['user_id']);
@@ -160,13 +163,15 @@ emit({'peaks': [peak(101.3e6), peak(103.9e6)], 'captures': len(m['captures']), '
     });
 
     test('one capture at a time: a second consumer is queued and told its place; both get their files', async () => {
-      // 3 s of samples at 1 MS/s, paced like a dongle: the device is held while the second one asks
+      // The first capture holds the device (the stand-in waits halfway while the hold file exists), so the
+      // second one must wait, however slow the machine.
+      await writeFile(hold, '');
       const earlier = new Set(rtl.events().map((e) => e['session_id']));
       const first = request('signal', { frequency: 433.92e6, sample_rate: 1e6, duration: 3 }, rtlId, 'long');
       // the first one's capture is under way (its own `preparing`, not an earlier session's)
-      await rtl.waitFor((e) => e['event'] === 'preparing' && !earlier.has(e['session_id']), 30_000);
+      await rtl.waitFor((e) => e['event'] === 'preparing' && !earlier.has(e['session_id']), 60_000);
       const out = await fx.fresh('second');
-      const second = await runCli([
+      const secondRun = runCli([
         'request',
         'signal',
         '--server',
@@ -184,6 +189,15 @@ emit({'peaks': [peak(101.3e6), peak(103.9e6)], 'captures': len(m['captures']), '
         '-p',
         'duration=0.1',
       ]);
+      try {
+        const q = await rtl.waitFor((e) => e['event'] === 'queued', 60_000);
+        // the consumer is told once its session is claimed: wait for that claim before freeing the device
+        await rtl.waitFor((e) => e['event'] === 'claimed' && e['session_id'] === q['session_id'], 60_000);
+        await new Promise((r) => setTimeout(r, 1000));
+      } finally {
+        await rm(hold, { force: true });
+      }
+      const second = await secondRun;
       const a = await first;
       assert.equal(a.code, 0, JSON.stringify(a.result));
       assert.equal(second.code, 0, second.stderr);
