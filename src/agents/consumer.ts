@@ -232,8 +232,14 @@ class ConsumerRequest {
       throw new AgentError('ERR_NO_PROVIDER', message, { serverCode: 'ERR_NO_PROVIDER' });
     }
     this.#signals = new SessionSignals(this.#router, session.session_id, 'provider');
-    this.#signals.onProgress = (p) =>
+    this.#signals.onProgress = (p) => {
+      if (p.phase === 'queued') {
+        // A live capture waits for the provider's device (docs/api.md §2).
+        this.#emit({ event: 'queued', session_id: session.session_id, position: p.position ?? 1 });
+        return;
+      }
       this.#emit({ event: 'preparing', session_id: session.session_id, bytes: p.bytes, total: p.total });
+    };
     const link: SessionLink = {
       client: this.#client,
       sessionId: session.session_id,

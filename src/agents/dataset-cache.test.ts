@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DatasetError, type Dataset } from '../datasets/types.js';
 import { AgentError } from './errors.js';
@@ -519,5 +519,47 @@ describe('DatasetCache progress', () => {
     (await cache.prepare(ds, { id: 'p', bytes: 4096 }, undefined, (x) => heardC.push(x))).release();
     assert.deepEqual(heardC, [], 'cached: nothing to prepare');
     await cache.close();
+  });
+});
+
+describe('live captures in the cache', () => {
+  test('a live file is held while leased, removed once released, never served again, and cleaned at start', async () => {
+    const dir = await dataDir();
+    const ds = { ...blobDataset(), isLive: (p: BlobParams) => p.id.startsWith('live') };
+    const queued: number[] = [];
+    const gen = ds.generate.bind(ds);
+    ds.generate = async (p, path, o) => {
+      o?.onQueued?.(2);
+      o?.onQueued?.(0);
+      return gen(p, path, o);
+    };
+    const cache = await DatasetCache.open(dir, { maxBytes: 1 << 20 });
+    const a = await cache.prepare(ds, { id: 'live-a', bytes: 100 }, undefined, undefined, (q) =>
+      queued.push(q),
+    );
+    assert.deepEqual(queued, [2, 0]);
+    const again = await cache.prepare(ds, { id: 'live-a', bytes: 100 });
+    // held by the session (a resume gets the same file) …
+    assert.equal(again.sha256, a.sha256);
+    again.release();
+    assert.ok((await stat(a.path)).isFile());
+    assert.ok(JSON.parse(await readFile(join(dirname(a.path), 'meta.json'), 'utf8')).live);
+    // … gone once released: the next request captures anew
+    a.release();
+    await cache.idle();
+    await assert.rejects(stat(a.path));
+    const b = await cache.prepare(ds, { id: 'live-a', bytes: 100 });
+    assert.equal(b.cached, false);
+    assert.deepEqual(ds.generated, ['live-a', 'live-a']);
+    // a deterministic one stays
+    const c = await cache.prepare(ds, { id: 'file', bytes: 100 });
+    c.release();
+    await cache.close();
+    // a live entry left by a crash (b never released) is removed at start; the deterministic one stays
+    const events: CacheEvent[] = [];
+    const reopened = await DatasetCache.open(dir, { maxBytes: 1 << 20, onEvent: (e) => events.push(e) });
+    assert.equal(reopened.stats().entries, 1);
+    assert.ok(events.some((e) => e.event === 'cache-cleaned' && e.entries === 1));
+    await reopened.close();
   });
 });

@@ -13,6 +13,10 @@
  * held too) until the lease's `release()` — nor while it is being generated. A file larger than the bound
  * is still produced and served, and evicted once released; `maxBytes = 0` keeps nothing after release.
  * One provider per data folder: start-up removes leftovers it finds (temporary files, incomplete entries).
+ *
+ * Live captures (`dataset.isLive(params)`, a receiver's samples) are never served twice: each request has
+ * its own key, and the file is removed as soon as the last lease on it is released (so a resume within the
+ * session that asked for it gets the same file, and nobody gets a stale capture); start-up removes any left.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
@@ -67,6 +71,8 @@ interface Meta {
   filename: string;
   size: number;
   sha256: string;
+  /** A live capture's file: removed once released, and at start-up. */
+  live?: boolean;
 }
 
 const KEY_RE = /^[0-9a-f]{32}$/;
@@ -140,6 +146,8 @@ export class DatasetCache {
   readonly #refs = new Map<string, number>();
   /** Entry folders being removed: a request for the same key waits until the removal is done. */
   readonly #removing = new Map<string, Promise<void>>();
+  /** Keys of live captures: removed when their last lease is released. */
+  readonly #live = new Set<string>();
   #closed = false;
   #started: Promise<void> | undefined;
 
@@ -205,6 +213,7 @@ export class DatasetCache {
     params: unknown,
     signal?: AbortSignal,
     onProgress?: (bytesWritten: number) => void,
+    onQueued?: (position: number) => void,
   ): Promise<CacheLease> {
     const key = this.keyOf(dataset, params);
     this.#ref(key);
@@ -212,9 +221,17 @@ export class DatasetCache {
     if (p === undefined) {
       const listeners = new Set<(bytesWritten: number) => void>();
       this.#listeners.set(key, listeners);
-      const started = this.#load(key, dataset, params, signal, (b) => {
-        for (const l of listeners) l(b);
-      }).finally(() => {
+      if (dataset.isLive?.(params) === true) this.#live.add(key);
+      const started = this.#load(
+        key,
+        dataset,
+        params,
+        signal,
+        (b) => {
+          for (const l of listeners) l(b);
+        },
+        onQueued,
+      ).finally(() => {
         this.#inflight.delete(key);
         this.#listeners.delete(key);
       });
@@ -268,6 +285,18 @@ export class DatasetCache {
       return;
     }
     this.#refs.delete(key);
+    if (this.#live.has(key)) {
+      // A live capture is never served again: gone as soon as nobody holds it.
+      this.#live.delete(key);
+      this.#drop(key);
+      const p = rm(join(this.#dir, key), { recursive: true, force: true })
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.#removing.get(key) === p) this.#removing.delete(key);
+        });
+      this.#removing.set(key, p);
+      return;
+    }
     // Just finished serving: the most recently used entry.
     const e = this.#entries.get(key);
     if (e !== undefined) {
@@ -287,6 +316,7 @@ export class DatasetCache {
     params: unknown,
     signal: AbortSignal | undefined,
     onProgress: (bytesWritten: number) => void,
+    onQueued: ((position: number) => void) | undefined,
   ): Promise<PreparedFile> {
     await this.start();
     await this.#removing.get(key);
@@ -313,12 +343,17 @@ export class DatasetCache {
     const tmp = join(dir, `.${filename}.${process.pid}.tmp`);
     const metaTmp = join(dir, `.${META}.${process.pid}.tmp`);
     try {
-      await dataset.generate(params, tmp, signal === undefined ? { onProgress } : { signal, onProgress });
+      await dataset.generate(params, tmp, {
+        onProgress,
+        ...(signal === undefined ? {} : { signal }),
+        ...(onQueued === undefined ? {} : { onQueued }),
+      });
       const sha256 = await sha256File(tmp);
       const { size } = await stat(tmp);
       await rename(tmp, path);
       // meta.json last, and atomically: its presence marks the entry complete.
-      const metaJson = JSON.stringify({ filename, size, sha256, type: dataset.type, params });
+      const live = this.#live.has(key) ? { live: true } : {};
+      const metaJson = JSON.stringify({ filename, size, sha256, type: dataset.type, params, ...live });
       await writeFile(metaTmp, metaJson);
       await rename(metaTmp, metaPath);
       this.#put(key, size + Buffer.byteLength(metaJson));
@@ -424,7 +459,8 @@ export class DatasetCache {
       }
       tempFiles += temps;
       const meta = await readMeta(join(dir, META));
-      if (meta === undefined || sizes.get(meta.filename) !== meta.size) {
+      // A live capture left by a previous run is stale by definition.
+      if (meta === undefined || meta.live === true || sizes.get(meta.filename) !== meta.size) {
         await rm(dir, { recursive: true, force: true });
         brokenEntries++;
         cleanedBytes += bytes;
@@ -463,5 +499,5 @@ async function readMeta(path: string): Promise<Meta | undefined> {
     return undefined;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return undefined;
   if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) return undefined;
-  return { filename, size, sha256 };
+  return { filename, size, sha256, ...(m['live'] === true ? { live: true } : {}) };
 }

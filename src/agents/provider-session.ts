@@ -94,6 +94,10 @@ function checkRequest(ctx: ProviderContext, s: IceSession): CheckedRequest {
     if (err instanceof SyntaxError)
       return { ok: false, code: 'ERR_PARAMS', message: `parameters: not valid JSON (${err.message})` };
     if (err instanceof DatasetError) return { ok: false, code: err.code, message: err.message };
+    // A live source's refusal (ERR_DEVICE_RANGE, …) keeps its own code.
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && ERROR_CODE_RE.test(code))
+      return { ok: false, code, message: (err as Error).message };
     return { ok: false, code: 'ERR_PARAMS', message: (err as Error).message };
   }
   const estimate = dataset.estimateBytes(params);
@@ -188,6 +192,8 @@ class ProviderSession {
   readonly #estimate: number;
   #lastProgress = 0;
   #progressInFlight = false;
+  /** Place in the device's line (live sources; 0: not waiting). */
+  #queuePosition = 0;
 
   constructor(
     ctx: ProviderContext,
@@ -200,7 +206,13 @@ class ProviderSession {
     this.#signal = signal;
     this.#estimate = req.estimate;
     // The file is produced while the session connects; the consumer hears how far (`progress` signals).
-    this.#prepared = ctx.cache.prepare(req.dataset, req.params, signal, (b) => this.#preparing(b));
+    this.#prepared = ctx.cache.prepare(
+      req.dataset,
+      req.params,
+      signal,
+      (b) => this.#preparing(b),
+      (position) => this.#queued(position),
+    );
     this.#prepared.catch(() => undefined);
     this.#signals = new SessionSignals(ctx.router, s.session_id, 'consumer');
     this.#link = {
@@ -240,6 +252,31 @@ class ProviderSession {
       .sendSignal(this.#id, 'progress', data)
       .catch(() => undefined)
       .finally(() => (this.#progressInFlight = false));
+  }
+
+  /**
+   * The request waits for a device another capture holds (live sources): the consumer hears its place in
+   * line (a `progress` signal of phase `queued`, docs/api.md §2) once the session is claimed, and again
+   * whenever the line moves.
+   */
+  #queued(position: number): void {
+    this.#queuePosition = position;
+    if (position === 0) return;
+    this.#ctx.emit({ event: 'queued', session_id: this.#id, position });
+    this.#sendQueued();
+  }
+
+  #sendQueued(): void {
+    const position = this.#queuePosition;
+    if (!this.#claimed || !this.#sdrlink || position === 0) return;
+    const data = { phase: 'queued', bytes: 0, total: this.#estimate, position };
+    void this.#ctx.client.sendSignal(this.#id, 'progress', data).catch((err: unknown) =>
+      this.#ctx.emit({
+        event: 'log',
+        session_id: this.#id,
+        message: `queue position not told: ${(err as Error).message}`,
+      }),
+    );
   }
 
   async run(): Promise<void> {
@@ -322,6 +359,7 @@ class ProviderSession {
       await this.#ctx.client.sendSignal(this.#id, 'offer', data);
       this.#claimed = true;
       this.#ctx.emit({ event: 'claimed', session_id: this.#id });
+      this.#sendQueued();
     } catch (err) {
       const e = err as AgentError;
       if (e.status === 409 || e.status === 403 || e.serverCode === 'ERR_SESSION_CLAIMED') {

@@ -70,6 +70,8 @@ export type ProviderEvent =
       fallback?: FallbackReason;
     }
   | { event: 'progress'; session_id: string; sent: number; total: number }
+  /** A live capture waits for the device: `position` in line (1: next), told to the consumer too. */
+  | { event: 'queued'; session_id: string; position: number }
   /** The file is being produced: `bytes` written of about `total` (told to the consumer too). */
   | { event: 'preparing'; session_id: string; bytes: number; total: number }
   | {

@@ -89,10 +89,18 @@ export function parseErrorSignal(data: string): { code: string; message: string 
 const progressCheck = createChecker(ProgressSignalData);
 
 /** A `progress` signal's data, or undefined when it is not of the wire contract (then it is ignored). */
-export function parseProgressSignal(data: string): { bytes: number; total: number } | undefined {
+export function parseProgressSignal(
+  data: string,
+): { phase: 'preparing' | 'queued'; bytes: number; total: number; position?: number } | undefined {
   try {
     const v: unknown = JSON.parse(data);
-    return progressCheck.check(v) ? { bytes: v.bytes, total: v.total } : undefined;
+    if (!progressCheck.check(v)) return undefined;
+    return {
+      phase: v.phase,
+      bytes: v.bytes,
+      total: v.total,
+      ...(v.position !== undefined ? { position: v.position } : {}),
+    };
   } catch {
     return undefined;
   }
@@ -112,7 +120,9 @@ export class SessionSignals {
   readonly failed: Promise<never>;
   onCandidate: ((sig: IceSignal) => void) | undefined;
   /** The provider's `progress` signals (docs/api.md §2): it is still producing the file. */
-  onProgress: ((p: { bytes: number; total: number }) => void) | undefined;
+  onProgress:
+    | ((p: { phase: 'preparing' | 'queued'; bytes: number; total: number; position?: number }) => void)
+    | undefined;
   readonly #unsubscribe: () => void;
   readonly #offAuth: () => void;
 

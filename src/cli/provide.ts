@@ -1,6 +1,6 @@
 /** `sdrlink provide` implementation: see commands/provide.ts. */
-import { createDefaultDatasets } from '../datasets/index.js';
-import { createDatasetRegistry, type Dataset } from '../datasets/types.js';
+import { createDefaultDatasets, DEFAULT_MAX_FFT_POINTS } from '../datasets/index.js';
+import { createDatasetRegistry, type Dataset, type DatasetRegistry } from '../datasets/types.js';
 import {
   AgentError,
   cleanupWebRtc,
@@ -41,7 +41,8 @@ export async function runProvide(
     );
   const datasetOpts: { recordingsDir?: string; maxOutputBytes?: number } = { maxOutputBytes };
   if (typeof o['recordings'] === 'string') datasetOpts.recordingsDir = o['recordings'];
-  const all = createDefaultDatasets(datasetOpts);
+  const files = createDefaultDatasets(datasetOpts);
+  const all = typeof o['source'] === 'string' ? await liveRegistry(o, files, maxOutputBytes) : files;
   let registry = all;
   if (typeof o['types'] === 'string') {
     const wanted = o['types']
@@ -124,6 +125,61 @@ export async function runProvide(
   }
 }
 
+/**
+ * The datasets of a provider with `--source`: `signal` and `spectrum` from the receiver (requests naming a
+ * `recording` still go to `--recordings`). A SoapySDR device is probed for its ranges at start; one that
+ * cannot be opened is logged, and its requests then fail with the device's error.
+ */
+async function liveRegistry(
+  o: Record<string, string | boolean | undefined>,
+  files: DatasetRegistry,
+  maxOutputBytes: number,
+): Promise<DatasetRegistry> {
+  const { createSource, createLiveDatasets, probeSoapy, CaptureError } = await import('../capture/index.js');
+  const number = (key: string, flag: string): number | undefined => {
+    const v = o[key];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n))
+      throw new AgentError('ERR_CONFIG', `${flag} must be a number, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const gain = number('gain', '--gain');
+  const ppm = number('ppm', '--ppm');
+  if (ppm !== undefined && !Number.isInteger(ppm))
+    throw new AgentError('ERR_CONFIG', `--ppm must be a whole number, got ${String(ppm)}`);
+  let source;
+  try {
+    source = await createSource(String(o['source']), {
+      commandFormat: o['sourceFormat'] === 'cu8' ? 'cu8' : 'cf32',
+    });
+  } catch (err) {
+    if (err instanceof CaptureError) throw new AgentError('ERR_CONFIG', err.message);
+    throw err;
+  }
+  if (source.kind === 'soapy') {
+    const probe = await probeSoapy(source, process.env['SDRLINK_SOAPY_PYTHON'] ?? 'python3');
+    if (!probe.ok)
+      process.stderr.write(
+        `sdrlink provide: ${probe.code}: ${probe.message} (serving anyway; captures fail until the device is there)\n`,
+      );
+  }
+  const live = createLiveDatasets({
+    source,
+    maxOutputBytes,
+    maxFftPoints: DEFAULT_MAX_FFT_POINTS,
+    files,
+    ...(gain !== undefined ? { gain } : {}),
+    ...(ppm !== undefined ? { ppm } : {}),
+  });
+  const liveTypes = new Set(live.map((d) => d.type));
+  const rest = files
+    .types()
+    .filter((t) => !liveTypes.has(t))
+    .map((t) => files.get(t) as Dataset);
+  return createDatasetRegistry([...live, ...rest]);
+}
+
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
@@ -153,6 +209,9 @@ function printEvent(e: ProviderEvent) {
       break;
     case 'progress':
     case 'preparing':
+      break;
+    case 'queued':
+      process.stderr.write(`${sid}queued: position ${e.position} for the device\n`);
       break;
     case 'sent':
       process.stderr.write(

@@ -62,6 +62,8 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
             `connected (${String(e['transport'])}${typeof e['path'] === 'string' ? `, ${e['path']}` : ''})`,
           );
         else if (e.event === 'preparing') preparing(p, Number(e['bytes']), Number(e['total']));
+        else if (e.event === 'queued')
+          p.note(`queued: position ${Number(e['position'])} for the provider's device`);
         else if (e.event === 'log') p.note(String(e['message']));
       };
     } else if (json) {
@@ -71,6 +73,12 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
       const events = o['events'] === true;
       let sessionId: unknown;
       opts.onEvent = (e) => {
+        if (e.event === 'queued') {
+          process.stdout.write(
+            jsonLine({ event: 'queued', session_id: e['session_id'], position: Number(e['position']) }),
+          );
+          return;
+        }
         if (e.event === 'session') sessionId = e['session_id'];
         if (e.event === 'preparing') {
           const bytes = Number(e['bytes']);

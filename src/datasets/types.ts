@@ -30,6 +30,12 @@ export interface Dataset<P = unknown> {
    * the parameters to the provider).
    */
   describe?(): DatasetDescription;
+  /**
+   * True when these parameters are served from a live source (a receiver): the bytes differ on every
+   * capture, so the provider's cache must never serve the file again; it keeps it only while the session
+   * that asked for it holds it (a resume within that session gets the same file).
+   */
+  isLive?(params: P): boolean;
 }
 
 /** A parameter as a catalog describes it (the field names are the wire's, docs/api.md §12). */
@@ -60,6 +66,11 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** Called now and then with bytes written so far. */
   onProgress?: (bytesWritten: number) => void;
+  /**
+   * Live sources only: the request waits for a device another capture holds; `position` is its place in
+   * line (1: next), then `0` once the device is granted.
+   */
+  onQueued?: (position: number) => void;
 }
 
 export interface GenerateResult {

@@ -263,12 +263,14 @@ export const ErrorSignalData = Type.Object({ code: Type.Optional(str()), message
 
 /**
  * A `progress` signal's `signal_data`: the provider is producing the file and has written `bytes` of about
- * `total` (its estimate; 0 when it has none). Providers send at most one every 500 ms.
+ * `total` (its estimate; 0 when it has none). Providers send at most one every 500 ms. Phase `queued`: a
+ * live capture waits for the provider's device, `position` in line (1: next).
  */
 export const ProgressSignalData = Type.Object({
-  phase: Type.Literal('preparing'),
+  phase: Type.Union([Type.Literal('preparing'), Type.Literal('queued')]),
   bytes: count(),
   total: count(),
+  position: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
 });
 
 /** The schema of each signal type's decoded `signal_data`. */

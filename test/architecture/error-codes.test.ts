@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AGENT_ERROR_CODES } from '../../src/agents/errors.js';
+import { CAPTURE_ERROR_CODES } from '../../src/capture/errors.js';
 import { CREDENTIAL_ERROR_CODES } from '../../src/cli/credentials.js';
 import { DATASET_ERROR_CODES } from '../../src/datasets/types.js';
 import { TRANSFER_ERROR_CODES } from '../../src/protocol/errors.js';
@@ -36,6 +37,7 @@ export const ERROR_REGISTRY: ReadonlyArray<{ section: string; codes: readonly st
   },
   { section: 'Transfer protocol', codes: TRANSFER_ERROR_CODES },
   { section: 'Datasets', codes: DATASET_ERROR_CODES },
+  { section: 'Capture', codes: CAPTURE_ERROR_CODES },
   { section: 'Agents', codes: AGENT_ERROR_CODES },
   { section: 'CLI credentials', codes: CREDENTIAL_ERROR_CODES },
   { section: 'Services', codes: Object.keys(SERVICE_ERROR_STATUS) },

@@ -29,13 +29,14 @@ export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   protocol: [],
   wire: [],
   datasets: [],
+  capture: ['datasets'],
   storage: [],
   http: ['wire'],
   server: ['protocol', 'wire', 'storage', 'http'],
   agents: ['protocol', 'wire', 'datasets'],
   services: ['protocol', 'wire', 'datasets', 'storage', 'http', 'agents'],
   web: ['protocol', 'wire'],
-  cli: ['protocol', 'wire', 'datasets', 'storage', 'http', 'server', 'agents', 'services'],
+  cli: ['protocol', 'wire', 'datasets', 'capture', 'storage', 'http', 'server', 'agents', 'services'],
 };
 
 /**

@@ -21,6 +21,17 @@ export function provideCommand(): Command {
         .default('10G'),
     )
     .option('--recordings <dir>', 'a folder of SigMF recordings to serve from')
+    .option(
+      '--source <source>',
+      'serve signal and spectrum live from a receiver: rtlsdr[:INDEX] (rtl_sdr), soapy[:ARGS] (SoapySDR), or command:CMD (docs/datasets.md "Live capture")',
+    )
+    .option('--gain <dB>', 'receiver gain when a request names none (default: automatic gain)')
+    .option('--ppm <n>', "the receiver's frequency correction, parts per million (default 0)")
+    .addOption(
+      new Option('--source-format <format>', 'sample format a command: source writes on stdout')
+        .choices(['cf32', 'cu8'])
+        .default('cf32'),
+    )
     .option('--max-concurrent <n>', 'sessions served at once', '4')
     .option('--max-output <bytes>', 'largest file to produce', String(DEFAULT_MAX_OUTPUT_BYTES))
     .addOption(

@@ -145,7 +145,7 @@ export function checkSignalData(
       if (!SIGNAL_DATA_CHECK.progress.check(v)) {
         throw new ApiError(
           'ERR_VALIDATION',
-          `${field} must encode {"phase":"preparing","bytes":<integer ≥ 0>,"total":<integer ≥ 0>}`,
+          `${field} must encode {"phase":"preparing"|"queued","bytes":<integer ≥ 0>,"total":<integer ≥ 0>,"position"?:<integer ≥ 1>}`,
         );
       }
       return undefined;
