@@ -18,6 +18,14 @@ import { createLiveDatasets } from './live.js';
 import { DeviceQueue } from './queue.js';
 import { createSource, parseRtlSdrLine, probeSoapy, type CaptureSource } from './sources.js';
 
+/** Skips a test of a real SDR tool that is not installed — or fails it under CI (SDRLINK_REQUIRE_SDR_TOOLS=1). */
+function toolSkip(path: string, pkg: string): false | string {
+  if (existsSync(path)) return false;
+  if (process.env['SDRLINK_REQUIRE_SDR_TOOLS'] === '1')
+    throw new Error(`${path} is missing but SDRLINK_REQUIRE_SDR_TOOLS=1 (apt-get install ${pkg})`);
+  return `${pkg} not installed (apt-get install ${pkg})`;
+}
+
 const STANDIN = repoPath('test/fixtures/capture');
 const FAKE_SOAPY = repoPath('test/fixtures/capture/soapy');
 const saved = { ...process.env };
@@ -280,7 +288,7 @@ describe('live capture (stand-ins with the real tools’ interfaces)', () => {
 
   test(
     'the real rtl_sdr with no dongle attached: ERR_DEVICE_MISSING',
-    { skip: existsSync('/usr/bin/rtl_sdr') ? false : 'rtl-sdr not installed (apt-get install rtl-sdr)' },
+    { skip: toolSkip('/usr/bin/rtl_sdr', 'rtl-sdr') },
     async () => {
       process.env['PATH'] = `/usr/bin${delimiter}${saved['PATH'] ?? ''}`;
       try {
@@ -373,9 +381,7 @@ describe('live capture (stand-ins with the real tools’ interfaces)', () => {
   test(
     'the real SoapySDR module with no device attached: ERR_DEVICE_MISSING',
     {
-      skip: existsSync('/usr/lib/python3/dist-packages/SoapySDR.py')
-        ? false
-        : 'python3-soapysdr not installed',
+      skip: toolSkip('/usr/lib/python3/dist-packages/SoapySDR.py', 'python3-soapysdr'),
     },
     async () => {
       const src = await createSource('soapy:driver=rtlsdr');
