@@ -149,6 +149,8 @@ export const SessionWire = Type.Object({
   capabilities: Type.Array(str()),
   created_at: str(),
   updated_at: str(),
+  /** Ours (additive): which claim the session is at, 0 until a stalled claim is released (§3). */
+  attempt: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type SessionWire = Static<typeof SessionWire>;
 
@@ -202,6 +204,8 @@ export const SignalWire = Type.Object({
   from_client_id: str(),
   to_client_id: str(),
   created_at: str(),
+  /** Ours (additive): the session's claim attempt the signal was posted under (§3 "Claim timeout"). */
+  attempt: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type SignalWire = Static<typeof SignalWire>;
 
