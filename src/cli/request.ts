@@ -61,11 +61,18 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
             `connected (${String(e['transport'])}${typeof e['path'] === 'string' ? `, ${e['path']}` : ''})`,
           );
         else if (e.event === 'preparing') preparing(p, Number(e['bytes']), Number(e['total']));
+        else if (e.event === 'claim-released')
+          p.note('the provider did not connect in time; the server offers the request to another provider');
         else if (e.event === 'log') p.note(String(e['message']));
       };
     } else if (json) {
-      // --json: the provider's `preparing` progress as event lines before the result line
+      // --json: the provider's `preparing` progress, and each claim the server released (docs/api.md §3
+      // "Claim timeout"), as event lines before the result line
       opts.onEvent = (e) => {
+        if (e.event === 'claim-released') {
+          process.stdout.write(jsonLine(e));
+          return;
+        }
         if (e.event !== 'preparing') return;
         const bytes = Number(e['bytes']);
         const total = Number(e['total']);

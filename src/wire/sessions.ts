@@ -164,6 +164,12 @@ export const InitiateWire = Type.Composite([
     providers_able: Type.Optional(Type.Integer({ minimum: 0 })),
     /** When `providers_able` is 0 (an open request): why nobody can serve it, and what is on offer. */
     no_provider: Type.Optional(Type.String()),
+    /**
+     * How long a claim of this session may take to reach a channel before the server releases it and
+     * offers the session again (§3 "Claim timeout"); absent when it never does (a seed consumer's session,
+     * or the timeout off).
+     */
+    claim_timeout_ms: Type.Optional(Type.Integer({ minimum: 1 })),
   }),
 ]);
 export type InitiateWire = Static<typeof InitiateWire>;

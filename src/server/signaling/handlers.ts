@@ -433,7 +433,12 @@ export class SignalingService {
   async initiate(
     user: UserRecord,
     body: InitiateBody,
-  ): Promise<{ session: SessionRecord; providersAble: number; noProvider?: string }> {
+  ): Promise<{
+    session: SessionRecord;
+    providersAble: number;
+    noProvider?: string;
+    claimTimeoutMs?: number;
+  }> {
     const { storage, directory, hub, options } = this.#d;
     if (user.clientType !== 2)
       throw new ApiError('ERR_ROLE', 'only consumers (client_type 2) initiate sessions');
@@ -502,8 +507,11 @@ export class SignalingService {
       targetUserId !== null
         ? Number(this.#d.providers.online(targetUserId))
         : (await this.#d.providers.able(session, hub.connectedProviders())).length;
-    if (providersAble > 0 || targetUserId !== null) return { session, providersAble };
-    return { session, providersAble, noProvider: await this.#noProviderMessage(session) };
+    const timeout = options.claimTimeoutMs ?? 0;
+    const claim =
+      timeout > 0 && session.capabilities.includes(RELEASE_CAPABILITY) ? { claimTimeoutMs: timeout } : {};
+    if (providersAble > 0 || targetUserId !== null) return { session, providersAble, ...claim };
+    return { session, providersAble, noProvider: await this.#noProviderMessage(session), ...claim };
   }
 
   /**
