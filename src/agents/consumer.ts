@@ -269,7 +269,15 @@ class ConsumerRequest {
       (err instanceof AgentError &&
         ((err.code === 'ERR_CONNECT_TIMEOUT' && err.waitingFor === 'relay') ||
           err.code === 'ERR_SIGNAL_INVALID'));
-    if (!pathFailed || this.#claimTimeoutMs === 0 || offerAt === 0 || this.#opts.signal?.aborted === true)
+    // A provider that declared no relay capability (a seed Type1) is told at once and the session ends,
+    // as before (docs/api.md §2): waiting for a release would leave the seed polling a session not its own.
+    if (
+      !pathFailed ||
+      this.#claimTimeoutMs === 0 ||
+      offerAt === 0 ||
+      this.#link?.peerRelays === false ||
+      this.#opts.signal?.aborted === true
+    )
       return err;
     // the server looks for stalled claims at most every 5 s (a quarter of the timeout when shorter)
     const until = offerAt + this.#claimTimeoutMs + Math.min(5000, this.#claimTimeoutMs / 4) + 1000;
