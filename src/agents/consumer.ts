@@ -16,7 +16,7 @@ import {
   prepareOutDir,
   type DiskTarget,
 } from './files.js';
-import { SessionSignals, SignalRouter } from './session-signals.js';
+import { ClaimSupersededError, SessionSignals, SignalRouter } from './session-signals.js';
 import { SignalingClient, type IceSession } from './signaling-client.js';
 import { TransferError } from '../protocol/errors.js';
 import { ERROR_CODE_PATTERN } from '../wire/index.js';
@@ -28,6 +28,7 @@ import {
   pathRoute,
   runWithFailover,
   type ChannelFactory,
+  type Connected,
   type OpenedChannel,
   type SessionLink,
   type TransportChoice,
@@ -159,6 +160,10 @@ class ConsumerRequest {
   #finished = false;
   /** How the bytes go (docs/api.md §3 `path`), read while the channel is open. */
   #path: string | undefined;
+  /** How long the server lets a claim take before it releases it (docs/api.md §3); 0: it never does. */
+  #claimTimeoutMs = 0;
+  /** The `connected` report, awaited before the final one so the two arrive in order. */
+  #connectedReport: Promise<void> = Promise.resolve();
 
   constructor(opts: RequestOptions) {
     this.#opts = opts;
@@ -174,13 +179,21 @@ class ConsumerRequest {
     // Checked before the server is asked: a provider must not generate a file we cannot save.
     await prepareOutDir(this.#outDir);
     const { link, session } = await this.#initiate();
-    const { opened, fallback } = await connectWithFallback(link, {
-      choice: this.#choice,
-      role: 'answerer',
-      channels: this.#channels,
-    });
+    const { opened, fallback } = await this.#connect(link);
     this.#opened = opened;
     this.#path = channelPath(opened);
+    // The channel is open: say so at once, which ends the claim's clock on the server (docs/api.md §3).
+    this.#connectedReport = this.#client
+      .reportTransfer(link.sessionId, {
+        status: 'connected',
+        transport: opened.kind,
+        ...(this.#path !== undefined ? { path: this.#path } : {}),
+      })
+      .then(
+        () => undefined,
+        (err: unknown) =>
+          this.#emit({ event: 'log', message: `connected report not stored: ${(err as Error).message}` }),
+      );
     this.#emit({
       event: 'connected',
       session_id: link.sessionId,
@@ -199,10 +212,112 @@ class ConsumerRequest {
     return out;
   }
 
+  /**
+   * Connects to the provider whose offer comes. When the server releases that claim (docs/api.md §3 "Claim
+   * timeout": the session back to `pending`, or a newer claim's offer), drops the attempt's connection —
+   * its peer, its relay wait — and connects to the next offer. A direct path that fails while the claim may
+   * still be released waits for that (or the provider's own word) before it gives up.
+   */
+  async #connect(link: SessionLink): Promise<Connected> {
+    const outer = link.signal;
+    for (;;) {
+      const superseded = link.signals.superseded;
+      const ac = new AbortController();
+      const onAbort = () => ac.abort(outer?.reason);
+      if (outer?.aborted === true) ac.abort(outer.reason);
+      outer?.addEventListener('abort', onAbort);
+      link.signal = ac.signal;
+      const attempt = connectWithFallback(link, {
+        choice: this.#choice,
+        role: 'answerer',
+        channels: this.#channels,
+      });
+      attempt.catch(() => undefined);
+      let offerAt = 0;
+      void link.signals.offer.then(() => (offerAt = Date.now()));
+      try {
+        // the user's abort stays wired to `link.signal` for the transfer that follows
+        return await Promise.race([attempt, superseded]);
+      } catch (err) {
+        let why = err;
+        if (!(err instanceof ClaimSupersededError)) why = await this.#releasedAfter(err, superseded, offerAt);
+        if (!(why instanceof ClaimSupersededError)) {
+          outer?.removeEventListener('abort', onAbort);
+          throw why;
+        }
+        outer?.removeEventListener('abort', onAbort);
+        ac.abort(why);
+        await attempt.catch(() => undefined); // its peer closed, its relay wait left
+        this.#emit({
+          event: 'claim-released',
+          session_id: link.sessionId,
+          attempt: why.attempt,
+          ...(link.providerId !== undefined ? { provider_id: link.providerId } : {}),
+          message: why.message,
+        });
+        delete link.providerId;
+        delete link.peerRelays;
+      }
+    }
+  }
+
+  /**
+   * After a failed connect attempt: when no channel opened and the server may still release the claim
+   * (docs/api.md §3), waits for that release (resolves with the ClaimSupersededError), for the provider's
+   * or the server's own word, or for the claim timeout and a margin to pass; then resolves with the error
+   * to throw.
+   */
+  async #releasedAfter(err: unknown, superseded: Promise<never>, offerAt: number): Promise<unknown> {
+    // no path, nobody at the relay, or an offer our WebRTC stack cannot take: all a stalled claim may cause
+    const pathFailed =
+      directFailure(err) !== undefined ||
+      (err instanceof AgentError &&
+        ((err.code === 'ERR_CONNECT_TIMEOUT' && err.waitingFor === 'relay') ||
+          err.code === 'ERR_SIGNAL_INVALID'));
+    // A provider that declared no relay capability (a seed Type1) is told at once and the session ends,
+    // as before (docs/api.md §2): waiting for a release would leave the seed polling a session not its own.
+    if (
+      !pathFailed ||
+      this.#claimTimeoutMs === 0 ||
+      offerAt === 0 ||
+      this.#link?.peerRelays === false ||
+      this.#opts.signal?.aborted === true
+    )
+      return err;
+    // the server looks for stalled claims at most every 5 s (a quarter of the timeout when shorter)
+    const until = offerAt + this.#claimTimeoutMs + Math.min(5000, this.#claimTimeoutMs / 4) + 1000;
+    const left = until - Date.now();
+    if (left <= 0) return err;
+    this.#emit({
+      event: 'log',
+      message: `no channel (${(err as Error).message}); waiting up to ${Math.ceil(left / 1000)} s for the server to offer the request to another provider`,
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        superseded,
+        this.#signals?.failed,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(err), left);
+        }),
+      ]);
+    } catch (e) {
+      if (e instanceof ClaimSupersededError) return e;
+      // the server failed the session (no provider left): that is the answer; otherwise the path's own
+      if (e instanceof AgentError && e.code === 'ERR_NO_PROVIDER') return e;
+      return err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Opens the push channel, asks for the data, and returns the session and its link. */
   async #initiate(): Promise<{ link: SessionLink; session: IceSession }> {
     try {
-      await this.#client.connectPush({ onSignal: (sig) => this.#router.deliver(sig) });
+      await this.#client.connectPush({
+        onSignal: (sig) => this.#router.deliver(sig),
+        onSessionStatus: (id, status) => this.#router.deliverStatus(id, status),
+      });
     } catch (err) {
       this.#emit({
         event: 'log',
@@ -219,6 +334,7 @@ class ConsumerRequest {
     if (this.#opts.provider !== undefined) init.target = this.#opts.provider;
     const session = await this.#client.initiate(init);
     this.#session = session;
+    this.#claimTimeoutMs = session.claim_timeout_ms ?? 0;
     this.#emit({ event: 'session', session_id: session.session_id });
     if (this.#opts.provider === undefined && session.providers_able === 0) {
       // nobody online can serve it (docs/api.md §12): say so now, with what is on offer, not after --wait
@@ -240,6 +356,11 @@ class ConsumerRequest {
       }
       this.#emit({ event: 'preparing', session_id: session.session_id, bytes: p.bytes, total: p.total });
     };
+    this.#signals.onStale = (sig) =>
+      this.#emit({
+        event: 'log',
+        message: `dropped a ${sig.signal_type} of released claim ${sig.attempt ?? 0} (signal ${sig.id})`,
+      });
     const link: SessionLink = {
       client: this.#client,
       sessionId: session.session_id,
@@ -344,6 +465,7 @@ class ConsumerRequest {
   }
 
   async #reportCompleted(sessionId: string, r: Received, durationMs: number): Promise<void> {
+    await this.#connectedReport;
     await this.#client
       .reportTransfer(sessionId, {
         status: 'completed',

@@ -63,13 +63,31 @@ const PROGRESS_INTERVAL_MS = 500;
 /** A seed receiver never acknowledges and may still be draining: it gets this long to close first. */
 const SEED_CLOSE_DELAY_MS = 5000;
 
+/**
+ * How serving a session ended: `lost-claim` when another provider had claimed it first (the server may
+ * offer it again if that claim is released, docs/api.md §3), else `done`.
+ */
+export type ServeOutcome = 'done' | 'lost-claim';
+
+/** The abort reason when the server released this provider's claim (push `claim-released`). */
+export class ClaimReleasedAbort extends Error {
+  override name = 'ClaimReleasedAbort';
+}
+
 /** Serves one session to its end; failures are reported through events and the session, never thrown. */
-export async function serveSession(ctx: ProviderContext, s: IceSession, signal: AbortSignal): Promise<void> {
+export async function serveSession(
+  ctx: ProviderContext,
+  s: IceSession,
+  signal: AbortSignal,
+): Promise<ServeOutcome> {
   ctx.emit({ event: 'session', session_id: s.session_id, request_type: s.request_type });
   // Checked before claiming anything: a bad request is refused through the session.
   const checked = checkRequest(ctx, s);
-  if (!checked.ok) return refuse(ctx, s.session_id, checked.code, checked.message);
-  await new ProviderSession(ctx, s, checked, signal).run();
+  if (!checked.ok) {
+    await refuse(ctx, s.session_id, checked.code, checked.message);
+    return 'done';
+  }
+  return new ProviderSession(ctx, s, checked, signal).run();
 }
 
 type CheckedRequest =
@@ -279,12 +297,14 @@ class ProviderSession {
     );
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<ServeOutcome> {
     try {
       await this.#transfer();
+      return 'done';
     } catch (err) {
       this.#failed = true;
       await this.#fail(err);
+      return err instanceof LostClaimError ? 'lost-claim' : 'done';
     } finally {
       this.#close();
     }
@@ -423,6 +443,12 @@ class ProviderSession {
     const e = err as Error & { code?: unknown };
     if (err instanceof LostClaimError) {
       this.#ctx.emit({ event: 'lost-claim', session_id: this.#id, message: e.message });
+      return;
+    }
+    const reason: unknown = this.#signal.reason;
+    if (this.#signal.aborted && reason instanceof ClaimReleasedAbort) {
+      // not ours any more: the server offers it to others and refuses our signals and reports (409)
+      this.#ctx.emit({ event: 'claim-released', session_id: this.#id, message: reason.message });
       return;
     }
     const code = typeof e.code === 'string' ? e.code : 'ERR_TRANSFER';

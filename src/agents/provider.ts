@@ -13,7 +13,13 @@ import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { DatasetCache, type CacheEvent } from './dataset-cache.js';
 import { AgentError } from './errors.js';
 import { channelsWithFaults, createFaultHooks, NO_SEND_HOOKS, type ProviderFaults } from './faults.js';
-import { Lingering, serveSession, type ProviderContext } from './provider-session.js';
+import {
+  ClaimReleasedAbort,
+  Lingering,
+  type ServeOutcome,
+  serveSession,
+  type ProviderContext,
+} from './provider-session.js';
 import { SignalRouter } from './session-signals.js';
 import { SignalingClient, type IceSession } from './signaling-client.js';
 import type { ChannelFactory, FallbackReason, TransportChoice } from './transport.js';
@@ -60,6 +66,8 @@ export type ProviderEvent =
   | { event: 'catalog'; types: string[]; recordings: number }
   | { event: 'claimed'; session_id: string }
   | { event: 'lost-claim'; session_id: string; message: string }
+  /** The server released this provider's claim (no channel in time, docs/api.md §3): its connection dropped. */
+  | { event: 'claim-released'; session_id: string; message: string }
   | {
       event: 'connected';
       session_id: string;
@@ -162,9 +170,10 @@ async function serve(
   };
   if (opts.peerTimeoutMs !== undefined) ctx.peerTimeoutMs = opts.peerTimeoutMs;
   const queue = new SessionQueue(opts.maxConcurrent ?? 4, (s, signal) =>
-    serveSession(ctx, s, signal).catch((err: unknown) =>
-      emit({ event: 'log', session_id: s.session_id, message: `unexpected: ${String(err)}` }),
-    ),
+    serveSession(ctx, s, signal).catch((err: unknown) => {
+      emit({ event: 'log', session_id: s.session_id, message: `unexpected: ${String(err)}` });
+      return 'done' as const;
+    }),
   );
   const intake = await listenForSessions(client, router, queue, pollIntervalMs, emit);
   emit({ event: 'ready', user_id: me.user_id, types, push: intake.push });
@@ -277,6 +286,7 @@ async function listenForSessions(
     await client.connectPush({
       onSession: (s) => queue.consider(s),
       onSignal: (sig) => router.deliver(sig),
+      onClaimReleased: (id, _attempt, code, message) => queue.release(id, `${code}: ${message}`),
     });
     push = true;
   } catch (err) {
@@ -295,18 +305,22 @@ async function listenForSessions(
   return { push, stop: () => clearInterval(pollTimer) };
 }
 
-/** Pending sessions in line, each taken once, served `maxConcurrent` at a time. */
+/**
+ * Pending sessions in line, each taken once, served `maxConcurrent` at a time. A session lost to another
+ * provider's claim may be taken again when the server offers it again (that claim released, docs/api.md §3).
+ */
 class SessionQueue {
   readonly #seen = new Set<string>();
   readonly #waiting: IceSession[] = [];
   readonly #controllers = new Set<AbortController>();
+  readonly #bySession = new Map<string, AbortController>();
   readonly #running = new Set<Promise<void>>();
   #active = 0;
   #closed = false;
 
   constructor(
     private readonly maxConcurrent: number,
-    private readonly serve: (s: IceSession, signal: AbortSignal) => Promise<void>,
+    private readonly serve: (s: IceSession, signal: AbortSignal) => Promise<ServeOutcome>,
   ) {}
 
   get active(): number {
@@ -331,14 +345,25 @@ class SessionQueue {
       this.#active++;
       const ac = new AbortController();
       this.#controllers.add(ac);
-      const p = this.serve(s, ac.signal).finally(() => {
-        this.#active--;
-        this.#controllers.delete(ac);
-        this.#running.delete(p);
-        this.#pump();
-      });
+      this.#bySession.set(s.session_id, ac);
+      const p = this.serve(s, ac.signal)
+        .then((outcome) => {
+          if (outcome === 'lost-claim') this.#seen.delete(s.session_id);
+        })
+        .finally(() => {
+          this.#active--;
+          this.#controllers.delete(ac);
+          this.#bySession.delete(s.session_id);
+          this.#running.delete(p);
+          this.#pump();
+        });
       this.#running.add(p);
     }
+  }
+
+  /** The server released our claim of a session: its serving stops, its connection is dropped. */
+  release(sessionId: string, why: string): void {
+    this.#bySession.get(sessionId)?.abort(new ClaimReleasedAbort(why));
   }
 
   /** Stops taking sessions, aborts those in progress and waits for them to end. */

@@ -15,6 +15,7 @@ export class SignalRouter {
   readonly #listeners = new Map<string, Listener>();
   readonly #seen = new Map<string, Set<number>>();
   readonly #lastId = new Map<string, number>();
+  readonly #statusListeners = new Map<string, (status: string) => void>();
   #pollTimer: NodeJS.Timeout | undefined;
 
   constructor(client: SignalingClient, pollIntervalMs: number) {
@@ -33,6 +34,19 @@ export class SignalRouter {
       this.#seen.delete(sessionId);
       this.#lastId.delete(sessionId);
     };
+  }
+
+  /** Delivers the session's status changes (push `session-status`) to `fn` from now on. */
+  onStatus(sessionId: string, fn: (status: string) => void): () => void {
+    this.#statusListeners.set(sessionId, fn);
+    return () => {
+      if (this.#statusListeners.get(sessionId) === fn) this.#statusListeners.delete(sessionId);
+    };
+  }
+
+  /** Feeds a status change that arrived through push. */
+  deliverStatus(sessionId: string, status: string): void {
+    this.#statusListeners.get(sessionId)?.(status);
   }
 
   /** Calls `fn` once the server refuses the client's credential (see SignalingClient.onAuthRefused). */
@@ -70,6 +84,7 @@ export class SignalRouter {
     if (this.#pollTimer !== undefined) clearInterval(this.#pollTimer);
     this.#pollTimer = undefined;
     this.#listeners.clear();
+    this.#statusListeners.clear();
   }
 }
 
@@ -107,41 +122,105 @@ export function parseProgressSignal(
 }
 
 /**
+ * The claim whose offer the consumer took was released by the server (docs/api.md §3 "Claim timeout"): the
+ * session is pending again, or a newer claim's offer came. Not a failure: the consumer drops that attempt's
+ * connection and connects to the next offer.
+ */
+export class ClaimSupersededError extends Error {
+  override name = 'ClaimSupersededError';
+  constructor(
+    readonly attempt: number,
+    readonly why: 'released' | 'new-offer',
+  ) {
+    super(
+      why === 'released'
+        ? `the server released claim ${attempt} (no channel in time); waiting for the next offer`
+        : `a newer claim's offer replaced claim ${attempt}`,
+    );
+  }
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(v: T): void;
+  reject(e: Error): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve: (v: T) => void = () => undefined;
+  let reject: (e: Error) => void = () => undefined;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/**
  * One session's incoming signals, sorted by kind: the offer and the answer as promises, candidates to
  * whichever peer is current, and the peer's `error` signal as a rejection of `failed`.
+ *
+ * On the consumer's side (the peer is the provider) signals carry the session's claim `attempt`
+ * (docs/api.md §3 "Claim timeout"): once an offer is taken, the session going back to `pending` or an
+ * offer or candidate of a newer attempt rejects {@link superseded} and starts the wait for the next offer;
+ * offers and candidates of an older attempt are dropped, so a released claim's late candidates never reach
+ * the next peer.
  */
 export class SessionSignals {
-  readonly offer: Promise<IceSignal>;
   readonly answer: Promise<IceSignal>;
   /**
    * Rejects with ERR_PROVIDER/ERR_TRANSFER when the other side posts an `error` signal, and with ERR_AUTH
    * when the server refuses our credential (no signal can come any more); never resolves.
    */
   readonly failed: Promise<never>;
-  onCandidate: ((sig: IceSignal) => void) | undefined;
   /** The provider's `progress` signals (docs/api.md §2): it is still producing the file. */
   onProgress:
     | ((p: { phase: 'preparing' | 'queued'; bytes: number; total: number; position?: number }) => void)
     | undefined;
+  /** Called with each dropped signal of a released claim (for the log). */
+  onStale: ((sig: IceSignal) => void) | undefined;
   readonly #unsubscribe: () => void;
+  readonly #offStatus: () => void;
   readonly #offAuth: () => void;
+  readonly #peerRole: 'provider' | 'consumer';
+  #offer = deferred<IceSignal>();
+  #superseded = deferred<never>();
+  /** The newest claim attempt seen; older ones' offers and candidates are dropped. */
+  #current = 0;
+  /** The attempt whose offer was taken (delivered), if any. */
+  #taken: number | undefined;
+  #onCandidate: ((sig: IceSignal) => void) | undefined;
+  /** Candidates that came while no peer took them (between two attempts), for the next one. */
+  #early: IceSignal[] = [];
 
   constructor(router: SignalRouter, sessionId: string, peerRole: 'provider' | 'consumer') {
-    let gotOffer: (s: IceSignal) => void = () => undefined;
+    this.#peerRole = peerRole;
     let gotAnswer: (s: IceSignal) => void = () => undefined;
     let fail: (e: Error) => void = () => undefined;
-    this.offer = new Promise((r) => (gotOffer = r));
     this.answer = new Promise((r) => (gotAnswer = r));
     this.failed = new Promise<never>((_, rej) => (fail = rej));
     this.failed.catch(() => undefined); // observed by whoever races it
+    this.#superseded.promise.catch(() => undefined);
     this.#offAuth = router.onAuthRefused((err) => fail(err));
+    this.#offStatus =
+      peerRole === 'provider'
+        ? router.onStatus(sessionId, (status) => {
+            // back to pending after an offer was taken: the server released that claim
+            if (status === 'pending' && this.#taken !== undefined)
+              this.#supersede('released', this.#taken + 1);
+          })
+        : () => undefined;
     this.#unsubscribe = router.subscribe(sessionId, (sig) => {
       switch (sig.signal_type) {
         case 'candidate':
-          this.onCandidate?.(sig);
+          if (this.#stale(sig)) break;
+          if (this.#onCandidate !== undefined) this.#onCandidate(sig);
+          else this.#early.push(sig);
           break;
         case 'offer':
-          gotOffer(sig);
+          if (this.#stale(sig)) break;
+          this.#taken ??= sig.attempt ?? 0;
+          this.#offer.resolve(sig);
           break;
         case 'answer':
           gotAnswer(sig);
@@ -173,8 +252,64 @@ export class SessionSignals {
     });
   }
 
+  /** The current claim's offer (a new promise after each release, docs/api.md §3 "Claim timeout"). */
+  get offer(): Promise<IceSignal> {
+    return this.#offer.promise;
+  }
+
+  /** Rejects with {@link ClaimSupersededError} once the claim whose offer was taken is released. */
+  get superseded(): Promise<never> {
+    return this.#superseded.promise;
+  }
+
+  /** Candidates go to the current peer; setting one hands it those of its attempt that came before it. */
+  get onCandidate(): ((sig: IceSignal) => void) | undefined {
+    return this.#onCandidate;
+  }
+
+  set onCandidate(fn: ((sig: IceSignal) => void) | undefined) {
+    this.#onCandidate = fn;
+    if (fn === undefined) return;
+    const early = this.#early.filter((c) => (c.attempt ?? 0) === this.#current);
+    this.#early = [];
+    for (const c of early) fn(c);
+  }
+
+  /**
+   * True for a provider's signal of an older claim attempt (dropped); a newer attempt's signal, once an
+   * offer was taken, first supersedes the claim it replaces. The consumer's signals (provider side) carry
+   * no claim of ours to check.
+   */
+  #stale(sig: IceSignal): boolean {
+    if (this.#peerRole !== 'provider') return false;
+    const a = sig.attempt ?? 0;
+    if (a < this.#current) {
+      this.onStale?.(sig);
+      return true;
+    }
+    if (a > this.#current) {
+      if (this.#taken !== undefined) this.#supersede('new-offer', a);
+      else this.#current = a;
+    }
+    return false;
+  }
+
+  #supersede(why: 'released' | 'new-offer', next: number): void {
+    const taken = this.#taken ?? this.#current;
+    this.#current = Math.max(this.#current, next);
+    this.#taken = undefined;
+    this.#onCandidate = undefined; // the old peer takes none of the next attempt's candidates
+    this.#early = this.#early.filter((c) => (c.attempt ?? 0) === this.#current);
+    this.#offer = deferred<IceSignal>();
+    const old = this.#superseded;
+    this.#superseded = deferred<never>();
+    this.#superseded.promise.catch(() => undefined);
+    old.reject(new ClaimSupersededError(taken, why));
+  }
+
   close(): void {
     this.#unsubscribe();
+    this.#offStatus();
     this.#offAuth();
   }
 }

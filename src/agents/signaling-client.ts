@@ -71,6 +71,8 @@ export interface PushHandlers {
   onSessionClaimed?(sessionId: string): void;
   onSignal?(signal: IceSignal): void;
   onSessionStatus?(sessionId: string, status: string): void;
+  /** To a provider: the server released its claim `attempt` of the session (docs/api.md §3 "Claim timeout"). */
+  onClaimReleased?(sessionId: string, attempt: number, code: string, message: string): void;
   /** The push channel opened (true) or dropped (false); callers poll while it is down. */
   onConnectionChange?(up: boolean): void;
   /** A push message that is not of the wire contract (ignored; `reason` says why), for logging. */
@@ -475,6 +477,9 @@ export class SignalingClient {
         break;
       case 'session-status':
         h.onSessionStatus?.(msg.session_id, msg.status);
+        break;
+      case 'claim-released':
+        h.onClaimReleased?.(msg.session_id, msg.attempt, msg.code, msg.message);
         break;
       case 'result': {
         const ref = msg.ref;

@@ -64,15 +64,22 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
         else if (e.event === 'preparing') preparing(p, Number(e['bytes']), Number(e['total']));
         else if (e.event === 'queued')
           p.note(`queued: position ${Number(e['position'])} for the provider's device`);
+        else if (e.event === 'claim-released')
+          p.note('the provider did not connect in time; the server offers the request to another provider');
         else if (e.event === 'log') p.note(String(e['message']));
       };
     } else if (json) {
-      // --json: the provider's `preparing` progress as event lines before the result line; with --events
+      // --json: the provider's `preparing` progress, its queue position and each claim the server released
+      // (docs/api.md §3 "Claim timeout") as event lines before the result line; with --events
       // also the session, the connection and the bytes received (at most one `progress` line per 250 ms,
       // and the last one)
       const events = o['events'] === true;
       let sessionId: unknown;
       opts.onEvent = (e) => {
+        if (e.event === 'claim-released') {
+          process.stdout.write(jsonLine(e));
+          return;
+        }
         if (e.event === 'queued') {
           process.stdout.write(
             jsonLine({ event: 'queued', session_id: e['session_id'], position: Number(e['position']) }),

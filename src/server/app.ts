@@ -287,6 +287,26 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   }, options.sweepIntervalMs);
   sweeper.unref();
 
+  // stalled claims (docs/api.md §3 "Claim timeout"): looked for a few times per timeout, one pass at a time
+  let releasing = false;
+  const releaser =
+    options.claimTimeoutMs === 0
+      ? undefined
+      : setInterval(
+          () => {
+            if (releasing) return;
+            releasing = true;
+            service
+              .releaseStalledClaims()
+              .catch((err: unknown) => app.log.error({ err }, 'claim release pass failed'))
+              .finally(() => {
+                releasing = false;
+              });
+          },
+          Math.max(50, Math.min(5000, Math.floor(options.claimTimeoutMs / 4))),
+        );
+  releaser?.unref();
+
   // `sdrlink user disable` writes the database from another process: re-read the disabled users often,
   // and drop the sockets of those newly disabled (their next request is refused by the token hook)
   let polling = false;
@@ -312,6 +332,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   } catch (err) {
     clearInterval(userPoll);
     clearInterval(sweeper);
+    if (releaser !== undefined) clearInterval(releaser);
     if (ownStorage) await rawStorage.close();
     throw err;
   }
@@ -335,6 +356,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
 
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
+    if (releaser !== undefined) clearInterval(releaser);
     clearInterval(userPoll);
     if (retention !== undefined) clearInterval(retention);
     heartbeat.stop();

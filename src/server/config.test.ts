@@ -54,6 +54,18 @@ describe('server configuration', () => {
     assert.throws(() => loadConfig({ retention: 'a while' }, {}), /--retention: "a while" is not a duration/);
   });
 
+  it('reads the claim timeout (--claim-timeout, SDRLINK_CLAIM_TIMEOUT): 15 s by default, off, at least 100 ms', () => {
+    assert.equal(loadConfig({}, {}).claimTimeoutMs, 15_000);
+    assert.equal(loadConfig({ claimTimeout: '500ms' }, {}).claimTimeoutMs, 500);
+    assert.equal(loadConfig({}, { SDRLINK_CLAIM_TIMEOUT: '30s' }).claimTimeoutMs, 30_000);
+    assert.equal(loadConfig({ claimTimeout: 'off' }, {}).claimTimeoutMs, 0);
+    assert.throws(() => loadConfig({ claimTimeout: '50ms' }, {}), /--claim-timeout: must be at least 100ms/);
+    assert.throws(
+      () => loadConfig({ claimTimeout: 'soon' }, {}),
+      /--claim-timeout: "soon" is not a duration/,
+    );
+  });
+
   it('parses durations: units, bare seconds, off', () => {
     assert.equal(parseDurationMs('30d', 'x'), 30 * 86_400_000);
     assert.equal(parseDurationMs('2w', 'x'), 14 * 86_400_000);

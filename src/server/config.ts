@@ -56,6 +56,11 @@ export interface ServerOptions {
   /** A session not final and untouched this long becomes `expired`. */
   sessionTtlMs: number;
   sweepIntervalMs: number;
+  /**
+   * A claimed (`offered`) session of an sdrlink consumer that no participant reports `connected` within
+   * this long is released and offered to the other providers (docs/api.md §3). 0 = never.
+   */
+  claimTimeoutMs: number;
   /** Request types accepted even when no provider declares them. */
   requestTypes: string[];
   /** Whether `POST /api/auth/register` is open (default closed: operators create users, docs/security.md). */
@@ -119,6 +124,7 @@ export function defaultOptions(): ServerOptions {
     relayAfterMs: 5000,
     sessionTtlMs: 10 * 60_000,
     sweepIntervalMs: 30_000,
+    claimTimeoutMs: 15_000,
     requestTypes: [...DEFAULT_REQUEST_TYPES],
     registration: false,
     bodyLimit: 256 * KiB,
@@ -157,6 +163,7 @@ export interface ConfigFlags {
   iceServers?: string;
   sessionTtl?: string;
   sweepInterval?: string;
+  claimTimeout?: string;
   requestTypes?: string;
   tokenTtl?: string;
   registration?: string;
@@ -380,6 +387,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     o.sweepIntervalMs = int(s, 10, 3600_000);
   } else if (ttlGiven) {
     o.sweepIntervalMs = Math.min(30_000, Math.max(10, Math.floor(o.sessionTtlMs / 4)));
+  }
+  if ((s = pick(flags.claimTimeout, '--claim-timeout', env, 'SDRLINK_CLAIM_TIMEOUT'))) {
+    o.claimTimeoutMs = parseDurationMs(s.value, s.name);
+    if (o.claimTimeoutMs !== 0 && o.claimTimeoutMs < 100)
+      throw new ConfigError(`${s.name}: must be at least 100ms (or off)`);
   }
   if ((s = pick(flags.requestTypes, '--request-types', env, 'SDRLINK_REQUEST_TYPES')))
     o.requestTypes = parseRequestTypes(s.value, s.name);

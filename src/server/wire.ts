@@ -22,6 +22,7 @@ export function sessionToWire(s: SessionRecord): SessionWire {
     capabilities: s.capabilities,
     created_at: s.createdAt,
     updated_at: s.updatedAt,
+    attempt: s.attempt,
   };
 }
 
@@ -38,6 +39,7 @@ export function signalToWire(s: SignalRecord): SignalWire {
     from_client_id: String(s.fromUserId),
     to_client_id: String(s.toUserId),
     created_at: s.createdAt,
+    attempt: s.attempt,
   };
 }
 

@@ -258,6 +258,121 @@ for (const impl of implementations) {
         );
       }));
 
+    it('releases a stalled claim once: back to pending, next attempt, the claimant declined, its signals unlisted', () =>
+      withStorage(async (s, { p1, p2, c1 }) => {
+        const sid = (await s.sessions.create(newSession(c1), T0)).sessionId;
+        const seed = (await s.sessions.create(newSession(c1, { capabilities: [] }), T0)).sessionId;
+        const post = (
+          from: number,
+          to: number,
+          type: 'offer' | 'candidate' | 'answer',
+          t: number,
+          claim = false,
+        ) =>
+          s.signals.post(
+            {
+              sessionId: sid,
+              signalType: type,
+              signalData:
+                type === 'candidate' ? '{"candidate":"candidate:1"}' : `{"type":"${type}","sdp":"v=0"}`,
+              fromUserId: from,
+              toUserId: to,
+            },
+            at(t),
+            { claim },
+          );
+        const offer = await post(p1, c1, 'offer', 1, true);
+        assert.ok(offer.ok);
+        assert.equal(offer.signal.attempt, 0);
+        assert.equal(offer.session?.claimedAt, at(1));
+        assert.equal(offer.session?.attempt, 0);
+        assert.ok((await post(p1, c1, 'candidate', 2)).ok);
+        assert.ok((await post(c1, p1, 'answer', 2)).ok);
+        assert.ok(await s.sessions.claim(seed, p2, at(1)));
+        // only an sdrlink consumer's claims, only those made before the cutoff
+        assert.deepEqual(
+          (await s.sessions.staleClaims(at(5), 'sdrlink/1', 10)).map((x) => x.sessionId),
+          [sid],
+        );
+        assert.deepEqual(await s.sessions.staleClaims(at(1), 'sdrlink/1', 10), []);
+        const release = {
+          sessionId: sid,
+          attempt: 0,
+          providerId: p1,
+          claimedBefore: at(5),
+          code: 'ERR_CLAIM_TIMEOUT',
+          message: 'no channel',
+        };
+        // the wrong attempt, the wrong provider, a claim younger than the cutoff: nothing moves
+        assert.equal(await s.sessions.releaseClaim({ ...release, attempt: 1 }, at(6)), undefined);
+        assert.equal(await s.sessions.releaseClaim({ ...release, providerId: p2 }, at(6)), undefined);
+        assert.equal(await s.sessions.releaseClaim({ ...release, claimedBefore: at(1) }, at(6)), undefined);
+        assert.equal((await s.sessions.get(sid))?.status, 'offered');
+        const [a, b] = await Promise.all([
+          s.sessions.releaseClaim(release, at(6)),
+          s.sessions.releaseClaim(release, at(6)),
+        ]);
+        assert.equal([a, b].filter((x) => x !== undefined).length, 1, 'released exactly once');
+        const now = await s.sessions.get(sid);
+        assert.equal(now?.status, 'pending');
+        assert.equal(now?.targetUserId, null);
+        assert.equal(now?.attempt, 1);
+        assert.equal(now?.claimedAt, null);
+        assert.equal(now?.updatedAt, at(6));
+        assert.deepEqual(
+          (await s.sessions.history(sid)).map((h) => [h.status, h.byUserId]),
+          [
+            ['pending', c1],
+            ['offered', p1],
+            ['pending', null],
+          ],
+        );
+        assert.equal((await s.transfers.get(sid))?.status, 'pending');
+        assert.deepEqual(
+          (await s.catalogs.declines(sid)).map((d) => [d.userId, d.code, d.message]),
+          [[p1, 'ERR_CLAIM_TIMEOUT', 'no channel']],
+        );
+        assert.deepEqual(
+          await s.signals.listFor(sid, c1, 0, 100),
+          [],
+          "the released claim's signals are not listed",
+        );
+        assert.deepEqual(await s.sessions.staleClaims(at(9), 'sdrlink/1', 10), []);
+        // the next claim is attempt 1; its signals are listed, with their attempt
+        assert.equal((await s.sessions.claim(sid, p2, at(7)))?.attempt, 1);
+        const second = await post(p2, c1, 'offer', 8);
+        assert.ok(second.ok);
+        assert.equal(second.signal.attempt, 1);
+        assert.deepEqual(
+          (await s.signals.listFor(sid, c1, 0, 100)).map((x) => [x.signalType, x.fromUserId, x.attempt]),
+          [['offer', p2, 1]],
+        );
+        // a report moves it on: no longer a stalled claim
+        await s.sessions.transition(sid, ['offered'], 'connected', at(9), c1);
+        assert.equal((await s.sessions.get(sid))?.claimedAt, null);
+        assert.deepEqual(await s.sessions.staleClaims(at(99), 'sdrlink/1', 10), []);
+      }));
+
+    it('releases a named session to its provider, not to the others', () =>
+      withStorage(async (s, { p1, c1 }) => {
+        const sid = (await s.sessions.create(newSession(c1, { targetUserId: p1 }), T0)).sessionId;
+        assert.equal((await s.sessions.get(sid))?.namedUserId, p1);
+        assert.ok(await s.sessions.claim(sid, p1, at(1)));
+        const r = await s.sessions.releaseClaim(
+          {
+            sessionId: sid,
+            attempt: 0,
+            providerId: p1,
+            claimedBefore: at(5),
+            code: 'ERR_CLAIM_TIMEOUT',
+            message: 'x',
+          },
+          at(6),
+        );
+        assert.equal(r?.status, 'pending');
+        assert.equal(r?.targetUserId, p1);
+      }));
+
     it('posts signals, claiming atomically, and lists a participant inbox in order', () =>
       withStorage(async (s, { p1, p2, c1 }) => {
         const sess = await s.sessions.create(newSession(c1), T0);

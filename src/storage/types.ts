@@ -85,6 +85,29 @@ export interface SessionRecord {
   capabilities: string[];
   createdAt: string;
   updatedAt: string;
+  /**
+   * Which claim the session is at (docs/api.md §3 "Claim timeout"): 0 until a claim is released, then one
+   * more for each release. Signals carry the attempt they were posted under.
+   */
+  attempt: number;
+  /** When the current claim was made, while the session is `offered`; null otherwise. */
+  claimedAt: string | null;
+  /** The provider the consumer named at initiate (`target`); null for an open session. */
+  namedUserId: number | null;
+}
+
+/** A claim the server releases because it did not reach a channel in time (docs/api.md §3). */
+export interface ClaimRelease {
+  sessionId: string;
+  /** The claim's attempt: a session that moved on (a later claim, another status) is left alone. */
+  attempt: number;
+  /** The provider that holds the claim; it is recorded as having declined the session. */
+  providerId: number;
+  /** Only a claim made before this is released. */
+  claimedBefore: string;
+  /** The decline recorded for the provider (`session_declines`). */
+  code: string;
+  message: string;
 }
 
 export interface NewSession {
@@ -109,6 +132,8 @@ export interface SignalRecord {
   fromUserId: number;
   toUserId: number;
   createdAt: string;
+  /** The session's claim attempt when the signal was posted ({@link SessionRecord.attempt}). */
+  attempt: number;
 }
 
 export interface NewSignal {
@@ -339,6 +364,21 @@ export interface SessionRepository {
     limit: number,
     outcome?: (session: SessionRecord, previous: SessionStatus) => Outcome,
   ): Promise<Array<{ session: SessionRecord; previous: SessionStatus }>>;
+  /**
+   * Sessions still `offered` under a claim made before `claimedBefore` (no participant reported a channel)
+   * whose consumer declared `capability`, oldest claim first, at most `limit` — through a partial index of
+   * the `offered` sessions.
+   */
+  staleClaims(claimedBefore: string, capability: string, limit: number): Promise<SessionRecord[]>;
+  /**
+   * Releases a stalled claim, atomically: if the session is still `offered` under `attempt` by
+   * `providerId`, claimed before `claimedBefore` (one conditional UPDATE), it goes back to `pending` (its
+   * target cleared unless the consumer named that provider), its attempt goes up by one (the claim's
+   * signals are no longer listed), the provider is recorded as having declined it, and the history gets a
+   * `pending` row by the server (null). Returns the session afterwards, or undefined when the claim had
+   * moved on (connected, final, released already).
+   */
+  releaseClaim(release: ClaimRelease, now: string): Promise<SessionRecord | undefined>;
   /** Sets `updated_at` of the given sessions (activity that is not a stored row, e.g. a running relay). */
   touch(sessionIds: readonly string[], now: string): Promise<void>;
   history(sessionId: string): Promise<HistoryEntry[]>;
@@ -366,7 +406,10 @@ export interface SignalRepository {
    * not rewrite the session row: the caller records activity and touches sessions in batches (`touch`).
    */
   post(signal: NewSignal, now: string, options?: PostSignalOptions): Promise<PostSignalResult>;
-  /** Signals of a session addressed to `toUserId` with id > `afterId`, oldest first. */
+  /**
+   * Signals of a session addressed to `toUserId` with id > `afterId`, oldest first — those of its current
+   * claim attempt only: a released claim's signals are not listed.
+   */
   listFor(sessionId: string, toUserId: number, afterId: number, limit: number): Promise<SignalRecord[]>;
 }
 

@@ -1,6 +1,7 @@
 /**
  * The push channel's messages (docs/api.md §5): text JSON, one object per message, told apart by `type`.
- * Server → client: `hello`, `session`, `session-claimed`, `signal`, `session-status`, `result`, `pong`.
+ * Server → client: `hello`, `session`, `session-claimed`, `signal`, `session-status`, `claim-released`,
+ * `result`, `pong`.
  * Client → server: `signal`, `ping`. A `ref` a client puts on a message comes back on its answer.
  */
 import { Type, type Static } from '@sinclair/typebox';
@@ -30,6 +31,17 @@ export const PushSessionStatus = Type.Object({
   session_id: str(),
   status: str(),
 });
+/**
+ * To a provider: its claim of a session was released — no channel within the claim timeout (docs/api.md
+ * §3) — and the session is offered to others; it drops its connection for `attempt`.
+ */
+export const PushClaimReleased = Type.Object({
+  type: Type.Literal('claim-released'),
+  session_id: str(),
+  attempt: Type.Integer({ minimum: 0 }),
+  code: str(),
+  message: str(),
+});
 /** The answer to a client's `signal`: the stored signal, or why it was refused. */
 export const PushResult = Type.Union([
   Type.Object({ type: Type.Literal('result'), ref: Ref, ok: Type.Literal(true), signal: SignalWire }),
@@ -45,6 +57,7 @@ export const PUSH_SERVER_MESSAGES = {
   'session-claimed': PushSessionClaimed,
   signal: PushSignal,
   'session-status': PushSessionStatus,
+  'claim-released': PushClaimReleased,
   result: PushResult,
   pong: PushPong,
 } as const;

@@ -149,6 +149,8 @@ export const SessionWire = Type.Object({
   capabilities: Type.Array(str()),
   created_at: str(),
   updated_at: str(),
+  /** Ours (additive): which claim the session is at, 0 until a stalled claim is released (§3). */
+  attempt: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type SessionWire = Static<typeof SessionWire>;
 
@@ -162,6 +164,12 @@ export const InitiateWire = Type.Composite([
     providers_able: Type.Optional(Type.Integer({ minimum: 0 })),
     /** When `providers_able` is 0 (an open request): why nobody can serve it, and what is on offer. */
     no_provider: Type.Optional(Type.String()),
+    /**
+     * How long a claim of this session may take to reach a channel before the server releases it and
+     * offers the session again (§3 "Claim timeout"); absent when it never does (a seed consumer's session,
+     * or the timeout off).
+     */
+    claim_timeout_ms: Type.Optional(Type.Integer({ minimum: 1 })),
   }),
 ]);
 export type InitiateWire = Static<typeof InitiateWire>;
@@ -202,6 +210,8 @@ export const SignalWire = Type.Object({
   from_client_id: str(),
   to_client_id: str(),
   created_at: str(),
+  /** Ours (additive): the session's claim attempt the signal was posted under (§3 "Claim timeout"). */
+  attempt: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type SignalWire = Static<typeof SignalWire>;
 

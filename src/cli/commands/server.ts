@@ -21,6 +21,10 @@ export function serverCommand(): Command {
     )
     .option('--sweep-interval <ms>', 'how often to look for stale sessions (env SDRLINK_SWEEP_INTERVAL_MS)')
     .option(
+      '--claim-timeout <duration>',
+      'release a claimed session that reaches no channel within this long and offer it to the other providers: 15s, 500ms, off (env SDRLINK_CLAIM_TIMEOUT; default 15s)',
+    )
+    .option(
       '--request-types <list>',
       'request types accepted without a provider declaring them (env SDRLINK_REQUEST_TYPES; default spectrum,signal,battery-report)',
     )

@@ -54,6 +54,7 @@ export function registerIceRoutes(app: FastifyInstance, ctx: ServerContext): voi
         ...sessionToWire(r.session),
         providers_able: r.providersAble,
         ...(r.noProvider === undefined ? {} : { no_provider: r.noProvider }),
+        ...(r.claimTimeoutMs === undefined ? {} : { claim_timeout_ms: r.claimTimeoutMs }),
       });
     },
   );

@@ -45,6 +45,18 @@ const ERROR_CODE_RE = new RegExp(ERROR_CODE_PATTERN);
 
 const MAX_PARAMETERS_BYTES = 16 * 1024;
 
+/**
+ * The decline recorded for a provider whose claim the server released (docs/api.md §3 "Claim timeout"),
+ * and the outcome of a named session that fails that way.
+ */
+export const CLAIM_TIMEOUT_CODE = 'ERR_CLAIM_TIMEOUT';
+
+/** The consumer capability under which claims are released: a consumer that reports `connected` (§3). */
+const RELEASE_CAPABILITY = 'sdrlink/1';
+
+/** Stalled claims released per storage call. */
+const RELEASE_BATCH = 100;
+
 export interface SignalInput {
   session_id: string;
   signal_type: SignalType;
@@ -58,7 +70,7 @@ export interface ServiceDeps {
   /** Catalogs, presence and declines (docs/api.md §12). */
   providers: ProviderRegistry;
   options: Pick<ServerOptions, 'signalMaxBytes' | 'maxOpenSessionsPerUser' | 'sessionTtlMs'> &
-    Partial<Pick<ServerOptions, 'sessionsPerMinute'>>;
+    Partial<Pick<ServerOptions, 'sessionsPerMinute' | 'claimTimeoutMs'>>;
   now: () => number;
   log: FastifyBaseLogger;
   /** Counts sessions created, signals stored and transfers finished. */
@@ -226,13 +238,26 @@ export class SignalingService {
    */
   #mustBeOffered(user: UserRecord, s: SessionRecord): void {
     const { providers } = this.#d;
-    if (providers.declined(s.sessionId, user.id)) {
+    const d = providers.declineOf(s.sessionId, user.id);
+    if (d?.code === CLAIM_TIMEOUT_CODE) throw claimReleased(s, d);
+    if (d !== undefined) {
       throw new ApiError('ERR_SESSION_DECLINED', `you declined session ${s.sessionId}`);
     }
     const why = providers.mismatch(user, s);
     if (why !== null) {
       throw new ApiError('ERR_CATALOG_MISMATCH', `your catalog cannot serve session ${s.sessionId}: ${why}`);
     }
+  }
+
+  /**
+   * 409 `ERR_CLAIM_RELEASED` for a provider whose claim of this session the server released (it is no
+   * longer the session's provider; read from storage, on this refusal path only).
+   */
+  async #mustNotBeReleased(user: UserRecord, s: SessionRecord): Promise<void> {
+    const d = (await this.#d.storage.catalogs.declines(s.sessionId)).find(
+      (x) => x.userId === user.id && x.code === CLAIM_TIMEOUT_CODE,
+    );
+    if (d !== undefined) throw claimReleased(s, d);
   }
 
   /**
@@ -247,7 +272,7 @@ export class SignalingService {
     sessionId: string,
     body: DeclineBody,
   ): Promise<{ session: SessionRecord; providersAble: number }> {
-    const { providers, hub, storage } = this.#d;
+    const { providers, hub } = this.#d;
     if (user.clientType !== 1)
       throw new ApiError('ERR_ROLE', 'only providers (client_type 1) decline sessions');
     const s = await this.#session(sessionId);
@@ -271,12 +296,26 @@ export class SignalingService {
     });
     this.#d.log.info({ session: s.sessionId, provider: user.id, code: body.code }, 'session declined');
     hub.toUser(user.id, { type: 'session-claimed', session_id: s.sessionId });
-    // The outcome (docs/api.md §3): a targeted provider's refusal is the provider's; no provider left
-    // to offer the session to is the server's (the routing) verdict.
+    return this.#offerOrFail(s, user.id, { code: body.code, message: body.message }, at);
+  }
+
+  /**
+   * A provider left a pending session (its decline, or the release of its claim): the session stays
+   * pending for the providers still offered it, and the answer says how many there are. When none is left
+   * it fails with `ERR_NO_PROVIDER` (the server's verdict), and a session named for that provider fails
+   * with the provider's own `why` — both through an `error` signal to the consumer, in that provider's name.
+   */
+  async #offerOrFail(
+    s: SessionRecord,
+    fromUserId: number,
+    why: { code: string; message: string },
+    at: string,
+  ): Promise<{ session: SessionRecord; providersAble: number }> {
+    const { providers, hub, storage } = this.#d;
     let error: { code: string; message: string; side: FailedSide } | undefined;
     let able = 0;
     if (s.targetUserId !== null) {
-      error = { code: body.code, message: body.message, side: 'provider' };
+      error = { code: why.code, message: why.message, side: 'provider' };
     } else {
       able = (await providers.able(s, hub.connectedProviders())).length;
       if (able === 0)
@@ -288,7 +327,7 @@ export class SignalingService {
         sessionId: s.sessionId,
         signalType: 'error',
         signalData: JSON.stringify({ code: error.code, message: error.message.slice(0, 4000) }),
-        fromUserId: user.id,
+        fromUserId,
         toUserId: s.initiatorUserId,
       },
       at,
@@ -300,10 +339,65 @@ export class SignalingService {
     );
     if (!r.ok) return { session: r.session ?? s, providersAble: 0 }; // another decline (or a claim) won
     this.#d.log.info({ session: s.sessionId, code: error.code }, 'session failed: no provider');
-    hub.sessionWithdrawn(s, user.id);
+    hub.sessionWithdrawn(s, fromUserId);
     if (r.session !== null) hub.sessionStatus(r.session);
     hub.signal(r.signal);
     return { session: r.session ?? s, providersAble: 0 };
+  }
+
+  /**
+   * Releases the claims that reached no channel within `claimTimeoutMs` (docs/api.md §3 "Claim timeout"):
+   * a session of an sdrlink consumer still `offered` that long after its claim goes back to `pending`, the
+   * claimant is recorded as having declined it (`ERR_CLAIM_TIMEOUT`) and told (`claim-released`), the
+   * consumer sees the status `pending`, and the session is offered again to the providers still able —
+   * or fails as a decline would leave it (`ERR_NO_PROVIDER`; a named session with `ERR_CLAIM_TIMEOUT`).
+   * Each release is one conditional statement on the claim's attempt, so a pass that overlaps another (or
+   * a claim that moves on meanwhile) releases nothing twice. Returns how many were released.
+   */
+  async releaseStalledClaims(): Promise<number> {
+    const timeoutMs = this.#d.options.claimTimeoutMs ?? 0;
+    if (timeoutMs <= 0) return 0;
+    const cutoff = new Date(this.#d.now() - timeoutMs).toISOString();
+    let total = 0;
+    for (;;) {
+      const batch = await this.#d.storage.sessions.staleClaims(cutoff, RELEASE_CAPABILITY, RELEASE_BATCH);
+      for (const s of batch) if (await this.#release(s, cutoff, timeoutMs)) total++;
+      if (batch.length < RELEASE_BATCH) break;
+    }
+    return total;
+  }
+
+  async #release(s: SessionRecord, cutoff: string, timeoutMs: number): Promise<boolean> {
+    const { storage, hub, providers, log } = this.#d;
+    const providerId = s.targetUserId;
+    if (providerId === null) return false;
+    const code = CLAIM_TIMEOUT_CODE;
+    const message =
+      `claimed at ${s.claimedAt ?? '?'}, no channel within ${timeoutMs / 1000} s ` +
+      `(no participant reported connected); released`;
+    const at = this.#nowIso();
+    const released = await storage.sessions.releaseClaim(
+      { sessionId: s.sessionId, attempt: s.attempt, providerId, claimedBefore: cutoff, code, message },
+      at,
+    );
+    if (released === undefined) return false; // it moved on meanwhile
+    log.info(
+      { session: s.sessionId, provider: providerId, attempt: s.attempt, code },
+      'claim released: no channel in time',
+    );
+    // the claim dropped the session's declines from memory; this one is among them now
+    await providers.reload(s.sessionId);
+    hub.toUser(providerId, {
+      type: 'claim-released',
+      session_id: s.sessionId,
+      attempt: s.attempt,
+      code,
+      message,
+    });
+    hub.sessionStatus(released);
+    const r = await this.#offerOrFail(released, providerId, { code, message }, at);
+    if (r.session.status === 'pending') hub.sessionCreated(released);
+    return true;
   }
 
   /**
@@ -339,7 +433,12 @@ export class SignalingService {
   async initiate(
     user: UserRecord,
     body: InitiateBody,
-  ): Promise<{ session: SessionRecord; providersAble: number; noProvider?: string }> {
+  ): Promise<{
+    session: SessionRecord;
+    providersAble: number;
+    noProvider?: string;
+    claimTimeoutMs?: number;
+  }> {
     const { storage, directory, hub, options } = this.#d;
     if (user.clientType !== 2)
       throw new ApiError('ERR_ROLE', 'only consumers (client_type 2) initiate sessions');
@@ -408,8 +507,11 @@ export class SignalingService {
       targetUserId !== null
         ? Number(this.#d.providers.online(targetUserId))
         : (await this.#d.providers.able(session, hub.connectedProviders())).length;
-    if (providersAble > 0 || targetUserId !== null) return { session, providersAble };
-    return { session, providersAble, noProvider: await this.#noProviderMessage(session) };
+    const timeout = options.claimTimeoutMs ?? 0;
+    const claim =
+      timeout > 0 && session.capabilities.includes(RELEASE_CAPABILITY) ? { claimTimeoutMs: timeout } : {};
+    if (providersAble > 0 || targetUserId !== null) return { session, providersAble, ...claim };
+    return { session, providersAble, noProvider: await this.#noProviderMessage(session), ...claim };
   }
 
   /**
@@ -452,6 +554,7 @@ export class SignalingService {
         if (s.targetUserId !== null && s.targetUserId !== user.id) {
           if (s.status === 'pending')
             throw new ApiError('ERR_FORBIDDEN', `session ${s.sessionId} is addressed to another provider`);
+          await this.#mustNotBeReleased(user, s);
           throw new ApiError('ERR_SESSION_CLAIMED', `session ${s.sessionId} was claimed by another provider`);
         }
         if (s.targetUserId === null && !UserDirectory.serves(user, s.requestType)) {
@@ -594,8 +697,10 @@ export class SignalingService {
   /** POST /api/transfers/{id}: a participant reports progress or outcome (docs/api.md §3). */
   async reportTransfer(user: UserRecord, sessionId: string, body: TransferBody): Promise<TransferRecord> {
     const s = await this.#session(sessionId);
-    if (!SignalingService.#isParticipant(user, s))
+    if (!SignalingService.#isParticipant(user, s)) {
+      if (user.clientType === 1) await this.#mustNotBeReleased(user, s);
       throw new ApiError('ERR_FORBIDDEN', `session ${s.sessionId} is not yours`);
+    }
     if (s.status === 'pending') {
       throw new ApiError(
         'ERR_SESSION_STATE',
@@ -739,6 +844,14 @@ export class SignalingService {
     }
     return { ok: false, closeCode: WS_CLOSE.CONFLICT, reason: 'ERR_SESSION_CLAIMED' };
   }
+}
+
+/** The refusal a provider gets once the server released its claim (docs/api.md §3 "Claim timeout"). */
+function claimReleased(s: SessionRecord, d: DeclineRecord): ApiError {
+  return new ApiError(
+    'ERR_CLAIM_RELEASED',
+    `your claim of session ${s.sessionId} was released at ${d.at} (${d.message}); it is offered to other providers`,
+  );
 }
 
 /** `parameters` as stored: a JSON-encoded object (a string is checked, an object encoded). */

@@ -98,6 +98,19 @@ export class ProviderRegistry {
     return fresh;
   }
 
+  /**
+   * Reads a session's declines again from storage: a claim drops them here ({@link forget}), and a session
+   * whose claim the server released is pending again, offered to those that did not decline it.
+   */
+  async reload(sessionId: string): Promise<void> {
+    for (const d of await this.#storage.catalogs.declines(sessionId)) this.#addDecline(d);
+  }
+
+  /** A provider's decline of a session, if it declined it (kept while the session is pending). */
+  declineOf(sessionId: string, userId: number): DeclineRecord | undefined {
+    return this.#declines.get(sessionId)?.get(userId);
+  }
+
   declined(sessionId: string, userId: number): boolean {
     return this.#declines.get(sessionId)?.has(userId) ?? false;
   }

@@ -9,6 +9,7 @@ import { migration004 } from './004-catalog.js';
 import { migration005 } from './005-api-keys.js';
 import { migration006 } from './006-outcomes.js';
 import { migration007 } from './007-user-hardening.js';
+import { migration008 } from './008-claim-release.js';
 
 /** Every migration of the signaling server's database. */
 export const SIGNALING_MIGRATIONS: readonly Migration[] = [
@@ -19,4 +20,5 @@ export const SIGNALING_MIGRATIONS: readonly Migration[] = [
   migration005,
   migration006,
   migration007,
+  migration008,
 ];

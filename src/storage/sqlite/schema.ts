@@ -1,7 +1,7 @@
 import type { Generated } from 'kysely';
 
 /**
- * The SQLite tables as Kysely sees them (migrations 001–007). Columns the code never writes keep their
+ * The SQLite tables as Kysely sees them (migrations 001–008). Columns the code never writes keep their
  * SQL defaults and are typed as `Generated`.
  */
 export interface Database {
@@ -51,6 +51,9 @@ export interface IceSessionsTable {
   capabilities: string;
   created_at: string;
   updated_at: string;
+  claimed_at: string | null;
+  claim_attempt: Generated<number>;
+  named_user_id: number | null;
 }
 
 export interface IceCandidatesTable {
@@ -64,6 +67,7 @@ export interface IceCandidatesTable {
   sdp_mline_index: number;
   sdp_mid: string;
   created_at: string;
+  claim_attempt: Generated<number>;
 }
 
 export interface FileTransfersTable {

@@ -7,6 +7,7 @@ import { sql, type Selectable } from 'kysely';
 import {
   FINAL_STATUSES,
   OPEN_STATUSES,
+  type ClaimRelease,
   type Outcome,
   type SessionRecord,
   type SessionStatus,
@@ -30,7 +31,12 @@ function buildQueries({ raw, kysely: k }: SqliteHandle<Database>) {
     claim: p(
       k
         .updateTable('ice_sessions')
-        .set({ target_user_id: n('provider_id'), status: 'offered', updated_at: s('now') })
+        .set({
+          target_user_id: n('provider_id'),
+          status: 'offered',
+          updated_at: s('now'),
+          claimed_at: s('now'),
+        })
         .where('session_id', '=', s('session_id'))
         .where('status', '=', 'pending')
         .where((eb) => eb.or([eb('target_user_id', 'is', null), eb('target_user_id', '=', n('provider_id'))]))
@@ -40,11 +46,22 @@ function buildQueries({ raw, kysely: k }: SqliteHandle<Database>) {
     setStatus: p(
       k
         .updateTable('ice_sessions')
-        .set({ status: s('status'), updated_at: s('now') })
+        // a claim is "held" only while offered: any move on (connected, final) ends its clock
+        .set({ status: s('status'), updated_at: s('now'), claimed_at: null })
         .where('session_id', '=', s('session_id'))
         .where('status', '=', s('from'))
         .returningAll()
         .compile(),
+    ),
+    // One conditional UPDATE (migration 008): only the claim it was asked about, still offered and old
+    // enough, is released — a claim that moved on meanwhile, or a release already done, matches nothing.
+    release: p(
+      sql<SessionRow>`UPDATE ice_sessions SET status = 'pending',
+          target_user_id = named_user_id, claimed_at = NULL, claim_attempt = claim_attempt + 1,
+          updated_at = ${s('now')}
+        WHERE session_id = ${s('session_id')} AND status = 'offered' AND claim_attempt = ${n('attempt')}
+          AND target_user_id = ${n('provider_id')} AND claimed_at < ${s('cutoff')}
+        RETURNING *`.compile(k),
     ),
     touchOpen: p(
       k
@@ -157,6 +174,26 @@ export class SessionState {
   }
 
   /**
+   * Releases a stalled claim (offered → pending, target back to the named provider or none, attempt + 1)
+   * with its history row (by the server) and the mirrored transfer status. Undefined: the claim moved on.
+   */
+  release(r: ClaimRelease, now: string): SessionRecord | undefined {
+    const row = this.#remember(
+      this.#q.release.get({
+        session_id: r.sessionId,
+        attempt: r.attempt,
+        provider_id: r.providerId,
+        cutoff: r.claimedBefore,
+        now,
+      }),
+    );
+    if (row === undefined) return undefined;
+    this.recordHistory(r.sessionId, 'pending', now, null);
+    this.#q.transferStatus.run({ session_id: r.sessionId, status: 'pending', now, final: 0 });
+    return toSession(row);
+  }
+
+  /**
    * Moves a session from one of `from` to `to`: the session row, a history row, the mirrored
    * `file_transfers.status` and, for a final `to`, the `outcome`. Returns the updated session and the
    * previous status.
@@ -217,6 +254,9 @@ export function toSession(r: SessionRow): SessionRecord {
     capabilities: parseJsonArray(r.capabilities),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    attempt: r.claim_attempt,
+    claimedAt: r.claimed_at,
+    namedUserId: r.named_user_id,
   };
 }
 

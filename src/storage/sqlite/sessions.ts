@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import {
   OPEN_STATUSES,
   StorageError,
+  type ClaimRelease,
   type HistoryEntry,
   type NewSession,
   type Outcome,
@@ -33,6 +34,7 @@ function buildQueries({ raw, kysely: k }: SqliteHandle<Database>) {
           session_id: s('session_id'),
           initiator_user_id: n('initiator_user_id'),
           target_user_id: n('target_user_id'),
+          named_user_id: n('target_user_id'),
           initiator_client_type: 2,
           target_client_type: 1,
           status: 'pending',
@@ -114,6 +116,27 @@ function buildQueries({ raw, kysely: k }: SqliteHandle<Database>) {
         .limit(n('limit'))
         .compile(),
     ),
+    // the release pass (migration 008): literal status, so the partial index ice_sessions_claimed applies
+    staleClaims: p(
+      sql<SessionRow>`SELECT * FROM ice_sessions INDEXED BY ice_sessions_claimed
+        WHERE status = 'offered' AND claimed_at < ${s('cutoff')}
+          AND EXISTS (SELECT 1 FROM json_each(capabilities) WHERE value = ${s('capability')})
+        ORDER BY claimed_at LIMIT ${n('limit')}`.compile(k),
+    ),
+    // the released provider counts as having declined the session (a decline it made itself is kept)
+    releaseDecline: p(
+      k
+        .insertInto('session_declines')
+        .values({
+          session_id: s('session_id'),
+          user_id: n('user_id'),
+          code: s('code'),
+          message: s('message'),
+          at: s('at'),
+        })
+        .onConflict((oc) => oc.columns(['session_id', 'user_id']).doNothing())
+        .compile(),
+    ),
     // retention: final sessions past the cutoff that still hold rows to delete (history always has the
     // creation entry until pruned), through the (status, updated_at) index
     prunable: p(
@@ -159,6 +182,7 @@ export class SqliteSessions implements SessionRepository {
   readonly #claim;
   readonly #transition;
   readonly #expire;
+  readonly #release;
   readonly #touch;
   readonly #db: QueuedDb;
 
@@ -215,6 +239,18 @@ export class SqliteSessions implements SessionRepository {
         if (moved !== undefined) out.push(moved);
       }
       return out;
+    });
+    this.#release = db.transaction((r: ClaimRelease, now: string) => {
+      const released = state.release(r, now);
+      if (released === undefined) return undefined;
+      q.releaseDecline.run({
+        session_id: r.sessionId,
+        user_id: r.providerId,
+        code: r.code,
+        message: r.message,
+        at: now,
+      });
+      return released;
     });
     this.#touch = db.transaction((ids: readonly string[], now: string) => {
       for (const id of ids) state.touchOpen(id, now);
@@ -282,6 +318,14 @@ export class SqliteSessions implements SessionRepository {
     outcome?: (session: SessionRecord, previous: SessionStatus) => Outcome,
   ): Promise<Array<{ session: SessionRecord; previous: SessionStatus }>> {
     return this.#expire.immediate(cutoff, now, limit, outcome);
+  }
+
+  async staleClaims(claimedBefore: string, capability: string, limit: number): Promise<SessionRecord[]> {
+    return this.#q.staleClaims.all({ cutoff: claimedBefore, capability, limit }).map(toSession);
+  }
+
+  async releaseClaim(release: ClaimRelease, now: string): Promise<SessionRecord | undefined> {
+    return this.#release.immediate(release, now);
   }
 
   async touch(sessionIds: readonly string[], now: string): Promise<void> {

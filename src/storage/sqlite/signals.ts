@@ -5,7 +5,7 @@
  * session is open); a claim or a failure changes the session in the same transaction. Both go through
  * the group-commit queue (write-queue.ts) and resolve once committed.
  */
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import {
   OPEN_STATUSES,
   type NewSignal,
@@ -23,7 +23,14 @@ import type { QueuedDb } from './write-queue.js';
 
 type SignalRow = Pick<
   Selectable<IceCandidatesTable>,
-  'id' | 'session_id' | 'signal_type' | 'signal_data' | 'user_id' | 'to_user_id' | 'created_at'
+  | 'id'
+  | 'session_id'
+  | 'signal_type'
+  | 'signal_data'
+  | 'user_id'
+  | 'to_user_id'
+  | 'created_at'
+  | 'claim_attempt'
 >;
 
 const n = (name: string) => param<number>(name);
@@ -32,22 +39,14 @@ const s = (name: string) => param<string>(name);
 function buildQueries({ raw, kysely: k }: SqliteHandle<Database>) {
   const p = <R>(c: Parameters<typeof prepare<R>>[1]) => prepare<R>(raw, c);
   return {
+    // after a fail (the session is final): the attempt is the session's (migration 008)
     insertSignal: p(
-      k
-        .insertInto('ice_candidates')
-        .values({
-          session_id: s('session_id'),
-          user_id: n('from_user_id'),
-          to_user_id: n('to_user_id'),
-          signal_type: s('signal_type'),
-          signal_data: s('signal_data'),
-          candidate: s('candidate'),
-          sdp_mline_index: n('sdp_mline_index'),
-          sdp_mid: s('sdp_mid'),
-          created_at: s('now'),
-        })
-        .returning('id')
-        .compile(),
+      sql<{ id: number; claim_attempt: number }>`INSERT INTO ice_candidates (session_id, user_id,
+          to_user_id, signal_type, signal_data, candidate, sdp_mline_index, sdp_mid, created_at, claim_attempt)
+        VALUES (${s('session_id')}, ${n('from_user_id')}, ${n('to_user_id')}, ${s('signal_type')},
+          ${s('signal_data')}, ${s('candidate')}, ${n('sdp_mline_index')}, ${s('sdp_mid')}, ${s('now')},
+          (SELECT claim_attempt FROM ice_sessions WHERE session_id = ${s('session_id')}))
+        RETURNING id, claim_attempt`.compile(k),
     ),
     /** One statement: the row is inserted only while its session is open (no transaction needed). */
     insertSignalIfOpen: p(
@@ -63,6 +62,7 @@ function buildQueries({ raw, kysely: k }: SqliteHandle<Database>) {
           'sdp_mline_index',
           'sdp_mid',
           'created_at',
+          'claim_attempt',
         ])
         .expression((eb) =>
           eb
@@ -77,23 +77,22 @@ function buildQueries({ raw, kysely: k }: SqliteHandle<Database>) {
               eb.val(n('sdp_mline_index')).as('sdp_mline_index'),
               eb.val(s('sdp_mid')).as('sdp_mid'),
               eb.val(s('now')).as('created_at'),
+              'ice_sessions.claim_attempt',
             ])
             .where('ice_sessions.session_id', '=', s('session_id'))
             .where('ice_sessions.status', 'in', [...OPEN_STATUSES]),
         )
-        .returning('id')
+        .returning(['id', 'claim_attempt'])
         .compile(),
     ),
+    // the current claim attempt's only: a released claim's offer and candidates stay stored, unlisted
     signalsFor: p(
-      k
-        .selectFrom('ice_candidates')
-        .select(['id', 'session_id', 'signal_type', 'signal_data', 'user_id', 'to_user_id', 'created_at'])
-        .where('session_id', '=', s('session_id'))
-        .where('to_user_id', '=', n('to_user_id'))
-        .where('id', '>', n('after'))
-        .orderBy('id')
-        .limit(n('limit'))
-        .compile(),
+      sql<SignalRow>`SELECT c.id, c.session_id, c.signal_type, c.signal_data, c.user_id, c.to_user_id,
+          c.created_at, c.claim_attempt
+        FROM ice_candidates c
+        WHERE c.session_id = ${s('session_id')} AND c.to_user_id = ${n('to_user_id')} AND c.id > ${n('after')}
+          AND c.claim_attempt = (SELECT x.claim_attempt FROM ice_sessions x WHERE x.session_id = c.session_id)
+        ORDER BY c.id LIMIT ${n('limit')}`.compile(k),
     ),
   };
 }
@@ -141,7 +140,13 @@ export class SqliteSignals implements SignalRepository {
             ? q.insertSignal.get(signalArgs(sig, now))
             : q.insertSignalIfOpen.get(signalArgs(sig, now));
         if (inserted === undefined) return this.#refused('final', sig.sessionId);
-        return { ok: true, signal: signalRecord(sig, inserted.id, now), session, claimed, statusChanged };
+        return {
+          ok: true,
+          signal: signalRecord(sig, inserted, now),
+          session,
+          claimed,
+          statusChanged,
+        };
       },
     );
   }
@@ -158,7 +163,7 @@ export class SqliteSignals implements SignalRepository {
       if (inserted === undefined) return this.#refused('final', signal.sessionId);
       return {
         ok: true,
-        signal: signalRecord(signal, inserted.id, now),
+        signal: signalRecord(signal, inserted, now),
         session: null,
         claimed: false,
         statusChanged: false,
@@ -192,9 +197,10 @@ function signalArgs(sig: NewSignal, now: string): Record<string, unknown> {
   };
 }
 
-function signalRecord(sig: NewSignal, id: number, now: string): SignalRecord {
+function signalRecord(sig: NewSignal, row: { id: number; claim_attempt: number }, now: string): SignalRecord {
   return {
-    id,
+    id: row.id,
+    attempt: row.claim_attempt,
     sessionId: sig.sessionId,
     signalType: sig.signalType,
     signalData: sig.signalData,
@@ -213,5 +219,6 @@ function toSignal(r: SignalRow): SignalRecord {
     fromUserId: r.user_id,
     toUserId: r.to_user_id,
     createdAt: r.created_at,
+    attempt: r.claim_attempt,
   };
 }
