@@ -1,0 +1,173 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDefaultDatasets, DatasetError, type Dataset } from './index.js';
+import { ustarHeader } from './sigmf-out.js';
+import { numpySkip, runPython } from '../../test/helpers/numpy.js';
+import { checkSigmfMeta } from '../../test/helpers/sigmf-check.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sdrlink-sigmf-out-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const signal = (): Dataset => createDefaultDatasets().get('signal') as Dataset;
+
+/** Python: opens a .sigmf with tarfile, lists it, reads the data with numpy.frombuffer(complex64). */
+const READ_ARCHIVE = `
+import tarfile
+t = tarfile.open(sys.argv[1])
+members = [(m.name, m.type.decode(), m.size) for m in t.getmembers()]
+name = members[0][0]
+data = t.extractfile(f'{name}/{name}.sigmf-data').read()
+meta = json.loads(t.extractfile(f'{name}/{name}.sigmf-meta').read().decode('utf-8'))
+iq = np.frombuffer(data, dtype=np.complex64)
+npz = np.load(sys.argv[2])
+emit({'members': members, 'meta': meta, 'sha512': hashlib.sha512(data).hexdigest(),
+      'equal': bool(np.array_equal(iq, npz['iq'])), 'n': int(iq.size),
+      'npz_meta': json.loads(str(npz['meta'])), 'npz_sha512': hashlib.sha512(npz['iq'].tobytes()).hexdigest()})
+`;
+
+interface ArchiveRead {
+  members: [string, string, number][];
+  meta: Record<string, Record<string, unknown>>;
+  sha512: string;
+  equal: boolean;
+  n: number;
+  npz_meta: Record<string, Record<string, unknown>>;
+  npz_sha512: string;
+}
+
+describe('SigMF out: signal as a SigMF Archive', () => {
+  test('a ustar header carries its checksum, size and split path as POSIX says', () => {
+    const h = ustarHeader(`${'a'.repeat(70)}/${'a'.repeat(70)}.sigmf-data`, 8000, 'file', 0);
+    const text = (from: number, len: number): string =>
+      Buffer.from(h.subarray(from, from + len))
+        .toString('latin1')
+        .replace(/\0.*$/s, '');
+    assert.equal(text(0, 100), `${'a'.repeat(70)}.sigmf-data`);
+    assert.equal(text(345, 155), 'a'.repeat(70));
+    assert.equal(parseInt(text(124, 12), 8), 8000);
+    assert.equal(text(257, 6), 'ustar');
+    let sum = 0;
+    h.forEach((b, i) => (sum += i >= 148 && i < 156 ? 0x20 : b));
+    assert.equal(parseInt(text(148, 8), 8), sum);
+  });
+
+  for (const [label, extra] of [
+    ['tone + noise', { snr_db: 20 }],
+    ['fm, odd length', { modulation: 'fm', duration: 0.0123457 }],
+  ] as const) {
+    test(
+      `${label}: tarfile opens it, numpy reads the data equal to the npz iq, meta is valid SigMF`,
+      {
+        skip: numpySkip(),
+      },
+      async () => {
+        const ds = signal();
+        const base = { frequency: 100e6, sample_rate: 250e3, duration: 0.05, seed: 7, ...extra };
+        const ps = ds.validate({ ...base, format: 'sigmf' });
+        const pn = ds.validate(base);
+        const fileName = ds.fileName(ps);
+        assert.match(fileName, /^signal_100000000_250000_.*\.sigmf$/);
+        assert.match(ds.fileName(pn), /\.npz$/);
+        const sigmfPath = join(dir, fileName);
+        const npzPath = join(dir, ds.fileName(pn));
+        const r = await ds.generate(ps, sigmfPath);
+        await ds.generate(pn, npzPath);
+        assert.equal(r.bytes, (await stat(sigmfPath)).size);
+        assert.equal(ds.estimateBytes(ps), r.bytes, 'estimateBytes is exact');
+        const py = await runPython<ArchiveRead>(READ_ARCHIVE, [sigmfPath, npzPath]);
+        const name = fileName.replace(/\.sigmf$/, '');
+        assert.deepEqual(
+          py.members.map(([n, t]) => [n, t]),
+          [
+            [name, '5'],
+            [`${name}/${name}.sigmf-data`, '0'],
+            [`${name}/${name}.sigmf-meta`, '0'],
+          ],
+          'exactly the directory N and N/N.sigmf-data, N/N.sigmf-meta',
+        );
+        assert.equal(py.equal, true, 'the archive data equals the npz iq sample for sample');
+        assert.equal(py.n, Math.round(base.duration * base.sample_rate));
+        assert.deepEqual(checkSigmfMeta(py.meta, { sha512: py.sha512 }), []);
+        assert.deepEqual(
+          checkSigmfMeta(py.npz_meta, { sha512: py.npz_sha512 }),
+          [],
+          'the npz meta is valid too',
+        );
+        const g = py.meta['global'] as Record<string, unknown>;
+        assert.equal(g['core:datatype'], 'cf32_le');
+        assert.equal(g['core:sample_rate'], 250e3);
+        assert.equal(g['core:num_channels'], 1);
+        assert.deepEqual(g['core:extensions'], [{ name: 'sdrlink', version: '1.0.0', optional: true }]);
+        const ann = py.meta['annotations'] as unknown as Record<string, unknown>[];
+        assert.equal(ann.length, 1);
+        assert.equal(ann[0]?.['core:sample_count'], py.n);
+        assert.equal(ann[0]?.['core:label'], extra.modulation ?? 'tone');
+        // the same samples, the same metadata but for the echoed format
+        assert.equal(g['core:sha512'], py.npz_meta['global']?.['core:sha512']);
+      },
+    );
+  }
+
+  test('the checker catches what the spec forbids', () => {
+    const good = {
+      global: { 'core:datatype': 'cf32_le', 'core:version': '1.2.0' },
+      captures: [{ 'core:sample_start': 0 }],
+      annotations: [],
+    };
+    assert.deepEqual(checkSigmfMeta(good), []);
+    assert.match(
+      checkSigmfMeta({ ...good, global: { ...good.global, 'sdrlink:x': 1 } }).join(),
+      /namespace sdrlink not declared/,
+    );
+    assert.match(checkSigmfMeta({ ...good, global: { ...good.global, x: 1 } }).join(), /not namespaced/);
+    assert.match(
+      checkSigmfMeta({ ...good, global: { ...good.global, 'core:datatype': 'cf32' } }).join(),
+      /core:datatype/,
+    );
+    assert.match(
+      checkSigmfMeta({ ...good, global: { 'core:datatype': 'ci16_le' } }).join(),
+      /core:version: required/,
+    );
+    assert.match(
+      checkSigmfMeta({
+        ...good,
+        captures: [{ 'core:sample_start': 0, 'core:datetime': '2024-01-01T00:00:00+01:00' }],
+      }).join(),
+      /core:datetime/,
+    );
+    assert.match(checkSigmfMeta(good, new Uint8Array(8)).join(), /core:sha512/);
+    assert.match(
+      checkSigmfMeta({
+        ...good,
+        annotations: [{ 'core:sample_start': 5 }, { 'core:sample_start': 1 }],
+      }).join(),
+      /not sorted/,
+    );
+  });
+
+  test('format is checked like every parameter', () => {
+    assert.throws(
+      () => signal().validate({ frequency: 1e6, sample_rate: 1e6, duration: 1, format: 'wav' }),
+      (err: unknown) =>
+        err instanceof DatasetError &&
+        err.code === 'ERR_PARAMS' &&
+        err.message === 'parameters.format: must be one of npz, sigmf, got the string "wav"',
+    );
+  });
+
+  test('the archive is deterministic: same parameters, same bytes', async () => {
+    const ds = signal();
+    const p = ds.validate({ frequency: 1e6, sample_rate: 1e5, duration: 0.01, snr_db: 3, format: 'sigmf' });
+    await ds.generate(p, join(dir, 'a.sigmf'));
+    await ds.generate(p, join(dir, 'b.sigmf'));
+    assert.ok((await readFile(join(dir, 'a.sigmf'))).equals(await readFile(join(dir, 'b.sigmf'))));
+  });
+});

@@ -1,0 +1,176 @@
+/**
+ * SigMF out: the `sdrlink` extension declaration every metadata object we write carries, and the SigMF
+ * Archive (`.sigmf`) writer for IQ (docs/datasets.md, "SigMF out").
+ *
+ * Follows the SigMF specification v1.2.x (https://github.com/sigmf/SigMF, `sigmf-spec.md`):
+ * - "SigMF Archives": a tar archive in the POSIX.1-2001 ustar format, extension `.sigmf`, holding for a
+ *   recording named `N` a directory `N` and the files `N/N.sigmf-meta` and `N/N.sigmf-data`, and nothing
+ *   else;
+ * - "Dataset Format": the samples back to back, nothing else in the file (`cf32_le`: I then Q, IEEE-754
+ *   binary32, little-endian);
+ * - "Metadata Format": top-level `global`, `captures`, `annotations`; every key namespaced; the
+ *   `core:extensions` array declares each non-core namespace as `{ name, version, optional }`;
+ *   `core:sha512` is the SHA-512 of the dataset file.
+ *
+ * The tar is written here rather than with a package: a ustar header is 512 bytes with one checksum
+ * (POSIX.1-2001 `pax` "ustar Interchange Format"), the layout is fixed (one directory, two files), and the
+ * exact size must be known before any byte is written (the provider announces it), which a streaming
+ * tar library does not offer.
+ */
+import { createHash } from 'node:crypto';
+import { open, rm } from 'node:fs/promises';
+import { checkAborted, IQ_BLOCK_SAMPLES, SHA512_PLACEHOLDER, type IqProducer } from './iq-output.js';
+import { DatasetError, type GenerateOptions, type GenerateResult } from './types.js';
+
+/** SigMF version our metadata follows. */
+export const SIGMF_VERSION = '1.2.0';
+/** Version of the `sdrlink` SigMF extension namespace (docs/datasets.md, "The sdrlink extension"). */
+export const SDRLINK_EXTENSION_VERSION = '1.0.0';
+/** The `core:extensions` entry declaring our namespace; optional: a reader may ignore every `sdrlink:` key. */
+export const SDRLINK_EXTENSION = Object.freeze({
+  name: 'sdrlink',
+  version: SDRLINK_EXTENSION_VERSION,
+  optional: true,
+});
+
+/** `core:extensions` as written in every `global` object of ours. */
+export function sdrlinkExtensions(): { name: string; version: string; optional: boolean }[] {
+  return [{ ...SDRLINK_EXTENSION }];
+}
+
+/** The output formats of `signal`. */
+export const OUTPUT_FORMATS = ['npz', 'sigmf'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+const BLOCK = 512;
+/** ustar's size field: 11 octal digits. */
+export const MAX_TAR_ENTRY_BYTES = 8 ** 11 - 1;
+
+const pad512 = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;
+
+/** Exact size of the `.sigmf` archive for a data file of `dataBytes` and a meta file of `metaBytes`. */
+export function sigmfArchiveBytes(dataBytes: number, metaBytes: number): number {
+  // directory header, data header + data, meta header + meta, two zero blocks
+  return BLOCK + BLOCK + pad512(dataBytes) + BLOCK + pad512(metaBytes) + 2 * BLOCK;
+}
+
+function writeField(h: Uint8Array, at: number, len: number, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length > len) throw new RangeError(`tar: field "${text}" longer than ${len} bytes`);
+  h.set(bytes, at);
+}
+
+function octal(n: number, digits: number): string {
+  return n.toString(8).padStart(digits, '0');
+}
+
+/**
+ * One ustar header block (POSIX.1-2001, pax "ustar Interchange Format"): name[100] mode[8] uid[8] gid[8]
+ * size[12] mtime[12] chksum[8] typeflag[1] linkname[100] magic "ustar\0" version "00" uname[32] gname[32]
+ * devmajor[8] devminor[8] prefix[155]. A path over 100 bytes is split at a `/` into prefix and name.
+ */
+export function ustarHeader(path: string, size: number, type: 'file' | 'dir', mtime: number): Uint8Array {
+  if (size > MAX_TAR_ENTRY_BYTES) throw new RangeError(`tar: entry of ${size} bytes over ustar's limit`);
+  const h = new Uint8Array(BLOCK);
+  let name = path;
+  let prefix = '';
+  if (Buffer.byteLength(path) > 100) {
+    const cut = path.lastIndexOf('/', path.length - 2);
+    prefix = path.slice(0, cut);
+    name = path.slice(cut + 1);
+  }
+  writeField(h, 0, 100, name);
+  writeField(h, 100, 8, `${octal(type === 'dir' ? 0o755 : 0o644, 7)}\0`);
+  writeField(h, 108, 8, `${octal(0, 7)}\0`);
+  writeField(h, 116, 8, `${octal(0, 7)}\0`);
+  writeField(h, 124, 12, `${octal(size, 11)}\0`);
+  writeField(h, 136, 12, `${octal(Math.max(0, Math.floor(mtime)), 11)}\0`);
+  h.fill(0x20, 148, 156); // the checksum is computed with its own field as spaces
+  writeField(h, 156, 1, type === 'dir' ? '5' : '0');
+  writeField(h, 257, 6, 'ustar\0');
+  writeField(h, 263, 2, '00');
+  writeField(h, 345, 155, prefix);
+  let sum = 0;
+  for (const b of h) sum += b;
+  writeField(h, 148, 8, `${octal(sum, 6)}\0 `);
+  return h;
+}
+
+/** What goes around the samples of a `.sigmf` archive. */
+export interface SigmfIqDescription {
+  /** The recording name `N` (archive holds `N/`, `N/N.sigmf-meta`, `N/N.sigmf-data`). */
+  name: string;
+  /** Seconds since the epoch for the tar entries' mtime (deterministic: from the capture's datetime). */
+  mtime: number;
+  /** Builds the `.sigmf-meta` JSON value from the SHA-512 (hex) of the data file. */
+  meta(sha512: string): unknown;
+}
+
+function metaBytes(desc: SigmfIqDescription, sha512: string): Buffer {
+  return Buffer.from(`${JSON.stringify(desc.meta(sha512), null, 2)}\n`, 'utf8');
+}
+
+/** Exact size of the `.sigmf` archive that {@link writeIqSigmf} writes for `samples` cf32_le samples. */
+export function iqSigmfBytes(samples: number, desc: SigmfIqDescription): number {
+  return sigmfArchiveBytes(samples * 8, metaBytes(desc, SHA512_PLACEHOLDER).length);
+}
+
+/**
+ * Streams IQ as a SigMF Archive: the directory, the `cf32_le` data (hashed with SHA-512 as it goes), then
+ * the metadata holding that hash. Memory: two blocks of IQ_BLOCK_SAMPLES. The partial file is removed on
+ * any failure.
+ */
+export async function writeIqSigmf(
+  path: string,
+  producer: IqProducer,
+  desc: SigmfIqDescription,
+  options: GenerateOptions = {},
+): Promise<GenerateResult> {
+  checkAborted(options.signal);
+  const dataBytes = producer.samples * 8;
+  if (dataBytes > MAX_TAR_ENTRY_BYTES) {
+    throw new DatasetError('ERR_TOO_LARGE', `SigMF archive data of ${dataBytes} bytes is over ustar's 8 GiB`);
+  }
+  const fh = await open(path, 'w');
+  let written = 0;
+  const put = async (bytes: Uint8Array): Promise<void> => {
+    await fh.write(bytes, 0, bytes.length, written);
+    written += bytes.length;
+  };
+  const padTo512 = async (): Promise<void> => {
+    const rest = pad512(written) - written;
+    if (rest > 0) await put(new Uint8Array(rest));
+  };
+  try {
+    const n = desc.name;
+    await put(ustarHeader(`${n}/`, 0, 'dir', desc.mtime));
+    await put(ustarHeader(`${n}/${n}.sigmf-data`, dataBytes, 'file', desc.mtime));
+    const hash = createHash('sha512');
+    const blocks = [new Float32Array(2 * IQ_BLOCK_SAMPLES), new Float32Array(2 * IQ_BLOCK_SAMPLES)];
+    let turn = 0;
+    for (let start = 0; start < producer.samples; start += IQ_BLOCK_SAMPLES) {
+      checkAborted(options.signal);
+      const count = Math.min(IQ_BLOCK_SAMPLES, producer.samples - start);
+      const block = (blocks[turn] as Float32Array).subarray(0, 2 * count);
+      turn ^= 1;
+      await producer.fill(block, start, count);
+      const bytes = new Uint8Array(block.buffer, block.byteOffset, block.byteLength);
+      hash.update(bytes);
+      await put(bytes);
+      options.onProgress?.(written);
+    }
+    await padTo512();
+    const meta = metaBytes(desc, hash.digest('hex'));
+    await put(ustarHeader(`${n}/${n}.sigmf-meta`, meta.length, 'file', desc.mtime));
+    await put(meta);
+    await padTo512();
+    await put(new Uint8Array(2 * BLOCK));
+    await fh.close();
+    options.onProgress?.(written);
+    return { bytes: written };
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await rm(path, { force: true });
+    throw err;
+  }
+}
