@@ -36,7 +36,7 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
       server: target.server,
       token: target.token,
       type,
-      params: parseParams((o['param'] as string[] | undefined) ?? []),
+      params: withFormat(parseParams((o['param'] as string[] | undefined) ?? []), o['format']),
       outDir: String(o['out'] ?? '.'),
       transport: parseTransportChoice(String(o['transport'] ?? 'auto')),
       waitMs: positiveInt(o['wait'], '--wait'),
@@ -98,6 +98,17 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
     process.off('SIGTERM', interrupted);
     cleanupWebRtc();
   }
+}
+
+/** `--format` as the `format` parameter; a different `-p format=…` beside it is a contradiction. */
+function withFormat(params: Record<string, unknown>, format: unknown): Record<string, unknown> {
+  if (typeof format !== 'string') return params;
+  if (params['format'] !== undefined && params['format'] !== format)
+    throw new AgentError(
+      'ERR_CONFIG',
+      `--format ${format} contradicts -p format=${JSON.stringify(params['format'])}; give one`,
+    );
+  return { ...params, format };
 }
 
 /** Whole percent of `bytes` in `total` (0 without an estimate), at most 100. */

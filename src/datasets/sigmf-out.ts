@@ -20,6 +20,7 @@
 import { createHash } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import { checkAborted, IQ_BLOCK_SAMPLES, SHA512_PLACEHOLDER, type IqProducer } from './iq-output.js';
+import { optionalEnum, paramError, type RawParams } from './params.js';
 import { DatasetError, type GenerateOptions, type GenerateResult } from './types.js';
 
 /** SigMF version our metadata follows. */
@@ -41,6 +42,21 @@ export function sdrlinkExtensions(): { name: string; version: string; optional: 
 /** The output formats of `signal`. */
 export const OUTPUT_FORMATS = ['npz', 'sigmf'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/**
+ * `format` of a request type served as npz only (spectrum, spectrogram): `npz` or absent passes; `sigmf`
+ * is refused with the reason (SigMF describes sample recordings; power is derived from them).
+ */
+export function readNpzOnlyFormat(p: RawParams, type: string): void {
+  if (p['format'] === 'sigmf') {
+    paramError(
+      'format',
+      `sigmf is for sample recordings (IQ); a ${type} is derived power, served as npz only ` +
+        '(its meta is SigMF metadata of the power_db array); request signal with format sigmf for the samples',
+    );
+  }
+  optionalEnum(p, 'format', ['npz'] as const);
+}
 
 const BLOCK = 512;
 /** ustar's size field: 11 octal digits. */

@@ -30,7 +30,7 @@ import {
 import { emitterKeys, NOISE_DENSITY_DB, placeTimedEmitters, SceneCapture, type Emitter } from './scene.js';
 import { captureAt, readRecordingSync, RecordingReader, type RecordingInfo } from './sigmf.js';
 import { GENERATOR } from './signal.js';
-import { SIGMF_VERSION, sdrlinkExtensions } from './sigmf-out.js';
+import { readNpzOnlyFormat, SIGMF_VERSION, sdrlinkExtensions } from './sigmf-out.js';
 import { SpectrogramBuilder, type SpectrogramRow } from './spectrogram-core.js';
 import {
   DatasetError,
@@ -194,19 +194,6 @@ function readSpan(p: RawParams): { start: number; end: number } {
   return { start, end };
 }
 
-/** `format`: only npz; `sigmf` is refused with the reason. */
-function readFormat(p: RawParams): void {
-  const value = p['format'];
-  if (value === 'sigmf') {
-    paramError(
-      'format',
-      'sigmf is for sample recordings (IQ); a spectrogram is derived power, served as npz only ' +
-        '(its meta is SigMF metadata of the power_db array); request signal with format sigmf for the samples',
-    );
-  }
-  optionalEnum(p, 'format', ['npz'] as const);
-}
-
 function readCalibration(p: RawParams, opts: SpectrogramDatasetOptions): number | null {
   return optionalNumber(p, 'calibration_db', CALIBRATION_RULE) ?? opts.calibrationDb ?? null;
 }
@@ -277,7 +264,7 @@ function validateSynthetic(p: RawParams, opts: SpectrogramDatasetOptions): Synth
   const seed = readSeed(p);
   const datetime = optionalDatetime(p, 'datetime') ?? DEFAULT_DATETIME;
   const calibration = readCalibration(p, opts);
-  readFormat(p);
+  readNpzOnlyFormat(p, 'spectrogram');
   const center = (start + end) / 2;
   const g = grid(p, fs, center, start, end, Math.round(duration * fs), `duration ${duration} s`);
   const out: SyntheticSpectrogramParams = {
@@ -341,7 +328,7 @@ function validateRecording(p: RawParams, opts: SpectrogramDatasetOptions): Recor
     );
   }
   const calibration = readCalibration(p, opts);
-  readFormat(p);
+  readNpzOnlyFormat(p, 'spectrogram');
   let datetime = optionalDatetime(p, 'datetime');
   if (datetime === undefined) {
     datetime =

@@ -33,7 +33,7 @@ import {
 import { emitterKeys, NOISE_DENSITY_DB, placeEmitters, SceneCapture, type Emitter } from './scene.js';
 import { captureAt, readRecordingSync, RecordingReader, type RecordingInfo } from './sigmf.js';
 import { GENERATOR } from './signal.js';
-import { SIGMF_VERSION, sdrlinkExtensions } from './sigmf-out.js';
+import { readNpzOnlyFormat, SIGMF_VERSION, sdrlinkExtensions } from './sigmf-out.js';
 import { CALIBRATION_RULE, unitsOf } from './units.js';
 import {
   DatasetError,
@@ -165,6 +165,7 @@ const SYNTHETIC_KEYS = [
   'datetime',
   'recording',
   'calibration_db',
+  'format',
 ] as const;
 const RECORDING_KEYS = [
   'recording',
@@ -178,6 +179,7 @@ const RECORDING_KEYS = [
   'duration',
   'datetime',
   'calibration_db',
+  'format',
 ] as const;
 const RECORDING_NAME_PARAM = /^[^/\\\u0000-\u001f]{1,200}$/;
 
@@ -217,6 +219,7 @@ export function describeSpectrumParams(): ParamDescription[] {
     describeNumber('calibration_db', CALIBRATION_RULE, {
       description: "dB added to dBFS/Hz to give dBm/Hz (default: the provider's, else none: dBFS/Hz)",
     }),
+    describeString('format', ['npz'], { default: 'npz', description: 'npz only (SigMF is for samples)' }),
   ];
 }
 
@@ -245,6 +248,7 @@ function validateSynthetic(p: RawParams, opts: SpectrumDatasetOptions): Syntheti
   const seed = readSeed(p);
   const datetime = optionalDatetime(p, 'datetime') ?? DEFAULT_DATETIME;
   const calibration = optionalNumber(p, 'calibration_db', CALIBRATION_RULE) ?? opts.calibrationDb ?? null;
+  readNpzOnlyFormat(p, 'spectrum');
   const plan = planSweep(start, end, sampleRate, fftSize);
   const out: SyntheticSpectrumParams = {
     source: 'synthetic',
@@ -307,6 +311,7 @@ function validateRecording(p: RawParams, opts: SpectrumDatasetOptions): Recordin
   }
   const averages = Math.min(available, maxAverages ?? available);
   const calibration = optionalNumber(p, 'calibration_db', CALIBRATION_RULE) ?? opts.calibrationDb ?? null;
+  readNpzOnlyFormat(p, 'spectrum');
   const fc = capture.frequency;
   const lo = fc - fs / 2;
   const hi = fc + fs / 2;

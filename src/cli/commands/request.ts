@@ -17,6 +17,12 @@ export function requestCommand(): Command {
       collect,
       [],
     )
+    .addOption(
+      new Option(
+        '--format <format>',
+        'file format, passed as the format parameter: npz (NumPy archive) or sigmf (SigMF Archive, signal only)',
+      ).choices(['npz', 'sigmf']),
+    )
     .option('--out <dir>', 'folder to save into', '.')
     .option('--provider <name>', 'ask this provider (user name or id) only')
     .addOption(
