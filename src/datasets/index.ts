@@ -32,6 +32,10 @@ export {
   sdrlinkExtensions,
   writeIqSigmf,
   iqSigmfBytes,
+  buildSigmfMeta,
+  type SigmfMetaInput,
+  type SigmfCaptureInput,
+  type SigmfAnnotationInput,
   type SigmfIqDescription,
 } from './sigmf-out.js';
 export { unitsOf, CALIBRATION_RULE } from './units.js';

@@ -1,10 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDefaultDatasets, DatasetError, type Dataset } from './index.js';
-import { ustarHeader } from './sigmf-out.js';
+import { buildSigmfMeta, ustarHeader } from './sigmf-out.js';
 import { numpySkip, runPython } from '../../test/helpers/numpy.js';
 import { checkSigmfMeta } from '../../test/helpers/sigmf-check.js';
 
@@ -169,5 +170,39 @@ describe('SigMF out: signal as a SigMF Archive', () => {
     await ds.generate(p, join(dir, 'a.sigmf'));
     await ds.generate(p, join(dir, 'b.sigmf'));
     assert.ok((await readFile(join(dir, 'a.sigmf'))).equals(await readFile(join(dir, 'b.sigmf'))));
+  });
+
+  test('buildSigmfMeta: a swept capture, one capture segment per tuning, valid SigMF', () => {
+    const data = new Uint8Array(8 * 3000).map((_, i) => i % 251);
+    const sha512 = createHash('sha512').update(data).digest('hex');
+    const meta = buildSigmfMeta({
+      datatype: 'cf32_le',
+      sampleRate: 1e6,
+      sha512,
+      hw: 'stand-in rtl_sdr',
+      captures: [0, 1000, 2000].map((n, k) => ({
+        sampleStart: n,
+        frequency: 100e6 + k * 0.8e6,
+        datetime: new Date(Date.UTC(2026, 0, 1) + n / 1e3).toISOString(),
+        sdrlink: { gain_db: 30 },
+      })),
+      annotations: [
+        { sampleStart: 1000, sampleCount: 10, freqLowerEdge: 1, freqUpperEdge: 2, label: 'b' },
+        { sampleStart: 0, sampleCount: 5, label: 'a' },
+      ],
+      sdrlink: { source: 'rtlsdr:0', dropped_samples: 0 },
+    });
+    assert.deepEqual(checkSigmfMeta(meta, data), []);
+    assert.equal(meta.captures.length, 3);
+    assert.equal(meta.captures[1]?.['sdrlink:gain_db'], 30);
+    assert.deepEqual(
+      meta.annotations.map((a) => a['core:label']),
+      ['a', 'b'],
+    );
+    assert.equal(meta.global['sdrlink:dropped_samples'], 0);
+    assert.throws(
+      () => buildSigmfMeta({ datatype: 'cf32_le', captures: [{ sampleStart: 5, frequency: 1 }] }),
+      RangeError,
+    );
   });
 });

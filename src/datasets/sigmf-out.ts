@@ -23,6 +23,8 @@ import { checkAborted, IQ_BLOCK_SAMPLES, SHA512_PLACEHOLDER, type IqProducer } f
 import { optionalEnum, paramError, type RawParams } from './params.js';
 import { DatasetError, type GenerateOptions, type GenerateResult } from './types.js';
 
+/** `core:recorder` of everything we write. */
+const RECORDER = 'sdrlink 0.1.0';
 /** SigMF version our metadata follows. */
 export const SIGMF_VERSION = '1.2.0';
 /** Version of the `sdrlink` SigMF extension namespace (docs/datasets.md, "The sdrlink extension"). */
@@ -37,6 +39,101 @@ export const SDRLINK_EXTENSION = Object.freeze({
 /** `core:extensions` as written in every `global` object of ours. */
 export function sdrlinkExtensions(): { name: string; version: string; optional: boolean }[] {
   return [{ ...SDRLINK_EXTENSION }];
+}
+
+/** One capture segment for {@link buildSigmfMeta}: a tuning from `sampleStart` on. */
+export interface SigmfCaptureInput {
+  sampleStart: number;
+  /** Center frequency (Hz). */
+  frequency: number;
+  /** ISO 8601 UTC (`…Z`) time of sample `sampleStart`. */
+  datetime?: string;
+  /** More keys of the `sdrlink` namespace for this segment (without the prefix), e.g. `{ gain_db: 30 }`. */
+  sdrlink?: Record<string, unknown>;
+}
+
+/** One annotation for {@link buildSigmfMeta}. */
+export interface SigmfAnnotationInput {
+  sampleStart: number;
+  sampleCount: number;
+  freqLowerEdge?: number;
+  freqUpperEdge?: number;
+  label?: string;
+  comment?: string;
+  sdrlink?: Record<string, unknown>;
+}
+
+/** What {@link buildSigmfMeta} describes. */
+export interface SigmfMetaInput {
+  /** SigMF dataset format, e.g. `cf32_le`. */
+  datatype: string;
+  sampleRate?: number;
+  /** SHA-512 (hex) of the data file. */
+  sha512?: string;
+  description?: string;
+  /** Hardware, as SigMF's `core:hw` (a device description). */
+  hw?: string;
+  /** In increasing `sampleStart` order (one per tuned segment of a sweep); the first at 0. */
+  captures: SigmfCaptureInput[];
+  annotations?: SigmfAnnotationInput[];
+  /** Global keys of the `sdrlink` namespace, without the prefix. */
+  sdrlink?: Record<string, unknown>;
+}
+
+const prefixed = (o: Record<string, unknown> | undefined): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(o ?? {}).map(([k, v]) => [`sdrlink:${k}`, v]));
+
+/**
+ * SigMF metadata (global, captures, annotations) with every non-core key in the declared `sdrlink`
+ * namespace, for IQ from any source (live capture included). Throws a RangeError on a programmer error
+ * (captures out of order, not starting at 0).
+ *
+ * @example
+ * buildSigmfMeta({ datatype: 'cf32_le', sampleRate: 2.4e6, sha512, captures: [
+ *   { sampleStart: 0, frequency: 100e6, datetime: '2026-01-01T00:00:00.000Z', sdrlink: { gain_db: 30 } },
+ *   { sampleStart: 240_000, frequency: 101.92e6, datetime: '2026-01-01T00:00:00.120Z' }] })
+ */
+export function buildSigmfMeta(input: SigmfMetaInput): {
+  global: Record<string, unknown>;
+  captures: Record<string, unknown>[];
+  annotations: Record<string, unknown>[];
+} {
+  let last = -1;
+  for (const c of input.captures) {
+    if (!(c.sampleStart > last) || (last === -1 && c.sampleStart !== 0))
+      throw new RangeError('sigmf: captures must start at sample 0 and increase');
+    last = c.sampleStart;
+  }
+  const global: Record<string, unknown> = {
+    'core:datatype': input.datatype,
+    'core:version': SIGMF_VERSION,
+    'core:num_channels': 1,
+  };
+  if (input.sampleRate !== undefined) global['core:sample_rate'] = input.sampleRate;
+  if (input.sha512 !== undefined) global['core:sha512'] = input.sha512;
+  global['core:recorder'] = RECORDER;
+  if (input.description !== undefined) global['core:description'] = input.description;
+  if (input.hw !== undefined) global['core:hw'] = input.hw;
+  global['core:extensions'] = sdrlinkExtensions();
+  Object.assign(global, prefixed(input.sdrlink));
+  const captures = input.captures.map((c) => ({
+    'core:sample_start': c.sampleStart,
+    'core:frequency': c.frequency,
+    ...(c.datetime === undefined ? {} : { 'core:datetime': c.datetime }),
+    ...prefixed(c.sdrlink),
+  }));
+  const annotations = [...(input.annotations ?? [])]
+    .sort((a, b) => a.sampleStart - b.sampleStart)
+    .map((a) => ({
+      'core:sample_start': a.sampleStart,
+      'core:sample_count': a.sampleCount,
+      ...(a.freqLowerEdge === undefined ? {} : { 'core:freq_lower_edge': a.freqLowerEdge }),
+      ...(a.freqUpperEdge === undefined ? {} : { 'core:freq_upper_edge': a.freqUpperEdge }),
+      ...(a.label === undefined ? {} : { 'core:label': a.label }),
+      ...(a.comment === undefined ? {} : { 'core:comment': a.comment }),
+      ...prefixed(a.sdrlink),
+    }));
+  return { global, captures, annotations };
 }
 
 /** The output formats of `signal`. */
