@@ -1,4 +1,5 @@
 /** `sdrlink request` implementation: see commands/request.ts. */
+import { dirname } from 'node:path';
 import {
   AgentError,
   cleanupWebRtc,
@@ -9,6 +10,7 @@ import {
 } from '../agents/index.js';
 import { parseByteSize } from '../agents/dataset-cache.js';
 import { DEFAULT_MAX_SIZE } from '../agents/files.js';
+import { extractSigmfArchive, type ExtractedPair } from '../datasets/sigmf-out.js';
 import { EXIT_AUTH, EXIT_CONFIG } from './account.js';
 import { CredentialError, resolveTarget } from './credentials.js';
 import { formatBytes, formatRate, jsonLine, parseParams } from './format.js';
@@ -44,6 +46,9 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
       signal: stop.signal,
       maxSize: maxSize(o['maxSize']),
     };
+    const extract = o['extract'] === true;
+    if (extract && opts.params['format'] !== 'sigmf')
+      throw new AgentError('ERR_CONFIG', '--extract writes the pair of a SigMF Archive: give --format sigmf');
     if (o['allowUnverified'] === true) opts.allowUnverified = true;
     if (typeof o['provider'] === 'string') opts.provider = o['provider'];
     if (o['connectTimeout'] !== undefined)
@@ -82,7 +87,11 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
     }
     const r = await requestFile(opts);
     progress?.stop();
-    printResult(r, json);
+    // The pair is written from the archive only once it is verified (SHA-256, as every file), and the
+    // archive's own checks (layout, names, core:sha512) run again on it: it came from a peer.
+    const pair =
+      extract && r.path.endsWith('.sigmf') ? await extractSigmfArchive(r.path, dirname(r.path)) : undefined;
+    printResult(r, json, pair);
     return 0;
   } catch (err) {
     progress?.stop();
@@ -133,9 +142,16 @@ function preparingNotes(): (p: ReturnType<typeof createProgress>, bytes: number,
 const UNVERIFIED_NOTE =
   'unverified: the provider sent no checksum (seed format), saved because of --allow-unverified';
 
-function printResult(r: RequestResult, json: boolean) {
+function printResult(r: RequestResult, json: boolean, pair?: ExtractedPair) {
   if (json) {
-    process.stdout.write(jsonLine({ ok: true, ...r, ...(r.verified ? {} : { warning: UNVERIFIED_NOTE }) }));
+    process.stdout.write(
+      jsonLine({
+        ok: true,
+        ...r,
+        ...(pair === undefined ? {} : { sigmf_meta: pair.metaPath, sigmf_data: pair.dataPath }),
+        ...(r.verified ? {} : { warning: UNVERIFIED_NOTE }),
+      }),
+    );
     return;
   }
   const lines = [
@@ -149,6 +165,7 @@ function printResult(r: RequestResult, json: boolean) {
       ? `checked    in ${r.duration_ms} ms, the provider's sha256 against the file in place`
       : `throughput ${formatRate(r.rate)}; first byte after ${r.first_byte_ms} ms, verified file after ${r.duration_ms} ms${r.resumed_from > 0 ? `; resumed at byte ${r.resumed_from}` : ''}`,
     `session    ${r.session_id}`,
+    ...(pair === undefined ? [] : [`pair       ${pair.metaPath}\n           ${pair.dataPath}`]),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -1,11 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDefaultDatasets, DatasetError, type Dataset } from './index.js';
-import { buildSigmfMeta, ustarHeader } from './sigmf-out.js';
+import { buildSigmfMeta, extractSigmfArchive, ustarHeader } from './sigmf-out.js';
 import { numpySkip, runPython } from '../../test/helpers/numpy.js';
 import { checkSigmfMeta } from '../../test/helpers/sigmf-check.js';
 
@@ -204,5 +204,85 @@ describe('SigMF out: signal as a SigMF Archive', () => {
       () => buildSigmfMeta({ datatype: 'cf32_le', captures: [{ sampleStart: 5, frequency: 1 }] }),
       RangeError,
     );
+  });
+
+  describe('extractSigmfArchive: the pair from an archive, which is untrusted', () => {
+    let archive: Buffer;
+    let name: string;
+    before(async () => {
+      const ds = signal();
+      const p = ds.validate({
+        frequency: 2e6,
+        sample_rate: 1e5,
+        duration: 0.02,
+        snr_db: 10,
+        format: 'sigmf',
+      });
+      name = ds.fileName(p).replace(/\.sigmf$/, '');
+      await ds.generate(p, join(dir, 'x.sigmf'));
+      archive = await readFile(join(dir, 'x.sigmf'));
+    });
+
+    test(
+      'writes N.sigmf-meta and N.sigmf-data, NumPy reads the pair as SigMF',
+      { skip: numpySkip() },
+      async () => {
+        const dest = join(dir, 'pair');
+        await mkdir(dest);
+        const pair = await extractSigmfArchive(join(dir, 'x.sigmf'), dest);
+        assert.equal(pair.name, name);
+        assert.deepEqual((await readdir(dest)).sort(), [`${name}.sigmf-data`, `${name}.sigmf-meta`]);
+        const r = await runPython<{ meta: unknown; sha512: string; n: number; equal: boolean }>(
+          `
+import tarfile
+x = np.fromfile(sys.argv[1], dtype=np.complex64); meta = json.load(open(sys.argv[2]))
+t = tarfile.open(sys.argv[3]); n = t.getnames()[0]
+y = np.frombuffer(t.extractfile(f'{n}/{n}.sigmf-data').read(), dtype=np.complex64)
+emit({'meta': meta, 'sha512': hashlib.sha512(x.tobytes()).hexdigest(), 'n': int(x.size), 'equal': bool(np.array_equal(x, y))})`,
+          [pair.dataPath, pair.metaPath, join(dir, 'x.sigmf')],
+        );
+        assert.equal(r.n, 2000);
+        assert.equal(r.equal, true);
+        assert.deepEqual(checkSigmfMeta(r.meta, { sha512: r.sha512 }), []);
+      },
+    );
+
+    const refusedArchive = async (label: string, bytes: Buffer, why: RegExp): Promise<void> => {
+      const path = join(dir, `${label}.sigmf`);
+      await writeFile(path, bytes);
+      const dest = join(dir, `out-${label}`);
+      await mkdir(dest);
+      await assert.rejects(extractSigmfArchive(path, dest), (err: unknown) => {
+        assert.ok(err instanceof DatasetError, String(err));
+        assert.equal(err.code, 'ERR_SOURCE');
+        assert.match(err.message, why);
+        return true;
+      });
+      assert.deepEqual(await readdir(dest), [], `${label}: nothing left behind`);
+    };
+
+    test('a flipped header byte, a changed sample, a truncation, a path of its own: ERR_SOURCE, nothing written', async () => {
+      const flipped = Buffer.from(archive);
+      flipped[5] = (flipped[5] as number) ^ 1;
+      await refusedArchive('checksum', flipped, /bad checksum/);
+      const sample = Buffer.from(archive);
+      sample[1024 + 100] = (sample[1024 + 100] as number) ^ 0x40;
+      await refusedArchive('sample', sample, /core:sha512 is not the SHA-512 of the data/);
+      await refusedArchive('short', archive.subarray(0, 2048), /truncated/);
+      const evil = Buffer.concat([
+        ustarHeader('../evil/', 0, 'dir', 0),
+        ustarHeader('../evil/../evil.sigmf-data', 0, 'file', 0),
+        ustarHeader('../evil/../evil.sigmf-meta', 2, 'file', 0),
+        Buffer.from('{}'.padEnd(512, '\0')),
+        Buffer.alloc(1024),
+      ]);
+      await refusedArchive('evil', evil, /recording name "\.\.\/evil" is not a plain file name/);
+      const extra = Buffer.concat([
+        archive.subarray(0, archive.length - 1024),
+        ustarHeader('x/x.sh', 0, 'file', 0),
+        Buffer.alloc(1024),
+      ]);
+      await refusedArchive('extra', extra, /more than a directory and two files/);
+    });
   });
 });

@@ -18,7 +18,8 @@
  * tar library does not offer.
  */
 import { createHash } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { checkAborted, IQ_BLOCK_SAMPLES, SHA512_PLACEHOLDER, type IqProducer } from './iq-output.js';
 import { optionalEnum, paramError, type RawParams } from './params.js';
 import { DatasetError, type GenerateOptions, type GenerateResult } from './types.js';
@@ -285,5 +286,115 @@ export async function writeIqSigmf(
     await fh.close().catch(() => undefined);
     await rm(path, { force: true });
     throw err;
+  }
+}
+
+/** What {@link extractSigmfArchive} wrote. */
+export interface ExtractedPair {
+  /** The recording name `N`. */
+  name: string;
+  metaPath: string;
+  dataPath: string;
+}
+
+const SAFE_RECORDING_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$/;
+
+function headerText(h: Buffer, at: number, len: number): string {
+  const field = h.subarray(at, at + len);
+  const nul = field.indexOf(0);
+  return field.subarray(0, nul === -1 ? len : nul).toString('utf8');
+}
+
+/**
+ * Writes the `.sigmf-meta` / `.sigmf-data` pair of a SigMF Archive of one recording (the form
+ * {@link writeIqSigmf} writes) into `destDir` as `N.sigmf-meta` and `N.sigmf-data`. The archive is
+ * untrusted (it came from a peer): every header's checksum is checked, the layout must be exactly `N/`,
+ * `N/N.sigmf-data`, `N/N.sigmf-meta` with a plain name `N` (no path of its own), the meta must be JSON,
+ * and its `core:sha512`, when present, must be the data's. Each file is written under a temporary name and
+ * renamed into place; on any failure nothing is left. Fails with `ERR_SOURCE`.
+ */
+export async function extractSigmfArchive(archivePath: string, destDir: string): Promise<ExtractedPair> {
+  const bad = (why: string): never => {
+    throw new DatasetError('ERR_SOURCE', `${archivePath}: not a SigMF Archive of one recording: ${why}`);
+  };
+  const fh = await open(archivePath, 'r');
+  const temps: string[] = [];
+  try {
+    const size = (await fh.stat()).size;
+    const entries: { path: string; type: string; size: number; at: number }[] = [];
+    const h = Buffer.alloc(BLOCK);
+    for (let pos = 0; ;) {
+      if (pos + BLOCK > size) bad('truncated before the end-of-archive blocks');
+      await fh.read(h, 0, BLOCK, pos);
+      if (h.every((b) => b === 0)) break;
+      let sum = 0;
+      for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (h[i] as number);
+      if (parseInt(headerText(h, 148, 8).trim(), 8) !== sum) bad(`header at byte ${pos}: bad checksum`);
+      if (headerText(h, 257, 6) !== 'ustar') bad(`header at byte ${pos}: not ustar`);
+      const prefix = headerText(h, 345, 155);
+      const path = prefix === '' ? headerText(h, 0, 100) : `${prefix}/${headerText(h, 0, 100)}`;
+      const entrySize = parseInt(headerText(h, 124, 12).trim() || '0', 8);
+      if (!Number.isSafeInteger(entrySize) || entrySize < 0) bad(`${path}: bad size`);
+      const type = String.fromCharCode(h[156] as number);
+      entries.push({ path, type, size: entrySize, at: pos + BLOCK });
+      if (entries.length > 3) bad('more than a directory and two files');
+      pos += BLOCK + pad512(entrySize);
+      if (pos > size) bad(`${path}: truncated`);
+    }
+    const dir = entries.find((e) => e.type === '5');
+    const name = dir?.path.replace(/\/$/, '') ?? '';
+    if (!SAFE_RECORDING_NAME.test(name))
+      bad(`recording name ${JSON.stringify(name)} is not a plain file name`);
+    const file = (ext: string) => {
+      const e = entries.find(
+        (x) => x.path === `${name}/${name}.${ext}` && (x.type === '0' || x.type === '\0'),
+      );
+      return e ?? bad(`no ${name}/${name}.${ext}`);
+    };
+    const data = file('sigmf-data');
+    const metaEntry = file('sigmf-meta');
+    if (metaEntry.size > 64 * 1024 * 1024) bad('metadata over 64 MiB');
+    const metaBytes = Buffer.alloc(metaEntry.size);
+    await fh.read(metaBytes, 0, metaEntry.size, metaEntry.at);
+    let meta: unknown;
+    try {
+      meta = JSON.parse(metaBytes.toString('utf8'));
+    } catch {
+      bad(`${name}.sigmf-meta is not JSON`);
+    }
+    const dataPath = join(destDir, `${name}.sigmf-data`);
+    const metaPath = join(destDir, `${name}.sigmf-meta`);
+    const dataTmp = `${dataPath}.${process.pid}.part`;
+    const metaTmp = `${metaPath}.${process.pid}.part`;
+    temps.push(dataTmp, metaTmp);
+    const hash = createHash('sha512');
+    const out = await open(dataTmp, 'wx');
+    try {
+      const buf = Buffer.alloc(1 << 20);
+      for (let done = 0; done < data.size;) {
+        const n = Math.min(buf.length, data.size - done);
+        const { bytesRead } = await fh.read(buf, 0, n, data.at + done);
+        if (bytesRead !== n) bad(`${name}.sigmf-data: truncated`);
+        hash.update(buf.subarray(0, n));
+        await out.write(buf, 0, n);
+        done += n;
+      }
+    } finally {
+      await out.close();
+    }
+    const declared =
+      typeof meta === 'object' && meta !== null
+        ? (meta as { global?: Record<string, unknown> }).global
+        : undefined;
+    const sha = declared?.['core:sha512'];
+    if (sha !== undefined && sha !== hash.digest('hex')) bad('core:sha512 is not the SHA-512 of the data');
+    await writeFile(metaTmp, metaBytes, { flag: 'wx' });
+    await rename(dataTmp, dataPath);
+    await rename(metaTmp, metaPath);
+    temps.length = 0;
+    return { name, metaPath, dataPath };
+  } finally {
+    await fh.close();
+    for (const t of temps) await rm(t, { force: true });
   }
 }

@@ -51,29 +51,45 @@ describe('radio formats over real processes', { skip: numpySkip() }, () => {
       type: 'signal',
       params,
       out,
-      args: ['--format', 'sigmf'],
+      args: ['--format', 'sigmf', '--extract'],
     });
     assert.equal(r.code, 0, r.stderr);
     const path = String(r.result['path']);
     assert.match(path, /\.sigmf$/);
+    // --extract: the pair beside the verified archive
+    const base = path.replace(/\.sigmf$/, '');
+    assert.equal(r.result['sigmf_meta'], `${base}.sigmf-meta`);
+    assert.equal(r.result['sigmf_data'], `${base}.sigmf-data`);
     // The same request as npz, made here, holds the same samples.
     const ds = createDefaultDatasets().get('signal') as Dataset;
     const npz = join(out, 'local.npz');
     await ds.generate(ds.validate(params), npz);
-    const py = await runPython<{ names: string[]; meta: unknown; sha512: string; equal: boolean; n: number }>(
+    const py = await runPython<{
+      names: string[];
+      meta: unknown;
+      sha512: string;
+      equal: boolean;
+      n: number;
+      pair_equal: boolean;
+      pair_meta: boolean;
+    }>(
       `
 import tarfile
 t = tarfile.open(sys.argv[1]); names = t.getnames(); n = names[0]
 data = t.extractfile(f'{n}/{n}.sigmf-data').read()
 meta = json.loads(t.extractfile(f'{n}/{n}.sigmf-meta').read())
 iq = np.frombuffer(data, dtype=np.complex64)
+pair = np.fromfile(sys.argv[3], dtype=np.complex64)
 emit({'names': names, 'meta': meta, 'sha512': hashlib.sha512(data).hexdigest(),
-      'equal': bool(np.array_equal(iq, np.load(sys.argv[2])['iq'])), 'n': int(iq.size)})`,
-      [path, npz],
+      'equal': bool(np.array_equal(iq, np.load(sys.argv[2])['iq'])), 'n': int(iq.size),
+      'pair_equal': bool(np.array_equal(pair, iq)), 'pair_meta': json.load(open(sys.argv[4])) == meta})`,
+      [path, npz, `${base}.sigmf-data`, `${base}.sigmf-meta`],
     );
     assert.equal(py.names.length, 3);
     assert.equal(py.n, 200_000);
     assert.equal(py.equal, true);
+    assert.equal(py.pair_equal, true, 'the extracted .sigmf-data holds the same samples');
+    assert.equal(py.pair_meta, true, 'the extracted .sigmf-meta is the archive one');
     assert.deepEqual(checkSigmfMeta(py.meta, { sha512: py.sha512 }), []);
   });
 
@@ -137,6 +153,23 @@ emit({'shape': P.shape, 't': d['times'].size, 'f': d['frequencies'].size, 'meta'
     assert.equal(r.result['code'], 'ERR_NO_PROVIDER');
     assert.match(String(r.result['message']), /radio-prov parameters\.format: must be one of npz/);
     assert.deepEqual(await readdir(out), []);
+  });
+
+  test('--extract without --format sigmf is refused before any network work', async () => {
+    const r = await runCli([
+      'request',
+      'signal',
+      '--server',
+      fx.srv.url,
+      '--token',
+      fx.consumerToken,
+      '--extract',
+      '--json',
+    ]);
+    assert.notEqual(r.code, 0);
+    const line = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
+    assert.equal(line['code'], 'ERR_CONFIG');
+    assert.equal(line['message'], '--extract writes the pair of a SigMF Archive: give --format sigmf');
   });
 
   test('--format beside a different -p format is a contradiction, refused before any network work', async () => {
