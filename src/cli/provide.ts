@@ -39,8 +39,19 @@ export async function runProvide(
       'ERR_CONFIG',
       `--max-output must be a positive integer, got ${JSON.stringify(o['maxOutput'])}`,
     );
-  const datasetOpts: { recordingsDir?: string; maxOutputBytes?: number } = { maxOutputBytes };
+  const datasetOpts: { recordingsDir?: string; maxOutputBytes?: number; calibrationDb?: number } = {
+    maxOutputBytes,
+  };
   if (typeof o['recordings'] === 'string') datasetOpts.recordingsDir = o['recordings'];
+  if (o['calibrationDb'] !== undefined) {
+    const cal = Number(o['calibrationDb']);
+    if (!Number.isFinite(cal) || cal < -300 || cal > 300 || String(o['calibrationDb']).trim() === '')
+      throw new AgentError(
+        'ERR_CONFIG',
+        `--calibration-db must be a number of dB from -300 to 300, got ${JSON.stringify(o['calibrationDb'])}`,
+      );
+    datasetOpts.calibrationDb = cal;
+  }
   const files = createDefaultDatasets(datasetOpts);
   const all = typeof o['source'] === 'string' ? await liveRegistry(o, files, maxOutputBytes) : files;
   let registry = all;

@@ -1,4 +1,5 @@
 /** `sdrlink request` implementation: see commands/request.ts. */
+import { dirname } from 'node:path';
 import {
   AgentError,
   cleanupWebRtc,
@@ -9,6 +10,7 @@ import {
 } from '../agents/index.js';
 import { parseByteSize } from '../agents/dataset-cache.js';
 import { DEFAULT_MAX_SIZE } from '../agents/files.js';
+import { extractSigmfArchive, type ExtractedPair } from '../datasets/sigmf-out.js';
 import { EXIT_AUTH, EXIT_CONFIG } from './account.js';
 import { CredentialError, resolveTarget } from './credentials.js';
 import { formatBytes, formatRate, jsonLine, parseParams } from './format.js';
@@ -36,7 +38,7 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
       server: target.server,
       token: target.token,
       type,
-      params: parseParams((o['param'] as string[] | undefined) ?? []),
+      params: withFormat(parseParams((o['param'] as string[] | undefined) ?? []), o['format']),
       outDir: String(o['out'] ?? '.'),
       transport: parseTransportChoice(String(o['transport'] ?? 'auto')),
       waitMs: positiveInt(o['wait'], '--wait'),
@@ -45,6 +47,9 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
       signal: stop.signal,
       maxSize: maxSize(o['maxSize']),
     };
+    const extract = o['extract'] === true;
+    if (extract && opts.params['format'] !== 'sigmf')
+      throw new AgentError('ERR_CONFIG', '--extract writes the pair of a SigMF Archive: give --format sigmf');
     if (o['allowUnverified'] === true) opts.allowUnverified = true;
     if (typeof o['provider'] === 'string') opts.provider = o['provider'];
     if (o['connectTimeout'] !== undefined)
@@ -126,7 +131,11 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
     killAfterReceivedFault(opts);
     const r = await requestFile(opts);
     progress?.stop();
-    printResult(r, json);
+    // The pair is written from the archive only once it is verified (SHA-256, as every file), and the
+    // archive's own checks (layout, names, core:sha512) run again on it: it came from a peer.
+    const pair =
+      extract && r.path.endsWith('.sigmf') ? await extractSigmfArchive(r.path, dirname(r.path)) : undefined;
+    printResult(r, json, pair);
     return 0;
   } catch (err) {
     progress?.stop();
@@ -169,6 +178,17 @@ function killAfterReceivedFault(opts: RequestOptions): void {
   };
 }
 
+/** `--format` as the `format` parameter; a different `-p format=…` beside it is a contradiction. */
+function withFormat(params: Record<string, unknown>, format: unknown): Record<string, unknown> {
+  if (typeof format !== 'string') return params;
+  if (params['format'] !== undefined && params['format'] !== format)
+    throw new AgentError(
+      'ERR_CONFIG',
+      `--format ${format} contradicts -p format=${JSON.stringify(params['format'])}; give one`,
+    );
+  return { ...params, format };
+}
+
 /** Whole percent of `bytes` in `total` (0 without an estimate), at most 100. */
 function percentOf(bytes: number, total: number): number {
   return total > 0 ? Math.min(100, Math.floor((bytes / total) * 100)) : 0;
@@ -191,9 +211,16 @@ function preparingNotes(): (p: ReturnType<typeof createProgress>, bytes: number,
 const UNVERIFIED_NOTE =
   'unverified: the provider sent no checksum (seed format), saved because of --allow-unverified';
 
-function printResult(r: RequestResult, json: boolean) {
+function printResult(r: RequestResult, json: boolean, pair?: ExtractedPair) {
   if (json) {
-    process.stdout.write(jsonLine({ ok: true, ...r, ...(r.verified ? {} : { warning: UNVERIFIED_NOTE }) }));
+    process.stdout.write(
+      jsonLine({
+        ok: true,
+        ...r,
+        ...(pair === undefined ? {} : { sigmf_meta: pair.metaPath, sigmf_data: pair.dataPath }),
+        ...(r.verified ? {} : { warning: UNVERIFIED_NOTE }),
+      }),
+    );
     return;
   }
   const lines = [
@@ -207,6 +234,7 @@ function printResult(r: RequestResult, json: boolean) {
       ? `checked    in ${r.duration_ms} ms, the provider's sha256 against the file in place`
       : `throughput ${formatRate(r.rate)}; first byte after ${r.first_byte_ms} ms, verified file after ${r.duration_ms} ms${r.resumed_from > 0 ? `; resumed at byte ${r.resumed_from}` : ''}`,
     `session    ${r.session_id}`,
+    ...(pair === undefined ? [] : [`pair       ${pair.metaPath}\n           ${pair.dataPath}`]),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -96,7 +96,7 @@ test(
     assert.equal(existsSync(join(dir, 'x.npz')), false);
     const u = await run(['dataset', 'generate', 'waterfall']);
     assert.equal(u.code, 1);
-    assert.match(u.stderr, /unknown type "waterfall" \(known: spectrum, signal\)/);
+    assert.match(u.stderr, /unknown type "waterfall" \(known: spectrum, signal, spectrogram\)/);
   },
 );
 

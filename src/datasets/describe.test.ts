@@ -29,6 +29,11 @@ const BASES: Record<string, Array<Record<string, unknown>>> = {
     { frequency: 100e6, sample_rate: 1e6, duration: 0.001, modulation: 'bpsk' },
     { recording: 'two-tones-ci16' },
   ],
+  spectrogram: [
+    { frequency_start: 100e6, frequency_end: 101e6, sample_rate: 2e6, duration: 0.001, fft_size: 64 },
+    { frequency_start: 100e6, frequency_end: 101e6, sample_rate: 2e6, duration: 1e7 },
+    { recording: 'two-tones-ci16', frequency_start: 433.5e6, frequency_end: 434.3e6, fft_size: 64 },
+  ],
 };
 
 /**
@@ -40,6 +45,10 @@ const UNREACHABLE: Record<string, string> = {
   'spectrum.offset.maximum': 'no recording is 1e7 s long',
   'spectrum.duration.maximum': 'no recording is 1e7 s long',
   'signal.offset.maximum': 'no recording is 1e7 s long',
+  'spectrogram.frequency_end.minimum': 'frequency_end must exceed frequency_start ≥ 0',
+  'spectrogram.frequency_end.maximum':
+    'reachable only with frequency_start within sample_rate of 1e12; no base is',
+  'spectrogram.offset.maximum': 'no recording is 1e7 s long',
 };
 
 /** The message of a refusal naming `name`, or null when `params` pass (or fail on another parameter). */
@@ -61,7 +70,7 @@ function past(p: ParamDescription, bound: 'minimum' | 'maximum' | 'exclusive_min
   return integer ? b + 1 : b + Math.max(1e-9, Math.abs(b) * 1e-9);
 }
 
-for (const type of ['spectrum', 'signal']) {
+for (const type of ['spectrum', 'signal', 'spectrogram']) {
   const ds = registry.get(type) as Dataset;
   const d = ds.describe?.();
   describe(`${type}: describe() agrees with validate()`, () => {

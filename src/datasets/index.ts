@@ -12,12 +12,34 @@
  */
 import { createSignalDataset } from './signal.js';
 import { createSpectrumDataset } from './spectrum.js';
+import { createSpectrogramDataset } from './spectrogram.js';
 import { createDatasetRegistry, type DatasetRegistry } from './types.js';
 
 export * from './types.js';
 export { listRecordings, scanRecordings, type RecordingInfo, type RecordingScan } from './sigmf.js';
 export { createSignalDataset, type SignalParams } from './signal.js';
 export { createSpectrumDataset, type SpectrumParams } from './spectrum.js';
+export { createSpectrogramDataset, type SpectrogramParams } from './spectrogram.js';
+export {
+  SpectrogramBuilder,
+  spectrogramRows,
+  type SpectrogramConfig,
+  type SpectrogramRow,
+} from './spectrogram-core.js';
+export {
+  SIGMF_VERSION,
+  SDRLINK_EXTENSION,
+  sdrlinkExtensions,
+  writeIqSigmf,
+  iqSigmfBytes,
+  buildSigmfMeta,
+  type SigmfMetaInput,
+  type SigmfCaptureInput,
+  type SigmfAnnotationInput,
+  type SigmfIqDescription,
+} from './sigmf-out.js';
+export { unitsOf, CALIBRATION_RULE } from './units.js';
+export { signalMeta } from './signal.js';
 export { NpzWriter, NpzEntryWriter, npzArchiveBytes } from './npz-writer.js';
 
 import { DEFAULT_MAX_FFT_POINTS, DEFAULT_MAX_OUTPUT_BYTES } from './limits.js';
@@ -31,16 +53,20 @@ export interface DefaultDatasetsOptions {
   maxOutputBytes?: number;
   /** Most FFT points a spectrum may compute (default {@link DEFAULT_MAX_FFT_POINTS}). */
   maxFftPoints?: number;
+  /** The receiver's calibration (dB from dBFS to dBm) for spectra and spectrograms without `calibration_db`. */
+  calibrationDb?: number;
 }
 
-/** The registry of `spectrum` and `signal`. */
+/** The registry of `spectrum`, `signal` and `spectrogram`. */
 export function createDefaultDatasets(opts: DefaultDatasetsOptions = {}): DatasetRegistry {
   const maxOutputBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const maxFftPoints = opts.maxFftPoints ?? DEFAULT_MAX_FFT_POINTS;
   if (!(maxOutputBytes > 0) || !(maxFftPoints > 0)) throw new RangeError('datasets: limits must be positive');
   const common = opts.recordingsDir === undefined ? {} : { recordingsDir: opts.recordingsDir };
+  const cal = opts.calibrationDb === undefined ? {} : { calibrationDb: opts.calibrationDb };
   return createDatasetRegistry([
-    createSpectrumDataset({ ...common, maxOutputBytes, maxFftPoints }),
+    createSpectrumDataset({ ...common, ...cal, maxOutputBytes, maxFftPoints }),
     createSignalDataset({ ...common, maxOutputBytes }),
+    createSpectrogramDataset({ ...common, ...cal, maxOutputBytes, maxFftPoints }),
   ]);
 }

@@ -26,6 +26,8 @@ export const EMITTER_POWER_MAX_DB = -10;
 /** PRNG streams of the scene. */
 export const STREAM_SCENE = 3;
 export const STREAM_SCENE_NOISE = 4;
+/** PRNG stream of the emitters' on/off times (spectrogram scenes): its own, so placement is unchanged. */
+export const STREAM_SCENE_TIMES = 5;
 
 /** One emitter, as recorded in the spectrum's `meta`. */
 export interface Emitter {
@@ -41,6 +43,10 @@ export interface Emitter {
   modulation_index?: number;
   deviation?: number;
   symbol_rate?: number;
+  /** Seconds from the start when the emitter switches on (absent: always on). */
+  start_time?: number;
+  /** Seconds from the start when it switches off (exclusive). */
+  stop_time?: number;
 }
 
 /** Places `count` emitters over [start, end] for `seed` (see the module comment). */
@@ -82,6 +88,27 @@ export function placeEmitters(
   return emitters;
 }
 
+/**
+ * Emitters that come and go over `duration` seconds (spectrogram scenes): placed as
+ * {@link placeEmitters} does, then each is on during one interval drawn from the seed: it starts at a
+ * uniform point of the first half and lasts a uniform 25 % … 50 % of the duration.
+ */
+export function placeTimedEmitters(
+  seed: number,
+  start: number,
+  end: number,
+  count: number,
+  sampleRate: number,
+  duration: number,
+): Emitter[] {
+  const rng = createRng(seed, STREAM_SCENE_TIMES);
+  return placeEmitters(seed, start, end, count, sampleRate).map((e) => {
+    const on = 0.5 * duration * rng.uniform();
+    const length = duration * (0.25 + 0.25 * rng.uniform());
+    return { ...e, start_time: on, stop_time: Math.min(duration, on + length) };
+  });
+}
+
 function emitterSpec(e: Emitter, center: number, sampleRate: number, key: number): WaveformSpec {
   const m = e.modulation_index ?? 0;
   const power = 10 ** (e.power_db / 10);
@@ -113,7 +140,7 @@ export function emitterKeys(seed: number, count: number): number[] {
  * into [center − fs/2, center + fs/2] (an ideal anti-alias filter drops the rest) plus the noise.
  */
 export class SceneCapture {
-  readonly #waves: Waveform[];
+  readonly #waves: { wave: Waveform; from: number; to: number }[];
   readonly #sigma: number;
   readonly #rng;
 
@@ -128,7 +155,12 @@ export class SceneCapture {
     this.#waves = emitters
       .map((e, i) => ({ e, i }))
       .filter(({ e }) => Math.abs(e.frequency - center) <= sampleRate / 2 + e.bandwidth_hz / 2)
-      .map(({ e, i }) => createWaveform(emitterSpec(e, center, sampleRate, keys[i] as number)));
+      .map(({ e, i }) => ({
+        wave: createWaveform(emitterSpec(e, center, sampleRate, keys[i] as number)),
+        // On during samples [from, to): the first sample at or after start_time, up to stop_time.
+        from: e.start_time === undefined ? 0 : Math.ceil(e.start_time * sampleRate),
+        to: e.stop_time === undefined ? Infinity : Math.ceil(e.stop_time * sampleRate),
+      }));
     // Complex white noise of density N0 over fs: total power N0·fs, half per component.
     this.#sigma = Math.sqrt((10 ** (NOISE_DENSITY_DB / 10) * sampleRate) / 2);
     this.#rng = createRng(seed, STREAM_SCENE_NOISE, captureIndex);
@@ -142,6 +174,10 @@ export class SceneCapture {
   /** Writes samples n0 … n0+count−1 of this capture into `out` (replacing its content). */
   fill(out: Float32Array | Float64Array, count: number, n0: number): void {
     this.#rng.gaussianComplex(out, 0, count, this.#sigma, true);
-    for (const w of this.#waves) w.add(out, 0, count, n0);
+    for (const { wave, from, to } of this.#waves) {
+      const a = Math.max(n0, from);
+      const b = Math.min(n0 + count, to);
+      if (b > a) wave.add(out, a - n0, b - a, a);
+    }
   }
 }

@@ -455,7 +455,7 @@ else:
     raw = np.fromfile(data, dtype='<f4').astype(np.float64)
 x = (raw[0::2] + 1j * raw[1::2])[start:]
 meta = json.loads(str(np.load(path)['meta']))
-fs = meta['sample_rate']; fc = meta['recording']['center_frequency']
+fs = meta['global']['sdrlink:sample_rate']; fc = meta['global']['sdrlink:recording']['center_frequency']
 k = np.arange(nfft)
 w = {'hann': 0.5 - 0.5 * np.cos(2 * np.pi * k / nfft),
      'blackman': 0.42 - 0.5 * np.cos(2 * np.pi * k / nfft) + 0.08 * np.cos(4 * np.pi * k / nfft),
@@ -467,7 +467,7 @@ sel = (freqs >= float(f0)) & (freqs <= float(f1))
 d = np.load(path)
 ref = 10 * np.log10(psd[sel])
 emit({'max_diff_db': float(np.abs(d['power_db'] - ref).max()), 'freq_diff': float(np.abs(d['frequencies'] - freqs[sel]).max()),
-      'n': int(d['power_db'].size), 'averages': meta['averages'],
+      'n': int(d['power_db'].size), 'averages': meta['global']['sdrlink:averages'],
       'in_span': bool(d['frequencies'][0] >= float(f0) and d['frequencies'][-1] <= float(f1))})`,
           [
             path,

@@ -33,6 +33,15 @@ import {
   type RawParams,
 } from './params.js';
 import { createRng } from './prng.js';
+import {
+  iqSigmfBytes,
+  OUTPUT_FORMATS,
+  SIGMF_VERSION,
+  sdrlinkExtensions,
+  writeIqSigmf,
+  type OutputFormat,
+  type SigmfIqDescription,
+} from './sigmf-out.js';
 import { captureAt, readRecordingSync, RecordingReader, type RecordingInfo } from './sigmf.js';
 import {
   DatasetError,
@@ -53,8 +62,7 @@ import { makeWindow } from './welch.js';
 
 /** Generator name and version written into metadata. */
 export const GENERATOR = 'sdrlink 0.1.0';
-/** SigMF version our metadata follows. */
-export const SIGMF_VERSION = '1.2.0';
+export { SIGMF_VERSION } from './sigmf-out.js';
 /** PRNG stream ids (see prng.ts): one per purpose, so changing one never shifts another. */
 export const STREAM_SIGNAL_NOISE = 1;
 export const STREAM_SIGNAL_SYMBOLS = 2;
@@ -84,6 +92,8 @@ export interface SyntheticSignalParams {
   symbol_rate?: number;
   seed: number;
   datetime: string;
+  /** `npz` (default) or `sigmf` (a SigMF Archive). */
+  format: OutputFormat;
   /** Derived: number of complex samples. */
   samples: number;
 }
@@ -100,6 +110,7 @@ export interface RecordingSignalParams {
   /** Output sample rate (Hz). */
   sample_rate: number;
   datetime: string;
+  format: OutputFormat;
   /** Derived. */
   startSample: number;
   inputSamples: number;
@@ -134,8 +145,17 @@ const SYNTHETIC_KEYS = [
   'seed',
   'datetime',
   'recording',
+  'format',
 ] as const;
-const RECORDING_KEYS = ['recording', 'offset', 'duration', 'frequency', 'sample_rate', 'datetime'] as const;
+const RECORDING_KEYS = [
+  'recording',
+  'offset',
+  'duration',
+  'frequency',
+  'sample_rate',
+  'datetime',
+  'format',
+] as const;
 const RECORDING_NAME_PARAM = /^[^/\\\u0000-\u001f]{1,200}$/;
 
 /** The numeric rules `validate` applies; `describe` reports the same objects (docs/api.md §12). */
@@ -175,6 +195,10 @@ export function describeSignalParams(): ParamDescription[] {
       description: 'a recording of this provider (catalog recordings)',
     }),
     describeNumber('offset', RULES.offset, { default: 0, description: 'recording only' }),
+    describeString('format', OUTPUT_FORMATS, {
+      default: 'npz',
+      description: 'npz (NumPy archive) or sigmf (SigMF Archive: a tar of N/N.sigmf-meta + N/N.sigmf-data)',
+    }),
   ];
 }
 
@@ -220,6 +244,7 @@ function validateSynthetic(p: RawParams): SyntheticSignalParams {
     modulation,
     seed: readSeed(p),
     datetime: optionalDatetime(p, 'datetime') ?? DEFAULT_DATETIME,
+    format: optionalEnum(p, 'format', OUTPUT_FORMATS) ?? 'npz',
     samples,
   };
   const nyquist = sampleRate / 2;
@@ -336,6 +361,7 @@ function validateRecording(p: RawParams, dir: string | undefined): RecordingSign
     frequency,
     sample_rate: fsIn / decimation,
     datetime,
+    format: optionalEnum(p, 'format', OUTPUT_FORMATS) ?? 'npz',
     startSample,
     inputSamples,
     samples: Math.floor(inputSamples / decimation),
@@ -347,11 +373,14 @@ function validateRecording(p: RawParams, dir: string | undefined): RecordingSign
 /** The request-level parameters as echoed in metadata (no derived values). */
 function publicParams(p: SignalParams): Record<string, unknown> {
   if (p.source === 'recording') {
-    const { recording, offset, duration, frequency, sample_rate, datetime } = p;
-    return { recording, offset, duration, frequency, sample_rate, datetime };
+    const { recording, offset, duration, frequency, sample_rate, datetime, format } = p;
+    const pub: Record<string, unknown> = { recording, offset, duration, frequency, sample_rate, datetime };
+    // `format` is echoed only when not the default, so npz files keep their bytes (and names) of before.
+    if (format !== 'npz') pub['format'] = format;
+    return pub;
   }
-  const { source: _s, samples: _n, ...rest } = p;
-  return rest;
+  const { source: _s, samples: _n, format, ...rest } = p;
+  return format === 'npz' ? rest : { ...rest, format };
 }
 
 function describe(p: SignalParams): string {
@@ -362,7 +391,7 @@ function describe(p: SignalParams): string {
   return `${p.modulation} at ${hz(p.frequency)}, ${p.duration} s at ${p.sample_rate} S/s, ${noise}`;
 }
 
-/** The SigMF-style metadata of a signal (see docs/datasets.md, "meta"). */
+/** The SigMF metadata of a signal (see docs/datasets.md, "meta"): the same for `.npz` and `.sigmf`. */
 export function signalMeta(p: SignalParams, sha512: string): Record<string, unknown> {
   const centerFrequency = p.source === 'synthetic' ? p.center_frequency : p.frequency;
   const global: Record<string, unknown> = {
@@ -373,6 +402,7 @@ export function signalMeta(p: SignalParams, sha512: string): Record<string, unkn
     'core:sha512': sha512,
     'core:recorder': GENERATOR,
     'core:description': describe(p),
+    'core:extensions': sdrlinkExtensions(),
     'sdrlink:generator': `signal/${p.source}`,
     'sdrlink:parameters': publicParams(p),
   };
@@ -414,6 +444,15 @@ function description(p: SignalParams): IqDescription {
   return {
     sampleRate: p.sample_rate,
     centerFrequency: p.source === 'synthetic' ? p.center_frequency : p.frequency,
+    meta: (sha512) => signalMeta(p, sha512),
+  };
+}
+
+/** The SigMF Archive description: recording name = the file name without `.sigmf`. */
+function sigmfDescription(p: SignalParams, fileName: string): SigmfIqDescription {
+  return {
+    name: fileName.replace(/\.sigmf$/, ''),
+    mtime: Math.floor(Date.parse(p.datetime) / 1000),
     meta: (sha512) => signalMeta(p, sha512),
   };
 }
@@ -541,7 +580,7 @@ export function createSignalDataset(opts: SignalDatasetOptions): Dataset<SignalP
       const p = readParams(raw, [...new Set<string>([...SYNTHETIC_KEYS, ...RECORDING_KEYS])]);
       const params =
         p['recording'] !== undefined ? validateRecording(p, opts.recordingsDir) : validateSynthetic(p);
-      const bytes = iqNpzBytes(params.samples, description(params));
+      const bytes = outputBytes(params);
       if (bytes > opts.maxOutputBytes) {
         throw new DatasetError(
           'ERR_TOO_LARGE',
@@ -550,31 +589,47 @@ export function createSignalDataset(opts: SignalDatasetOptions): Dataset<SignalP
       }
       return params;
     },
-    fileName(p: SignalParams): string {
-      if (p.source === 'recording') {
-        const safe = p.recording.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 60);
-        return `signal_${safe}_${shortHash(publicParams(p))}.npz`;
-      }
-      const base = `signal_${Math.trunc(p.frequency)}_${Math.trunc(p.sample_rate)}_${p.duration.toFixed(2)}`;
-      const pub = publicParams(p);
-      const seedOnly = Object.keys(pub).every(
-        (k) => ['frequency', 'sample_rate', 'duration'].includes(k) || isDefault(p, k),
-      );
-      return seedOnly ? `${base}.npz` : `${base}_${shortHash(pub)}.npz`;
-    },
-    estimateBytes(p: SignalParams): number {
-      return iqNpzBytes(p.samples, description(p));
-    },
+    fileName: signalFileName,
+    estimateBytes: outputBytes,
     async generate(p: SignalParams, path: string, options?: GenerateOptions): Promise<GenerateResult> {
-      if (p.source === 'synthetic') return writeIqNpz(path, syntheticProducer(p), description(p), options);
+      const write = (producer: IqProducer): Promise<GenerateResult> =>
+        p.format === 'sigmf'
+          ? writeIqSigmf(path, producer, sigmfDescription(p, signalFileName(p)), options)
+          : writeIqNpz(path, producer, description(p), options);
+      if (p.source === 'synthetic') return write(syntheticProducer(p));
       const reader = await RecordingReader.open(p.info);
       try {
-        return await writeIqNpz(path, recordingProducer(p, reader), description(p), options);
+        return await write(recordingProducer(p, reader));
       } finally {
         await reader.close();
       }
     },
   };
+}
+
+/** Exact size of the signal's file in its format. */
+function outputBytes(p: SignalParams): number {
+  return p.format === 'sigmf'
+    ? iqSigmfBytes(p.samples, sigmfDescription(p, signalFileName(p)))
+    : iqNpzBytes(p.samples, description(p));
+}
+
+/** The seed-style name (`.npz`, or `.sigmf` for a SigMF Archive). */
+function signalFileName(p: SignalParams): string {
+  return `${signalBaseName(p)}.${p.format}`;
+}
+
+function signalBaseName(p: SignalParams): string {
+  if (p.source === 'recording') {
+    const safe = p.recording.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 60);
+    return `signal_${safe}_${shortHash(publicParams(p))}`;
+  }
+  const base = `signal_${Math.trunc(p.frequency)}_${Math.trunc(p.sample_rate)}_${p.duration.toFixed(2)}`;
+  const pub = publicParams(p);
+  const seedOnly = Object.keys(pub).every(
+    (k) => ['frequency', 'sample_rate', 'duration'].includes(k) || isDefault(p, k),
+  );
+  return seedOnly ? base : `${base}_${shortHash(pub)}`;
 }
 
 /** Whether a synthetic parameter holds its default (so the seed-style file name suffices). */
@@ -592,6 +647,8 @@ function isDefault(p: SyntheticSignalParams, key: string): boolean {
       return p.seed === 0;
     case 'datetime':
       return p.datetime === DEFAULT_DATETIME;
+    case 'format':
+      return true; // the extension tells the format apart
     default:
       return false;
   }

@@ -9,6 +9,7 @@ import { captureCenter, planSweep, USABLE_FRACTION } from './spectrum.js';
 import { placeEmitters } from './scene.js';
 import { makeWindow, WelchEstimator, windowEnbwBins } from './welch.js';
 import { createRng } from './prng.js';
+import { checkSigmfMeta } from '../../test/helpers/sigmf-check.js';
 import { numpySkip, runPython } from '../../test/helpers/numpy.js';
 
 let dir: string;
@@ -207,19 +208,20 @@ describe(
   () => {
     const check = `
 d = np.load(sys.argv[1])
-f = d['frequencies']; p = d['power_db']; meta = json.loads(str(d['meta']))
-start, end = meta['parameters']['frequency_start'], meta['parameters']['frequency_end']
-df = meta['bin_hz']
+f = d['frequencies']; p = d['power_db']; meta = json.loads(str(d['meta'])); g = meta['global']
+start, end = g['sdrlink:parameters']['frequency_start'], g['sdrlink:parameters']['frequency_end']
+df = g['sdrlink:bin_hz']
 out = {'files': sorted(d.files), 'dtypes': [f.dtype.str, p.dtype.str], 'shape': [f.shape, p.shape],
        'grid_err': float(np.abs(f - (start + np.arange(f.size) * df)).max()),
        'last': float(f[-1]), 'end': end, 'noise_median': float(np.median(p)), 'emitters': []}
-for e in meta['scene']['emitters']:
+for e in g['sdrlink:scene']['emitters']:
     half = e['bandwidth_hz'] / 2 + 2 * df
     sel = (f >= e['frequency'] - half) & (f <= e['frequency'] + half)
     i = int(np.argmax(np.where(sel, p, -np.inf)))
     out['emitters'].append({'kind': e['kind'], 'placed': e['frequency'], 'peak_at': float(f[i]), 'peak_db': float(p[i]),
                             'power_db': e['power_db'], 'bandwidth': e['bandwidth_hz']})
-out['enbw_hz'] = meta['enbw_hz']; out['captures'] = meta['sweep']['captures']
+out['enbw_hz'] = g['sdrlink:enbw_hz']; out['captures'] = g['sdrlink:sweep']['captures']
+out['meta'] = meta; out['power_sha512'] = hashlib.sha512(p.tobytes()).hexdigest()
 emit(out)`;
 
     for (const [label, params] of [
@@ -255,6 +257,8 @@ emit(out)`;
           noise_median: number;
           enbw_hz: number;
           captures: number;
+          meta: unknown;
+          power_sha512: string;
           emitters: Array<{
             kind: string;
             placed: number;
@@ -265,6 +269,10 @@ emit(out)`;
           }>;
         }>(check, [path]);
         assert.deepEqual(r.files, ['frequencies', 'meta', 'power_db']);
+        assert.deepEqual(checkSigmfMeta(r.meta, { sha512: r.power_sha512 }), [], 'meta is SigMF of power_db');
+        const m = r.meta as { captures: unknown[]; annotations: unknown[] };
+        assert.equal(m.captures.length, r.captures, 'one capture segment per tuned capture');
+        assert.equal(m.annotations.length, params.emitters, 'one annotation per emitter');
         assert.deepEqual(r.dtypes, ['<f8', '<f4']);
         assert.deepEqual(r.shape, [[p.bins], [p.bins]]);
         assert.ok(r.grid_err < 1e-3, `grid off by ${r.grid_err} Hz`);

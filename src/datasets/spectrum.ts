@@ -33,6 +33,8 @@ import {
 import { emitterKeys, NOISE_DENSITY_DB, placeEmitters, SceneCapture, type Emitter } from './scene.js';
 import { captureAt, readRecordingSync, RecordingReader, type RecordingInfo } from './sigmf.js';
 import { GENERATOR } from './signal.js';
+import { readNpzOnlyFormat, SIGMF_VERSION, sdrlinkExtensions } from './sigmf-out.js';
+import { CALIBRATION_RULE, unitsOf } from './units.js';
 import {
   DatasetError,
   type Dataset,
@@ -105,6 +107,8 @@ interface CommonSpectrumParams {
   fft_size: number;
   window: WindowName;
   datetime: string;
+  /** dB from dBFS to dBm (request or provider); null: uncalibrated, dBFS/Hz. */
+  calibration_db: number | null;
   /** Derived: output bins. */
   bins: number;
   /** Derived: FFT points computed in total. */
@@ -145,6 +149,8 @@ export interface SpectrumDatasetOptions {
   maxOutputBytes: number;
   /** Most FFT points one request may compute (captures × averages × fft_size). */
   maxFftPoints: number;
+  /** The provider's calibration, used when a request gives no `calibration_db`. */
+  calibrationDb?: number;
 }
 
 const SYNTHETIC_KEYS = [
@@ -158,6 +164,8 @@ const SYNTHETIC_KEYS = [
   'seed',
   'datetime',
   'recording',
+  'calibration_db',
+  'format',
 ] as const;
 const RECORDING_KEYS = [
   'recording',
@@ -170,6 +178,8 @@ const RECORDING_KEYS = [
   'offset',
   'duration',
   'datetime',
+  'calibration_db',
+  'format',
 ] as const;
 const RECORDING_NAME_PARAM = /^[^/\\\u0000-\u001f]{1,200}$/;
 
@@ -206,6 +216,10 @@ export function describeSpectrumParams(): ParamDescription[] {
     }),
     describeNumber('offset', RULES.offset, { default: 0, description: 'recording only' }),
     describeNumber('duration', RULES.duration, { description: 'recording only; default: to its end' }),
+    describeNumber('calibration_db', CALIBRATION_RULE, {
+      description: "dB added to dBFS/Hz to give dBm/Hz (default: the provider's, else none: dBFS/Hz)",
+    }),
+    describeString('format', ['npz'], { default: 'npz', description: 'npz only (SigMF is for samples)' }),
   ];
 }
 
@@ -233,6 +247,8 @@ function validateSynthetic(p: RawParams, opts: SpectrumDatasetOptions): Syntheti
   const emitters = optionalNumber(p, 'emitters', RULES.emitters) ?? DEFAULT_EMITTERS;
   const seed = readSeed(p);
   const datetime = optionalDatetime(p, 'datetime') ?? DEFAULT_DATETIME;
+  const calibration = optionalNumber(p, 'calibration_db', CALIBRATION_RULE) ?? opts.calibrationDb ?? null;
+  readNpzOnlyFormat(p, 'spectrum');
   const plan = planSweep(start, end, sampleRate, fftSize);
   const out: SyntheticSpectrumParams = {
     source: 'synthetic',
@@ -245,6 +261,7 @@ function validateSynthetic(p: RawParams, opts: SpectrumDatasetOptions): Syntheti
     emitters,
     seed,
     datetime,
+    calibration_db: calibration,
     bins: plan.bins,
     fftPoints: plan.captures * averages * fftSize,
     plan,
@@ -293,6 +310,8 @@ function validateRecording(p: RawParams, opts: SpectrumDatasetOptions): Recordin
     paramError('fft_size', `the slice holds ${inputSamples} samples, fewer than fft_size ${fftSize}`);
   }
   const averages = Math.min(available, maxAverages ?? available);
+  const calibration = optionalNumber(p, 'calibration_db', CALIBRATION_RULE) ?? opts.calibrationDb ?? null;
+  readNpzOnlyFormat(p, 'spectrum');
   const fc = capture.frequency;
   const lo = fc - fs / 2;
   const hi = fc + fs / 2;
@@ -332,6 +351,7 @@ function validateRecording(p: RawParams, opts: SpectrumDatasetOptions): Recordin
     offset: startSample / fs,
     duration: inputSamples / fs,
     datetime,
+    calibration_db: calibration,
     bins: lastBin - firstBin + 1,
     fftPoints: averages * fftSize,
     info,
@@ -370,61 +390,100 @@ function publicParams(p: SpectrumParams): Record<string, unknown> {
     averages: p.averages,
     window: p.window,
     datetime: p.datetime,
+    // echoed only when set, so uncalibrated requests keep their bytes and names of before
+    ...(p.calibration_db === null ? {} : { calibration_db: p.calibration_db }),
   };
   if (p.source === 'synthetic') return { ...common, emitters: p.emitters, seed: p.seed };
   return { recording: p.recording, ...common, offset: p.offset, duration: p.duration };
 }
 
-/** The spectrum's `meta` JSON (see docs/datasets.md). */
-export function spectrumMeta(p: SpectrumParams, powerSha256: string): Record<string, unknown> {
+/**
+ * The spectrum's `meta`: SigMF metadata of the `power_db` array (`rf32_le`, one value per bin: a "sample"
+ * is a bin), with the `sdrlink` extension declared (see docs/datasets.md, "spectrum").
+ */
+export function spectrumMeta(p: SpectrumParams, powerSha512: string): Record<string, unknown> {
   const window = makeWindow(p.window, p.fft_size);
   const binHz = p.sample_rate / p.fft_size;
-  const meta: Record<string, unknown> = {
+  const units = unitsOf(p.calibration_db);
+  const global: Record<string, unknown> = {
+    'core:datatype': 'rf32_le',
+    'core:version': SIGMF_VERSION,
+    'core:num_channels': 1,
+    'core:sha512': powerSha512,
+    'core:recorder': GENERATOR,
+    'core:description': `spectrum ${p.frequency_start} Hz … ${p.frequency_end} Hz, ${p.bins} bins, ${units}`,
+    'core:extensions': sdrlinkExtensions(),
     'sdrlink:type': 'spectrum',
-    generator: GENERATOR,
-    source: p.source,
-    parameters: publicParams(p),
-    datetime: p.datetime,
-    method: 'welch',
-    sample_rate: p.sample_rate,
-    fft_size: p.fft_size,
-    overlap: 0.5,
-    window: p.window,
-    averages: p.averages,
-    bin_hz: binHz,
-    enbw_hz: windowEnbwBins(window) * binHz,
-    units: {
-      frequencies: 'Hz',
-      power_db: 'dB relative to full scale^2 per Hz (10*log10 of the Welch density)',
-    },
-    floor_db: toDb(PSD_FLOOR),
-    bins: p.bins,
-    power_db_sha256: powerSha256,
+    'sdrlink:source': p.source,
+    'sdrlink:parameters': publicParams(p),
+    'sdrlink:shape': [p.bins],
+    'sdrlink:axes': ['frequency'],
+    'sdrlink:units': units,
+    'sdrlink:calibration_db': p.calibration_db,
+    'sdrlink:method': 'welch',
+    'sdrlink:sample_rate': p.sample_rate,
+    'sdrlink:fft_size': p.fft_size,
+    'sdrlink:overlap': 0.5,
+    'sdrlink:window': p.window,
+    'sdrlink:averages': p.averages,
+    'sdrlink:bin_hz': binHz,
+    'sdrlink:enbw_hz': windowEnbwBins(window) * binHz,
+    'sdrlink:floor_db': toDb(PSD_FLOOR) + (p.calibration_db ?? 0),
+    'sdrlink:bins': p.bins,
   };
+  const captures: Record<string, unknown>[] = [];
+  const annotations: Record<string, unknown>[] = [];
   if (p.source === 'synthetic') {
     const plan = p.plan;
-    meta['sweep'] = {
+    const dwell = welchSamples(p.averages, p.fft_size);
+    global['sdrlink:sweep'] = {
       captures: plan.captures,
       first_center_frequency: captureCenter(plan, 0),
       step_hz: plan.keep * plan.binHz,
       bins_per_capture: Math.min(plan.keep, plan.bins),
       usable_fraction: USABLE_FRACTION,
-      samples_per_capture: welchSamples(p.averages, p.fft_size),
+      samples_per_capture: dwell,
     };
-    meta['scene'] = {
-      noise_density_db: NOISE_DENSITY_DB,
-      emitters: sceneEmitters(p),
-    };
+    const emitters = sceneEmitters(p);
+    global['sdrlink:scene'] = { noise_density_db: NOISE_DENSITY_DB, emitters };
+    const t0 = Date.parse(p.datetime);
+    // One capture segment per tuned capture: its first output bin, its tuning, when it started.
+    for (let k = 0; k < plan.captures; k++) {
+      captures.push({
+        'core:sample_start': k * plan.keep,
+        'core:frequency': captureCenter(plan, k),
+        'core:datetime': new Date(t0 + ((k * dwell) / p.sample_rate) * 1000).toISOString(),
+      });
+    }
+    for (const e of emitters) {
+      const lo = e.frequency - e.bandwidth_hz / 2;
+      const hi = e.frequency + e.bandwidth_hz / 2;
+      const j0 = Math.max(0, Math.ceil((lo - plan.start) / plan.binHz - 1e-9));
+      const j1 = Math.min(plan.bins - 1, Math.floor((hi - plan.start) / plan.binHz + 1e-9));
+      annotations.push({
+        'core:sample_start': j0,
+        'core:sample_count': Math.max(0, j1 - j0 + 1),
+        'core:freq_lower_edge': lo,
+        'core:freq_upper_edge': hi,
+        'core:label': e.kind,
+        'sdrlink:power_db': e.power_db,
+      });
+    }
   } else {
-    meta['recording'] = {
+    global['sdrlink:recording'] = {
       name: p.recording,
       datatype: p.info.datatype,
       center_frequency: p.centerFrequency,
       sample_start: p.startSample,
       sample_count: p.inputSamples,
     };
+    captures.push({
+      'core:sample_start': 0,
+      'core:frequency': p.centerFrequency,
+      'core:datetime': p.datetime,
+    });
   }
-  return meta;
+  return { global, captures, annotations };
 }
 
 function sceneEmitters(p: SyntheticSpectrumParams): Emitter[] {
@@ -437,7 +496,7 @@ function metaText(p: SpectrumParams, sha: string): string {
 
 /** Exact size of the spectrum `.npz`. */
 export function spectrumNpzBytes(p: SpectrumParams): number {
-  const metaLen = Math.max(1, [...metaText(p, '0'.repeat(64))].length);
+  const metaLen = Math.max(1, [...metaText(p, '0'.repeat(128))].length);
   return npzArchiveBytes([
     ['frequencies', { descr: '<f8', shape: [p.bins] }],
     ['power_db', { descr: '<f4', shape: [p.bins] }],
@@ -453,12 +512,14 @@ class Float32Sink {
   constructor(
     private readonly write: (chunk: Float32Array) => Promise<void>,
     private readonly hash: ReturnType<typeof createHash>,
+    private readonly calibrationDb: number,
   ) {}
   async push(values: ArrayLike<number>, from: number, count: number): Promise<void> {
     for (let i = 0; i < count;) {
       const buf = this.#bufs[this.#turn] as Float32Array;
       const n = Math.min(count - i, OUT_BLOCK - this.#fill);
-      for (let k = 0; k < n; k++) buf[this.#fill + k] = toDb(values[from + i + k] as number);
+      for (let k = 0; k < n; k++)
+        buf[this.#fill + k] = toDb(values[from + i + k] as number) + this.calibrationDb;
       this.#fill += n;
       i += n;
       if (this.#fill === OUT_BLOCK) await this.flush();
@@ -498,8 +559,8 @@ async function writeSpectrum(
     }
     await freqs.end();
     const power = await w.beginArray('power_db', { descr: '<f4', shape: [p.bins] });
-    const hash = createHash('sha256');
-    const sink = new Float32Sink((chunk) => power.write(chunk), hash);
+    const hash = createHash('sha512');
+    const sink = new Float32Sink((chunk) => power.write(chunk), hash, p.calibration_db ?? 0);
     await densities(async (psd, from, count) => {
       checkAborted(options.signal);
       await sink.push(psd, from, count);
@@ -615,7 +676,8 @@ export function createSpectrumDataset(opts: SpectrumDatasetOptions): Dataset<Spe
         p.window === 'hann' &&
         p.emitters === DEFAULT_EMITTERS &&
         p.seed === 0 &&
-        p.datetime === DEFAULT_DATETIME;
+        p.datetime === DEFAULT_DATETIME &&
+        p.calibration_db === null;
       return defaults ? `${base}.npz` : `${base}_${shortHash(pub)}.npz`;
     },
     estimateBytes: spectrumNpzBytes,

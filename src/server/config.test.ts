@@ -10,7 +10,7 @@ describe('server configuration', () => {
     assert.equal(o.port, 8080);
     assert.equal(o.db, resolve('.sdrlink', 'sdrlink.sqlite'));
     assert.deepEqual(o.iceServers, []);
-    assert.deepEqual(o.requestTypes, ['spectrum', 'signal', 'battery-report']);
+    assert.deepEqual(o.requestTypes, ['spectrum', 'signal', 'spectrogram', 'battery-report']);
     assert.deepEqual(o, defaultOptions());
   });
 

@@ -104,7 +104,7 @@ export interface ServerOptions {
   stunPort: number | 'http' | 'off';
 }
 
-export const DEFAULT_REQUEST_TYPES = ['spectrum', 'signal', 'battery-report'];
+export const DEFAULT_REQUEST_TYPES = ['spectrum', 'signal', 'spectrogram', 'battery-report'];
 export const REQUEST_TYPE_PATTERN = /^[a-z][a-z0-9-]{0,63}$/;
 const KiB = 1024;
 const MiB = 1024 * KiB;

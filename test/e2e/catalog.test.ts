@@ -294,8 +294,8 @@ describe('catalogs and routing (real processes)', () => {
       const message = String(r.result['message']);
       assert.match(message, /no provider online can serve this spectrum request/);
       assert.match(message, /alice-prov has no recording "not-here"/);
-      assert.match(message, /on offer: .*alice-prov: spectrum, signal; recordings: two-tones-ci16/);
-      assert.match(message, /bob-prov: spectrum, signal; recordings: rtl-cu8/);
+      assert.match(message, /on offer: .*alice-prov: spectrum, signal, spectrogram; recordings: two-tones-ci16/);
+      assert.match(message, /bob-prov: spectrum, signal, spectrogram; recordings: rtl-cu8/);
     });
 
     test('GET /api/providers and `sdrlink providers --json` show both catalogs', async () => {
@@ -306,7 +306,7 @@ describe('catalogs and routing (real processes)', () => {
       assert.equal(b?.online, true);
       assert.deepEqual(
         a?.catalog?.types.map((t) => t.type),
-        ['spectrum', 'signal'],
+        ['spectrum', 'signal', 'spectrogram'],
       );
       assert.deepEqual(
         a?.catalog?.recordings.map((r) => r.name),
@@ -346,7 +346,7 @@ describe('catalogs and routing (real processes)', () => {
       const table = await runCli(['providers', '--server', fx.srv.url, '--token', fx.consumerToken]);
       assert.equal(table.code, 0, table.stderr);
       assert.match(table.stdout, /^NAME\s+ID\s+STATUS\s+TYPES\s+RECORDINGS$/m);
-      assert.match(table.stdout, /^alice-prov\s+\d+\s+online\s+spectrum,signal\s+1$/m);
+      assert.match(table.stdout, /^alice-prov\s+\d+\s+online\s+spectrum,signal,spectrogram\s+1$/m);
     });
 
     test('a provider announces its catalog again when its recordings folder changes', async () => {

@@ -32,6 +32,10 @@ export function provideCommand(): Command {
         .choices(['cf32', 'cu8'])
         .default('cf32'),
     )
+    .option(
+      '--calibration-db <dB>',
+      "the receiver's calibration: dB added to dBFS/Hz to give dBm/Hz in spectra and spectrograms (default: none, dBFS/Hz)",
+    )
     .option('--max-concurrent <n>', 'sessions served at once', '4')
     .option('--max-output <bytes>', 'largest file to produce', String(DEFAULT_MAX_OUTPUT_BYTES))
     .addOption(

@@ -17,6 +17,16 @@ export function requestCommand(): Command {
       collect,
       [],
     )
+    .addOption(
+      new Option(
+        '--format <format>',
+        'file format, passed as the format parameter: npz (NumPy archive) or sigmf (SigMF Archive, signal only)',
+      ).choices(['npz', 'sigmf']),
+    )
+    .option(
+      '--extract',
+      'with --format sigmf: also write the .sigmf-meta / .sigmf-data pair next to the verified archive',
+    )
     .option('--out <dir>', 'folder to save into', '.')
     .option('--provider <name>', 'ask this provider (user name or id) only')
     .addOption(

@@ -26,7 +26,7 @@ export function serverCommand(): Command {
     )
     .option(
       '--request-types <list>',
-      'request types accepted without a provider declaring them (env SDRLINK_REQUEST_TYPES; default spectrum,signal,battery-report)',
+      'request types accepted without a provider declaring them (env SDRLINK_REQUEST_TYPES; default spectrum,signal,spectrogram,battery-report)',
     )
     .option('--token-ttl <s>', 'token lifetime in seconds (env SDRLINK_TOKEN_TTL_S; default 86400)')
     .option(
