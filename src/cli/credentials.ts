@@ -295,7 +295,8 @@ export function resolveTarget(
   env: CredentialEnv = process.env,
 ): ResolvedTarget {
   const t = resolveServerAndToken(flags, env);
-  t.trust = resolveTrust(flags, env, t.stored);
+  const trust = resolveTrust(flags, env, t.stored);
+  if (trust !== undefined) t.trust = trust;
   // one line, once per process, when the token is about to cross a network in clear
   warnIfCleartext(t.server);
   return t;

@@ -1,6 +1,7 @@
 /**
  * Runs the signaling server: builds it, listens, and announces readiness with ONE JSON line on stdout,
- * `{"event":"listening","url":"http://127.0.0.1:PORT","port":PORT,"db":"/abs/path.sqlite"}` — the line
+ * `{"event":"listening","url":"http://127.0.0.1:PORT","port":PORT,"db":"/abs/path.sqlite"}` (`https://` and a
+ * `"tls"` object under `--tls`) — the line
  * test helpers and other processes wait for (and a human line on stderr).
  */
 import type { FastifyInstance } from 'fastify';
@@ -83,7 +84,6 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   if (stun !== undefined) line['stun_port'] = stun.port;
   if (tls !== undefined)
     line['tls'] = { fingerprint256: tls.fingerprint256, cert: tls.certPath, created: tls.created };
-  out.write(JSON.stringify(line) + '\n');
   const stunText = stun === undefined ? 'no STUN' : `STUN on UDP ${stun.port}`;
   err.write(`sdrlink server listening on ${url} (database ${db}; ${stunText})\n`);
   if (tls !== undefined) {
@@ -96,6 +96,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     app.log.warn({ host: options.host }, warning);
     err.write(`sdrlink server: warning: ${warning}\n`);
   }
+  // last: whoever waits for this line has the human lines (fingerprint, warnings) already
+  out.write(JSON.stringify(line) + '\n');
   let closing: Promise<void> | undefined;
   return {
     app,
