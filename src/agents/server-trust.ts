@@ -109,8 +109,11 @@ function describeTlsError(err: NodeJS.ErrnoException, host: string): string {
       return `the certificate of ${host} is not valid now (${code})`;
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       return `the certificate of ${host} does not name that host (${code}): ${err.message}`;
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+    case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
+      return `TLS handshake with ${host} failed (${code}): it does not speak TLS — is it a plain http:// server?`;
     default:
-      return `TLS handshake with ${host} failed (${code || 'no code'}): ${err.message}${/wrong version number|packet length too long/i.test(err.message) ? ' — is it a plain http:// server?' : ''}`;
+      return `TLS handshake with ${host} failed (${code || 'no code'}): ${err.message}`;
   }
 }
 
