@@ -94,6 +94,9 @@ export function warnIfCleartext(
   return true;
 }
 
+/** How long a TLS handshake may take once the TCP connection is up. */
+export const HANDSHAKE_TIMEOUT_MS = 15_000;
+
 /** Node's codes for a certificate the chain check refused (an untrusted, expired or misnamed one). */
 function describeTlsError(err: NodeJS.ErrnoException, host: string): string {
   const code = err.code ?? '';
@@ -161,7 +164,14 @@ export class TrustAgent extends HttpsAgent {
       finish(new AgentError('ERR_TLS', describeTlsError(err, host), { cause: err }));
     };
     socket.on('error', onError);
+    // a peer that accepts the connection and never completes the handshake is given up on
+    socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () =>
+      onError(
+        Object.assign(new Error(`no TLS handshake within ${HANDSHAKE_TIMEOUT_MS} ms`), { code: 'ETIMEDOUT' }),
+      ),
+    );
     socket.once('secureConnect', () => {
+      socket.setTimeout(0);
       socket.off('error', onError);
       if (pin !== undefined) {
         const fp = socket.getPeerCertificate().fingerprint256;
