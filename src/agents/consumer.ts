@@ -18,6 +18,7 @@ import {
 } from './files.js';
 import { ClaimSupersededError, SessionSignals, SignalRouter } from './session-signals.js';
 import { SignalingClient, type IceSession } from './signaling-client.js';
+import { tlsFailureOf, type ServerTrust } from './server-trust.js';
 import { TransferError } from '../protocol/errors.js';
 import { ERROR_CODE_PATTERN } from '../wire/index.js';
 import {
@@ -41,6 +42,8 @@ const ERROR_CODE_RE = new RegExp(ERROR_CODE_PATTERN);
 export interface RequestOptions {
   server: string;
   token: string;
+  /** How an `https://` server's certificate is trusted (`--ca`, `--pin`). */
+  trust?: ServerTrust | undefined;
   /** The request type, e.g. `spectrum`. */
   type: string;
   params: Record<string, unknown>;
@@ -167,7 +170,7 @@ class ConsumerRequest {
 
   constructor(opts: RequestOptions) {
     this.#opts = opts;
-    this.#client = new SignalingClient(opts.server, opts.token);
+    this.#client = new SignalingClient(opts.server, opts.token, { trust: opts.trust });
     this.#router = new SignalRouter(this.#client, 1000);
     this.#emit = opts.onEvent ?? (() => undefined);
     this.#outDir = resolve(opts.outDir);
@@ -319,6 +322,8 @@ class ConsumerRequest {
         onSessionStatus: (id, status) => this.#router.deliverStatus(id, status),
       });
     } catch (err) {
+      // an untrusted certificate or a wrong pin: polling would meet the same refusal
+      if (tlsFailureOf(err) !== undefined) throw err;
       this.#emit({
         event: 'log',
         message: `push channel unavailable, polling instead: ${(err as Error).message}`,

@@ -7,6 +7,8 @@ export { AGENT_ERROR_CODES, AgentError } from './errors.js';
 export type { AgentErrorCode, AgentWait } from './errors.js';
 export { cleanupWebRtc } from './channel/webrtc.js';
 export { SignalingClient } from './signaling-client.js';
+export { parsePin, pinMatches, tokenTravelsInClear, warnIfCleartext } from './server-trust.js';
+export type { ServerTrust } from './server-trust.js';
 export { createChannelFactory, directFailure, parseTransportChoice } from './transport.js';
 export type {
   ChannelFactory,

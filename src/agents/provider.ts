@@ -21,6 +21,7 @@ import {
   type ProviderContext,
 } from './provider-session.js';
 import { SignalRouter } from './session-signals.js';
+import { tlsFailureOf, type ServerTrust } from './server-trust.js';
 import { SignalingClient, type IceSession } from './signaling-client.js';
 import type { ChannelFactory, FallbackReason, TransportChoice } from './transport.js';
 
@@ -29,6 +30,8 @@ export type { ProviderFaults } from './faults.js';
 export interface ProviderOptions {
   server: string;
   token: string;
+  /** How an `https://` server's certificate is trusted (`--ca`, `--pin`). */
+  trust?: ServerTrust | undefined;
   datasets: DatasetRegistry;
   /** Where generated files are cached (under `cache/`). */
   dataDir: string;
@@ -116,7 +119,7 @@ export interface Provider {
 /** Starts a provider and resolves once it is registered and listening for sessions. */
 export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   const emit = opts.log ?? (() => undefined);
-  const client = new SignalingClient(opts.server, opts.token);
+  const client = new SignalingClient(opts.server, opts.token, { trust: opts.trust });
   let lock: DataDirLock | undefined;
   let cache: DatasetCache | undefined;
   try {
@@ -290,6 +293,8 @@ async function listenForSessions(
     });
     push = true;
   } catch (err) {
+    // an untrusted certificate or a wrong pin: polling would meet the same refusal
+    if (tlsFailureOf(err) !== undefined) throw err;
     emit({ event: 'log', message: `push channel unavailable, polling instead: ${(err as Error).message}` });
   }
   const pollSessions = async () => {

@@ -4,6 +4,7 @@
  * both paths see the same data.
  */
 import { Type } from '@sinclair/typebox';
+import { request as httpsRequest } from 'node:https';
 import WebSocket from 'ws';
 import {
   AUTH_ERROR_CODES,
@@ -37,6 +38,7 @@ import {
   type TransferBody,
 } from '../wire/index.js';
 import { AgentError, type AgentErrorCode } from './errors.js';
+import { TrustAgent, tlsFailureOf, type ServerTrust } from './server-trust.js';
 
 /** A session as the server returns it (docs/api.md §2; src/wire/sessions.ts). User ids are strings. */
 export type IceSession = SessionWire;
@@ -122,9 +124,19 @@ export function normaliseServerUrl(url: string): string {
   return u.origin + u.pathname.replace(/\/+$/, '');
 }
 
+/** Options of {@link SignalingClient}. */
+export interface SignalingClientOptions {
+  /** How an `https://` server's certificate is trusted (`--ca`, `--pin`); the system's CAs when absent. */
+  trust?: ServerTrust | undefined;
+}
+
 export class SignalingClient {
   readonly server: string;
   readonly #token: string;
+  /** For an `https://` server: the agent every REST call and WebSocket (push, relay) goes through. */
+  readonly agent: TrustAgent | undefined;
+  /** The same trust, without keep-alive: for WebSockets (ws takes the socket over). */
+  readonly wsAgent: TrustAgent | undefined;
   #ws: WebSocket | undefined;
   #wsUp = false;
   #closed = false;
@@ -136,9 +148,14 @@ export class SignalingClient {
   readonly #authListeners = new Set<(err: AgentError) => void>();
 
   /** @param token a JWT or an API key; '' for the calls that need none (`login`). */
-  constructor(server: string, token: string) {
+  constructor(server: string, token: string, options: SignalingClientOptions = {}) {
     this.server = normaliseServerUrl(server);
     this.#token = token;
+    if (this.server.startsWith('https:')) {
+      const trust = options.trust ?? {};
+      this.agent = new TrustAgent(trust, { keepAlive: true, maxSockets: 8 });
+      this.wsAgent = new TrustAgent(trust);
+    }
   }
 
   /** True while the push WebSocket is open. */
@@ -190,15 +207,29 @@ export class SignalingClient {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(body);
     }
-    let res: Response;
+    let res: { status: number; text: string };
     try {
-      res = await fetch(this.server + path, init);
+      if (this.agent !== undefined) {
+        res = await httpsCall(
+          this.server + path,
+          method,
+          headers,
+          init.body as string | undefined,
+          this.agent,
+        );
+      } else {
+        const r = await fetch(this.server + path, init);
+        res = { status: r.status, text: await r.text() };
+      }
     } catch (err) {
+      const tls = tlsFailureOf(err);
+      if (tls !== undefined)
+        throw new AgentError(tls.code, `${method} ${path}: ${tls.message}`, { cause: tls });
       throw new AgentError('ERR_SERVER_UNREACHABLE', `${method} ${path}: ${describeFetchError(err)}`, {
         cause: err,
       });
     }
-    const text = await res.text();
+    const text = res.text;
     if (!okStatus.includes(res.status)) {
       let code = `HTTP_${res.status}`;
       let message = text.slice(0, 300);
@@ -388,7 +419,10 @@ export class SignalingClient {
   ) {
     if (this.#closed) return;
     const url = this.server.replace(/^http/, 'ws') + '/api/ws';
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.#token}` } });
+    const ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${this.#token}` },
+      ...(this.wsAgent === undefined ? {} : { agent: this.wsAgent }),
+    });
     this.#ws = ws;
     let opened = false;
     ws.on('open', () => {
@@ -403,8 +437,10 @@ export class SignalingClient {
       if (isBinary) return;
       this.#onPush(raw.toString());
     });
-    ws.on('error', () => {
+    let tlsFailure: AgentError | undefined;
+    ws.on('error', (err) => {
       // 'close' follows and handles it
+      tlsFailure ??= tlsFailureOf(err);
     });
     ws.on('close', (code, reason) => {
       const wasUp = this.#wsUp;
@@ -417,10 +453,14 @@ export class SignalingClient {
       if (wasUp) this.#handlers.onConnectionChange?.(false);
       if (!opened && onFirstFail !== undefined) {
         onFirstFail(
-          new AgentError(
-            'ERR_SERVER_UNREACHABLE',
-            `push channel ${url}: closed ${code} ${reason.toString()}`,
-          ),
+          tlsFailure !== undefined
+            ? new AgentError(tlsFailure.code, `push channel ${url}: ${tlsFailure.message}`, {
+                cause: tlsFailure,
+              })
+            : new AgentError(
+                'ERR_SERVER_UNREACHABLE',
+                `push channel ${url}: closed ${code} ${reason.toString()}`,
+              ),
         );
         onFirstFail = undefined;
         onFirstOpen = undefined;
@@ -511,7 +551,47 @@ export class SignalingClient {
     this.#ws?.close(1000);
     this.#ws = undefined;
     this.#wsUp = false;
+    this.agent?.destroy();
   }
+}
+
+/** Largest answer body read from the server. */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
+/** One REST call over node:https through `agent` (fetch cannot take a CA or a pin without undici). */
+function httpsCall(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  agent: TrustAgent,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const h: Record<string, string> = { accept: 'application/json', ...headers };
+    if (body !== undefined) h['content-length'] = String(Buffer.byteLength(body));
+    const req = httpsRequest(
+      url,
+      { method, headers: h, agent, signal: AbortSignal.timeout(15_000) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_ANSWER_BYTES) {
+            req.destroy(new Error(`answer larger than ${MAX_ANSWER_BYTES} bytes`));
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 function describeFetchError(err: unknown): string {

@@ -545,6 +545,7 @@ async function openRelay(link: SessionLink): Promise<OpenedChannel> {
       token: link.token,
       sessionId: link.sessionId,
       timeoutMs: link.relayTimeoutMs,
+      agent: link.client.wsAgent,
     };
     if (link.signal !== undefined) opts.signal = link.signal;
     const channel = await openRelayChannel(opts);
@@ -561,6 +562,8 @@ async function openRelay(link: SessionLink): Promise<OpenedChannel> {
     }
     // A refused token is not a missing peer: no fallback helps, the user has to log in again.
     if (err instanceof AgentError && err.code === 'ERR_AUTH') throw err;
+    // Nor is a server whose certificate fails the check: no retry makes it trusted.
+    if (err instanceof AgentError && (err.code === 'ERR_TLS' || err.code === 'ERR_TLS_PIN')) throw err;
     throw new AgentError('ERR_CONNECT_TIMEOUT', (err as Error).message, { cause: err, waitingFor: 'relay' });
   }
 }

@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { AgentError } from '../agents/errors.js';
+import { warnIfCleartext } from '../agents/server-trust.js';
 import { SignalingClient } from '../agents/signaling-client.js';
 import type { ApiKeyWire } from '../wire/keys.js';
 import {
@@ -12,6 +13,7 @@ import {
   readCredentials,
   removeCredential,
   resolveTarget,
+  resolveTrust,
   serverKey,
   storeCredential,
   type StoredCredential,
@@ -89,6 +91,8 @@ export function parseExpires(text: string): number | undefined {
 
 export interface LoginFlags {
   server?: string;
+  ca?: string;
+  pin?: string;
   username?: string;
   passwordStdin?: boolean;
   name?: string;
@@ -104,6 +108,9 @@ export async function runLogin(flags: LoginFlags, env: NodeJS.ProcessEnv = proce
     const server = serverKey(rawServer);
     const path = credentialsPath(env);
     const before = readCredentials(path).servers[server]; // a damaged or loose file stops us before any call
+    // --ca/--pin (or SDRLINK_CA/SDRLINK_PIN), else what an earlier login stored; kept with the new key
+    const trust = resolveTrust({ ca: flags.ca, pin: flags.pin }, env, before);
+    warnIfCleartext(server);
     let username = flags.username;
     if (username === undefined) {
       if (process.stdin.isTTY !== true)
@@ -125,8 +132,10 @@ export async function runLogin(flags: LoginFlags, env: NodeJS.ProcessEnv = proce
       );
     }
     if (password === '') throw new CredentialError('ERR_NO_CREDENTIAL', 'empty password');
-    const login = await new SignalingClient(server, '').login(username, password);
-    const created = await new SignalingClient(server, login.token).createKey(flags.name ?? defaultKeyName());
+    const login = await new SignalingClient(server, '', { trust }).login(username, password);
+    const created = await new SignalingClient(server, login.token, { trust }).createKey(
+      flags.name ?? defaultKeyName(),
+    );
     const cred: StoredCredential = {
       server,
       username,
@@ -135,11 +144,15 @@ export async function runLogin(flags: LoginFlags, env: NodeJS.ProcessEnv = proce
       key_id: created.id,
       token: created.key,
       created_at: created.created_at,
+      ...(trust?.ca === undefined ? {} : { tls_ca: trust.ca.toString() }),
+      ...(trust?.pin === undefined ? {} : { tls_pin: trust.pin }),
     };
     storeCredential(path, cred);
     // the key this login replaces is of no use any more: revoke it (best effort; it may be gone already)
     if (before !== undefined && before.key_id !== cred.key_id) {
-      await new SignalingClient(server, before.token).revokeKey(before.key_id).catch(() => undefined);
+      await new SignalingClient(server, before.token, { trust })
+        .revokeKey(before.key_id)
+        .catch(() => undefined);
     }
     const role = login.client_type === 1 ? 'provider' : 'consumer';
     if (flags.json === true) {
@@ -171,7 +184,7 @@ export async function runLogin(flags: LoginFlags, env: NodeJS.ProcessEnv = proce
 
 /** `sdrlink logout`: revokes the stored key and forgets it. */
 export async function runLogout(
-  flags: { server?: string },
+  flags: { server?: string; ca?: string; pin?: string },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
   try {
@@ -189,7 +202,8 @@ export async function runLogout(
       );
     let code = 0;
     try {
-      await new SignalingClient(server, cred.token).revokeKey(cred.key_id);
+      const trust = resolveTrust({ ca: flags.ca, pin: flags.pin }, env, cred);
+      await new SignalingClient(server, cred.token, { trust }).revokeKey(cred.key_id);
     } catch (err) {
       // a key the server refuses already (revoked, expired) is as good as revoked
       if (!(err instanceof AgentError && err.code === 'ERR_AUTH')) {
@@ -210,12 +224,14 @@ export async function runLogout(
 interface KeyFlags {
   server?: string;
   token?: string;
+  ca?: string;
+  pin?: string;
   json?: boolean;
 }
 
 function keyClient(flags: KeyFlags, env: NodeJS.ProcessEnv) {
-  const t = resolveTarget({ server: flags.server, token: flags.token }, env);
-  return { client: new SignalingClient(t.server, t.token), target: t };
+  const t = resolveTarget({ server: flags.server, token: flags.token, ca: flags.ca, pin: flags.pin }, env);
+  return { client: new SignalingClient(t.server, t.token, { trust: t.trust }), target: t };
 }
 
 /** `sdrlink user key create`. */

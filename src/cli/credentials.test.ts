@@ -4,17 +4,20 @@
  * token: flag > environment > stored file.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { AgentError } from '../agents/errors.js';
 import {
   CredentialError,
   credentialsPath,
   readCredentials,
   removeCredential,
   resolveTarget,
+  resolveTrust,
   storeCredential,
   type StoredCredential,
 } from './credentials.js';
@@ -120,5 +123,75 @@ describe('stored credentials', () => {
       ['http://h3:3', 'flag-token', 'flag'],
     );
     assert.throws(() => resolveTarget({ server: 'http://h3:3' }, env), code('ERR_NO_CREDENTIAL'));
+  });
+});
+
+describe('resolveTrust: --ca / --pin, then SDRLINK_CA / SDRLINK_PIN, then what login stored', () => {
+  const PIN = Array.from({ length: 32 }, (_, i) => (i + 16).toString(16).toUpperCase()).join(':');
+  let dir: string;
+  let caFile: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sdrlink-trust-'));
+    caFile = join(dir, 'ca.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        join(dir, 'ca.key'),
+        '-out',
+        caFile,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=test-ca',
+      ],
+      { stdio: 'ignore' },
+    );
+    writeFileSync(join(dir, 'not-pem.txt'), 'hello');
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('none given: the system CAs (undefined)', () => {
+    assert.equal(resolveTrust({}, {}), undefined);
+  });
+
+  it('a pin (normalised) wins over any CA; flag over environment over stored', () => {
+    assert.deepEqual(resolveTrust({ pin: PIN.toLowerCase(), ca: caFile }, {}), { pin: PIN });
+    assert.deepEqual(resolveTrust({}, { SDRLINK_PIN: PIN.replace(/:/g, '') }, { tls_ca: 'x' }), { pin: PIN });
+    assert.deepEqual(resolveTrust({}, {}, { tls_pin: PIN }), { pin: PIN });
+    const fromFlag = resolveTrust({ ca: caFile }, { SDRLINK_CA: join(dir, 'nope.pem') }, { tls_pin: PIN });
+    assert.deepEqual(
+      fromFlag,
+      { pin: PIN },
+      'a stored pin still beats a CA flag: the pin is the stronger trust',
+    );
+    assert.match(String(resolveTrust({}, { SDRLINK_CA: caFile })?.ca), /BEGIN CERTIFICATE/);
+    assert.deepEqual(resolveTrust({}, {}, { tls_ca: 'PEM' }), { ca: 'PEM' });
+  });
+
+  it('an unreadable or non-PEM --ca, or a malformed pin, is ERR_CONFIG naming its source', () => {
+    const cases: Array<[() => unknown, RegExp]> = [
+      [() => resolveTrust({ ca: join(dir, 'nope.pem') }, {}), /--ca .*nope\.pem: cannot be read \(ENOENT\)/],
+      [
+        () => resolveTrust({}, { SDRLINK_CA: join(dir, 'not-pem.txt') }),
+        /SDRLINK_CA .*not a PEM certificate/,
+      ],
+      [() => resolveTrust({ pin: 'AB:CD' }, {}), /--pin: not a SHA-256/],
+      [() => resolveTrust({}, { SDRLINK_PIN: 'zz' }), /SDRLINK_PIN: not a SHA-256/],
+    ];
+    for (const [fn, re] of cases)
+      assert.throws(
+        fn,
+        (e: unknown) => e instanceof AgentError && e.code === 'ERR_CONFIG' && re.test(e.message),
+      );
   });
 });

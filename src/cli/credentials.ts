@@ -19,8 +19,11 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { AgentError } from '../agents/errors.js';
+import { parsePin, warnIfCleartext, type ServerTrust } from '../agents/server-trust.js';
 
 /** Codes of {@link CredentialError} (docs/errors.md "CLI credentials"). */
 export const CREDENTIAL_ERROR_CODES = ['ERR_NO_CREDENTIAL', 'ERR_CREDENTIAL_FILE'] as const;
@@ -49,6 +52,10 @@ export interface StoredCredential {
   /** The API key (`sdrk_…`). */
   token: string;
   created_at: string;
+  /** The CA or certificate (PEM) `login --ca` trusted for this server; later verbs trust it too. */
+  tls_ca?: string;
+  /** The certificate fingerprint `login --pin` pinned (`AB:CD:…`); later verbs pin it too. */
+  tls_pin?: string;
 }
 
 /** The file's content. */
@@ -65,6 +72,60 @@ export interface CredentialEnv {
   HOME?: string | undefined;
   SDRLINK_SERVER?: string | undefined;
   SDRLINK_TOKEN?: string | undefined;
+  SDRLINK_CA?: string | undefined;
+  SDRLINK_PIN?: string | undefined;
+}
+
+/** `--ca` / `--pin` as given (absent = not given). */
+export interface TrustFlags {
+  ca?: string | undefined;
+  pin?: string | undefined;
+}
+
+/**
+ * Reads a `--ca` file: PEM with at least one certificate (the server's own, or the CA that signed it).
+ * @throws AgentError ERR_CONFIG naming the file.
+ */
+export function readCaFile(path: string, name = '--ca'): string {
+  let text: string;
+  try {
+    text = readFileSync(resolve(path), 'utf8');
+  } catch (err) {
+    throw new AgentError(
+      'ERR_CONFIG',
+      `${name} ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+  }
+  try {
+    if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no BEGIN CERTIFICATE block');
+    new X509Certificate(text);
+  } catch (err) {
+    throw new AgentError('ERR_CONFIG', `${name} ${path}: not a PEM certificate (${(err as Error).message})`);
+  }
+  return text;
+}
+
+/**
+ * How the server's certificate is trusted: `--ca FILE` > `SDRLINK_CA`, and `--pin` > `SDRLINK_PIN`, each
+ * else what `sdrlink login` stored for that server. With a pin the CA is not used (the pin is the trust).
+ * Undefined: the system's CAs.
+ */
+export function resolveTrust(
+  flags: TrustFlags,
+  env: CredentialEnv,
+  stored?: Pick<StoredCredential, 'tls_ca' | 'tls_pin'>,
+): ServerTrust | undefined {
+  let pin: string | undefined;
+  if (flags.pin !== undefined && flags.pin !== '') pin = parsePin(flags.pin, '--pin');
+  else if (env.SDRLINK_PIN !== undefined && env.SDRLINK_PIN !== '')
+    pin = parsePin(env.SDRLINK_PIN, 'SDRLINK_PIN');
+  else if (stored?.tls_pin !== undefined) pin = parsePin(stored.tls_pin, 'the stored pin');
+  if (pin !== undefined) return { pin };
+  if (flags.ca !== undefined && flags.ca !== '') return { ca: readCaFile(flags.ca, '--ca') };
+  if (env.SDRLINK_CA !== undefined && env.SDRLINK_CA !== '')
+    return { ca: readCaFile(env.SDRLINK_CA, 'SDRLINK_CA') };
+  if (stored?.tls_ca !== undefined) return { ca: stored.tls_ca };
+  return undefined;
 }
 
 /** `http://Host:8080/` → `http://host:8080` (the key the file stores a server under). */
@@ -150,7 +211,9 @@ export function readCredentials(path: string): CredentialsFile {
       typeof c.server === 'string' &&
       typeof c.token === 'string' &&
       typeof c.key_id === 'string' &&
-      typeof c.username === 'string';
+      typeof c.username === 'string' &&
+      (c.tls_ca === undefined || typeof c.tls_ca === 'string') &&
+      (c.tls_pin === undefined || typeof c.tls_pin === 'string');
     if (!ok) throw new CredentialError('ERR_CREDENTIAL_FILE', `${path}: the entry for ${k} is damaged`);
   }
   return { version: 1, default: f.default ?? null, servers: f.servers };
@@ -216,17 +279,32 @@ export interface ResolvedTarget {
   tokenFrom: Source;
   /** The stored credential the token came from, when it did. */
   stored?: StoredCredential;
+  /** How an `https://` server's certificate is trusted ({@link resolveTrust}); undefined: the system's CAs. */
+  trust?: ServerTrust | undefined;
 }
 
 /**
  * The server and token a verb uses: `--server` > `SDRLINK_SERVER` > the stored default; `--token` >
- * `SDRLINK_TOKEN` > the stored credential of that server.
+ * `SDRLINK_TOKEN` > the stored credential of that server; and how its certificate is trusted
+ * ({@link resolveTrust}). Warns once (stderr) when the token would travel in clear ({@link warnIfCleartext}).
  * @throws CredentialError ERR_NO_CREDENTIAL naming what is missing and how to get it;
  *   ERR_CREDENTIAL_FILE when the stored file is needed and unusable.
  */
 export function resolveTarget(
-  flags: { server?: string | undefined; token?: string | undefined },
+  flags: { server?: string | undefined; token?: string | undefined } & TrustFlags,
   env: CredentialEnv = process.env,
+): ResolvedTarget {
+  const t = resolveServerAndToken(flags, env);
+  const trust = resolveTrust(flags, env, t.stored);
+  if (trust !== undefined) t.trust = trust;
+  // one line, once per process, when the token is about to cross a network in clear
+  warnIfCleartext(t.server);
+  return t;
+}
+
+function resolveServerAndToken(
+  flags: { server?: string | undefined; token?: string | undefined },
+  env: CredentialEnv,
 ): ResolvedTarget {
   const path = credentialsPath(env);
   let file: CredentialsFile | undefined;

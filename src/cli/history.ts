@@ -4,6 +4,7 @@ import { exitCodeFor } from './account.js';
 import { resolveTarget } from './credentials.js';
 import type { TransferWire } from '../wire/index.js';
 import { formatBytes, jsonLine } from './format.js';
+import { trustFlags } from './trust-flags.js';
 
 const FILTERS = ['status', 'type', 'provider', 'since', 'until', 'limit'] as const;
 
@@ -15,8 +16,9 @@ export async function runHistory(o: Record<string, unknown>): Promise<number> {
     const target = resolveTarget({
       server: typeof o['server'] === 'string' ? o['server'] : undefined,
       token: typeof o['token'] === 'string' ? o['token'] : undefined,
+      ...trustFlags(o),
     });
-    client = new SignalingClient(target.server, target.token);
+    client = new SignalingClient(target.server, target.token, { trust: target.trust });
     const filter: Partial<Record<(typeof FILTERS)[number], string>> = {};
     for (const k of FILTERS) if (typeof o[k] === 'string') filter[k] = o[k];
     const rows = await client.listTransfers(filter);

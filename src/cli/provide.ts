@@ -21,9 +21,15 @@ export async function runProvide(
   const json = o['json'] === true;
   let target;
   try {
-    target = resolveTarget({ server: str(o['server']), token: str(o['token']) });
+    target = resolveTarget({
+      server: str(o['server']),
+      token: str(o['token']),
+      ca: str(o['ca']),
+      pin: str(o['pin']),
+    });
   } catch (err) {
-    if (!(err instanceof CredentialError)) throw err;
+    if (!(err instanceof CredentialError || (err instanceof AgentError && err.code === 'ERR_CONFIG')))
+      throw err;
     process.stderr.write(`sdrlink provide: ${err.code}: ${err.message}\n`);
     process.exitCode = EXIT_CONFIG;
     return;
@@ -75,6 +81,7 @@ export async function runProvide(
   const opts: ProviderOptions = {
     server: target.server,
     token: target.token,
+    trust: target.trust,
     datasets: registry,
     dataDir: String(o['dataDir']),
     cacheMaxBytes,

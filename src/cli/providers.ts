@@ -3,12 +3,18 @@ import { SignalingClient } from '../agents/signaling-client.js';
 import { exitCodeFor } from './account.js';
 import { resolveTarget } from './credentials.js';
 
-export async function runProviders(o: { server?: string; token?: string; json?: boolean }): Promise<number> {
+export async function runProviders(o: {
+  server?: string;
+  token?: string;
+  json?: boolean;
+  ca?: string;
+  pin?: string;
+}): Promise<number> {
   let client: SignalingClient | undefined;
   try {
     // --server/--token, else SDRLINK_SERVER/SDRLINK_TOKEN, else the stored login (README "Logging in")
-    const target = resolveTarget({ server: o.server, token: o.token });
-    client = new SignalingClient(target.server, target.token);
+    const target = resolveTarget({ server: o.server, token: o.token, ca: o.ca, pin: o.pin });
+    client = new SignalingClient(target.server, target.token, { trust: target.trust });
     const list = await client.listProviders();
     if (o.json === true) {
       process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);

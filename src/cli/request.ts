@@ -15,6 +15,7 @@ import { EXIT_AUTH, EXIT_CONFIG } from './account.js';
 import { CredentialError, resolveTarget } from './credentials.js';
 import { formatBytes, formatRate, jsonLine, parseParams } from './format.js';
 import { createProgress } from './progress.js';
+import { trustFlags } from './trust-flags.js';
 
 export async function runRequest(type: string, o: Record<string, unknown>): Promise<number> {
   const json = o['json'] === true;
@@ -33,10 +34,12 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
     const target = resolveTarget({
       server: typeof o['server'] === 'string' ? o['server'] : undefined,
       token: typeof o['token'] === 'string' ? o['token'] : undefined,
+      ...trustFlags(o),
     });
     const opts: RequestOptions = {
       server: target.server,
       token: target.token,
+      trust: target.trust,
       type,
       params: withFormat(parseParams((o['param'] as string[] | undefined) ?? []), o['format']),
       outDir: String(o['out'] ?? '.'),

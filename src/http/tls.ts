@@ -6,9 +6,12 @@
  * Node can make key pairs but not X.509 certificates, so the `openssl` command line tool makes them (found
  * on every Linux and macOS machine we target; no npm dependency, and no pure-JS RSA key generation, which is
  * slow). The key is EC P-256; the certificate names localhost, 127.0.0.1, ::1 and the listening host.
+ *
+ * Also the operator's own certificate and key (`sdrlink server --tls-cert/--tls-key`), checked at start:
+ * readable, PEM, and the key the certificate's.
  */
 import { execFile } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isIP } from 'node:net';
@@ -136,4 +139,48 @@ async function generate(
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * Reads an operator's certificate (PEM, the chain may follow it) and its private key, and checks them before
+ * the server listens: both readable, both PEM, the key the certificate's, the certificate valid now.
+ * @param fail makes the error reported (the area's `ERR_TLS`), its message naming the file at fault
+ */
+export async function loadCertFiles(
+  certPath: string,
+  keyPath: string,
+  fail: TlsFailure,
+): Promise<TlsMaterial> {
+  const read = async (path: string, what: string) => {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (err) {
+      throw fail(
+        `${what} ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        err,
+      );
+    }
+  };
+  const [cert, key] = await Promise.all([read(certPath, '--tls-cert'), read(keyPath, '--tls-key')]);
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch (err) {
+    throw fail(`--tls-cert ${certPath}: not a PEM certificate (${(err as Error).message})`, err);
+  }
+  let keyObject: KeyObject;
+  try {
+    keyObject = createPrivateKey(key);
+  } catch (err) {
+    throw fail(`--tls-key ${keyPath}: not an unencrypted PEM private key (${(err as Error).message})`, err);
+  }
+  if (!x509.checkPrivateKey(keyObject))
+    throw fail(`--tls-key ${keyPath} is not the private key of --tls-cert ${certPath}`, undefined);
+  const now = Date.now();
+  if (Date.parse(x509.validTo) < now || Date.parse(x509.validFrom) > now)
+    throw fail(
+      `--tls-cert ${certPath}: not valid now (valid from ${x509.validFrom} to ${x509.validTo})`,
+      undefined,
+    );
+  return { cert, key, certPath, keyPath, fingerprint256: x509.fingerprint256, created: false };
 }

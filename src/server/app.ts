@@ -52,12 +52,14 @@ export interface BuildOptions extends Partial<Omit<ServerOptions, 'login' | 'rel
   now?: () => number;
   /** WebSocket keep-alive interval (default 30 s). */
   heartbeatMs?: number;
+  /** Serve HTTPS/WSS with this key and certificate, PEM (main.ts loads them from `tls`). */
+  https?: { key: string; cert: string } | undefined;
 }
 
 /** Fills unspecified options with the defaults. */
 export function resolveOptions(input: BuildOptions): ServerOptions {
   const d = defaultOptions();
-  const { login, relay, storage: _s, logStream: _l, now: _n, heartbeatMs: _h, ...rest } = input;
+  const { login, relay, storage: _s, logStream: _l, now: _n, heartbeatMs: _h, https: _t, ...rest } = input;
   const defined = Object.fromEntries(
     Object.entries(rest).filter(([, v]) => v !== undefined),
   ) as Partial<ServerOptions>;
@@ -123,6 +125,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     // logs domain events carrying session and user ids instead
     log: { level: options.logLevel, stream: input.logStream ?? process.stderr, requests: false },
     bodyLimit: options.bodyLimit,
+    tls: input.https,
     trustProxy: options.trustProxy,
     ajv: {
       customOptions: {

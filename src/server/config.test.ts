@@ -208,4 +208,32 @@ describe('server configuration', () => {
       );
     }
   });
+
+  it('--tls, --tls-cert/--tls-key and their variables; cert and key go together; no self-signed --tls on :memory:', () => {
+    assert.equal(loadConfig({}, {}).tls, undefined);
+    assert.deepEqual(loadConfig({ tls: true }, {}).tls, { kind: 'self-signed' });
+    assert.deepEqual(loadConfig({}, { SDRLINK_TLS: '1' }).tls, { kind: 'self-signed' });
+    assert.equal(loadConfig({}, { SDRLINK_TLS: '0' }).tls, undefined);
+    assert.deepEqual(loadConfig({ tlsCert: 'c.pem', tlsKey: 'k.pem' }, {}).tls, {
+      kind: 'files',
+      certFile: resolve('c.pem'),
+      keyFile: resolve('k.pem'),
+    });
+    assert.deepEqual(loadConfig({}, { SDRLINK_TLS_CERT: '/a/c.pem', SDRLINK_TLS_KEY: '/a/k.pem' }).tls, {
+      kind: 'files',
+      certFile: '/a/c.pem',
+      keyFile: '/a/k.pem',
+    });
+    const refused: Array<[Parameters<typeof loadConfig>[0], NodeJS.ProcessEnv, RegExp]> = [
+      [{ tlsCert: 'c.pem' }, {}, /--tls-cert: given without --tls-key/],
+      [{}, { SDRLINK_TLS_KEY: 'k.pem' }, /SDRLINK_TLS_KEY: given without --tls-cert/],
+      [{}, { SDRLINK_TLS: 'yes please' }, /SDRLINK_TLS: must be 1 or 0/],
+      [{ tls: true, db: ':memory:' }, {}, /--tls: .*:memory:/],
+    ];
+    for (const [flags, env, re] of refused)
+      assert.throws(
+        () => loadConfig(flags, env),
+        (e: unknown) => e instanceof ConfigError && re.test(e.message),
+      );
+  });
 });

@@ -102,7 +102,16 @@ export interface ServerOptions {
    * (or any free port when that one is taken), 0 = any free port, `'off'` = none.
    */
   stunPort: number | 'http' | 'off';
+  /**
+   * HTTPS and WSS on the listening port (docs/security.md "Transport"): `self-signed` = a certificate made at
+   * first start and kept beside the database (`<db>.cert.pem`, `<db>.key.pem`), or the operator's own files.
+   * Absent: plain HTTP.
+   */
+  tls: ServerTlsConfig | undefined;
 }
+
+/** `--tls` (self-signed) or `--tls-cert FILE --tls-key FILE`. */
+export type ServerTlsConfig = { kind: 'self-signed' } | { kind: 'files'; certFile: string; keyFile: string };
 
 export const DEFAULT_REQUEST_TYPES = ['spectrum', 'signal', 'spectrogram', 'battery-report'];
 export const REQUEST_TYPE_PATTERN = /^[a-z][a-z0-9-]{0,63}$/;
@@ -151,6 +160,7 @@ export function defaultOptions(): ServerOptions {
     metricsToken: undefined,
     turn: undefined,
     stunPort: 'http',
+    tls: undefined,
   };
 }
 
@@ -182,12 +192,22 @@ export interface ConfigFlags {
   turnSecret?: string;
   turnTtl?: string;
   stunPort?: string;
+  /** `--tls` (a switch). */
+  tls?: boolean | string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** A configuration value that cannot be used; the message names the flag or variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
   readonly code = 'ERR_CONFIG';
+}
+
+/** HTTPS could not be set up: a certificate or key file unreadable, damaged or mismatched; openssl missing. */
+export class ServerTlsError extends Error {
+  override name = 'ServerTlsError';
+  readonly code = 'ERR_TLS';
 }
 
 type Source = { name: string; value: string };
@@ -353,7 +373,7 @@ export function parseCorsOrigins(text: string, name: string): string[] {
  * SDRLINK_RELAY_WINDOW_BYTES, SDRLINK_RELAY_MAX, SDRLINK_RELAY_MAX_BYTES, SDRLINK_RELAY_USER_MAX_BYTES,
  * SDRLINK_RELAY_JOIN_TIMEOUT_MS, SDRLINK_TRUST_PROXY (1|0), SDRLINK_CORS_ORIGIN (comma list, or *),
  * SDRLINK_METRICS_TOKEN, SDRLINK_TURN_URL (comma list), SDRLINK_TURN_SECRET, SDRLINK_TURN_TTL,
- * SDRLINK_STUN_PORT (a port, or off).
+ * SDRLINK_STUN_PORT (a port, or off), SDRLINK_TLS (1|0), SDRLINK_TLS_CERT, SDRLINK_TLS_KEY.
  *
  * @throws ConfigError naming the flag or variable at fault.
  */
@@ -440,7 +460,34 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   o.turn = loadTurn(flags, env);
   if ((s = pick(flags.stunPort, '--stun-port', env, 'SDRLINK_STUN_PORT')))
     o.stunPort = s.value.trim() === 'off' ? 'off' : int(s, 0, 65535);
+  o.tls = loadTls(flags, env, o.db);
   return o;
+}
+
+/** `--tls`, or `--tls-cert` with `--tls-key` (both or neither); SDRLINK_TLS (1|0), SDRLINK_TLS_CERT, SDRLINK_TLS_KEY. */
+function loadTls(flags: ConfigFlags, env: NodeJS.ProcessEnv, db: string): ServerTlsConfig | undefined {
+  const cert = pick(flags.tlsCert, '--tls-cert', env, 'SDRLINK_TLS_CERT');
+  const key = pick(flags.tlsKey, '--tls-key', env, 'SDRLINK_TLS_KEY');
+  let selfSigned = flags.tls === true || flags.tls === 'true';
+  const sw = flags.tls === undefined ? pick(undefined, '', env, 'SDRLINK_TLS') : undefined;
+  if (sw !== undefined) {
+    const v = sw.value.trim().toLowerCase();
+    if (!['1', '0', 'true', 'false', 'on', 'off'].includes(v))
+      throw new ConfigError(`SDRLINK_TLS: must be 1 or 0, got ${JSON.stringify(sw.value)}`);
+    selfSigned = v === '1' || v === 'true' || v === 'on';
+  }
+  if (cert !== undefined || key !== undefined) {
+    if (cert === undefined)
+      throw new ConfigError(`${(key as Source).name}: given without --tls-cert (SDRLINK_TLS_CERT)`);
+    if (key === undefined) throw new ConfigError(`${cert.name}: given without --tls-key (SDRLINK_TLS_KEY)`);
+    return { kind: 'files', certFile: resolve(cert.value), keyFile: resolve(key.value) };
+  }
+  if (!selfSigned) return undefined;
+  if (db === ':memory:')
+    throw new ConfigError(
+      '--tls: the self-signed certificate is kept beside the database, and --db is :memory:; give a database file, or --tls-cert and --tls-key',
+    );
+  return { kind: 'self-signed' };
 }
 
 /** Default lifetime of a TURN credential. */

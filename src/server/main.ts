@@ -1,13 +1,15 @@
 /**
  * Runs the signaling server: builds it, listens, and announces readiness with ONE JSON line on stdout,
- * `{"event":"listening","url":"http://127.0.0.1:PORT","port":PORT,"db":"/abs/path.sqlite"}` — the line
+ * `{"event":"listening","url":"http://127.0.0.1:PORT","port":PORT,"db":"/abs/path.sqlite"}` (`https://` and a
+ * `"tls"` object under `--tls`) — the line
  * test helpers and other processes wait for (and a human line on stderr).
  */
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
+import { ensureSelfSignedCert, loadCertFiles, type TlsMaterial } from '../http/tls.js';
 import { buildServer, resolveOptions, type BuildOptions } from './app.js';
-import type { ServerOptions } from './config.js';
+import { ServerTlsError, type ServerOptions } from './config.js';
 import { startStunResponder, type StunResponder } from './stun/responder.js';
 
 export interface StartOptions extends BuildOptions {
@@ -25,8 +27,27 @@ export interface RunningServer {
   readonly db: string;
   /** The STUN responder's UDP port (docs/api.md §4); undefined when `--stun-port off`. */
   readonly stunPort: number | undefined;
+  /** Under `--tls` / `--tls-cert`: the certificate served (its SHA-256 fingerprint is what agents pin). */
+  readonly tls: TlsMaterial | undefined;
   /** Stops accepting, closes WebSockets (1001) and relays, waits for requests in flight, closes the database. */
   close(): Promise<void>;
+}
+
+/** Whether the server listens on this machine's loopback only (tokens to it never cross a network). */
+export function isLoopbackListen(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/** The certificate `options.tls` asks for: the operator's files, or the self-signed one beside the database. */
+export function loadServerTls(options: ServerOptions): Promise<TlsMaterial | undefined> {
+  const fail = (message: string, cause: unknown) => new ServerTlsError(message, { cause });
+  const t = options.tls;
+  if (t === undefined) return Promise.resolve(undefined);
+  if (t.kind === 'files') return loadCertFiles(t.certFile, t.keyFile, fail);
+  if (options.db === ':memory:')
+    throw new ServerTlsError('--tls: the certificate is kept beside the database, and --db is :memory:');
+  return ensureSelfSignedCert(options.db, [options.host], fail);
 }
 
 function urlHost(host: string): string {
@@ -38,7 +59,10 @@ function urlHost(host: string): string {
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const { out = process.stdout, err = process.stderr, ...build } = opts;
   const options = resolveOptions(build);
-  const app = await buildServer(build);
+  const tls = await loadServerTls(options);
+  const app = await buildServer(
+    tls === undefined ? build : { ...build, https: { key: tls.key, cert: tls.cert } },
+  );
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (e) {
@@ -54,13 +78,26 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     throw e;
   }
   app.sdrlink.stun.port = stun?.port;
-  const url = `http://${urlHost(options.host)}:${port}`;
+  const url = `${tls === undefined ? 'http' : 'https'}://${urlHost(options.host)}:${port}`;
   const db = app.sdrlink.storage.location;
   const line: Record<string, unknown> = { event: 'listening', url, port, db };
   if (stun !== undefined) line['stun_port'] = stun.port;
-  out.write(JSON.stringify(line) + '\n');
+  if (tls !== undefined)
+    line['tls'] = { fingerprint256: tls.fingerprint256, cert: tls.certPath, created: tls.created };
   const stunText = stun === undefined ? 'no STUN' : `STUN on UDP ${stun.port}`;
   err.write(`sdrlink server listening on ${url} (database ${db}; ${stunText})\n`);
+  if (tls !== undefined) {
+    err.write(
+      `sdrlink server: TLS certificate ${tls.certPath}${tls.created ? ' (generated now)' : ''}, SHA-256 fingerprint ${tls.fingerprint256}\n` +
+        `  agents trust it with --ca ${tls.certPath} or --pin ${tls.fingerprint256}\n`,
+    );
+  } else if (!isLoopbackListen(options.host)) {
+    const warning = `listening on ${options.host || 'all addresses'} without TLS: tokens and passwords travel unencrypted; use --tls (or --tls-cert/--tls-key), or a TLS-terminating proxy`;
+    app.log.warn({ host: options.host }, warning);
+    err.write(`sdrlink server: warning: ${warning}\n`);
+  }
+  // last: whoever waits for this line has the human lines (fingerprint, warnings) already
+  out.write(JSON.stringify(line) + '\n');
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -69,6 +106,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     port,
     db,
     stunPort: stun?.port,
+    tls,
     close: () => (closing ??= Promise.all([app.close(), stun?.close()]).then(() => undefined)),
   };
 }

@@ -16,7 +16,7 @@ import { CREDENTIAL_ERROR_CODES } from '../../src/cli/credentials.js';
 import { DATASET_ERROR_CODES } from '../../src/datasets/types.js';
 import { TRANSFER_ERROR_CODES } from '../../src/protocol/errors.js';
 import { ADMIN_ERROR_CODES } from '../../src/server/admin.js';
-import { ConfigError } from '../../src/server/config.js';
+import { ConfigError, ServerTlsError } from '../../src/server/config.js';
 import { API_ERROR_STATUS } from '../../src/server/errors.js';
 import { SERVICE_ERROR_STATUS } from '../../src/services/shared/errors.js';
 import { STORAGE_ERROR_CODES } from '../../src/storage/types.js';
@@ -33,6 +33,7 @@ export const ERROR_REGISTRY: ReadonlyArray<{ section: string; codes: readonly st
       ...ADMIN_ERROR_CODES,
       ...STORAGE_ERROR_CODES,
       new ConfigError('x').code,
+      new ServerTlsError('x').code,
     ],
   },
   { section: 'Transfer protocol', codes: TRANSFER_ERROR_CODES },

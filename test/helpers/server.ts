@@ -46,6 +46,8 @@ export interface ServerProcess {
   dbPath: string;
   /** The built-in STUN responder's UDP port (`stun_port` of the listening line); undefined when off. */
   stunPort: number | undefined;
+  /** Under `--tls`: the certificate's SHA-256 fingerprint (`tls.fingerprint256` of the listening line). */
+  tlsFingerprint256: string | undefined;
   /** The folder holding the database (removed by `stop()` unless given in the options). */
   dir: string;
   proc: ChildProcess;
@@ -133,7 +135,13 @@ export async function startServerProcess(opts: StartServerOptions = {}): Promise
   const cleanup = async () => {
     if (ownDir) await rm(dir, { recursive: true, force: true });
   };
-  let listening: { url: string; port: number; db: string; stunPort: number | undefined };
+  let listening: {
+    url: string;
+    port: number;
+    db: string;
+    stunPort: number | undefined;
+    fingerprint: string | undefined;
+  };
   try {
     listening = await new Promise((resolve, reject) => {
       let done = false;
@@ -168,6 +176,7 @@ export async function startServerProcess(opts: StartServerOptions = {}): Promise
           port?: unknown;
           db?: unknown;
           stun_port?: unknown;
+          tls?: { fingerprint256?: unknown };
         };
         if (
           m.event === 'listening' &&
@@ -178,7 +187,14 @@ export async function startServerProcess(opts: StartServerOptions = {}): Promise
           done = true;
           clearTimeout(timer);
           const stunPort = typeof m.stun_port === 'number' ? m.stun_port : undefined;
-          resolve({ url: m.url, port: m.port, db: m.db, stunPort });
+          const fp = m.tls?.fingerprint256;
+          resolve({
+            url: m.url,
+            port: m.port,
+            db: m.db,
+            stunPort,
+            fingerprint: typeof fp === 'string' ? fp : undefined,
+          });
         }
       });
     });
@@ -197,6 +213,7 @@ export async function startServerProcess(opts: StartServerOptions = {}): Promise
     port: listening.port,
     dbPath: listening.db,
     stunPort: listening.stunPort,
+    tlsFingerprint256: listening.fingerprint,
     dir,
     proc,
     stderr: () => stderr,

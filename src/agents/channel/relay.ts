@@ -4,11 +4,13 @@
  * The relay's own control messages (`relay-*`, src/wire/relay.ts) are consumed here and never reach the
  * protocol; every other message, text or binary, is the peer's.
  */
+import type { Agent } from 'node:http';
 import WebSocket from 'ws';
 import type { Channel } from '../../protocol/channel.js';
 import { WS_CLOSE, parseCloseReason } from '../../wire/errors.js';
 import { parseRelayControl } from '../../wire/relay.js';
 import { AgentError, type AgentErrorCode } from '../errors.js';
+import { tlsFailureOf } from '../server-trust.js';
 
 export interface RelayOptions {
   server: string;
@@ -19,6 +21,8 @@ export interface RelayOptions {
   signal?: AbortSignal;
   /** The socket's liveness check (default {@link RELAY_PING_MS}, {@link RELAY_DEAD_MS}). */
   liveness?: RelayLiveness;
+  /** For an `https://` server: the agent holding its trust (`--ca`, `--pin`; SignalingClient.wsAgent). */
+  agent?: Agent | undefined;
 }
 
 type Handler = ((ev: unknown) => void) | null;
@@ -313,6 +317,7 @@ export function openRelayChannel(opts: RelayOptions): Promise<Channel> {
       perMessageDeflate: false,
       maxPayload: 1 << 20,
       generateMask: zeroMask,
+      ...(opts.agent === undefined ? {} : { agent: opts.agent }),
     });
     let settled = false;
     const timer = setTimeout(
@@ -341,9 +346,14 @@ export function openRelayChannel(opts: RelayOptions): Promise<Channel> {
       resolve(new RelayChannel(ws, opts.liveness));
     };
     ws.on('message', onMessage);
-    ws.on('error', (err) =>
-      fail(new AgentError('ERR_SERVER_UNREACHABLE', `relay: ${err.message}`, { cause: err })),
-    );
+    ws.on('error', (err) => {
+      const tls = tlsFailureOf(err);
+      fail(
+        tls !== undefined
+          ? new AgentError(tls.code, `relay: ${tls.message}`, { cause: tls })
+          : new AgentError('ERR_SERVER_UNREACHABLE', `relay: ${err.message}`, { cause: err }),
+      );
+    });
     ws.on('close', (code, reason) => fail(new RelayClosedError(code, reason.toString())));
   });
 }

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { caOption, pinOption } from '../trust-flags.js';
 
 /** `sdrlink history`: the caller's transfers and how each ended (`GET /api/transfers`, docs/api.md §3). */
 export function historyCommand(): Command {
@@ -21,6 +22,8 @@ export function historyCommand(): Command {
     .option('--until <time>', 'created before (ISO 8601)')
     .option('--limit <n>', 'at most this many (1–1000)', '50')
     .option('--json', 'print the rows as one JSON array')
+    .addOption(caOption())
+    .addOption(pinOption())
     .action(async (o: Record<string, unknown>) => {
       const { runHistory } = await import('../history.js');
       process.exitCode = await runHistory(o);

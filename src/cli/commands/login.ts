@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { caOption, pinOption, trustFlags } from '../trust-flags.js';
 
 /** `sdrlink login`: store a lasting credential (an API key) for a signaling server. */
 export function loginCommand(): Command {
@@ -9,12 +10,15 @@ export function loginCommand(): Command {
     .option('--password-stdin', 'read the password from the first line of stdin (else asked for, not echoed)')
     .option('--name <name>', 'name of the API key created (default: "sdrlink login on <host>")')
     .option('--json', 'print one JSON object (never the key)')
+    .addOption(caOption())
+    .addOption(pinOption())
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const { runLogin } = await import('../account.js');
       process.exitCode = await runLogin({
         ...(typeof o['server'] === 'string' ? { server: o['server'] } : {}),
         ...(typeof o['username'] === 'string' ? { username: o['username'] } : {}),
         ...(typeof o['name'] === 'string' ? { name: o['name'] } : {}),
+        ...trustFlags(o),
         passwordStdin: o['passwordStdin'] === true,
         json: o['json'] === true,
       });

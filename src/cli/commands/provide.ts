@@ -1,4 +1,5 @@
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../../datasets/limits.js';
+import { caOption, pinOption } from '../trust-flags.js';
 import { Command, Option } from 'commander';
 
 /** `sdrlink provide`: a long-running provider (Type1). */
@@ -55,6 +56,8 @@ export function provideCommand(): Command {
       '10000',
     )
     .option('--json', 'one JSON line per event on stdout')
+    .addOption(caOption())
+    .addOption(pinOption())
     .action(async (o: Record<string, string | boolean | undefined>, cmd: Command) => {
       const { runProvide } = await import('../provide.js');
       // Errors name where the value came from: the flag or the environment.

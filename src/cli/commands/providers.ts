@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { caOption, pinOption } from '../trust-flags.js';
 
 /** `sdrlink providers`: who is online and what each offers (docs/api.md §12). */
 export function providersCommand(): Command {
@@ -10,7 +11,9 @@ export function providersCommand(): Command {
       'a token or API key (consumer or provider) (env SDRLINK_TOKEN; default: the stored login)',
     )
     .option('--json', 'print the full list, catalogs included, as one JSON array')
-    .action(async (o: { server?: string; token?: string; json?: boolean }) => {
+    .addOption(caOption())
+    .addOption(pinOption())
+    .action(async (o: { server?: string; token?: string; json?: boolean; ca?: string; pin?: string }) => {
       const { runProviders } = await import('../providers.js');
       process.exitCode = await runProviders(o);
     });

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { caOption, pinOption } from '../trust-flags.js';
 import { collect } from '../format.js';
 
 /** `sdrlink request`: ask for a dataset and receive it (Type2). */
@@ -56,6 +57,8 @@ export function requestCommand(): Command {
       'with --json: also print session, connected and progress event lines before the result (what the Python package reads)',
     )
     .option('--quiet', 'no progress output')
+    .addOption(caOption())
+    .addOption(pinOption())
     .action(async (type: string, o: Record<string, unknown>) => {
       const { runRequest } = await import('../request.js');
       process.exitCode = await runRequest(type, o);

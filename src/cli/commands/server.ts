@@ -83,11 +83,25 @@ export function serverCommand(): Command {
       '--stun-port <port|off>',
       'UDP port of the built-in STUN responder, 0 = any free port (env SDRLINK_STUN_PORT; default: the HTTP port number)',
     )
+    .option(
+      '--tls',
+      'serve HTTPS and WSS with a self-signed certificate made at first start and kept beside the database (<db>.cert.pem, <db>.key.pem); its SHA-256 fingerprint is printed (env SDRLINK_TLS=1)',
+    )
+    .option('--tls-cert <file>', 'serve HTTPS and WSS with this certificate, PEM (env SDRLINK_TLS_CERT)')
+    .option('--tls-key <file>', "the certificate's private key, PEM, unencrypted (env SDRLINK_TLS_KEY)")
     .action(async (flags: Record<string, string | boolean | undefined>) => {
       const { loadConfig } = await import('../../server/config.js');
       const { startServer } = await import('../../server/main.js');
-      const options = loadConfig(flags);
-      const server = await startServer(options);
+      let server: Awaited<ReturnType<typeof startServer>>;
+      try {
+        server = await startServer(loadConfig(flags));
+      } catch (err) {
+        const e = err as Error & { code?: unknown };
+        if (e.code !== 'ERR_TLS') throw err;
+        process.stderr.write(`sdrlink server: ERR_TLS: ${e.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
       let stopping = false;
       const stop = (signal: NodeJS.Signals) => {
         if (stopping) {

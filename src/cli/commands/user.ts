@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
+import { caOption, pinOption } from '../trust-flags.js';
 
 interface CommonFlags {
   db?: string;
@@ -180,7 +181,9 @@ export function userCommand(): Command {
 function withServer(cmd: Command): Command {
   return cmd
     .option('--server <url>', 'signaling server URL (env SDRLINK_SERVER; default: the stored login)')
-    .option('--token <token>', 'JWT or API key (env SDRLINK_TOKEN; default: the stored login)');
+    .option('--token <token>', 'JWT or API key (env SDRLINK_TOKEN; default: the stored login)')
+    .addOption(caOption())
+    .addOption(pinOption());
 }
 
 /** `sdrlink user key create|list|revoke`: your API keys on a signaling server (docs/api.md §1.1). */
@@ -223,5 +226,13 @@ function keyCommand(): Command {
 
 function keyFlags(o: Record<string, string | boolean | undefined>) {
   const str = (k: string) => (typeof o[k] === 'string' ? { [k]: o[k] } : {});
-  return { ...str('server'), ...str('token'), ...str('name'), ...str('expires'), json: o['json'] === true };
+  return {
+    ...str('server'),
+    ...str('token'),
+    ...str('name'),
+    ...str('expires'),
+    ...str('ca'),
+    ...str('pin'),
+    json: o['json'] === true,
+  };
 }
