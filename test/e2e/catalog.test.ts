@@ -294,7 +294,10 @@ describe('catalogs and routing (real processes)', () => {
       const message = String(r.result['message']);
       assert.match(message, /no provider online can serve this spectrum request/);
       assert.match(message, /alice-prov has no recording "not-here"/);
-      assert.match(message, /on offer: .*alice-prov: spectrum, signal, spectrogram; recordings: two-tones-ci16/);
+      assert.match(
+        message,
+        /on offer: .*alice-prov: spectrum, signal, spectrogram; recordings: two-tones-ci16/,
+      );
       assert.match(message, /bob-prov: spectrum, signal, spectrogram; recordings: rtl-cu8/);
     });
 
