@@ -86,6 +86,13 @@ export interface RequestOptions {
    * size is refused with `ERR_TOO_LARGE` before a byte is written.
    */
   maxSize?: number;
+  /**
+   * How many times a transfer whose provider died midway (ERR_PEER_GONE, ERR_CHANNEL_CLOSED) is asked
+   * again, as a new session that resumes from the verified prefix — with any able provider, the same one
+   * included (default 0 here; `sdrlink request --retries`, default 2). A retry that finds no provider
+   * (ERR_NO_PROVIDER) ends the request with the first failure.
+   */
+  retries?: number;
 }
 
 export interface RequestResult {
@@ -123,8 +130,42 @@ export interface RequestResult {
   already_present?: boolean;
 }
 
-/** Requests a dataset and saves it, verified. Rejects with AgentError / TransferError carrying a `code`. */
+/**
+ * Requests a dataset and saves it, verified. Rejects with AgentError / TransferError carrying a `code`.
+ * A provider that dies midway is retried `opts.retries` times (a `retry` event each), resuming from the
+ * verified prefix.
+ */
 export async function requestFile(opts: RequestOptions): Promise<RequestResult> {
+  const retries = opts.retries ?? 0;
+  let first: unknown;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await requestOnce(opts);
+    } catch (err) {
+      if (first !== undefined && codeOf(err) === 'ERR_NO_PROVIDER') throw first;
+      if (attempt >= retries || opts.signal?.aborted === true || !providerDied(err)) throw err;
+      first ??= err;
+      opts.onEvent?.({
+        event: 'retry',
+        attempt: attempt + 1,
+        of: retries,
+        code: codeOf(err),
+        message: (err as Error).message,
+      });
+    }
+  }
+}
+
+/** The provider's side went away midway (killed, its host gone): asking again may resume elsewhere. */
+function providerDied(err: unknown): boolean {
+  return err instanceof TransferError && (err.code === 'ERR_PEER_GONE' || err.code === 'ERR_CHANNEL_CLOSED');
+}
+
+function codeOf(err: unknown): string | undefined {
+  return (err as { code?: unknown }).code as string | undefined;
+}
+
+async function requestOnce(opts: RequestOptions): Promise<RequestResult> {
   const request = new ConsumerRequest(opts);
   try {
     return await request.run();

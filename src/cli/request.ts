@@ -49,6 +49,7 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
       peerTimeoutMs: positiveInt(o['peerTimeout'] ?? '5000', '--peer-timeout'),
       signal: stop.signal,
       maxSize: maxSize(o['maxSize']),
+      retries: retriesOf(o['retries']),
     };
     const extract = o['extract'] === true;
     if (extract && opts.params['format'] !== 'sigmf')
@@ -72,6 +73,10 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
         else if (e.event === 'preparing') preparing(p, Number(e['bytes']), Number(e['total']));
         else if (e.event === 'queued')
           p.note(`queued: position ${Number(e['position'])} for the provider's device`);
+        else if (e.event === 'retry')
+          p.note(
+            `${String(e['code'])}: ${String(e['message'])}; asking again (${Number(e['attempt'])} of ${Number(e['of'])}), resuming`,
+          );
         else if (e.event === 'claim-released')
           p.note('the provider did not connect in time; the server offers the request to another provider');
         else if (e.event === 'log') p.note(String(e['message']));
@@ -84,7 +89,7 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
       const events = o['events'] === true;
       let sessionId: unknown;
       opts.onEvent = (e) => {
-        if (e.event === 'claim-released') {
+        if (e.event === 'claim-released' || e.event === 'retry') {
           process.stdout.write(jsonLine(e));
           return;
         }
@@ -190,6 +195,17 @@ function withFormat(params: Record<string, unknown>, format: unknown): Record<st
       `--format ${format} contradicts -p format=${JSON.stringify(params['format'])}; give one`,
     );
   return { ...params, format };
+}
+
+/** `--retries`: an integer 0 … 100 (default 2). */
+function retriesOf(v: unknown): number {
+  const n = Number(v ?? '2');
+  if (!Number.isInteger(n) || n < 0 || n > 100 || String(v ?? '2').trim() === '')
+    throw new AgentError(
+      'ERR_CONFIG',
+      `--retries must be an integer from 0 to 100, got ${JSON.stringify(v)}`,
+    );
+  return n;
 }
 
 /** Whole percent of `bytes` in `total` (0 without an estimate), at most 100. */

@@ -103,7 +103,8 @@ describe('a dead peer is noticed within seconds (keepalive, connection state)', 
       type: 'signal',
       params: SIGNAL_64MIB,
       out,
-      args: ['--transport', 'p2p', ...IDLE_NEVER],
+      // --retries 0: the notice itself (the last test has the automatic retry)
+      args: ['--transport', 'p2p', '--retries', '0', ...IDLE_NEVER],
     });
     const noticedAt = Date.now();
     assert.equal(await doomed.exited, 'SIGKILL');
@@ -190,7 +191,7 @@ describe('a dead peer is noticed within seconds (keepalive, connection state)', 
       type: 'signal',
       params: SIGNAL_64MIB,
       out,
-      args: ['--transport', 'relay', ...IDLE_NEVER],
+      args: ['--transport', 'relay', '--retries', '0', ...IDLE_NEVER],
     });
     const noticedAt = Date.now();
     assert.equal(await doomed.exited, 'SIGKILL');
@@ -220,6 +221,40 @@ describe('a dead peer is noticed within seconds (keepalive, connection state)', 
       assert.equal(second.result['transport'], 'relay');
       assert.ok((second.result['resumed_from'] as number) > 0, 'resumed from the prefix');
       assert.equal(await sha256Of(second.result['path'] as string), second.result['sha256']);
+    } finally {
+      await stopProviders();
+    }
+  });
+  test('a provider killed mid-transfer with another online: one request asks again by itself and resumes (--retries)', async () => {
+    const doomed = await provider({ SDRLINK_FAULT_KILL_AFTER: String(24 * 1024 * 1024) });
+    try {
+      const out = await fx.fresh('out');
+      const running = runRequestProcess({
+        url: fx.srv.url,
+        token: fx.consumerToken,
+        type: 'signal',
+        params: SIGNAL_64MIB,
+        out,
+        args: ['--transport', 'p2p', ...IDLE_NEVER],
+      });
+      // The doomed provider holds the session; only then does the healthy one come online.
+      await doomed.waitFor((e) => e['event'] === 'claimed', 60_000);
+      await provider();
+      const r = await running;
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      assert.equal(await doomed.exited, 'SIGKILL');
+      const retries = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((e) => e['event'] === 'retry');
+      assert.equal(retries.length, 1, r.stdout);
+      assert.equal(retries[0]?.['code'], 'ERR_PEER_GONE');
+      assert.ok((r.result['resumed_from'] as number) > 0, 'resumed from the verified prefix');
+      assert.notEqual(r.result['session_id'], claimedBy(doomed), 'a new session');
+      assert.equal(await sha256Of(r.result['path'] as string), r.result['sha256']);
+      const row = await finalRow(claimedBy(doomed));
+      assert.deepEqual([row.status, row.error_code], ['failed', 'ERR_PEER_GONE']);
     } finally {
       await stopProviders();
     }

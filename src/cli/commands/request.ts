@@ -42,6 +42,11 @@ export function requestCommand(): Command {
       'fail (ERR_PEER_GONE, partial kept for a resume) when a provider that keeps alive sends nothing at all for this long',
       '5000',
     )
+    .option(
+      '--retries <n>',
+      'ask again this many times when the provider dies midway (ERR_PEER_GONE, ERR_CHANNEL_CLOSED), resuming from the verified prefix',
+      '2',
+    )
     .option('--connect-timeout <ms>', "time for ICE before the relay (default: the server's relay_after_ms)")
     .option(
       '--max-size <bytes>',
