@@ -40,6 +40,8 @@ export function fuzzParams<T>(defaultRuns: number, weight = 1): fc.Parameters<T>
     ...(PATH === undefined || PATH === '' ? {} : { path: PATH }),
     // long runs shrink on failure like short ones; never stop on a wall clock (results stay reproducible)
     endOnFailure: false,
+    // the failing assertion's own message in the report (node:test prints the message, not the cause)
+    includeErrorInReport: true,
   };
 }
 
