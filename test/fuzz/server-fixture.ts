@@ -105,6 +105,12 @@ export async function startFuzzServer(): Promise<FuzzServer> {
     login: { maxFailures: 1_000_000, maxRegistrations: 1_000_000 },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
+  // every server-side socket, to end those a fuzzed client left half-open when the run is over
+  const sockets = new Set<import('node:net').Socket>();
+  app.server.on('connection', (s: import('node:net').Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   const port = (app.server.address() as AddressInfo).port;
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
 
@@ -224,7 +230,9 @@ export async function startFuzzServer(): Promise<FuzzServer> {
     async close() {
       agent.destroy();
       db.close();
-      await app.close();
+      const closing = app.close();
+      for (const s of sockets) s.destroy();
+      await closing;
       await rm(dir, { recursive: true, force: true });
     },
   };
