@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDefaultDatasets, DatasetError, type Dataset } from './index.js';
-import { listRecordings, parseDatatype, scanRecordings } from './sigmf.js';
+import { interpretMeta, listRecordings, parseDatatype, scanRecordings } from './sigmf.js';
 import { numpySkip, repoPath, runPython } from '../../test/helpers/numpy.js';
 
 const FIXTURES = repoPath('test/fixtures/sigmf');
@@ -488,5 +488,18 @@ emit({'max_diff_db': float(np.abs(d['power_db'] - ref).max()), 'freq_diff': floa
         assert.equal(r.averages, p.averages, label);
       }
     },
+  );
+});
+
+// Found by test/fuzz/datasets.fuzz.test.ts: String() on a parsed `{"toString":0}` threw a TypeError.
+test('a core:num_channels object with a toString key is refused with ERR_SOURCE, not a TypeError', () => {
+  const meta = JSON.stringify({
+    global: { 'core:datatype': 'cf32_le', 'core:sample_rate': 1, 'core:num_channels': { toString: 0 } },
+    captures: [{ 'core:sample_start': 0, 'core:frequency': 1 }],
+  });
+  assert.throws(
+    () => interpretMeta('rec', '/r', meta, () => ({ size: 1024, mtimeMs: 1 })),
+    (err: unknown) =>
+      err instanceof DatasetError && err.code === 'ERR_SOURCE' && /channels/.test(err.message),
   );
 });

@@ -133,7 +133,8 @@ export function interpretMeta(
   const channels = global['core:num_channels'];
   if (channels !== undefined && channels !== 1) {
     throw source(
-      `recording ${name}: ${String(channels)} channels; only single-channel recordings are served`,
+      // JSON.stringify, not String(): a parsed object may hold a `toString` key that String() would call
+      `recording ${name}: ${JSON.stringify(channels).slice(0, 40)} channels; only single-channel recordings are served`,
     );
   }
   if (global['core:metadata_only'] === true) throw source(`recording ${name}: metadata only, no samples`);
