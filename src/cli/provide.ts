@@ -147,7 +147,7 @@ export async function runProvide(
 }
 
 /**
- * The datasets of a provider with `--source`: `signal` and `spectrum` from the receiver (requests naming a
+ * The datasets of a provider with `--source`: `signal`, `spectrum` and `spectrogram` from the receiver (requests naming a
  * `recording` still go to `--recordings`). A SoapySDR device is probed for its ranges at start; one that
  * cannot be opened is logged, and its requests then fail with the device's error.
  */
