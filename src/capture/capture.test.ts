@@ -358,6 +358,53 @@ emit({'peak': float(f[int(spec.argmax())]), 'bin': fs / len(iq)})
         assert.equal(r.meta.global['sdrlink:dropped_samples'], 8192);
         assert.equal(r.meta.annotations[0]?.['core:label'], 'overrun');
         assert.equal(r.meta.annotations[0]?.['core:sample_count'], 0);
+        // spectra: the overrun marks the bins of the segment (spectrum) or the row (spectrogram) it fell in
+        const { spectrum, spectrogram } = live(await createSource('rtlsdr:0'));
+        const span = { frequency_start: 99.8e6, frequency_end: 100.2e6, sample_rate: 1.2e6, fft_size: 256 };
+        await rejectsWith(
+          spectrum.generate(spectrum.validate({ ...span, averages: 64 }), join(dir, 'lost-sp.npz')),
+          'ERR_CAPTURE_OVERRUN',
+          /in sweep segment 1 \(tuned to/,
+        );
+        for (const [ds, params, file] of [
+          [spectrum, { ...span, averages: 64, allow_overrun: true }, 'lost-sp.npz'],
+          [
+            spectrogram,
+            { ...span, duration: 0.1, time_resolution: 0.01, allow_overrun: true },
+            'lost-sg.npz',
+          ],
+        ] as const) {
+          await ds.generate(ds.validate(params), join(dir, file));
+          const m = await runPython<{
+            sha512: string;
+            shape: number[];
+            meta: { global: Record<string, unknown>; annotations: Array<Record<string, unknown>> };
+          }>(
+            `
+d = np.load(sys.argv[1]); p = d['power_db']
+emit({'sha512': hashlib.sha512(p.tobytes()).hexdigest(), 'shape': list(p.shape), 'meta': json.loads(str(d['meta']))})
+`,
+            [join(dir, file)],
+          );
+          assertSigmf(m.meta, m.sha512);
+          assert.equal(m.meta.global['sdrlink:overruns'], 1, file);
+          assert.equal(m.meta.global['sdrlink:dropped_samples'], 8192, file);
+          assert.equal(m.meta.annotations.length, 1, file);
+          const a = m.meta.annotations[0] as Record<string, unknown>;
+          assert.equal(a['core:label'], 'overrun');
+          const bins = m.shape.at(-1) as number;
+          assert.equal(
+            a['core:sample_count'],
+            bins,
+            `${file}: the annotation covers one segment/row of bins`,
+          );
+          if (m.shape.length === 2) {
+            // the row the loss fell in (where the reader was when the tool reported it)
+            const row = a['sdrlink:row'] as number;
+            assert.equal(a['core:sample_start'], row * bins);
+            assert.ok(Number.isInteger(row) && row >= 0 && row < (m.shape[0] as number), `row ${row}`);
+          } else assert.equal(a['core:sample_start'], 0);
+        }
       } finally {
         delete process.env['FAKE_RTLSDR_LOSE'];
       }
