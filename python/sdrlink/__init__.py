@@ -3,7 +3,7 @@
 >>> import sdrlink
 >>> d = sdrlink.request("spectrum", frequency_start=100e6, frequency_end=101e6, sample_rate=1e6,
 ...                     server="http://127.0.0.1:8080", token=CONSUMER_TOKEN, out="downloads")
->>> d["frequencies"], d["power_db"], d.meta["bin_hz"], d.sha256, d.transport
+>>> d["frequencies"], d["power_db"], d.meta["global"]["sdrlink:bin_hz"], d.sha256, d.transport
 
 The package drives the ``sdrlink`` command (``sdrlink request TYPE --json``), which finds a provider,
 receives the file peer to peer and verifies it (CRC-32 per frame, SHA-256 of the whole); this side hashes

@@ -32,7 +32,8 @@ def sha256_file(path: str) -> str:
 class Dataset(Mapping):
     """A received dataset: its arrays by name (``d["iq"]``, ``d["power_db"]``), and what is known of it.
 
-    - ``meta``: the metadata, parsed (the ``meta`` entry of an ``.npz``; the ``.sigmf-meta`` of SigMF);
+    - ``meta``: the metadata, parsed (the ``meta`` entry of an ``.npz``; the ``.sigmf-meta`` of SigMF):
+      SigMF metadata (``global``, ``captures``, ``annotations``); ``global_`` is ``meta["global"]``;
     - ``path``, ``sha256``, ``size``, ``format`` (``"npz"`` or ``"sigmf"``);
     - from the command's JSON result (``None`` for :func:`sdrlink.load`): ``verified``, ``transport``
       (``p2p`` or ``relay``), ``network_path`` (``host-host/udp``, ``ws-relay``, …), ``route``
@@ -75,6 +76,13 @@ class Dataset(Mapping):
 
     def __len__(self) -> int:
         return len(self._arrays)
+
+    @property
+    def global_(self) -> Dict[str, Any]:
+        """``meta["global"]``, the SigMF global object (every sdrlink meta is SigMF metadata; its own keys
+        are ``sdrlink:*``, e.g. ``d.global_["sdrlink:bin_hz"]``); ``{}`` when the meta has none."""
+        g = self.meta.get("global") if isinstance(self.meta, dict) else None
+        return g if isinstance(g, dict) else {}
 
     @property
     def arrays(self) -> Dict[str, np.ndarray]:

@@ -239,14 +239,27 @@ class Loading(unittest.TestCase):
 
     def test_npz_with_meta(self):
         p = os.path.join(self.tmp.name, "spectrum_1.npz")
-        meta = {"sdrlink:type": "spectrum", "bin_hz": 976.5625}
+        meta = {
+            "global": {"core:datatype": "rf32_le", "core:version": "1.2.0", "sdrlink:type": "spectrum", "sdrlink:bin_hz": 976.5625},
+            "captures": [{"core:sample_start": 0, "core:frequency": 100e6}],
+            "annotations": [],
+        }
         digest = write_npz(p, frequencies=np.arange(4, dtype="<f8"), power_db=np.zeros(4, "<f4"), meta=np.array(json.dumps(meta)))
         d = sdrlink.load(p, digest.upper())
         self.assertEqual(sorted(d), ["frequencies", "meta", "power_db"])
         self.assertEqual(d["frequencies"].dtype, np.float64)
         self.assertEqual(d.meta, meta)
+        self.assertEqual(d.global_["sdrlink:bin_hz"], 976.5625)
         self.assertEqual((d.sha256, d.format, d.size), (digest, "npz", os.path.getsize(p)))
         self.assertIsNone(d.transport)
+
+    def test_global_is_empty_without_sigmf_meta(self):
+        p = os.path.join(self.tmp.name, "plain.npz")
+        digest = write_npz(p, a=np.arange(3))
+        self.assertEqual(sdrlink.load(p, digest).global_, {})
+        p2 = os.path.join(self.tmp.name, "flat.npz")
+        digest2 = write_npz(p2, a=np.arange(3), meta=np.array(json.dumps({"bin_hz": 1.0})))
+        self.assertEqual(sdrlink.load(p2, digest2).global_, {})
 
     def test_checksum_mismatch_refuses_before_loading(self):
         p = os.path.join(self.tmp.name, "x.npz")

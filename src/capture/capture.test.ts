@@ -7,11 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { numpySkip, repoPath, runPython } from '../../test/helpers/numpy.js';
+import { checkSigmfMeta } from '../../test/helpers/sigmf-check.js';
+import { extractSigmfArchive } from '../datasets/sigmf-out.js';
 import type { Dataset } from '../datasets/types.js';
 import { CaptureError } from './errors.js';
 import { createLiveDatasets } from './live.js';
@@ -30,14 +32,22 @@ const STANDIN = repoPath('test/fixtures/capture');
 const FAKE_SOAPY = repoPath('test/fixtures/capture/soapy');
 const saved = { ...process.env };
 
-function live(source: CaptureSource, extra: { gain?: number } = {}): { spectrum: Dataset; signal: Dataset } {
-  const [spectrum, signal] = createLiveDatasets({
+function live(
+  source: CaptureSource,
+  extra: { gain?: number; calibrationDb?: number } = {},
+): { spectrum: Dataset; signal: Dataset; spectrogram: Dataset } {
+  const [spectrum, signal, spectrogram] = createLiveDatasets({
     source,
     maxOutputBytes: 1 << 30,
     maxFftPoints: 2 ** 31,
     ...extra,
   });
-  return { spectrum: spectrum as Dataset, signal: signal as Dataset };
+  return { spectrum: spectrum as Dataset, signal: signal as Dataset, spectrogram: spectrogram as Dataset };
+}
+
+/** The SigMF rules (test/helpers/sigmf-check.ts) hold for `meta`, its `core:sha512` being `sha512`. */
+function assertSigmf(meta: unknown, sha512: string): void {
+  assert.deepEqual(checkSigmfMeta(meta, { sha512 }), []);
 }
 
 async function rejectsWith(
@@ -62,8 +72,7 @@ d = np.load(sys.argv[1]); iq = d['iq'].astype(np.complex128); fs = float(d['samp
 spec = np.abs(np.fft.fftshift(np.fft.fft(iq * np.hanning(len(iq)))))
 f = fc + np.fft.fftshift(np.fft.fftfreq(len(iq), 1 / fs))
 emit({'peak': f[int(spec.argmax())], 'bin': fs / len(iq), 'n': len(iq), 'dtype': str(d['iq'].dtype),
-      'fs': fs, 'fc': fc, 'meta': json.loads(str(d['meta'])),
-      'sha_ok': hashlib.sha512(d['iq'].tobytes()).hexdigest() == json.loads(str(d['meta']))['global']['core:sha512']})
+      'fs': fs, 'fc': fc, 'meta': json.loads(str(d['meta'])), 'sha512': hashlib.sha512(d['iq'].tobytes()).hexdigest()})
 `;
 
 const SPECTRUM_PEAKS = `
@@ -73,8 +82,7 @@ for t in json.loads(sys.argv[2]):
     near = np.abs(f - t) < 50e3
     peaks.append({'at': float(f[near][int(p[near].argmax())]), 'db': float(p[near].max())})
 emit({'bins': len(f), 'increasing': bool(np.all(np.diff(f) > 0)), 'first': float(f[0]), 'last': float(f[-1]),
-      'median': float(np.median(p)), 'peaks': peaks, 'meta': m,
-      'sha_ok': hashlib.sha256(p.tobytes()).hexdigest() == m['power_db_sha256']})
+      'median': float(np.median(p)), 'peaks': peaks, 'meta': m, 'sha512': hashlib.sha512(p.tobytes()).hexdigest()})
 `;
 
 describe('live capture (stand-ins with the real tools’ interfaces)', () => {
@@ -108,12 +116,12 @@ describe('live capture (stand-ins with the real tools’ interfaces)', () => {
         dtype: string;
         fs: number;
         fc: number;
-        sha_ok: boolean;
+        sha512: string;
         meta: { global: Record<string, unknown>; captures: Array<Record<string, unknown>> };
       }>(PEAK, [out]);
       assert.equal(r.dtype, 'complex64');
       assert.equal(r.n, 250_000);
-      assert.ok(r.sha_ok);
+      assertSigmf(r.meta, r.sha512);
       // librtlsdr's real rate for 1 MS/s from a 28.8 MHz crystal, as the tool printed it
       assert.equal(r.fs, 1000000.026491);
       assert.equal(r.fc, 433.92e6);
@@ -125,7 +133,13 @@ describe('live capture (stand-ins with the real tools’ interfaces)', () => {
       assert.deepEqual(cap['requested'], { frequency: 433.92e6, sample_rate: 1e6, gain: 20, ppm: 0 });
       assert.equal(cap['overruns'], 0);
       assert.equal(r.meta.global['core:hw'], 'Generic RTL2832U OEM');
+      assert.equal(r.meta.global['core:sample_rate'], 1000000.026491);
+      assert.equal(r.meta.global['sdrlink:tool'], 'rtl_sdr');
+      assert.equal(r.meta.global['sdrlink:overruns'], 0);
       assert.match(String(r.meta.captures[0]?.['core:datetime']), /^\d{4}-\d\d-\d\dT/);
+      assert.equal(r.meta.captures[0]?.['core:frequency'], 433.92e6);
+      assert.equal(r.meta.captures[0]?.['sdrlink:gain_db'], 19.7);
+      assert.equal(r.meta.captures[0]?.['sdrlink:requested_sample_rate'], 1e6);
       assert.equal(signal.isLive?.(p), true);
     },
   );
@@ -154,28 +168,160 @@ describe('live capture (stand-ins with the real tools’ interfaces)', () => {
         first: number;
         last: number;
         median: number;
-        sha_ok: boolean;
+        sha512: string;
         peaks: Array<{ at: number; db: number }>;
-        meta: {
-          captures: Array<Record<string, unknown>>;
-          sweep: { captures: number };
-          bin_hz: number;
-          source: string;
-        };
+        meta: { global: Record<string, unknown>; captures: Array<Record<string, unknown>> };
       }>(SPECTRUM_PEAKS, [out, JSON.stringify(tones)]);
-      assert.ok(r.sha_ok);
+      assertSigmf(r.meta, r.sha512);
       assert.ok(r.increasing);
-      assert.equal(r.meta.source, 'live');
-      assert.ok(r.meta.sweep.captures >= 5, `captures ${r.meta.sweep.captures}`);
-      assert.equal(r.meta.captures.length, r.meta.sweep.captures);
-      for (const c of r.meta.captures) assert.equal(c['frequency'], c['requested_frequency']);
-      assert.ok(Math.abs(r.first - 99.5e6) < r.meta.bin_hz && Math.abs(r.last - 104.5e6) < r.meta.bin_hz);
+      const g = r.meta.global;
+      const binHz = g['sdrlink:bin_hz'] as number;
+      const sweep = g['sdrlink:sweep'] as { captures: number; bins_per_capture: number };
+      assert.equal(g['sdrlink:source'], 'live');
+      assert.equal(g['sdrlink:units'], 'dBFS/Hz');
+      assert.equal(g['core:hw'], 'Generic RTL2832U OEM');
+      assert.ok(sweep.captures >= 5, `captures ${sweep.captures}`);
+      assert.equal(r.meta.captures.length, sweep.captures);
+      r.meta.captures.forEach((c, k) => {
+        // each tuned segment: the tuning the hardware reported, from its first bin on
+        assert.equal(c['core:frequency'], c['sdrlink:requested_frequency']);
+        assert.equal(c['core:sample_start'], k * sweep.bins_per_capture);
+        assert.equal(c['sdrlink:segment'], k);
+        assert.match(String(c['core:datetime']), /Z$/);
+      });
+      assert.ok(Math.abs(r.first - 99.5e6) < binHz && Math.abs(r.last - 104.5e6) < binHz);
       tones.forEach((t, i) => {
         const pk = r.peaks[i] as { at: number; db: number };
-        assert.ok(Math.abs(pk.at - t) <= r.meta.bin_hz, `tone ${t} found at ${pk.at}`);
+        assert.ok(Math.abs(pk.at - t) <= binHz, `tone ${t} found at ${pk.at}`);
         // a tone stands far out of the stand-in's noise floor
         assert.ok(pk.db > r.median + 30, `tone ${t}: ${pk.db} dB over a median of ${r.median}`);
       });
+    },
+  );
+
+  test(
+    'rtl_sdr spectrogram: one tuning, a steady tone in every row, a tone that comes on in the rows after; calibrated like a spectrum',
+    { skip: numpySkip() },
+    async () => {
+      // on bin centers (1.2 MS/s / 256 = 4687.5 Hz): no scalloping in the levels checked
+      const steady = 100e6 + 21 * 4687.5;
+      const coming = 100e6 - 64 * 4687.5;
+      process.env['FAKE_RTLSDR_TONES'] = JSON.stringify([
+        { frequency: steady, amplitude: 0.3 },
+        { frequency: coming, amplitude: 0.3, on: 0.2 },
+      ]);
+      const { spectrogram, spectrum } = live(await createSource('rtlsdr:0'), { calibrationDb: -20 });
+      const span = { frequency_start: 99.6e6, frequency_end: 100.4e6, sample_rate: 1.2e6, fft_size: 256 };
+      const p = spectrogram.validate({ ...span, duration: 0.4, time_resolution: 0.02 });
+      assert.equal(spectrogram.isLive?.(p), true);
+      const out = join(dir, 'sg.npz');
+      await spectrogram.generate(p, out);
+      const r = await runPython<{
+        shape: number[];
+        times: number[];
+        steady: number[];
+        coming: number[];
+        median: number;
+        sha512: string;
+        meta: { global: Record<string, unknown>; captures: Array<Record<string, unknown>> };
+      }>(
+        `
+d = np.load(sys.argv[1]); f = d['frequencies']; t = d['times']; p = d['power_db']; m = json.loads(str(d['meta']))
+col = lambda hz: int(np.abs(f - hz).argmin())
+emit({'shape': list(p.shape), 'times': t.tolist(), 'steady': p[:, col(float(sys.argv[2]))].tolist(),
+      'coming': p[:, col(float(sys.argv[3]))].tolist(), 'median': float(np.median(p)), 'meta': m,
+      'sha512': hashlib.sha512(p.tobytes()).hexdigest()})
+`,
+        [out, String(steady), String(coming)],
+      );
+      assertSigmf(r.meta, r.sha512);
+      const g = r.meta.global;
+      assert.deepEqual(r.shape, g['sdrlink:shape']);
+      assert.equal(r.shape[0], 20);
+      assert.equal(g['sdrlink:type'], 'spectrogram');
+      assert.equal(g['sdrlink:source'], 'live');
+      assert.equal(g['sdrlink:units'], 'dBm/Hz');
+      assert.equal(g['sdrlink:calibration_db'], -20);
+      assert.equal(g['core:hw'], 'Generic RTL2832U OEM');
+      assert.equal(r.meta.captures.length, 1);
+      assert.equal(r.meta.captures[0]?.['core:frequency'], 100e6);
+      // amplitude 0.3: 0.09 of full scale power, spread over the window's ENBW, then the calibration
+      const expected = 10 * Math.log10(0.09 / (g['sdrlink:enbw_hz'] as number)) - 20;
+      r.steady.forEach((db, row) => {
+        assert.ok(
+          Math.abs(db - expected) < 1,
+          `row ${row}: steady tone at ${db} dBm/Hz, expected ${expected}`,
+        );
+      });
+      r.coming.forEach((db, row) => {
+        if (row < 10) assert.ok(db < r.median + 10, `row ${row} (before 0.2 s): ${db} over ${r.median}`);
+        else assert.ok(Math.abs(db - expected) < 1, `row ${row} (after 0.2 s): ${db}, expected ${expected}`);
+      });
+      assert.ok(Math.abs((r.times[10] as number) - 0.21) < 1e-6);
+      // the spectrum of the same band, the same calibration from the request this time: the same level
+      const { spectrum: plain } = live(await createSource('rtlsdr:0'));
+      const sp = join(dir, 'sp-cal.npz');
+      await plain.generate(plain.validate({ ...span, averages: 8, calibration_db: -20 }), sp);
+      const s2 = await runPython<{
+        peaks: Array<{ at: number; db: number }>;
+        sha512: string;
+        meta: { global: Record<string, unknown> };
+      }>(SPECTRUM_PEAKS, [sp, JSON.stringify([steady])]);
+      assertSigmf(s2.meta, s2.sha512);
+      assert.equal(s2.meta.global['sdrlink:units'], 'dBm/Hz');
+      assert.ok(Math.abs((s2.peaks[0]?.db as number) - expected) < 1, `spectrum: ${s2.peaks[0]?.db}`);
+      // one tuning only: a span over the usable band is refused, the limit in the message
+      await rejectsWith(
+        () => spectrogram.validate({ ...span, frequency_end: 100.6e6, duration: 0.1 }),
+        'ERR_PARAMS',
+        /span 1000000 Hz must be at most the usable band 0.8 × sample_rate = 960000 Hz/,
+      );
+      await rejectsWith(
+        () => spectrum.validate({ ...span, format: 'sigmf' }),
+        'ERR_PARAMS',
+        /sigmf is for sample recordings/,
+      );
+    },
+  );
+
+  test(
+    'rtl_sdr signal as a SigMF Archive: extracted, valid SigMF, the data hashed, the tone in place',
+    { skip: numpySkip() },
+    async () => {
+      process.env['FAKE_RTLSDR_TONES'] = JSON.stringify([{ frequency: 433.92e6 + 123_456, amplitude: 0.5 }]);
+      const { signal } = live(await createSource('rtlsdr:0'));
+      const p = signal.validate({ frequency: 433.92e6, sample_rate: 1e6, duration: 0.1, format: 'sigmf' });
+      const name = signal.fileName(p);
+      assert.match(name, /^signal_433920000_1000000_0\.10_live_[0-9a-f]{12}\.sigmf$/);
+      const out = join(dir, name);
+      const { bytes } = await signal.generate(p, out);
+      assert.ok(bytes <= signal.estimateBytes(p), `${bytes} over the estimate ${signal.estimateBytes(p)}`);
+      const ex = join(dir, 'extracted');
+      await mkdir(ex, { recursive: true });
+      const pair = await extractSigmfArchive(out, ex);
+      assert.equal(pair.name, name.replace(/\.sigmf$/, ''));
+      const data = await readFile(pair.dataPath);
+      assert.equal(data.length, 100_000 * 8);
+      const meta = JSON.parse(await readFile(pair.metaPath, 'utf8')) as {
+        global: Record<string, unknown>;
+        captures: Array<Record<string, unknown>>;
+      };
+      assert.deepEqual(checkSigmfMeta(meta, data), []);
+      assert.equal(meta.global['core:datatype'], 'cf32_le');
+      assert.equal(meta.global['core:sample_rate'], 1000000.026491);
+      assert.equal(meta.captures[0]?.['core:frequency'], 433.92e6);
+      assert.equal((meta.global['sdrlink:parameters'] as Record<string, unknown>)['format'], 'sigmf');
+      const r = await runPython<{ peak: number; bin: number }>(
+        `
+iq = np.fromfile(sys.argv[1], dtype='<c8').astype(np.complex128); m = json.load(open(sys.argv[2]))
+fs = m['global']['core:sample_rate']; fc = m['captures'][0]['core:frequency']
+spec = np.abs(np.fft.fftshift(np.fft.fft(iq * np.hanning(len(iq)))))
+f = fc + np.fft.fftshift(np.fft.fftfreq(len(iq), 1 / fs))
+emit({'peak': float(f[int(spec.argmax())]), 'bin': fs / len(iq)})
+`,
+        [pair.dataPath, pair.metaPath],
+      );
+      assert.ok(Math.abs(r.peak - (433.92e6 + 123_456)) <= r.bin, `tone at ${r.peak}`);
     },
   );
 
@@ -198,15 +344,67 @@ describe('live capture (stand-ins with the real tools’ interfaces)', () => {
           out,
         );
         const r = await runPython<{
+          sha512: string;
           meta: {
             global: Record<string, Record<string, unknown>>;
             annotations: Array<Record<string, unknown>>;
           };
         }>(PEAK, [out]);
+        assertSigmf(r.meta, r.sha512);
         const cap = r.meta.global['sdrlink:capture'] as Record<string, unknown>;
         assert.equal(cap['overruns'], 1);
         assert.equal(cap['dropped_samples'], 8192);
+        assert.equal(r.meta.global['sdrlink:overruns'], 1);
+        assert.equal(r.meta.global['sdrlink:dropped_samples'], 8192);
         assert.equal(r.meta.annotations[0]?.['core:label'], 'overrun');
+        assert.equal(r.meta.annotations[0]?.['core:sample_count'], 0);
+        // spectra: the overrun marks the bins of the segment (spectrum) or the row (spectrogram) it fell in
+        const { spectrum, spectrogram } = live(await createSource('rtlsdr:0'));
+        const span = { frequency_start: 99.8e6, frequency_end: 100.2e6, sample_rate: 1.2e6, fft_size: 256 };
+        await rejectsWith(
+          spectrum.generate(spectrum.validate({ ...span, averages: 64 }), join(dir, 'lost-sp.npz')),
+          'ERR_CAPTURE_OVERRUN',
+          /in sweep segment 1 \(tuned to/,
+        );
+        for (const [ds, params, file] of [
+          [spectrum, { ...span, averages: 64, allow_overrun: true }, 'lost-sp.npz'],
+          [
+            spectrogram,
+            { ...span, duration: 0.1, time_resolution: 0.01, allow_overrun: true },
+            'lost-sg.npz',
+          ],
+        ] as const) {
+          await ds.generate(ds.validate(params), join(dir, file));
+          const m = await runPython<{
+            sha512: string;
+            shape: number[];
+            meta: { global: Record<string, unknown>; annotations: Array<Record<string, unknown>> };
+          }>(
+            `
+d = np.load(sys.argv[1]); p = d['power_db']
+emit({'sha512': hashlib.sha512(p.tobytes()).hexdigest(), 'shape': list(p.shape), 'meta': json.loads(str(d['meta']))})
+`,
+            [join(dir, file)],
+          );
+          assertSigmf(m.meta, m.sha512);
+          assert.equal(m.meta.global['sdrlink:overruns'], 1, file);
+          assert.equal(m.meta.global['sdrlink:dropped_samples'], 8192, file);
+          assert.equal(m.meta.annotations.length, 1, file);
+          const a = m.meta.annotations[0] as Record<string, unknown>;
+          assert.equal(a['core:label'], 'overrun');
+          const bins = m.shape.at(-1) as number;
+          assert.equal(
+            a['core:sample_count'],
+            bins,
+            `${file}: the annotation covers one segment/row of bins`,
+          );
+          if (m.shape.length === 2) {
+            // the row the loss fell in (where the reader was when the tool reported it)
+            const row = a['sdrlink:row'] as number;
+            assert.equal(a['core:sample_start'], row * bins);
+            assert.ok(Number.isInteger(row) && row >= 0 && row < (m.shape[0] as number), `row ${row}`);
+          } else assert.equal(a['core:sample_start'], 0);
+        }
       } finally {
         delete process.env['FAKE_RTLSDR_LOSE'];
       }

@@ -1,5 +1,5 @@
 /**
- * `signal` and `spectrum` served from a live receiver (docs/datasets.md "Live capture"). Same request types,
+ * `signal`, `spectrum` and `spectrogram` served from a live receiver (docs/datasets.md "Live capture"). Same request types,
  * same arrays as the synthetic ones, but the samples come from the device: tuned, sampled and gained as
  * asked, converted to complex64, and annotated with what the hardware reported it did. A spectrum wider
  * than the usable band is swept in tuned segments (the plan of the synthetic sweep, `planSweep`), each
@@ -8,7 +8,13 @@
  * One capture uses the device at a time (`DeviceQueue`); a request that waits hears its place in line.
  */
 import { randomUUID, createHash } from 'node:crypto';
-import { iqNpzBytes, writeIqNpz, checkAborted, type IqDescription } from '../datasets/iq-output.js';
+import {
+  iqNpzBytes,
+  writeIqNpz,
+  checkAborted,
+  type IqDescription,
+  type IqProducer,
+} from '../datasets/iq-output.js';
 import { encodeUnicodeArray } from '../datasets/npy-header.js';
 import { npzArchiveBytes, NpzWriter } from '../datasets/npz-writer.js';
 import {
@@ -22,7 +28,25 @@ import {
   type NumberRule,
   type RawParams,
 } from '../datasets/params.js';
-import { GENERATOR, SIGMF_VERSION } from '../datasets/signal.js';
+import {
+  buildSigmfMeta,
+  OUTPUT_FORMATS,
+  readNpzOnlyFormat,
+  sigmfArchiveBytes,
+  writeIqSigmf,
+  type OutputFormat,
+  type SigmfAnnotationInput,
+  type SigmfCaptureInput,
+} from '../datasets/sigmf-out.js';
+import {
+  spectrogramGlobal,
+  spectrogramGrid,
+  writeSpectrogram,
+  DEFAULT_SPECTROGRAM_FFT_SIZE,
+  DEFAULT_ROW_FFTS,
+  type SpectrogramGrid,
+} from '../datasets/spectrogram.js';
+import { CALIBRATION_RULE } from '../datasets/units.js';
 import {
   captureCenter,
   DEFAULT_AVERAGES,
@@ -31,6 +55,8 @@ import {
   MAX_FFT_SIZE,
   MIN_FFT_SIZE,
   planSweep,
+  spectrumGlobal,
+  sweepMeta,
   USABLE_FRACTION,
   type SweepPlan,
 } from '../datasets/spectrum.js';
@@ -42,16 +68,7 @@ import {
   type GenerateResult,
   type ParamDescription,
 } from '../datasets/types.js';
-import {
-  makeWindow,
-  PSD_FLOOR,
-  toDb,
-  WelchEstimator,
-  welchSamples,
-  windowEnbwBins,
-  WINDOWS,
-  type WindowName,
-} from '../datasets/welch.js';
+import { toDb, WelchEstimator, welchSamples, WINDOWS, type WindowName } from '../datasets/welch.js';
 import { CaptureError } from './errors.js';
 import { ProcessCapture, type CaptureReport, type CaptureRequest } from './process-capture.js';
 import { DeviceQueue } from './queue.js';
@@ -70,6 +87,8 @@ export interface LiveOptions {
   ppm?: number;
   /** Requests naming a `recording` go to these datasets (the provider's `--recordings`). */
   files?: DatasetRegistry;
+  /** The provider's calibration (dB added to dBFS to give dBm) for spectra and spectrograms. */
+  calibrationDb?: number;
 }
 
 const MAX_DURATION = 3600;
@@ -80,6 +99,7 @@ const GAIN_RULE: NumberRule = { min: -100, max: 200, unit: 'dB' };
 const DURATION_RULE: NumberRule = { above: 0, cap: MAX_DURATION, unit: 'seconds' };
 const FFT_RULE: NumberRule = { min: MIN_FFT_SIZE, max: MAX_FFT_SIZE, powerOfTwo: true };
 const AVERAGES_RULE: NumberRule = { min: 1, max: MAX_AVERAGES, integer: true };
+const TIME_RESOLUTION_RULE: NumberRule = { above: 0, cap: MAX_DURATION, unit: 'seconds' };
 
 interface LiveCommon {
   source: 'live';
@@ -95,6 +115,7 @@ export interface LiveSignalParams extends LiveCommon {
   sample_rate: number;
   duration: number;
   samples: number;
+  format: OutputFormat;
 }
 
 /** A live `spectrum` request. */
@@ -107,6 +128,12 @@ export interface LiveSpectrumParams extends LiveCommon {
   window: WindowName;
   bins: number;
   plan: SweepPlan;
+  calibration_db: number | null;
+}
+
+/** A live `spectrogram` request: one tuned capture of `rows × rowSamples` samples. */
+export interface LiveSpectrogramParams extends LiveCommon, Omit<SpectrogramGrid, 'datetime'> {
+  duration: number;
 }
 
 type Wrapped<P> = { kind: 'live'; p: P } | { kind: 'file'; dataset: Dataset; p: unknown };
@@ -230,7 +257,7 @@ function captureMeta(
 ): Record<string, unknown> {
   return {
     source: source.spec,
-    tool: source.kind === 'rtlsdr' ? 'rtl_sdr' : source.kind === 'soapy' ? 'SoapySDR' : 'command',
+    tool: toolOf(source),
     device: r.device,
     requested: {
       frequency: requested.frequency,
@@ -251,13 +278,50 @@ function captureMeta(
   };
 }
 
+/** A SigMF capture segment of what the hardware did, from `sampleStart` on (a sample or, for spectra, a bin). */
+function captureSegment(r: CaptureReport, req: CaptureRequest, sampleStart: number): SigmfCaptureInput {
+  return {
+    sampleStart,
+    frequency: r.frequency,
+    datetime: r.datetime,
+    sdrlink: {
+      requested_frequency: req.frequency,
+      sample_rate: r.sample_rate,
+      requested_sample_rate: req.sampleRate,
+      gain_db: r.gain,
+      ppm: r.ppm,
+      device: r.device,
+      samples: r.samples,
+      overruns: r.overruns,
+      dropped_samples: r.dropped_samples,
+    },
+  };
+}
+
+const OVERRUN_COMMENT = 'the device dropped samples here: the samples before and after are not contiguous';
+
+/** Global `sdrlink:` keys of every live output: the source, the tool, the conversion, the overrun total. */
+function liveGlobal(source: CaptureSource, reports: readonly CaptureReport[]): Record<string, unknown> {
+  return {
+    'sdrlink:capture_source': source.spec,
+    'sdrlink:tool': toolOf(source),
+    'sdrlink:conversion': conversionOf(source),
+    'sdrlink:overruns': reports.reduce((n, r) => n + r.overruns, 0),
+    'sdrlink:dropped_samples': reports.reduce((n, r) => n + r.dropped_samples, 0),
+  };
+}
+
+function toolOf(source: CaptureSource): string {
+  return source.kind === 'rtlsdr' ? 'rtl_sdr' : source.kind === 'soapy' ? 'SoapySDR' : 'command';
+}
+
 function shortId(): string {
   return randomUUID().replace(/-/g, '').slice(0, 12);
 }
 
 /* ------------------------------------------------------------------ signal */
 
-const SIGNAL_KEYS = ['frequency', 'sample_rate', 'duration', 'gain', 'allow_overrun'] as const;
+const SIGNAL_KEYS = ['frequency', 'sample_rate', 'duration', 'gain', 'allow_overrun', 'format'] as const;
 
 function validateSignal(p: RawParams, opts: LiveOptions): LiveSignalParams {
   readParams(p, SIGNAL_KEYS);
@@ -279,6 +343,7 @@ function validateSignal(p: RawParams, opts: LiveOptions): LiveSignalParams {
     allow_overrun: readAllowOverrun(p),
     capture_id: shortId(),
     samples,
+    format: optionalEnum(p, 'format', OUTPUT_FORMATS) ?? 'npz',
   };
   const bytes = signalBytes(out);
   if (bytes > opts.maxOutputBytes) {
@@ -290,9 +355,15 @@ function validateSignal(p: RawParams, opts: LiveOptions): LiveSignalParams {
   return out;
 }
 
+/** The estimate: the samples' exact size, room for the metadata the hardware fills in. */
 function signalBytes(p: LiveSignalParams): number {
+  if (p.format === 'sigmf') return sigmfArchiveBytes(p.samples * 8, META_ROOM);
   const desc: IqDescription = { sampleRate: 0, centerFrequency: 0, meta: () => ({}) };
   return iqNpzBytes(p.samples, desc) + META_ROOM;
+}
+
+function signalFileName(p: LiveSignalParams): string {
+  return `signal_${Math.trunc(p.frequency)}_${Math.trunc(p.sample_rate)}_${p.duration.toFixed(2)}_live_${p.capture_id}.${p.format}`;
 }
 
 function signalMetaOf(
@@ -302,29 +373,29 @@ function signalMetaOf(
   r: CaptureReport,
   sha512: string,
 ): Record<string, unknown> {
-  const annotations = r.overrun_at.map((at) => ({
-    'core:sample_start': at,
-    'core:sample_count': 0,
-    'core:label': 'overrun',
-    'core:comment': 'the device dropped samples here: the samples before and after are not contiguous',
+  const annotations: SigmfAnnotationInput[] = r.overrun_at.map((at) => ({
+    sampleStart: at,
+    sampleCount: 0,
+    label: 'overrun',
+    comment: OVERRUN_COMMENT,
   }));
-  return {
-    global: {
-      'core:datatype': 'cf32_le',
-      'core:sample_rate': r.sample_rate,
-      'core:version': SIGMF_VERSION,
-      'core:num_channels': 1,
-      'core:sha512': sha512,
-      'core:recorder': GENERATOR,
-      'core:hw': r.device,
-      'core:description': `live capture from ${r.device}: ${p.duration} s at ${r.sample_rate} S/s tuned to ${r.frequency} Hz, gain ${r.gain}`,
-      'sdrlink:generator': 'signal/live',
-      'sdrlink:parameters': publicSignal(p),
-      'sdrlink:capture': { ...captureMeta(source, r, req), conversion: conversionOf(source) },
-    },
-    captures: [{ 'core:sample_start': 0, 'core:frequency': r.frequency, 'core:datetime': r.datetime }],
+  const meta = buildSigmfMeta({
+    datatype: 'cf32_le',
+    sampleRate: r.sample_rate,
+    sha512,
+    hw: r.device,
+    description: `live capture from ${r.device}: ${p.duration} s at ${r.sample_rate} S/s tuned to ${r.frequency} Hz, gain ${r.gain}`,
+    captures: [captureSegment(r, req, 0)],
     annotations,
-  };
+    sdrlink: {
+      generator: 'signal/live',
+      source: 'live',
+      parameters: publicSignal(p),
+      capture: { ...captureMeta(source, r, req), conversion: conversionOf(source) },
+    },
+  });
+  Object.assign(meta.global, liveGlobal(source, [r]));
+  return meta;
 }
 
 function publicSignal(p: LiveSignalParams): Record<string, unknown> {
@@ -334,6 +405,7 @@ function publicSignal(p: LiveSignalParams): Record<string, unknown> {
     duration: p.duration,
     gain: p.gain,
     allow_overrun: p.allow_overrun,
+    ...(p.format === 'npz' ? {} : { format: p.format }),
   };
 }
 
@@ -351,31 +423,33 @@ async function generateSignal(
     const req = requestOf(opts, p.gain, p.frequency, p.sample_rate, p.samples);
     const cap = new ProcessCapture(source.processSpec(req), req, options.signal);
     let report: CaptureReport | undefined;
-    const desc: IqDescription = {
-      get sampleRate() {
-        return report?.sample_rate ?? p.sample_rate;
+    const meta = (sha512: string) => signalMetaOf(p, source, req, report as CaptureReport, sha512);
+    const producer: IqProducer = {
+      samples: p.samples,
+      async fill(out, start, count) {
+        await cap.read(out, count);
+        if (start + count === p.samples) {
+          report = await cap.finish();
+          overrunCheck(report, p.allow_overrun, 'during the capture');
+        }
       },
-      get centerFrequency() {
-        return report?.frequency ?? p.frequency;
-      },
-      meta: (sha512) => signalMetaOf(p, source, req, report as CaptureReport, sha512),
     };
     try {
-      return await writeIqNpz(
-        path,
-        {
-          samples: p.samples,
-          async fill(out, start, count) {
-            await cap.read(out, count);
-            if (start + count === p.samples) {
-              report = await cap.finish();
-              overrunCheck(report, p.allow_overrun, 'during the capture');
-            }
-          },
+      if (p.format === 'sigmf') {
+        // the archive's entries are dated when the capture starts (the headers precede the samples)
+        const name = signalFileName(p).replace(/\.sigmf$/, '');
+        return await writeIqSigmf(path, producer, { name, mtime: Date.now() / 1000, meta }, options);
+      }
+      const desc: IqDescription = {
+        get sampleRate() {
+          return report?.sample_rate ?? p.sample_rate;
         },
-        desc,
-        options,
-      );
+        get centerFrequency() {
+          return report?.frequency ?? p.frequency;
+        },
+        meta,
+      };
+      return await writeIqNpz(path, producer, desc, options);
     } finally {
       cap.abort();
     }
@@ -395,7 +469,13 @@ const SPECTRUM_KEYS = [
   'window',
   'gain',
   'allow_overrun',
+  'calibration_db',
+  'format',
 ] as const;
+
+function readCalibration(p: RawParams, opts: LiveOptions): number | null {
+  return optionalNumber(p, 'calibration_db', CALIBRATION_RULE) ?? opts.calibrationDb ?? null;
+}
 
 function validateSpectrum(p: RawParams, opts: LiveOptions): LiveSpectrumParams {
   readParams(p, SPECTRUM_KEYS);
@@ -410,6 +490,8 @@ function validateSpectrum(p: RawParams, opts: LiveOptions): LiveSpectrumParams {
   const fftSize = optionalNumber(p, 'fft_size', FFT_RULE) ?? DEFAULT_FFT_SIZE;
   const averages = optionalNumber(p, 'averages', AVERAGES_RULE) ?? DEFAULT_AVERAGES;
   const window = optionalEnum(p, 'window', WINDOWS) ?? 'hann';
+  const calibration = readCalibration(p, opts);
+  readNpzOnlyFormat(p, 'spectrum');
   const plan = planSweep(start, end, rate, fftSize);
   // Every tuned segment must be a frequency the device tunes; the span's edges too.
   checkFrequency(source, 'frequency_start', start);
@@ -437,6 +519,7 @@ function validateSpectrum(p: RawParams, opts: LiveOptions): LiveSpectrumParams {
     capture_id: shortId(),
     bins: plan.bins,
     plan,
+    calibration_db: calibration,
   };
   const points = plan.captures * averages * fftSize;
   if (points > opts.maxFftPoints) {
@@ -476,6 +559,7 @@ function publicSpectrum(p: LiveSpectrumParams): Record<string, unknown> {
     window: p.window,
     gain: p.gain,
     allow_overrun: p.allow_overrun,
+    ...(p.calibration_db === null ? {} : { calibration_db: p.calibration_db }),
   };
 }
 
@@ -492,9 +576,12 @@ async function generateSpectrum(
   const dwell = welchSamples(p.averages, p.fft_size);
   const freqs = new Float64Array(p.bins);
   const power = new Float32Array(p.bins);
-  const segments: Record<string, unknown>[] = [];
+  const reports: CaptureReport[] = [];
+  const captures: SigmfCaptureInput[] = [];
+  const annotations: SigmfAnnotationInput[] = [];
   const block = new Float32Array(2 * Math.min(1 << 16, dwell));
   const estimate = spectrumBytes(p);
+  const cal = p.calibration_db ?? 0;
   const release = await takeDevice(queue, options);
   try {
     for (let k = 0; k < plan.captures; k++) {
@@ -512,56 +599,37 @@ async function generateSpectrum(
         const j = k * plan.keep + i;
         const b = plan.left + i;
         // Welch scaled with the requested rate; the density per Hz follows the real one.
-        power[j] = toDb(((psd[b] as number) * p.sample_rate) / r.sample_rate);
+        power[j] = toDb(((psd[b] as number) * p.sample_rate) / r.sample_rate) + cal;
         freqs[j] = r.frequency + (b - p.fft_size / 2) * binHz;
       }
-      segments.push({
-        segment: k,
-        requested_frequency: center,
-        ...captureMeta(source, r, req),
-        first_bin: k * plan.keep,
-        bins: count,
-      });
+      // a "sample" of the power_db array is a bin: the segment starts at its first bin
+      const seg = captureSegment(r, req, k * plan.keep);
+      seg.sdrlink = { ...seg.sdrlink, segment: k, bins: count, first_frequency: freqs[k * plan.keep] };
+      captures.push(seg);
+      if (r.overruns > 0) {
+        annotations.push({
+          sampleStart: k * plan.keep,
+          sampleCount: count,
+          freqLowerEdge: freqs[k * plan.keep] as number,
+          freqUpperEdge: freqs[k * plan.keep + count - 1] as number,
+          label: 'overrun',
+          comment: `${OVERRUN_COMMENT}; these bins average what was received`,
+          sdrlink: { overruns: r.overruns, dropped_samples: r.dropped_samples },
+        });
+      }
+      reports.push(r);
       options.onProgress?.(Math.floor((estimate * (k + 1)) / (plan.captures + 1)));
     }
   } finally {
     release();
   }
-  const first = segments[0] as { datetime: string; device: string };
-  const window = makeWindow(p.window, p.fft_size);
-  const hash = createHash('sha256').update(new Uint8Array(power.buffer)).digest('hex');
-  const meta = {
-    'sdrlink:type': 'spectrum',
-    generator: GENERATOR,
-    source: 'live',
-    parameters: publicSpectrum(p),
-    datetime: first.datetime,
-    method: 'welch',
-    sample_rate: p.sample_rate,
-    fft_size: p.fft_size,
-    overlap: 0.5,
-    window: p.window,
-    averages: p.averages,
-    bin_hz: p.sample_rate / p.fft_size,
-    enbw_hz: (windowEnbwBins(window) * p.sample_rate) / p.fft_size,
-    units: {
-      frequencies: 'Hz',
-      power_db: 'dB relative to full scale^2 per Hz (10*log10 of the Welch density)',
-    },
-    floor_db: toDb(PSD_FLOOR),
-    bins: p.bins,
-    power_db_sha256: hash,
-    sweep: {
-      captures: plan.captures,
-      first_center_frequency: captureCenter(plan, 0),
-      step_hz: plan.keep * plan.binHz,
-      bins_per_capture: Math.min(plan.keep, plan.bins),
-      usable_fraction: USABLE_FRACTION,
-      samples_per_capture: dwell,
-    },
-    capture: { source: source.spec, device: first.device, conversion: conversionOf(source) },
-    captures: segments,
-  };
+  const sha512 = createHash('sha512').update(new Uint8Array(power.buffer)).digest('hex');
+  const built = buildSigmfMeta({ datatype: 'rf32_le', captures, annotations });
+  const global = spectrumGlobal({ ...p, source: 'live', parameters: publicSpectrum(p) }, sha512);
+  global['core:hw'] = (reports[0] as CaptureReport).device;
+  global['sdrlink:sweep'] = sweepMeta(plan, dwell);
+  Object.assign(global, liveGlobal(source, reports));
+  const meta = { global, captures: built.captures, annotations: built.annotations };
   const w = await NpzWriter.create(path);
   try {
     await w.writeArray('frequencies', { descr: '<f8', shape: [p.bins] }, freqs);
@@ -577,9 +645,187 @@ async function generateSpectrum(
   }
 }
 
+/* ------------------------------------------------------------- spectrogram */
+
+const SPECTROGRAM_KEYS = [
+  'frequency_start',
+  'frequency_end',
+  'sample_rate',
+  'duration',
+  'fft_size',
+  'time_resolution',
+  'window',
+  'gain',
+  'allow_overrun',
+  'calibration_db',
+  'format',
+] as const;
+
+function validateSpectrogram(p: RawParams, opts: LiveOptions): LiveSpectrogramParams {
+  readParams(p, SPECTROGRAM_KEYS);
+  const source = opts.source;
+  const start = requireNumber(p, 'frequency_start', { min: 0, cap: 1e12, unit: 'Hz' });
+  const end = requireNumber(p, 'frequency_end', { min: 0, cap: 1e12, unit: 'Hz' });
+  if (end <= start)
+    paramError('frequency_end', `must be greater than frequency_start (${start}), got ${end}`);
+  const rate =
+    optionalNumber(p, 'sample_rate', { above: 0, cap: 1e11, unit: 'Hz' }) ?? source.defaultSampleRate;
+  checkRate(source, rate);
+  const usable = USABLE_FRACTION * rate;
+  if (end - start > usable) {
+    paramError(
+      'frequency_end',
+      `a live spectrogram is one tuned capture: the span ${end - start} Hz must be at most the usable band ` +
+        `${USABLE_FRACTION} × sample_rate = ${usable} Hz (the edges of the front end roll off); raise sample_rate ` +
+        `(${formatRanges(source.ranges.sampleRate, 'Hz')}) or request a spectrum (swept) for a wider band`,
+    );
+  }
+  checkFrequency(source, 'frequency_start', start);
+  checkFrequency(source, 'frequency_end', end);
+  const center = (start + end) / 2;
+  if (!inRanges(center, source.ranges.frequency))
+    throw rangeError(
+      source,
+      'frequency_start',
+      'tuning range (center of the span)',
+      center,
+      source.ranges.frequency,
+    );
+  const duration = requireNumber(p, 'duration', DURATION_RULE);
+  const window = optionalEnum(p, 'window', WINDOWS) ?? 'hann';
+  const calibration = readCalibration(p, opts);
+  readNpzOnlyFormat(p, 'spectrogram');
+  const g = spectrogramGrid(
+    p,
+    rate,
+    center,
+    start,
+    end,
+    Math.round(duration * rate),
+    `duration ${duration} s`,
+  );
+  const out: LiveSpectrogramParams = {
+    source: 'live',
+    frequency_start: start,
+    frequency_end: end,
+    sample_rate: rate,
+    duration,
+    window,
+    calibration_db: calibration,
+    centerFrequency: center,
+    gain: readGain(p, opts),
+    allow_overrun: readAllowOverrun(p),
+    capture_id: shortId(),
+    ...g,
+  };
+  if (out.fftPoints > opts.maxFftPoints) {
+    throw new DatasetError(
+      'ERR_TOO_LARGE',
+      `spectrogram needs ${out.fftPoints} FFT points (rows × segments per row × fft_size), over this provider's ` +
+        `limit of ${opts.maxFftPoints}; shorten duration or lower fft_size`,
+    );
+  }
+  const bytes = spectrogramBytes(out);
+  if (bytes > opts.maxOutputBytes) {
+    throw new DatasetError(
+      'ERR_TOO_LARGE',
+      `spectrogram of ${out.rows} rows × ${out.bins} bins would be ${bytes} bytes, over this provider's limit ` +
+        `of ${opts.maxOutputBytes} bytes; raise time_resolution, narrow the span or shorten duration`,
+    );
+  }
+  return out;
+}
+
+function spectrogramBytes(p: LiveSpectrogramParams): number {
+  return (
+    npzArchiveBytes([
+      ['frequencies', { descr: '<f8', shape: [p.bins] }],
+      ['times', { descr: '<f8', shape: [p.rows] }],
+      ['power_db', { descr: '<f4', shape: [p.rows, p.bins] }],
+      ['meta', { descr: '<U1', shape: [] }],
+    ]) +
+    4 * META_ROOM
+  );
+}
+
+function publicSpectrogram(p: LiveSpectrogramParams): Record<string, unknown> {
+  return {
+    frequency_start: p.frequency_start,
+    frequency_end: p.frequency_end,
+    sample_rate: p.sample_rate,
+    duration: p.duration,
+    fft_size: p.fft_size,
+    time_resolution: p.time_resolution,
+    window: p.window,
+    gain: p.gain,
+    allow_overrun: p.allow_overrun,
+    calibration_db: p.calibration_db,
+  };
+}
+
+async function generateSpectrogram(
+  p: LiveSpectrogramParams,
+  path: string,
+  opts: LiveOptions,
+  queue: DeviceQueue,
+  options: GenerateOptions,
+): Promise<GenerateResult> {
+  checkAborted(options.signal);
+  const source = opts.source;
+  const total = p.rows * p.rowSamples;
+  const release = await takeDevice(queue, options);
+  try {
+    const req = requestOf(opts, p.gain, p.centerFrequency, p.sample_rate, total);
+    let report: CaptureReport | undefined;
+    const meta = (sha512: string): string => {
+      const r = report as CaptureReport;
+      const global = spectrogramGlobal(p, publicSpectrogram(p), sha512);
+      global['core:hw'] = r.device;
+      Object.assign(global, liveGlobal(source, [r]));
+      // an overrun lands in a row: the annotation covers that row's bins (a "sample" is one value)
+      const rows = [...new Set(r.overrun_at.map((at) => Math.floor(at / p.rowSamples)))].filter(
+        (row) => row < p.rows,
+      );
+      const built = buildSigmfMeta({
+        datatype: 'rf32_le',
+        captures: [captureSegment(r, req, 0)],
+        annotations: rows.map((row) => ({
+          sampleStart: row * p.bins,
+          sampleCount: p.bins,
+          label: 'overrun',
+          comment: `${OVERRUN_COMMENT}; this row averages what was received`,
+          sdrlink: { row },
+        })),
+      });
+      return JSON.stringify({ global, captures: built.captures, annotations: built.annotations });
+    };
+    return await writeSpectrogram(
+      p,
+      path,
+      options,
+      async (consume) => {
+        const r = await captureInto(
+          source,
+          req,
+          options,
+          new Float32Array(2 * Math.min(1 << 16, total)),
+          (b, n) => consume(b, 0, n),
+        );
+        overrunCheck(r, p.allow_overrun, 'during the capture');
+        report = r;
+      },
+      meta,
+    );
+  } finally {
+    release();
+  }
+}
+
 /* -------------------------------------------------------------- datasets */
 
-function describeLive(opts: LiveOptions, type: 'signal' | 'spectrum'): ParamDescription[] {
+type LiveType = 'signal' | 'spectrum' | 'spectrogram';
+
+function describeLive(opts: LiveOptions, type: LiveType): ParamDescription[] {
   const s = opts.source;
   const f = hull(s.ranges.frequency);
   const r = hull(s.ranges.sampleRate);
@@ -616,6 +862,16 @@ function describeLive(opts: LiveOptions, type: 'signal' | 'spectrum'): ParamDesc
     default: false,
     description: 'serve a capture with dropped samples, the gaps marked, instead of refusing it',
   };
+  const calibration = describeNumber('calibration_db', CALIBRATION_RULE, {
+    description:
+      opts.calibrationDb === undefined
+        ? 'dB added to dBFS/Hz to give dBm/Hz (default: none, dBFS/Hz)'
+        : `dB added to dBFS/Hz to give dBm/Hz (default: the provider's ${opts.calibrationDb} dB)`,
+  });
+  const npzOnly = describeString('format', ['npz'], {
+    default: 'npz',
+    description: 'npz only (SigMF is for samples)',
+  });
   const own =
     type === 'signal'
       ? [
@@ -624,17 +880,43 @@ function describeLive(opts: LiveOptions, type: 'signal' | 'spectrum'): ParamDesc
           describeNumber('duration', DURATION_RULE, { required: true }),
           gain,
           overrun,
+          describeString('format', OUTPUT_FORMATS, {
+            default: 'npz',
+            description:
+              'npz (NumPy archive) or sigmf (SigMF Archive: a tar of N/N.sigmf-meta + N/N.sigmf-data)',
+          }),
         ]
-      : [
-          freq('frequency_start', true),
-          freq('frequency_end', true),
-          rate(false),
-          describeNumber('fft_size', FFT_RULE, { default: DEFAULT_FFT_SIZE }),
-          describeNumber('averages', AVERAGES_RULE, { default: DEFAULT_AVERAGES }),
-          describeString('window', WINDOWS, { default: 'hann' }),
-          gain,
-          overrun,
-        ];
+      : type === 'spectrum'
+        ? [
+            freq('frequency_start', true),
+            freq('frequency_end', true),
+            rate(false),
+            describeNumber('fft_size', FFT_RULE, { default: DEFAULT_FFT_SIZE }),
+            describeNumber('averages', AVERAGES_RULE, { default: DEFAULT_AVERAGES }),
+            describeString('window', WINDOWS, { default: 'hann' }),
+            gain,
+            overrun,
+            calibration,
+            npzOnly,
+          ]
+        : [
+            freq('frequency_start', true),
+            {
+              ...freq('frequency_end', true),
+              description: `one tuning: at most ${USABLE_FRACTION} × sample_rate above frequency_start`,
+            },
+            rate(false),
+            describeNumber('duration', DURATION_RULE, { required: true }),
+            describeNumber('fft_size', FFT_RULE, { default: DEFAULT_SPECTROGRAM_FFT_SIZE }),
+            describeNumber('time_resolution', TIME_RESOLUTION_RULE, {
+              description: `seconds per row (at least fft_size/sample_rate); default ${DEFAULT_ROW_FFTS}·fft_size/sample_rate`,
+            }),
+            describeString('window', WINDOWS, { default: 'hann' }),
+            gain,
+            overrun,
+            calibration,
+            npzOnly,
+          ];
   const fromFiles = opts.files?.get(type)?.describe?.().parameters ?? [];
   const names = new Set(own.map((x) => x.name));
   return [
@@ -649,8 +931,8 @@ function describeLive(opts: LiveOptions, type: 'signal' | 'spectrum'): ParamDesc
   ];
 }
 
-function liveDataset<P extends LiveSignalParams | LiveSpectrumParams>(
-  type: 'signal' | 'spectrum',
+function liveDataset<P extends LiveSignalParams | LiveSpectrumParams | LiveSpectrogramParams>(
+  type: LiveType,
   description: string,
   opts: LiveOptions,
   validate: (p: RawParams) => P,
@@ -680,7 +962,7 @@ function liveDataset<P extends LiveSignalParams | LiveSpectrumParams>(
   };
 }
 
-/** The live `signal` and `spectrum` datasets of one source. */
+/** The live `spectrum`, `signal` and `spectrogram` datasets of one source (in that order). */
 export function createLiveDatasets(opts: LiveOptions): Dataset[] {
   const queue = opts.queue ?? new DeviceQueue();
   const dev = opts.source.device;
@@ -700,10 +982,19 @@ export function createLiveDatasets(opts: LiveOptions): Dataset[] {
       `complex64 IQ samples (iq) captured live from ${dev}, with SigMF metadata of what the hardware did`,
       opts,
       (p) => validateSignal(p, opts),
-      (p) =>
-        `signal_${Math.trunc(p.frequency)}_${Math.trunc(p.sample_rate)}_${p.duration.toFixed(2)}_live_${p.capture_id}.npz`,
+      signalFileName,
       signalBytes,
       (p, path, o) => generateSignal(p, path, opts, queue, o),
+    ),
+    liveDataset<LiveSpectrogramParams>(
+      'spectrogram',
+      `power over time × frequency (a waterfall, Welch per row) captured live from ${dev} in one tuning; power_db [time, freq], times (s), frequencies (Hz), meta`,
+      opts,
+      (p) => validateSpectrogram(p, opts),
+      (p) =>
+        `spectrogram_${Math.trunc(p.frequency_start)}_${Math.trunc(p.frequency_end)}_${Math.trunc(p.sample_rate)}_${p.duration.toFixed(2)}_live_${p.capture_id}.npz`,
+      spectrogramBytes,
+      (p, path, o) => generateSpectrogram(p, path, opts, queue, o),
     ),
   ];
 }

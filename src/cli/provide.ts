@@ -59,7 +59,10 @@ export async function runProvide(
     datasetOpts.calibrationDb = cal;
   }
   const files = createDefaultDatasets(datasetOpts);
-  const all = typeof o['source'] === 'string' ? await liveRegistry(o, files, maxOutputBytes) : files;
+  const all =
+    typeof o['source'] === 'string'
+      ? await liveRegistry(o, files, maxOutputBytes, datasetOpts.calibrationDb)
+      : files;
   let registry = all;
   if (typeof o['types'] === 'string') {
     const wanted = o['types']
@@ -144,7 +147,7 @@ export async function runProvide(
 }
 
 /**
- * The datasets of a provider with `--source`: `signal` and `spectrum` from the receiver (requests naming a
+ * The datasets of a provider with `--source`: `signal`, `spectrum` and `spectrogram` from the receiver (requests naming a
  * `recording` still go to `--recordings`). A SoapySDR device is probed for its ranges at start; one that
  * cannot be opened is logged, and its requests then fail with the device's error.
  */
@@ -152,6 +155,7 @@ async function liveRegistry(
   o: Record<string, string | boolean | undefined>,
   files: DatasetRegistry,
   maxOutputBytes: number,
+  calibrationDb: number | undefined,
 ): Promise<DatasetRegistry> {
   const { createSource, createLiveDatasets, probeSoapy, CaptureError } = await import('../capture/index.js');
   const number = (key: string, flag: string): number | undefined => {
@@ -189,6 +193,7 @@ async function liveRegistry(
     files,
     ...(gain !== undefined ? { gain } : {}),
     ...(ppm !== undefined ? { ppm } : {}),
+    ...(calibrationDb !== undefined ? { calibrationDb } : {}),
   });
   const liveTypes = new Set(live.map((d) => d.type));
   const rest = files

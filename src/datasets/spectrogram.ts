@@ -59,7 +59,8 @@ const CHUNK_SAMPLES = 1 << 16;
 /** Output rows buffered per write. */
 const ROWS_BLOCK_VALUES = 1 << 16;
 
-interface CommonParams {
+/** The time × frequency grid and analysis of a spectrogram, whatever its source (live capture too). */
+export interface SpectrogramGrid {
   frequency_start: number;
   frequency_end: number;
   sample_rate: number;
@@ -78,14 +79,14 @@ interface CommonParams {
   fftPoints: number;
 }
 
-export interface SyntheticSpectrogramParams extends CommonParams {
+export interface SyntheticSpectrogramParams extends SpectrogramGrid {
   source: 'synthetic';
   duration: number;
   emitters: number;
   seed: number;
 }
 
-export interface RecordingSpectrogramParams extends CommonParams {
+export interface RecordingSpectrogramParams extends SpectrogramGrid {
   source: 'recording';
   recording: string;
   offset: number;
@@ -198,8 +199,8 @@ function readCalibration(p: RawParams, opts: SpectrogramDatasetOptions): number 
   return optionalNumber(p, 'calibration_db', CALIBRATION_RULE) ?? opts.calibrationDb ?? null;
 }
 
-/** Time grid and bins shared by both sources; checks the limits. */
-function grid(
+/** Time grid and bins shared by every source (reads fft_size, time_resolution). */
+export function spectrogramGrid(
   p: RawParams,
   fs: number,
   center: number,
@@ -208,7 +209,7 @@ function grid(
   samples: number,
   where: string,
 ): Pick<
-  CommonParams,
+  SpectrogramGrid,
   'fft_size' | 'rowSamples' | 'rows' | 'firstBin' | 'bins' | 'time_resolution' | 'fftPoints'
 > {
   const fftSize = optionalNumber(p, 'fft_size', RULES.fft_size) ?? DEFAULT_SPECTROGRAM_FFT_SIZE;
@@ -266,7 +267,7 @@ function validateSynthetic(p: RawParams, opts: SpectrogramDatasetOptions): Synth
   const calibration = readCalibration(p, opts);
   readNpzOnlyFormat(p, 'spectrogram');
   const center = (start + end) / 2;
-  const g = grid(p, fs, center, start, end, Math.round(duration * fs), `duration ${duration} s`);
+  const g = spectrogramGrid(p, fs, center, start, end, Math.round(duration * fs), `duration ${duration} s`);
   const out: SyntheticSpectrogramParams = {
     source: 'synthetic',
     frequency_start: start,
@@ -338,7 +339,7 @@ function validateRecording(p: RawParams, opts: SpectrogramDatasetOptions): Recor
           ).toISOString()
         : DEFAULT_DATETIME;
   }
-  const g = grid(p, fs, fc, start, end, inputSamples, `the slice of recording ${name}`);
+  const g = spectrogramGrid(p, fs, fc, start, end, inputSamples, `the slice of recording ${name}`);
   const out: RecordingSpectrogramParams = {
     source: 'recording',
     recording: name,
@@ -404,11 +405,18 @@ function sceneEmitters(p: SyntheticSpectrogramParams): Emitter[] {
   );
 }
 
-/** The spectrogram's `meta`: SigMF metadata of `power_db` (see docs/datasets.md, "spectrogram"). */
-export function spectrogramMeta(p: SpectrogramParams, sha512: string): Record<string, unknown> {
+/**
+ * The `global` object of a spectrogram's SigMF metadata (`power_db` as `rf32_le`, row-major), with the
+ * `sdrlink` extension declared; the caller adds its source's keys, captures, annotations.
+ */
+export function spectrogramGlobal(
+  p: Omit<SpectrogramGrid, 'datetime'> & { source: string },
+  parameters: Record<string, unknown>,
+  sha512: string,
+): Record<string, unknown> {
   const binHz = p.sample_rate / p.fft_size;
   const units = unitsOf(p.calibration_db);
-  const global: Record<string, unknown> = {
+  return {
     'core:datatype': 'rf32_le',
     'core:version': SIGMF_VERSION,
     'core:num_channels': 1,
@@ -418,7 +426,7 @@ export function spectrogramMeta(p: SpectrogramParams, sha512: string): Record<st
     'core:extensions': sdrlinkExtensions(),
     'sdrlink:type': 'spectrogram',
     'sdrlink:source': p.source,
-    'sdrlink:parameters': publicParams(p),
+    'sdrlink:parameters': parameters,
     'sdrlink:shape': [p.rows, p.bins],
     'sdrlink:axes': ['time', 'frequency'],
     'sdrlink:units': units,
@@ -436,6 +444,11 @@ export function spectrogramMeta(p: SpectrogramParams, sha512: string): Record<st
     'sdrlink:enbw_hz': windowEnbwBins(makeWindow(p.window, p.fft_size)) * binHz,
     'sdrlink:floor_db': toDb(PSD_FLOOR) + (p.calibration_db ?? 0),
   };
+}
+
+/** The spectrogram's `meta`: SigMF metadata of `power_db` (see docs/datasets.md, "spectrogram"). */
+export function spectrogramMeta(p: SpectrogramParams, sha512: string): Record<string, unknown> {
+  const global = spectrogramGlobal(p, publicParams(p), sha512);
   const annotations: Record<string, unknown>[] = [];
   if (p.source === 'synthetic') {
     const emitters = sceneEmitters(p);
@@ -489,11 +502,16 @@ export function spectrogramNpzBytes(p: SpectrogramParams): number {
   ]);
 }
 
-async function writeSpectrogram(
-  p: SpectrogramParams,
+/**
+ * Writes a spectrogram `.npz` (frequencies, times, power_db, meta) from the IQ `iq` feeds to `consume`;
+ * `meta` builds the metadata JSON text from the SHA-512 of `power_db` once the rows are written.
+ */
+export async function writeSpectrogram(
+  p: Omit<SpectrogramGrid, 'datetime'>,
   path: string,
   options: GenerateOptions,
-  iq: (fill: (out: Float32Array, n0: number, count: number) => Promise<void>) => Promise<void>,
+  iq: (consume: (out: Float32Array, n0: number, count: number) => Promise<void>) => Promise<void>,
+  meta: (sha512: string) => string,
 ): Promise<GenerateResult> {
   checkAborted(options.signal);
   const w = await NpzWriter.create(path);
@@ -534,8 +552,8 @@ async function writeSpectrogram(
     });
     await flush();
     await power.end();
-    const meta = encodeUnicodeArray([metaText(p, hash.digest('hex'))]);
-    await w.writeArray('meta', { descr: meta.descr, shape: [] }, meta.data);
+    const m = encodeUnicodeArray([meta(hash.digest('hex'))]);
+    await w.writeArray('meta', { descr: m.descr, shape: [] }, m.data);
     const { bytes } = await w.close();
     options.onProgress?.(bytes);
     return { bytes };
@@ -601,14 +619,23 @@ export function createSpectrogramDataset(opts: SpectrogramDatasetOptions): Datas
           0,
           emitterKeys(p.seed, emitters.length),
         );
-        return writeSpectrogram(p, path, options, (consume) =>
-          chunked(total, (buf, n0, count) => scene.fill(buf, count, n0), consume),
+        return writeSpectrogram(
+          p,
+          path,
+          options,
+          (consume) => chunked(total, (buf, n0, count) => scene.fill(buf, count, n0), consume),
+          (sha) => metaText(p, sha),
         );
       }
       const reader = await RecordingReader.open(p.info);
       try {
-        return await writeSpectrogram(p, path, options, (consume) =>
-          chunked(total, (buf, n0, count) => reader.read(buf, p.startSample + n0, count), consume),
+        return await writeSpectrogram(
+          p,
+          path,
+          options,
+          (consume) =>
+            chunked(total, (buf, n0, count) => reader.read(buf, p.startSample + n0, count), consume),
+          (sha) => metaText(p, sha),
         );
       } finally {
         await reader.close();

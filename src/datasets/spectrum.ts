@@ -397,15 +397,41 @@ function publicParams(p: SpectrumParams): Record<string, unknown> {
   return { recording: p.recording, ...common, offset: p.offset, duration: p.duration };
 }
 
+/** The `sdrlink:sweep` object of a swept spectrum's meta. */
+export function sweepMeta(plan: SweepPlan, samplesPerCapture: number): Record<string, unknown> {
+  return {
+    captures: plan.captures,
+    first_center_frequency: captureCenter(plan, 0),
+    step_hz: plan.keep * plan.binHz,
+    bins_per_capture: Math.min(plan.keep, plan.bins),
+    usable_fraction: USABLE_FRACTION,
+    samples_per_capture: samplesPerCapture,
+  };
+}
+
+/** What the `global` of a spectrum's meta says; shared by every source (live capture included). */
+export interface SpectrumGlobalInput {
+  source: string;
+  parameters: Record<string, unknown>;
+  frequency_start: number;
+  frequency_end: number;
+  sample_rate: number;
+  fft_size: number;
+  averages: number;
+  window: WindowName;
+  calibration_db: number | null;
+  bins: number;
+}
+
 /**
- * The spectrum's `meta`: SigMF metadata of the `power_db` array (`rf32_le`, one value per bin: a "sample"
- * is a bin), with the `sdrlink` extension declared (see docs/datasets.md, "spectrum").
+ * The `global` object of a spectrum's SigMF metadata (the `power_db` array as `rf32_le`, a "sample" per
+ * bin), with the `sdrlink` extension declared; the caller adds its source's keys, captures, annotations.
  */
-export function spectrumMeta(p: SpectrumParams, powerSha512: string): Record<string, unknown> {
+export function spectrumGlobal(p: SpectrumGlobalInput, powerSha512: string): Record<string, unknown> {
   const window = makeWindow(p.window, p.fft_size);
   const binHz = p.sample_rate / p.fft_size;
   const units = unitsOf(p.calibration_db);
-  const global: Record<string, unknown> = {
+  return {
     'core:datatype': 'rf32_le',
     'core:version': SIGMF_VERSION,
     'core:num_channels': 1,
@@ -415,7 +441,7 @@ export function spectrumMeta(p: SpectrumParams, powerSha512: string): Record<str
     'core:extensions': sdrlinkExtensions(),
     'sdrlink:type': 'spectrum',
     'sdrlink:source': p.source,
-    'sdrlink:parameters': publicParams(p),
+    'sdrlink:parameters': p.parameters,
     'sdrlink:shape': [p.bins],
     'sdrlink:axes': ['frequency'],
     'sdrlink:units': units,
@@ -431,19 +457,20 @@ export function spectrumMeta(p: SpectrumParams, powerSha512: string): Record<str
     'sdrlink:floor_db': toDb(PSD_FLOOR) + (p.calibration_db ?? 0),
     'sdrlink:bins': p.bins,
   };
+}
+
+/**
+ * The spectrum's `meta`: SigMF metadata of the `power_db` array (`rf32_le`, one value per bin: a "sample"
+ * is a bin), with the `sdrlink` extension declared (see docs/datasets.md, "spectrum").
+ */
+export function spectrumMeta(p: SpectrumParams, powerSha512: string): Record<string, unknown> {
+  const global = spectrumGlobal({ ...p, parameters: publicParams(p) }, powerSha512);
   const captures: Record<string, unknown>[] = [];
   const annotations: Record<string, unknown>[] = [];
   if (p.source === 'synthetic') {
     const plan = p.plan;
     const dwell = welchSamples(p.averages, p.fft_size);
-    global['sdrlink:sweep'] = {
-      captures: plan.captures,
-      first_center_frequency: captureCenter(plan, 0),
-      step_hz: plan.keep * plan.binHz,
-      bins_per_capture: Math.min(plan.keep, plan.bins),
-      usable_fraction: USABLE_FRACTION,
-      samples_per_capture: dwell,
-    };
+    global['sdrlink:sweep'] = sweepMeta(plan, dwell);
     const emitters = sceneEmitters(p);
     global['sdrlink:scene'] = { noise_density_db: NOISE_DENSITY_DB, emitters };
     const t0 = Date.parse(p.datetime);

@@ -3,7 +3,8 @@
  * `--source soapy:driver=fake`), `sdrlink request`. No receiver can be attached here, so the provider runs
  * the stand-ins with the real tools' interfaces: `test/fixtures/capture/rtl_sdr` first on its PATH (paced at
  * the sample rate like a dongle) and a `SoapySDR` module first on its PYTHONPATH. NumPy checks that the
- * tones land where they were placed, in `signal` and in a swept `spectrum`.
+ * tones land where they were placed, in `signal` (npz and SigMF Archive), in a swept `spectrum` and in
+ * every row of a `spectrogram`; every meta passes the SigMF rules (test/helpers/sigmf-check.ts).
  */
 import assert from 'node:assert/strict';
 import { readdir, rm, writeFile } from 'node:fs/promises';
@@ -18,6 +19,7 @@ import {
 } from '../helpers/agents.js';
 import { numpySkip, repoPath, runPython } from '../helpers/numpy.js';
 import { api, runCli } from '../helpers/server.js';
+import { checkSigmfMeta } from '../helpers/sigmf-check.js';
 
 const STANDIN = repoPath('test/fixtures/capture');
 const TONE = 433.92e6 + 150_000;
@@ -27,7 +29,8 @@ d = np.load(sys.argv[1]); iq = d['iq'].astype(np.complex128); fs = float(d['samp
 spec = np.abs(np.fft.fft(iq * np.hanning(len(iq))))
 f = fc + np.fft.fftfreq(len(iq), 1 / fs)
 m = json.loads(str(d['meta']))
-emit({'peak': f[int(spec.argmax())], 'bin': fs / len(iq), 'n': len(iq), 'cap': m['global']['sdrlink:capture']})
+emit({'peak': f[int(spec.argmax())], 'bin': fs / len(iq), 'n': len(iq), 'cap': m['global']['sdrlink:capture'],
+      'meta': m, 'sha512': hashlib.sha512(d['iq'].tobytes()).hexdigest()})
 `;
 
 describe(
@@ -54,7 +57,7 @@ describe(
         url: fx.srv.url,
         token: fx.providerToken,
         dataDir: (rtlData = await fx.fresh('rtl-data')),
-        args: ['--source', 'rtlsdr:0', '--gain', '30'],
+        args: ['--source', 'rtlsdr:0', '--gain', '30', '--calibration-db', '-20'],
         env: {
           PATH: `${STANDIN}${delimiter}${process.env['PATH'] ?? ''}`,
           FAKE_RTLSDR_TONES: JSON.stringify([
@@ -118,6 +121,13 @@ describe(
       assert.match(String(param(rtlId, 'signal', 'sample_rate')?.['description']), /\(900000 … 3200000\]/);
       assert.equal(param(rtlId, 'spectrum', 'gain')?.['maximum'], 49.6);
       assert.equal(param(soapyId, 'signal', 'frequency')?.['maximum'], 6e9);
+      assert.equal(param(rtlId, 'spectrogram', 'frequency_start')?.['maximum'], 1766e6);
+      assert.equal(param(rtlId, 'spectrogram', 'duration')?.['required'], true);
+      assert.match(
+        String(param(rtlId, 'spectrogram', 'calibration_db')?.['description']),
+        /provider's -20 dB/,
+      );
+      assert.deepEqual(param(rtlId, 'signal', 'format')?.['enum'], ['npz', 'sigmf']);
     });
 
     test('signal from rtl_sdr: the tone lands at its frequency after conversion; the hardware’s settings in meta', async () => {
@@ -128,10 +138,16 @@ describe(
         'sig',
       );
       assert.equal(r.code, 0, JSON.stringify(r.result) + r.stderr);
-      const py = await runPython<{ peak: number; bin: number; n: number; cap: Record<string, unknown> }>(
-        PEAK,
-        [String(r.result['path'])],
-      );
+      const py = await runPython<{
+        peak: number;
+        bin: number;
+        n: number;
+        cap: Record<string, unknown>;
+        meta: { global: Record<string, unknown> };
+        sha512: string;
+      }>(PEAK, [String(r.result['path'])]);
+      assert.deepEqual(checkSigmfMeta(py.meta, { sha512: py.sha512 }), []);
+      assert.equal(py.meta.global['core:sample_rate'], 1000000.026491);
       assert.equal(py.n, 200_000);
       assert.ok(Math.abs(py.peak - TONE) <= py.bin, `tone at ${py.peak}`);
       assert.equal(py.cap['sample_rate'], 1000000.026491);
@@ -147,19 +163,101 @@ describe(
         'spec',
       );
       assert.equal(r.code, 0, JSON.stringify(r.result) + r.stderr);
-      const py = await runPython<{ peaks: number[]; captures: number; bin: number }>(
+      const py = await runPython<{
+        peaks: number[];
+        captures: number;
+        bin: number;
+        meta: { global: Record<string, unknown> };
+        sha512: string;
+      }>(
         `
 d = np.load(sys.argv[1]); f = d['frequencies']; p = d['power_db']; m = json.loads(str(d['meta']))
 def peak(t):
     near = np.abs(f - t) < 100e3
     return float(f[near][int(p[near].argmax())])
-emit({'peaks': [peak(101.3e6), peak(103.9e6)], 'captures': len(m['captures']), 'bin': m['bin_hz']})
+emit({'peaks': [peak(101.3e6), peak(103.9e6)], 'captures': len(m['captures']), 'bin': m['global']['sdrlink:bin_hz'],
+      'meta': m, 'sha512': hashlib.sha512(p.tobytes()).hexdigest()})
 `,
         [String(r.result['path'])],
       );
+      assert.deepEqual(checkSigmfMeta(py.meta, { sha512: py.sha512 }), []);
+      // the provider's --calibration-db: dBm/Hz
+      assert.equal(py.meta.global['sdrlink:units'], 'dBm/Hz');
+      assert.equal(py.meta.global['sdrlink:calibration_db'], -20);
       assert.ok(py.captures >= 3, `captures ${py.captures}`);
       assert.ok(Math.abs((py.peaks[0] as number) - 101.3e6) <= py.bin);
       assert.ok(Math.abs((py.peaks[1] as number) - 103.9e6) <= py.bin);
+    });
+
+    test('spectrogram from rtl_sdr: one tuning, the tone’s bin stands out in every row, dBm/Hz from --calibration-db', async () => {
+      const r = await request(
+        'spectrogram',
+        {
+          frequency_start: 433.92e6 - 400e3,
+          frequency_end: 433.92e6 + 400e3,
+          sample_rate: 1.2e6,
+          duration: 0.3,
+          fft_size: 256,
+          time_resolution: 0.03,
+        },
+        rtlId,
+        'sg',
+      );
+      assert.equal(r.code, 0, JSON.stringify(r.result) + r.stderr);
+      const py = await runPython<{
+        rows: number;
+        peak_bins: number[];
+        tone_bin: number;
+        margin: number;
+        meta: { global: Record<string, unknown>; captures: Array<Record<string, unknown>> };
+        sha512: string;
+      }>(
+        `
+d = np.load(sys.argv[1]); f = d['frequencies']; p = d['power_db']; m = json.loads(str(d['meta']))
+b = int(np.abs(f - float(sys.argv[2])).argmin())
+emit({'rows': int(p.shape[0]), 'peak_bins': [int(x) for x in p.argmax(axis=1)], 'tone_bin': b,
+      'margin': float(np.min(p[:, b] - np.median(p, axis=1))), 'meta': m,
+      'sha512': hashlib.sha512(p.tobytes()).hexdigest()})
+`,
+        [String(r.result['path']), String(TONE)],
+      );
+      assert.deepEqual(checkSigmfMeta(py.meta, { sha512: py.sha512 }), []);
+      assert.equal(py.rows, 10);
+      for (const [row, bin] of py.peak_bins.entries())
+        assert.ok(Math.abs(bin - py.tone_bin) <= 1, `row ${row}: peak in bin ${bin}, tone in ${py.tone_bin}`);
+      assert.ok(py.margin > 30, `the tone stands ${py.margin} dB over each row's median`);
+      assert.equal(py.meta.global['sdrlink:source'], 'live');
+      assert.equal(py.meta.global['sdrlink:units'], 'dBm/Hz');
+      assert.equal(py.meta.captures[0]?.['core:frequency'], 433.92e6);
+      assert.equal(py.meta.captures[0]?.['sdrlink:gain_db'], 29.7);
+    });
+
+    test('signal --format sigmf --extract from rtl_sdr: a SigMF Archive, the pair valid SigMF, the tone in place', async () => {
+      const out = await fx.fresh('sigmf-live');
+      const res = await runRequestProcess({
+        url: fx.srv.url,
+        token: fx.consumerToken,
+        type: 'signal',
+        params: { frequency: 433.92e6, sample_rate: 1e6, duration: 0.1 },
+        out,
+        args: ['--provider', rtlId, '--format', 'sigmf', '--extract'],
+      });
+      assert.equal(res.code, 0, JSON.stringify(res.result) + res.stderr);
+      assert.match(String(res.result['path']), /_live_[0-9a-f]{12}\.sigmf$/);
+      const py = await runPython<{ peak: number; bin: number; n: number; meta: unknown; sha512: string }>(
+        `
+iq = np.fromfile(sys.argv[1], dtype='<c8'); m = json.load(open(sys.argv[2]))
+fs = m['global']['core:sample_rate']; fc = m['captures'][0]['core:frequency']
+x = iq.astype(np.complex128); spec = np.abs(np.fft.fft(x * np.hanning(len(x))))
+f = fc + np.fft.fftfreq(len(x), 1 / fs)
+emit({'peak': float(f[int(spec.argmax())]), 'bin': fs / len(x), 'n': len(iq), 'meta': m,
+      'sha512': hashlib.sha512(iq.tobytes()).hexdigest()})
+`,
+        [String(res.result['sigmf_data']), String(res.result['sigmf_meta'])],
+      );
+      assert.deepEqual(checkSigmfMeta(py.meta, { sha512: py.sha512 }), []);
+      assert.equal(py.n, 100_000);
+      assert.ok(Math.abs(py.peak - TONE) <= py.bin, `tone at ${py.peak}`);
     });
 
     test('one capture at a time: a second consumer is queued and told its place; both get their files', async () => {

@@ -22,6 +22,7 @@ import {
   type TransferFixture,
 } from '../helpers/agents.js';
 import { hasNumpy, numpySkip, PYTHON, repoPath } from '../helpers/numpy.js';
+import { checkSigmfMeta } from '../helpers/sigmf-check.js';
 import { api, cliCommand, registerUser } from '../helpers/server.js';
 
 const PACKAGE_DIR = repoPath('python');
@@ -163,6 +164,8 @@ except sdrlink.SdrlinkError as e:
       freq: { dtype: string; shape: number[] };
       power: { dtype: string; shape: number[] };
       meta: Record<string, unknown>;
+      global_: Record<string, unknown>;
+      power_sha512: string;
       tones: Array<{ frequency: number; peak: number; peak_db: number; median_db: number }>;
       path: string;
       sha256: string;
@@ -179,7 +182,7 @@ d = sdrlink.request("spectrum", ${target}, out=${pyStr(out)}, on_progress=events
                     frequency_start=100e6, frequency_end=101e6, sample_rate=np.float64(1e6), fft_size=1024, seed=0)
 f, p = d["frequencies"], d["power_db"]
 tones = []
-for e in d.meta["scene"]["emitters"]:
+for e in d.meta["global"]["sdrlink:scene"]["emitters"]:
     if e["kind"] != "tone":
         continue
     i = int(np.argmin(np.abs(f - e["frequency"])))
@@ -187,19 +190,23 @@ for e in d.meta["scene"]["emitters"]:
     k = lo + int(np.argmax(p[lo:hi]))
     tones.append({"frequency": e["frequency"], "peak": f[k], "peak_db": p[k], "median_db": float(np.median(p))})
 emit({"keys": sorted(d), "freq": {"dtype": f.dtype.str, "shape": f.shape}, "power": {"dtype": p.dtype.str, "shape": p.shape},
-      "meta": d.meta, "tones": tones, "path": d.path, "sha256": d.sha256, "size": d.size, "transport": d.transport,
+      "meta": d.meta, "global_": d.global_, "power_sha512": hashlib.sha512(p.tobytes()).hexdigest(), "tones": tones, "path": d.path, "sha256": d.sha256, "size": d.size, "transport": d.transport,
       "route": d.route, "session_id": d.session_id, "verified": d.verified, "events": events,
       "rehash": hashlib.sha256(open(d.path, "rb").read()).hexdigest()})
 `);
     assert.deepEqual(r.keys, ['frequencies', 'meta', 'power_db']);
     assert.equal(r.freq.dtype, '<f8');
     assert.equal(r.power.dtype, '<f4');
-    const bins = r.meta['bins'] as number;
+    // the meta is SigMF metadata of power_db: sdrlink's keys under global
+    assert.deepEqual(checkSigmfMeta(r.meta, { sha512: r.power_sha512 }), []);
+    assert.deepEqual(r.global_, r.meta['global']);
+    const g = r.meta['global'] as Record<string, unknown>;
+    const bins = g['sdrlink:bins'] as number;
     assert.deepEqual(r.freq.shape, [bins]);
     assert.deepEqual(r.power.shape, [bins]);
-    assert.equal(r.meta['sdrlink:type'], 'spectrum');
-    assert.equal((r.meta['parameters'] as Record<string, unknown>)['frequency_start'], 100e6);
-    const binHz = r.meta['bin_hz'] as number;
+    assert.equal(g['sdrlink:type'], 'spectrum');
+    assert.equal((g['sdrlink:parameters'] as Record<string, unknown>)['frequency_start'], 100e6);
+    const binHz = g['sdrlink:bin_hz'] as number;
     assert.ok(r.tones.length >= 1, 'seed 0 places a tone in 100–101 MHz');
     for (const t of r.tones) {
       assert.ok(Math.abs(t.peak - t.frequency) <= binHz, `tone at ${t.frequency} Hz peaks at ${t.peak} Hz`);
@@ -258,6 +265,39 @@ emit({"dtype": iq.dtype.str, "shape": iq.shape, "fs": fs, "fc": fc, "peak_hz": p
     assert.equal(r.snr_db, 10, 'params= reached the provider');
   });
 
+  test('signal format="sigmf": the SigMF Archive a real request saves, loaded as a Dataset, valid SigMF', async () => {
+    await ensureProvider();
+    const out = await fx.fresh('signal-sigmf');
+    const r = await pyJson<{
+      format: string;
+      path: string;
+      dtype: string;
+      shape: number[];
+      fs: number;
+      fc: number;
+      peak_hz: number;
+      meta: unknown;
+      sha512: string;
+      same_as_npz: boolean;
+    }>(`
+kw = dict(frequency=100e6, sample_rate=1e6, duration=0.05, params={"snr_db": 10, "modulation": "tone"})
+a = sdrlink.request("signal", ${target}, out=${pyStr(out)}, format="sigmf", **kw)
+n = sdrlink.request("signal", ${target}, out=${pyStr(out)}, **kw)
+iq, fs, fc = a["iq"], float(a["sample_rate"]), float(a["center_frequency"])
+peak = fc + np.fft.fftfreq(len(iq), 1 / fs)[int(np.argmax(np.abs(np.fft.fft(iq))))]
+emit({"format": a.format, "path": a.path, "dtype": iq.dtype.str, "shape": iq.shape, "fs": fs, "fc": fc, "peak_hz": peak,
+      "meta": a.meta, "sha512": hashlib.sha512(iq.tobytes()).hexdigest(), "same_as_npz": bool(np.array_equal(iq, n["iq"]))})
+`);
+    assert.equal(r.format, 'sigmf');
+    assert.match(r.path, /\.sigmf$/);
+    assert.equal(r.dtype, '<c8');
+    assert.deepEqual(r.shape, [50_000]);
+    assert.equal(r.fs, 1e6);
+    assert.ok(Math.abs(r.peak_hz - 100e6) <= 1e6 / 50_000, `peak at ${r.peak_hz} Hz`);
+    assert.deepEqual(checkSigmfMeta(r.meta, { sha512: r.sha512 }), []);
+    assert.equal(r.same_as_npz, true, 'the archive holds the samples of the npz');
+  });
+
   test('a bad parameter: the named provider’s refusal is SdrlinkError ERR_PARAMS; unnamed, ERR_NO_PROVIDER; nothing saved', async () => {
     await ensureProvider();
     const out = await fx.fresh('bad');
@@ -314,7 +354,11 @@ emit([{"username": p["username"], "online": p["online"],
       for p in sdrlink.providers(${target})])
 `);
     const mine = r.find((p) => p['username'] === 'py-radio');
-    assert.deepEqual(mine, { username: 'py-radio', online: true, types: ['signal', 'spectrum'] });
+    assert.deepEqual(mine, {
+      username: 'py-radio',
+      online: true,
+      types: ['signal', 'spectrogram', 'spectrum'],
+    });
   });
 
   test('timeout= interrupts the command: ERR_TIMEOUT, and the session is recorded as cancelled by the consumer', async () => {

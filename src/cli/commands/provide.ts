@@ -24,7 +24,7 @@ export function provideCommand(): Command {
     .option('--recordings <dir>', 'a folder of SigMF recordings to serve from')
     .option(
       '--source <source>',
-      'serve signal and spectrum live from a receiver: rtlsdr[:INDEX] (rtl_sdr), soapy[:ARGS] (SoapySDR), or command:CMD (docs/datasets.md "Live capture")',
+      'serve signal, spectrum and spectrogram live from a receiver: rtlsdr[:INDEX] (rtl_sdr), soapy[:ARGS] (SoapySDR), or command:CMD (docs/datasets.md "Live capture")',
     )
     .option('--gain <dB>', 'receiver gain when a request names none (default: automatic gain)')
     .option('--ppm <n>', "the receiver's frequency correction, parts per million (default 0)")
