@@ -580,7 +580,13 @@ class ConsumerRequest {
     this.#signals?.close();
     // After a failure our `error` (docs/protocol.md §3.6) may still sit in the channel's buffer: closing
     // at once can discard it, and the provider would take a dead link for the reason. Let it leave first.
-    if (this.#opened !== undefined && !this.#finished) await drained(this.#opened.channel, 250);
+    // Handed to SCTP is not yet delivered: closing the peer connection aborts the association and can drop
+    // it still (seen under CPU load). The peer closes its side once it has read our error — wait for
+    // that, a second at most.
+    if (this.#opened !== undefined && !this.#finished) {
+      await drained(this.#opened.channel, 250);
+      await closedByPeer(this.#opened.channel, 1000);
+    }
     this.#opened?.close();
     this.#router.close();
     this.#client.close();
@@ -604,6 +610,12 @@ function providerAtFault(err: unknown): boolean {
     ].includes(err.code);
   }
   return err instanceof AgentError && err.code === 'ERR_TRANSFER' && err.serverCode !== undefined;
+}
+
+/** Resolves once the peer has closed `channel` (it is no longer open), or after `maxMs`. */
+async function closedByPeer(channel: OpenedChannel['channel'], maxMs: number): Promise<void> {
+  const until = Date.now() + maxMs;
+  while (Date.now() < until && channel.readyState === 'open') await new Promise((r) => setTimeout(r, 10));
 }
 
 /** Resolves once `channel` has nothing buffered, or after `maxMs`. */
