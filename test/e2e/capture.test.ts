@@ -377,8 +377,6 @@ emit({'peak': float(f[int(spec.argmax())]), 'bin': fs / len(x), 'n': len(iq), 'm
     });
 
     test('live files are not kept in the provider’s cache once served', async () => {
-      const sent = rtl.events().filter((e) => e['event'] === 'sent').length;
-      assert.ok(sent >= 4);
       const a = await request('signal', { frequency: 100e6, sample_rate: 1e6, duration: 0.05 }, rtlId, 'c1');
       const b = await request('signal', { frequency: 100e6, sample_rate: 1e6, duration: 0.05 }, rtlId, 'c2');
       assert.equal(a.code, 0);
