@@ -39,6 +39,7 @@ import {
   type SigmfCaptureInput,
 } from '../datasets/sigmf-out.js';
 import {
+  checkSpectrogramLimits,
   spectrogramGlobal,
   spectrogramGrid,
   writeSpectrogram,
@@ -477,9 +478,8 @@ function readCalibration(p: RawParams, opts: LiveOptions): number | null {
   return optionalNumber(p, 'calibration_db', CALIBRATION_RULE) ?? opts.calibrationDb ?? null;
 }
 
-function validateSpectrum(p: RawParams, opts: LiveOptions): LiveSpectrumParams {
-  readParams(p, SPECTRUM_KEYS);
-  const source = opts.source;
+/** `frequency_start` < `frequency_end` and a sample rate the device takes (its default when absent). */
+function readSpan(p: RawParams, source: LiveOptions['source']): { start: number; end: number; rate: number } {
   const start = requireNumber(p, 'frequency_start', { min: 0, cap: 1e12, unit: 'Hz' });
   const end = requireNumber(p, 'frequency_end', { min: 0, cap: 1e12, unit: 'Hz' });
   if (end <= start)
@@ -487,6 +487,13 @@ function validateSpectrum(p: RawParams, opts: LiveOptions): LiveSpectrumParams {
   const rate =
     optionalNumber(p, 'sample_rate', { above: 0, cap: 1e11, unit: 'Hz' }) ?? source.defaultSampleRate;
   checkRate(source, rate);
+  return { start, end, rate };
+}
+
+function validateSpectrum(p: RawParams, opts: LiveOptions): LiveSpectrumParams {
+  readParams(p, SPECTRUM_KEYS);
+  const source = opts.source;
+  const { start, end, rate } = readSpan(p, source);
   const fftSize = optionalNumber(p, 'fft_size', FFT_RULE) ?? DEFAULT_FFT_SIZE;
   const averages = optionalNumber(p, 'averages', AVERAGES_RULE) ?? DEFAULT_AVERAGES;
   const window = optionalEnum(p, 'window', WINDOWS) ?? 'hann';
@@ -664,13 +671,7 @@ const SPECTROGRAM_KEYS = [
 function validateSpectrogram(p: RawParams, opts: LiveOptions): LiveSpectrogramParams {
   readParams(p, SPECTROGRAM_KEYS);
   const source = opts.source;
-  const start = requireNumber(p, 'frequency_start', { min: 0, cap: 1e12, unit: 'Hz' });
-  const end = requireNumber(p, 'frequency_end', { min: 0, cap: 1e12, unit: 'Hz' });
-  if (end <= start)
-    paramError('frequency_end', `must be greater than frequency_start (${start}), got ${end}`);
-  const rate =
-    optionalNumber(p, 'sample_rate', { above: 0, cap: 1e11, unit: 'Hz' }) ?? source.defaultSampleRate;
-  checkRate(source, rate);
+  const { start, end, rate } = readSpan(p, source);
   const usable = USABLE_FRACTION * rate;
   if (end - start > usable) {
     paramError(
@@ -718,21 +719,7 @@ function validateSpectrogram(p: RawParams, opts: LiveOptions): LiveSpectrogramPa
     capture_id: shortId(),
     ...g,
   };
-  if (out.fftPoints > opts.maxFftPoints) {
-    throw new DatasetError(
-      'ERR_TOO_LARGE',
-      `spectrogram needs ${out.fftPoints} FFT points (rows × segments per row × fft_size), over this provider's ` +
-        `limit of ${opts.maxFftPoints}; shorten duration or lower fft_size`,
-    );
-  }
-  const bytes = spectrogramBytes(out);
-  if (bytes > opts.maxOutputBytes) {
-    throw new DatasetError(
-      'ERR_TOO_LARGE',
-      `spectrogram of ${out.rows} rows × ${out.bins} bins would be ${bytes} bytes, over this provider's limit ` +
-        `of ${opts.maxOutputBytes} bytes; raise time_resolution, narrow the span or shorten duration`,
-    );
-  }
+  checkSpectrogramLimits(out, spectrogramBytes(out), opts);
   return out;
 }
 

@@ -361,19 +361,30 @@ function validateRecording(p: RawParams, opts: SpectrogramDatasetOptions): Recor
 }
 
 function checkLimits(p: SpectrogramParams, opts: SpectrogramDatasetOptions): void {
-  if (p.fftPoints > opts.maxFftPoints) {
+  checkSpectrogramLimits(p, spectrogramNpzBytes(p), opts);
+}
+
+/**
+ * The provider's limits on one spectrogram (live capture's too): its FFT work and its file's size.
+ * @throws DatasetError ERR_TOO_LARGE, saying what to change
+ */
+export function checkSpectrogramLimits(
+  p: { fftPoints: number; rows: number; bins: number },
+  bytes: number,
+  limits: { maxFftPoints: number; maxOutputBytes: number },
+): void {
+  if (p.fftPoints > limits.maxFftPoints) {
     throw new DatasetError(
       'ERR_TOO_LARGE',
       `spectrogram needs ${p.fftPoints} FFT points (rows × segments per row × fft_size), over this provider's ` +
-        `limit of ${opts.maxFftPoints}; shorten duration or lower fft_size`,
+        `limit of ${limits.maxFftPoints}; shorten duration or lower fft_size`,
     );
   }
-  const bytes = spectrogramNpzBytes(p);
-  if (bytes > opts.maxOutputBytes) {
+  if (bytes > limits.maxOutputBytes) {
     throw new DatasetError(
       'ERR_TOO_LARGE',
       `spectrogram of ${p.rows} rows × ${p.bins} bins would be ${bytes} bytes, over this provider's limit of ` +
-        `${opts.maxOutputBytes} bytes; raise time_resolution, narrow the span or shorten duration`,
+        `${limits.maxOutputBytes} bytes; raise time_resolution, narrow the span or shorten duration`,
     );
   }
 }
