@@ -21,7 +21,8 @@ import { createMemoryHub, type MemoryHub } from '../../test/helpers/memory-chann
 import { AgentError } from './errors.js';
 import { startProvider, type Provider, type ProviderEvent, type ProviderOptions } from './provider.js';
 import { requestFile, type RequestOptions } from './consumer.js';
-import { directFailure } from './transport.js';
+import { SignalingClient } from './signaling-client.js';
+import { directFailure, type ChannelFactory } from './transport.js';
 
 const TYPE = 'bytes';
 const MiB = 1024 * 1024;
@@ -288,5 +289,91 @@ describe('provider and consumer over in-memory channels', () => {
     // Once per provider: the next request goes through.
     const r = await request(hub, out, { size: MiB });
     assert.equal(r.sha256, sha256(pseudoRandomBytes(MiB, 1)));
+  });
+  it('passes on no `preparing` that arrives after the first byte (a late signal does not follow the data)', async () => {
+    // The provider's `progress` signals go through the server, its bytes do not, so one can arrive after the
+    // data began (seen in CI as a `preparing` event after the final `progress`). Here the provider's channel
+    // holds everything after its first binary message until a late `preparing` and then a `queued` signal
+    // (the marker that the consumer has read the one before it) have reached the consumer.
+    const hub = createMemoryHub();
+    let passing = false;
+    const held: Array<() => void> = [];
+    const release = (): void => {
+      passing = true;
+      for (const f of held.splice(0)) f();
+    };
+    const inner = hub.channels('provider');
+    const holding: ChannelFactory = {
+      ...inner,
+      openP2P: async (...a) => {
+        const o = await inner.openP2P(...a);
+        const ch = o.channel;
+        let binary = 0;
+        const send = ch.send.bind(ch);
+        const wrapped = new Proxy(ch, {
+          get(t, prop) {
+            if (prop === 'send')
+              return (d: Parameters<typeof send>[0]) => {
+                if (!passing && (held.length > 0 || (typeof d !== 'string' && ++binary > 1))) {
+                  // a copy: the sender may reuse its buffer once `send` returns, as a real channel allows
+                  const copy =
+                    typeof d === 'string'
+                      ? d
+                      : ArrayBuffer.isView(d)
+                        ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength).slice()
+                        : new Uint8Array(d).slice();
+                  return void held.push(() => send(copy));
+                }
+                send(d);
+              };
+            const v: unknown = Reflect.get(t, prop, t);
+            return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(t) : v;
+          },
+          set: (t, prop, v) => Reflect.set(t, prop, v, t),
+        });
+        return { ...o, channel: wrapped, close: () => o.close() };
+      },
+    };
+    await provide(hub, { channels: holding });
+    const out = await fresh('out');
+    const seen: Array<Record<string, unknown>> = [];
+    let sessionId = '';
+    let late: Promise<void> | undefined;
+    const client = new SignalingClient(url, providerToken);
+    const r = await request(
+      hub,
+      out,
+      { size: 4 * MiB },
+      {
+        onEvent: (e) => {
+          seen.push({ ...e, afterFirstByte: late !== undefined });
+          if (e.event === 'session') sessionId = String(e['session_id']);
+          if (e.event === 'queued' && late !== undefined) setImmediate(release);
+        },
+        onProgress: (p) => {
+          if (p.received === 0 || late !== undefined) return;
+          late = (async () => {
+            await client.sendSignal(sessionId, 'progress', { phase: 'preparing', bytes: 1, total: 2 });
+            await client.sendSignal(sessionId, 'progress', {
+              phase: 'queued',
+              bytes: 0,
+              total: 2,
+              position: 1,
+            });
+          })();
+        },
+      },
+    );
+    await late;
+    client.close();
+    assert.equal(r.sha256, sha256(pseudoRandomBytes(4 * MiB, 1)));
+    assert.ok(
+      seen.some((e) => e['event'] === 'queued' && e['afterFirstByte'] === true),
+      `the marker reached the consumer: ${JSON.stringify(seen)}`,
+    );
+    assert.deepEqual(
+      seen.filter((e) => e['event'] === 'preparing' && e['afterFirstByte'] === true),
+      [],
+    );
   });
 });

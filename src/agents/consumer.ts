@@ -202,6 +202,8 @@ class ConsumerRequest {
   #opened: OpenedChannel | undefined;
   #target: DiskTarget | undefined;
   #finished = false;
+  /** The first byte arrived: a `preparing` signal still in flight is stale and not passed on. */
+  #receiving = false;
   /** How the bytes go (docs/api.md §3 `path`), read while the channel is open. */
   #path: string | undefined;
   /** How long the server lets a claim take before it releases it (docs/api.md §3); 0: it never does. */
@@ -400,6 +402,9 @@ class ConsumerRequest {
         this.#emit({ event: 'queued', session_id: session.session_id, position: p.position ?? 1 });
         return;
       }
+      // the provider's signals travel through the server, the bytes do not: a late one must not
+      // follow the data (or the final progress) in what the caller sees
+      if (this.#receiving || this.#finished) return;
       this.#emit({ event: 'preparing', session_id: session.session_id, bytes: p.bytes, total: p.total });
     };
     this.#signals.onStale = (sig) =>
@@ -450,6 +455,7 @@ class ConsumerRequest {
       (o) =>
         this.#receiveOver(o, link.signals, () => {
           if (firstByteAt === 0) firstByteAt = Date.now();
+          this.#receiving = true;
         }),
     );
     return { file, opened: current, transferStart, firstByteAt };
