@@ -974,8 +974,10 @@ describe('storage: SQLite file', () => {
         );
         assert.ok(r.ok);
       }
-      const deadline = Date.now() + 5000;
-      while (statSync(path).size <= before && Date.now() < deadline)
+      // the worker's checkpoint extends the file page by page, and under load it may start late: wait
+      // for the whole of it (the condition asserted below), not just a first page
+      const deadline = Date.now() + 30_000;
+      while (statSync(path).size <= before + 1024 * 1024 && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 50));
       assert.ok(statSync(path).size > before + 1024 * 1024, 'the pages reached the database file');
       assert.equal((await s.signals.listFor(sess.sessionId, c.id, 0, 5000)).length, 3000);
