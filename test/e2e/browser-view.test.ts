@@ -338,6 +338,19 @@ describe('the data viewer in Chromium, under a strict CSP', { skip: chromiumSkip
     entries['meta.npy'] = new Uint8Array([...header, ...meta.data]);
     names['hostile'] = 'hostile.npz';
     await writeFile(join(dir, names['hostile']), zipSync(entries, { level: 6 }));
+    // The same spectrum with NaN and infinite powers (data a provider may send; drawn as gaps).
+    const power = readDataset(spectrum);
+    assert.ok(power.kind === 'spectrum');
+    const holes = Float32Array.from(power.powerDb);
+    holes.fill(Number.NaN, 100, 140);
+    holes[300] = Number.POSITIVE_INFINITY;
+    holes[301] = Number.NEGATIVE_INFINITY;
+    entries['power_db.npy'] = new Uint8Array([
+      ...npyHeader({ descr: '<f4', shape: [holes.length] }),
+      ...new Uint8Array(holes.buffer),
+    ]);
+    names['holes'] = 'holes.npz';
+    await writeFile(join(dir, names['holes']), zipSync(entries, { level: 0 }));
     // An array of a dtype the viewer refuses (big-endian float), in an otherwise valid archive.
     entries['power_db.npy'] = new Uint8Array([
       ...npyHeader({ descr: '>f4', shape: [4] }),
@@ -560,6 +573,23 @@ describe('the data viewer in Chromium, under a strict CSP', { skip: chromiumSkip
       await page.locator('.sdv-meta-block[data-meta-part="global"] td', { hasText: HOSTILE }).count(),
       2,
     );
+  });
+
+  it("NaN and infinite powers: drawn with gaps, on the finite values' scale", async () => {
+    assert.equal(await show(names['holes'] as string), 'ready');
+    const p = await pixels(page, '.sdv-spectrum');
+    const tops = topOfLine(p);
+    const [min, max] = await xRange(page, '.sdv-spectrum');
+    assert.ok(Number.isFinite(min) && Number.isFinite(max));
+    const d = readDataset(new Uint8Array(await readFile(join(dir, names['holes'] as string))));
+    assert.ok(d.kind === 'spectrum');
+    // Columns well inside the NaN run are empty; the rest of the line is drawn.
+    const x0 = Math.ceil(xAt(p, (d.frequencies[103] as number) / 1e6, min, max));
+    const x1 = Math.floor(xAt(p, (d.frequencies[136] as number) / 1e6, min, max));
+    assert.ok(x1 > x0 + 5);
+    for (let x = x0; x <= x1; x++) assert.equal(tops[x], Infinity, `column ${x} in the gap`);
+    const drawn = tops.filter((y) => Number.isFinite(y)).length;
+    assert.ok(drawn > 0.9 * tops.length, `${drawn} of ${tops.length} columns drawn`);
   });
 
   it('damaged files: an error with the code, and nothing drawn', async () => {

@@ -293,6 +293,45 @@ describe('npz reader: damaged and foreign files are refused with a code', () => 
         /frequencies has 3 values/,
       ],
       [
+        'frequencies falling',
+        {
+          ...spec,
+          'frequencies.npy': npy({ descr: '<f8', shape: [3] }, bytesOf(Float64Array.of(3, 2, 1))),
+          'power_db.npy': npy({ descr: '<f4', shape: [3] }, new Uint8Array(12)),
+        },
+        /frequencies must rise strictly, but value 1 \(2\) follows 3/,
+      ],
+      [
+        'frequencies NaN',
+        {
+          ...spec,
+          'frequencies.npy': npy({ descr: '<f8', shape: [2] }, bytesOf(Float64Array.of(1, Number.NaN))),
+          'power_db.npy': npy({ descr: '<f4', shape: [2] }, new Uint8Array(8)),
+        },
+        /frequencies must rise strictly/,
+      ],
+      [
+        'frequencies infinite',
+        {
+          ...spec,
+          'frequencies.npy': npy(
+            { descr: '<f8', shape: [1] },
+            bytesOf(Float64Array.of(Number.POSITIVE_INFINITY)),
+          ),
+          'power_db.npy': npy({ descr: '<f4', shape: [1] }, new Uint8Array(4)),
+        },
+        /frequencies holds a value that is not finite/,
+      ],
+      [
+        'no bins',
+        {
+          ...spec,
+          'frequencies.npy': npy({ descr: '<f8', shape: [0] }, new Uint8Array(0)),
+          'power_db.npy': npy({ descr: '<f4', shape: [0] }, new Uint8Array(0)),
+        },
+        /frequencies is empty/,
+      ],
+      [
         'power complex',
         { ...spec, 'power_db.npy': npy({ descr: '<c8', shape: [2] }, new Uint8Array(16)) },
         /power_db has dtype <c8/,

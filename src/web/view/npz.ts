@@ -81,6 +81,21 @@ function f64(a: Float32Array | Float64Array): Float64Array {
   return a instanceof Float64Array ? a : Float64Array.from(a);
 }
 
+/** Throws unless the values rise strictly (an axis: frequencies, times). */
+function ascending(name: string, values: Float64Array): Float64Array {
+  for (let i = 1; i < values.length; i++) {
+    if (!((values[i] as number) > (values[i - 1] as number))) {
+      wrong(`${name} must rise strictly, but value ${i} (${values[i]}) follows ${values[i - 1]}`);
+    }
+  }
+  if (values.length === 0) wrong(`${name} is empty`);
+  // Strictly rising already excludes NaN; only the ends can be infinite.
+  if (!Number.isFinite(values[0] as number) || !Number.isFinite(values[values.length - 1] as number)) {
+    wrong(`${name} holds a value that is not finite`);
+  }
+  return values;
+}
+
 function scalar(arrays: NpzArrays, name: string): number {
   const a = real(arrays, name, 0);
   const x = a.data[0] as number;
@@ -134,15 +149,15 @@ export function readDataset(bytes: Uint8Array): Dataset {
   if (power.shape.length === 2) {
     const p = real(arrays, 'power_db', 2);
     const [rows, bins] = p.shape as [number, number];
-    const frequencies = f64(real(arrays, 'frequencies', 1).data);
-    const times = f64(real(arrays, 'times', 1).data);
+    const frequencies = ascending('frequencies', f64(real(arrays, 'frequencies', 1).data));
+    const times = ascending('times', f64(real(arrays, 'times', 1).data));
     if (frequencies.length !== bins)
       wrong(`frequencies has ${frequencies.length} values for ${bins} columns of power_db`);
     if (times.length !== rows) wrong(`times has ${times.length} values for ${rows} rows of power_db`);
     return { kind: 'spectrogram', frequencies, times, powerDb: p.data, rows, bins, meta: readMeta(arrays) };
   }
   const p = real(arrays, 'power_db', 1);
-  const frequencies = f64(real(arrays, 'frequencies', 1).data);
+  const frequencies = ascending('frequencies', f64(real(arrays, 'frequencies', 1).data));
   if (frequencies.length !== p.data.length) {
     wrong(`frequencies has ${frequencies.length} values, power_db ${p.data.length}`);
   }

@@ -89,10 +89,21 @@ export function linePlot(o: LinePlotOptions): HTMLElement {
       ready: [showRange],
     },
   };
-  const data: uPlot.AlignedData = [o.x, ...o.series.map((s) => s.values)];
+  const data: uPlot.AlignedData = [o.x, ...o.series.map((s) => gaps(s.values))];
   const plot = new uPlot(opts, data, target);
   if (o.initialXMax !== undefined) plot.setScale('x', { min: o.x[0] as number, max: o.initialXMax });
   return wrap;
+}
+
+/**
+ * The values as uPlot takes them: a typed array as it is when every value is finite; otherwise an array
+ * with `null` (a gap in the line) for each NaN or infinity, which would otherwise spoil the axis range.
+ */
+export function gaps(
+  values: Float32Array | Float64Array,
+): Float32Array | Float64Array | Array<number | null> {
+  if (values.every((v) => Number.isFinite(v))) return values;
+  return Array.from(values, (v) => (Number.isFinite(v) ? v : null));
 }
 
 /** A "nice" tick step (1, 2 or 5 × 10^k) giving about `count` ticks over `span`. */
