@@ -311,6 +311,7 @@ describe('the data viewer in Chromium, under a strict CSP', { skip: chromiumSkip
       seed,
     });
     names['signal'] = await generate(dir, 'signal', TONE);
+    names['sigmf'] = await generate(dir, 'signal', { ...TONE, format: 'sigmf' });
     names['spectrogram'] = await generate(dir, 'spectrogram', {
       frequency_start: 100e6,
       frequency_end: 101e6,
@@ -513,6 +514,21 @@ describe('the data viewer in Chromium, under a strict CSP', { skip: chromiumSkip
       await page.locator('.sdv-meta-block[data-meta-part="annotations"] td', { hasText: /^tone$/ }).count(),
       1,
     );
+  });
+
+  it('signal as a SigMF Archive: the same views', async () => {
+    assert.equal(await show(names['sigmf'] as string), 'ready');
+    assert.equal(await page.locator('#view').getAttribute('data-view-kind'), 'signal');
+    assert.equal(await page.locator('#view .sdv-constellation canvas').count(), 1);
+    const s = await pixels(page, '.sdv-signal-spectrum');
+    const [min, max] = await xRange(page, '.sdv-signal-spectrum');
+    const tops = topOfLine(s);
+    const peakX = tops.indexOf(Math.min(...tops));
+    assert.ok(Math.abs(peakX - xAt(s, TONE.frequency / 1e6, min, max)) <= 3, `peak at x=${peakX}`);
+    const datatype = page.locator('.sdv-meta-block[data-meta-part="global"] tr', {
+      hasText: 'core:datatype',
+    });
+    assert.equal(await datatype.locator('td').textContent(), 'cf32_le');
   });
 
   it('spectrogram: the waterfall follows the power, column by column', async (t) => {

@@ -6,6 +6,7 @@
 /** Every code the viewer reports. */
 export const VIEW_ERROR_CODES = [
   'ERR_VIEW_ZIP',
+  'ERR_VIEW_TAR',
   'ERR_VIEW_NPY',
   'ERR_VIEW_DTYPE',
   'ERR_VIEW_DATASET',

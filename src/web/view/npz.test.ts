@@ -11,9 +11,11 @@ import { ViewError, type ViewErrorCode } from './errors.js';
 import { readNpy } from './npy.js';
 import { readDataset, readNpz } from './npz.js';
 import { readZip } from './zip.js';
+import { readTar } from './sigmf.js';
+import { ustarHeader } from '../../datasets/sigmf-out.js';
 
 let dir: string;
-const files: Record<'spectrum' | 'signal' | 'spectrogram', Uint8Array> = {} as never;
+const files: Record<'spectrum' | 'signal' | 'spectrogram' | 'sigmf', Uint8Array> = {} as never;
 const TONE = {
   frequency: 100.0123e6,
   center_frequency: 100e6,
@@ -41,6 +43,7 @@ before(async () => {
     emitters: 2,
   });
   files.signal = await generate('signal', TONE);
+  files.sigmf = await generate('signal', { ...TONE, format: 'sigmf' });
   files.spectrogram = await generate('spectrogram', {
     frequency_start: 100e6,
     frequency_end: 100.5e6,
@@ -144,7 +147,7 @@ describe('npz reader: the files our datasets write', () => {
   });
 
   test('a deflated archive (as np.savez_compressed writes) reads to the same arrays as the stored one', () => {
-    for (const bytes of Object.values(files)) {
+    for (const bytes of [files.spectrum, files.signal, files.spectrogram]) {
       const deflated = zipSync(entriesOf(bytes), { level: 6 });
       assert.notEqual(deflated.length, bytes.length);
       assert.deepEqual(readDataset(deflated), readDataset(bytes));
@@ -198,7 +201,7 @@ describe('npz reader: damaged and foreign files are refused with a code', () => 
     refused('ERR_VIEW_ZIP', () => readDataset(f), /iq\.npy: CRC-32 mismatch/);
   });
 
-  test('not a ZIP at all (text, a SigMF tar): ERR_VIEW_ZIP', () => {
+  test('not a ZIP at all (text; a tar-like block without the ustar magic): ERR_VIEW_ZIP', () => {
     refused('ERR_VIEW_ZIP', () => readDataset(new TextEncoder().encode('hello, this is not an archive')));
     const tar = new Uint8Array(2048);
     tar.set(new TextEncoder().encode('rec/rec.sigmf-meta'), 0);
@@ -222,6 +225,71 @@ describe('npz reader: damaged and foreign files are refused with a code', () => 
     refused('ERR_VIEW_ZIP', () => readNpz(bomb), /a\.npy: CRC-32 mismatch/);
     v.setUint32(cd2 + 24, 2 ** 31, true);
     refused('ERR_VIEW_ZIP', () => readNpz(bomb), /a\.npy: declares 2147483648 bytes/);
+  });
+
+  test('damaged SigMF Archives: ERR_VIEW_TAR; foreign recordings: ERR_VIEW_DTYPE, ERR_VIEW_DATASET', () => {
+    const f = files.sigmf;
+    for (const keep of [600, 1024 + 100, f.length - 1024]) {
+      refused('ERR_VIEW_TAR', () => readDataset(f.subarray(0, keep)), /not a readable SigMF archive/);
+    }
+    const sum = f.slice();
+    sum[600] = (sum[600] as number) ^ 1; // inside the second header
+    refused('ERR_VIEW_TAR', () => readDataset(sum), /bad checksum/);
+
+    // Archives built member by member, with our own ustar writer.
+    const tar = (members: Array<[string, Uint8Array]>): Uint8Array => {
+      const parts: Uint8Array[] = [];
+      for (const [path, data] of members) {
+        parts.push(
+          ustarHeader(path, data.length, 'file', 0),
+          data,
+          new Uint8Array((512 - (data.length % 512)) % 512),
+        );
+      }
+      parts.push(new Uint8Array(1024));
+      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        out.set(p, at);
+        at += p.length;
+      }
+      return out;
+    };
+    const original = readTar(f);
+    const [metaPath, metaBytes] = [...original].find(([p]) => p.endsWith('.sigmf-meta')) as [
+      string,
+      Uint8Array,
+    ];
+    const [dataPath, data] = [...original].find(([p]) => p.endsWith('.sigmf-data')) as [string, Uint8Array];
+    const meta = JSON.parse(new TextDecoder().decode(metaBytes)) as { global: Record<string, unknown> };
+    const withGlobal = (g: Record<string, unknown>, d = data): Uint8Array =>
+      tar([
+        [metaPath, new TextEncoder().encode(JSON.stringify({ ...meta, global: { ...meta.global, ...g } }))],
+        [dataPath, d],
+      ]);
+    assert.equal(readDataset(withGlobal({})).kind, 'signal'); // the rebuilt archive itself is fine
+    refused('ERR_VIEW_DTYPE', () => readDataset(withGlobal({ 'core:datatype': 'rf32_le' })), /rf32_le/);
+    refused('ERR_VIEW_DATASET', () => readDataset(withGlobal({ 'core:num_channels': 2 })), /num_channels/);
+    refused('ERR_VIEW_DATASET', () => readDataset(withGlobal({ 'core:sample_rate': -1 })), /sample_rate/);
+    refused('ERR_VIEW_DATASET', () => readDataset(withGlobal({}, data.subarray(0, 12))), /not whole cf32_le/);
+    refused('ERR_VIEW_DATASET', () => readDataset(tar([[dataPath, data]])), /0 \.sigmf-meta files/);
+    refused('ERR_VIEW_DATASET', () => readDataset(tar([[metaPath, metaBytes]])), /no \.sigmf-data/);
+    refused(
+      'ERR_VIEW_DATASET',
+      () =>
+        readDataset(
+          tar([
+            [metaPath, new TextEncoder().encode('{oops')],
+            [dataPath, data],
+          ]),
+        ),
+      /not JSON/,
+    );
+    // ci16_le: scaled to full scale ±1.
+    const ci16 = new Int16Array([16384, -32768, 0, 32767]);
+    const d = readDataset(withGlobal({ 'core:datatype': 'ci16_le' }, new Uint8Array(ci16.buffer)));
+    assert.ok(d.kind === 'signal');
+    assert.deepEqual(Array.from(d.iq), [0.5, -1, 0, 32767 / 32768]);
   });
 
   test('bad .npy headers: ERR_VIEW_NPY', () => {

@@ -6,6 +6,7 @@
  */
 import { ViewError } from './errors.js';
 import { readNpy, type NpyArray, type NumericArray } from './npy.js';
+import { isTar, readSigmfArchive } from './sigmf.js';
 import { readZip } from './zip.js';
 
 /** The arrays of an archive by name (`power_db`, not `power_db.npy`). */
@@ -121,10 +122,12 @@ export function readMeta(arrays: NpzArrays): DatasetMeta {
 }
 
 /**
- * Recognises the dataset held by an `.npz`: by its arrays, not by its file name. Throws {@link ViewError}
- * (`ERR_VIEW_DATASET` when the arrays are not one of the three kinds or not of their shapes).
+ * Recognises the dataset held by an `.npz` — by its arrays, not by its file name — or by a SigMF Archive
+ * (a `signal` with `format: sigmf`, told by its tar magic). Throws {@link ViewError} (`ERR_VIEW_DATASET`
+ * when the arrays are not one of the three kinds or not of their shapes).
  */
 export function readDataset(bytes: Uint8Array): Dataset {
+  if (isTar(bytes)) return readSigmfArchive(bytes);
   const arrays = readNpz(bytes);
   if (arrays.has('iq')) {
     const iq = arrays.get('iq') as NpyArray;
