@@ -154,6 +154,66 @@ describe('npz reader: the files our datasets write', () => {
     }
   });
 
+  test('ZIP64 records (what our writer and NumPy write past 2 GiB) are read: the same arrays', () => {
+    // Rewrites a small archive into the ZIP64 form: every central entry's sizes and offset moved into a
+    // ZIP64 extra field (APPNOTE §4.5.3), then a ZIP64 end record and locator before the classic one.
+    const src = files.spectrum;
+    const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+    const eocd = src.length - 22;
+    const count = sv.getUint16(eocd + 10, true);
+    const cdOffset = sv.getUint32(eocd + 16, true);
+    const central: Uint8Array[] = [];
+    for (let i = 0, p = cdOffset; i < count; i++) {
+      const nameLen = sv.getUint16(p + 28, true);
+      const rec = new Uint8Array(46 + nameLen + 28);
+      rec.set(src.subarray(p, p + 46 + nameLen));
+      const v = new DataView(rec.buffer);
+      const [size, offset] = [v.getUint32(24, true), v.getUint32(42, true)];
+      v.setUint32(20, 0xffffffff, true);
+      v.setUint32(24, 0xffffffff, true);
+      v.setUint32(42, 0xffffffff, true);
+      v.setUint16(30, 28, true);
+      const x = 46 + nameLen;
+      v.setUint16(x, 0x0001, true);
+      v.setUint16(x + 2, 24, true);
+      v.setBigUint64(x + 4, BigInt(size), true);
+      v.setBigUint64(x + 12, BigInt(size), true);
+      v.setBigUint64(x + 20, BigInt(offset), true);
+      central.push(rec);
+      p += 46 + nameLen + sv.getUint16(p + 30, true) + sv.getUint16(p + 32, true);
+    }
+    const cdSize = central.reduce((n, r) => n + r.length, 0);
+    const end = new Uint8Array(56 + 20 + 22);
+    const v = new DataView(end.buffer);
+    v.setUint32(0, 0x06064b50, true);
+    v.setBigUint64(4, 44n, true);
+    v.setBigUint64(24, BigInt(count), true);
+    v.setBigUint64(32, BigInt(count), true);
+    v.setBigUint64(40, BigInt(cdSize), true);
+    v.setBigUint64(48, BigInt(cdOffset), true);
+    v.setUint32(56, 0x07064b50, true);
+    v.setBigUint64(64, BigInt(cdOffset + cdSize), true);
+    v.setUint32(72, 1, true);
+    v.setUint32(76, 0x06054b50, true);
+    v.setUint16(76 + 8, 0xffff, true);
+    v.setUint16(76 + 10, 0xffff, true);
+    v.setUint32(76 + 12, 0xffffffff, true);
+    v.setUint32(76 + 16, 0xffffffff, true);
+    const zip64 = new Uint8Array(cdOffset + cdSize + end.length);
+    zip64.set(src.subarray(0, cdOffset));
+    let at = cdOffset;
+    for (const r of central) {
+      zip64.set(r, at);
+      at += r.length;
+    }
+    zip64.set(end, at);
+    assert.deepEqual(readDataset(zip64), readDataset(src));
+    // A locator pointing at garbage is refused, not followed.
+    const broken = zip64.slice();
+    new DataView(broken.buffer).setBigUint64(at + 56 + 8, 3n, true);
+    refused('ERR_VIEW_ZIP', () => readDataset(broken), /ZIP64 end of central directory/);
+  });
+
   test(
     'NumPy savez_compressed output is read: values as NumPy holds them',
     { skip: numpySkip() },
