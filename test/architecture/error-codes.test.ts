@@ -20,6 +20,7 @@ import { ConfigError, ServerTlsError } from '../../src/server/config.js';
 import { API_ERROR_STATUS } from '../../src/server/errors.js';
 import { SERVICE_ERROR_STATUS } from '../../src/services/shared/errors.js';
 import { STORAGE_ERROR_CODES } from '../../src/storage/types.js';
+import { VIEW_ERROR_CODES } from '../../src/web/view/errors.js';
 import { readSources } from './rules.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -39,6 +40,7 @@ export const ERROR_REGISTRY: ReadonlyArray<{ section: string; codes: readonly st
   { section: 'Transfer protocol', codes: TRANSFER_ERROR_CODES },
   { section: 'Datasets', codes: DATASET_ERROR_CODES },
   { section: 'Capture', codes: CAPTURE_ERROR_CODES },
+  { section: 'Data viewer', codes: VIEW_ERROR_CODES },
   { section: 'Agents', codes: AGENT_ERROR_CODES },
   { section: 'CLI credentials', codes: CREDENTIAL_ERROR_CODES },
   { section: 'Services', codes: Object.keys(SERVICE_ERROR_STATUS) },

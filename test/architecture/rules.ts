@@ -46,7 +46,7 @@ export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
 export const ISOMORPHIC: Readonly<Record<string, readonly string[]>> = {
   protocol: [],
   wire: ['@sinclair/typebox'],
-  web: ['@sinclair/typebox'],
+  web: ['@sinclair/typebox', 'fflate', 'uplot', 'fft.js'],
 };
 
 /** Only files under this folder may write SQL (DESIGN.md: "Nothing but storage writes SQL"). */
