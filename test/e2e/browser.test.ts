@@ -6,8 +6,8 @@
  * (libwebrtc) from the provider's (libdatachannel) through src/protocol bundled into the page — verified
  * (the sha256 the page shows and the file it saves equal the provider's), over the WebSocket relay when
  * asked, and refused with its code when the provider corrupts a frame. Each view is screenshot into the
- * test's output folder (printed as a diagnostic); `SDRLINK_DOCS_SCREENSHOT=1` also writes the spectrum
- * view to docs/img/browser-spectrum.png.
+ * test's temporary folder, or `$SDRLINK_TEST_OUTPUT/browser/` (kept) when set — each path printed as a
+ * diagnostic; `SDRLINK_DOCS_SCREENSHOT=1` also writes the spectrum view to docs/img/browser-spectrum.png.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -40,7 +40,9 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
 
   before(async () => {
     fx = await createTransferFixture({ provider: 'radio-1', consumer: 'alice' });
-    shots = await fx.fresh('screenshots');
+    const keep = process.env['SDRLINK_TEST_OUTPUT'];
+    shots = keep !== undefined && keep !== '' ? join(keep, 'browser') : await fx.fresh('screenshots');
+    await mkdir(shots, { recursive: true });
     good = await startProviderProcess({
       url: fx.srv.url,
       token: fx.providerToken,
