@@ -23,6 +23,7 @@ import {
   type TransferFixture,
 } from '../helpers/agents.js';
 import { chromiumSkip, launchChromium, type Chromium } from '../helpers/chromium.js';
+import { runRequestProcess } from '../helpers/agents.js';
 import { api, registerUser } from '../helpers/server.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -73,6 +74,18 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
     await Promise.all([good?.stop(), bad?.stop()]);
     await fx?.close();
   });
+
+  /**
+   * Waits until `expr` (page JavaScript, as text) is true. Polled from here: Playwright's waitForFunction
+   * evaluates its predicate with eval, which the page's CSP refuses (and reports).
+   */
+  const waitUntil = async (expr: string, timeoutMs = 90_000) => {
+    const until = Date.now() + timeoutMs;
+    while (!(await page.evaluate<boolean>(expr))) {
+      if (Date.now() > until) throw new Error(`not true within ${timeoutMs} ms: ${expr}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
 
   const shot = async (t: TestContext, name: string) => {
     const path = join(shots, `${name}.png`);
@@ -237,9 +250,54 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
     await shot(t, '7-corrupt-refused');
   });
 
+  it('resumes after a reload from the verified prefix kept in IndexedDB', async (t) => {
+    // an earlier refused transfer may have kept its CRC-checked frames (§4): this one is the new entry
+    const earlier = await page.$$eval('.partial', (els) => els.map((e) => e.getAttribute('data-sha256')));
+    await page.click('[data-provider="radio-1"] button[data-type="signal"]');
+    await page.waitForSelector('form[data-type="signal"]');
+    // 32 MiB of I/Q: long enough to be cut midway
+    const values = { frequency: '100e6', center_frequency: '99.9e6', sample_rate: '1048576', duration: '4' };
+    for (const [k, v] of Object.entries(values)) await page.fill(`#param-signal-${k}`, v);
+    await page.selectOption('#transport', 'auto');
+    await page.click('#request-submit');
+    await waitUntil(
+      "(() => { const p = document.getElementById('transfer-progress'); return p.max > 1 && p.value / p.max > 0.2; })()",
+    );
+    await page.reload(); // the transfer dies with the page
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.waitForSelector('#partials-view:not([hidden]) .partial');
+    const entries = await page.$$eval('.partial', (els) =>
+      els.map((e) => ({
+        sha: e.getAttribute('data-sha256') ?? '',
+        kept: Number(e.getAttribute('data-kept')),
+      })),
+    );
+    const entry = entries.find((e) => !earlier.includes(e.sha));
+    assert.ok(entry !== undefined, JSON.stringify(entries));
+    const { kept } = entry;
+    const partial = `.partial[data-sha256="${entry.sha}"]`;
+    const total = await page.textContent(partial);
+    assert.ok(kept > 0, `a prefix was kept: ${total}`);
+    await shot(t, '8-resume-offered');
+    await page.click(`${partial} .resume`);
+    await page.waitForSelector('#transfer-result[data-sha256], #transfer-error[data-code]', {
+      timeout: 90_000,
+    });
+    const err = await page.getAttribute('#transfer-error', 'data-code');
+    assert.equal(err, null, (await page.textContent('#transfer-error')) ?? '');
+    const sha = await page.getAttribute('#transfer-result', 'data-sha256');
+    assert.equal(sha, entry.sha);
+    assert.equal(Number(await page.getAttribute('#transfer-result', 'data-resumed-from')), kept);
+    const sent = await good.waitFor((e) => e['event'] === 'sent' && e['sha256'] === sha, 10_000);
+    assert.equal(sent['start_offset'], kept, 'the provider sent only the rest');
+    // the prefix is dropped once the file is verified
+    await waitUntil(`document.querySelector('${partial}') === null`, 10_000);
+    await shot(t, '9-resumed');
+  });
+
   it('lists the user’s transfers: path, size, sha256, transport, duration, outcome', async (t) => {
     await page.click('#history-refresh');
-    await page.waitForFunction("document.querySelectorAll('#history-table tbody tr').length >= 4");
+    await waitUntil("document.querySelectorAll('#history-table tbody tr').length >= 4", 10_000);
     const rows = await page.$$eval('#history-table tbody tr', (trs) =>
       trs.map((tr) => ({
         status: tr.getAttribute('data-status'),
@@ -250,9 +308,58 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
     assert.ok(completed.length >= 3, JSON.stringify(rows));
     assert.ok(completed.some((r) => r.cells.includes('ws-relay')));
     assert.ok(completed.some((r) => r.cells.some((c) => /^(host|srflx|prflx)-/.test(c ?? ''))));
-    assert.ok(rows.some((r) => r.status === 'failed' && r.cells.some((c) => c?.includes('ERR_FRAME_CRC'))));
-    await shot(t, '8-history');
+    // the refused one: failed, with the code of whichever side's report came first (the page's ERR_FRAME_CRC,
+    // or the provider's word on our error)
+    assert.ok(
+      rows.some((r) => r.status === 'failed' && r.cells.some((c) => /failed: ERR_[A-Z_]+/.test(c ?? ''))),
+    );
+    await shot(t, '10-history');
   });
+
+  // A measurement, not a check (no figure is asserted): SDRLINK_MEASURE_BROWSER=1 runs it.
+  const measure = process.env['SDRLINK_MEASURE_BROWSER'] === '1';
+  it(
+    'measures: the browser and the CLI consumer on the same 64 MiB signal, in one run',
+    { skip: measure ? false : 'a measurement: set SDRLINK_MEASURE_BROWSER=1' },
+    async (t) => {
+      const params = { frequency: 100e6, center_frequency: 99.9e6, sample_rate: 1_048_576, duration: 8 };
+      const cli = async () => {
+        const out = await fx.fresh('cli');
+        const r = await runRequestProcess({
+          url: fx.srv.url,
+          token: fx.consumerToken,
+          type: 'signal',
+          params,
+          out,
+          args: ['--provider', 'radio-1'],
+        });
+        assert.equal(r.code, 0, r.stderr);
+        return r.result;
+      };
+      const warm = await cli(); // the provider makes the file once and keeps it (dataset cache)
+      await page.click('[data-provider="radio-1"] button[data-type="signal"]');
+      await page.waitForSelector('form[data-type="signal"]');
+      const rows: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const b = await request(
+          'signal',
+          Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])),
+        );
+        assert.equal(b.error, undefined, b.errorText);
+        assert.equal(b.result['sha256'], warm['sha256']);
+        const c = await cli();
+        assert.equal(c['sha256'], warm['sha256']);
+        const mib = (x: unknown) => (Number(x) / 1048576).toFixed(1);
+        rows.push(
+          `run ${i + 1}: browser ${mib(b.result['rate'])} MiB/s, first byte ${b.result['firstByteMs']} ms (${b.result['path']}); ` +
+            `CLI ${mib(c['rate'])} MiB/s, first byte ${String(c['first_byte_ms'])} ms (${String(c['network_path'])})`,
+        );
+      }
+      t.diagnostic(
+        `64 MiB signal (${String(warm['size'])} bytes), from the provider's cache: ${rows.join(' | ')}`,
+      );
+    },
+  );
 
   it('ran without a CSP violation or a console error', async () => {
     const csp = await page.evaluate<string[]>('window.__csp');

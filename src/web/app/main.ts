@@ -9,6 +9,7 @@ import { Api, ApiError } from './api.js';
 import { byId, formatBytes, formatDuration, h } from './dom.js';
 import { buildRequestForm, type RequestForm } from './form.js';
 import { PushClient } from './push.js';
+import { discardPartial, listPartials, openResumableTarget, type StoredRequest } from './resume.js';
 import { RequestError, runRequest, type TransferResult, type TransportChoice } from './transfer.js';
 import { viewDataset } from './viewer.js';
 
@@ -58,7 +59,7 @@ async function signIn(token: string): Promise<void> {
   show('signout', true);
   show('signin-view', false);
   show('app-view', true);
-  await Promise.all([refreshProviders(), refreshHistory()]);
+  await Promise.all([refreshProviders(), refreshHistory(), refreshPartials()]);
 }
 
 function signOut(): void {
@@ -193,6 +194,12 @@ async function startRequest(): Promise<void> {
   const params = current.form.read();
   if (params === undefined) return; // the errors are beside the fields
   const transport = byId<HTMLSelectElement>('transport').value as TransportChoice;
+  await run({ type: current.type, params, provider: current.provider, transport });
+}
+
+/** Runs one request (a new one, or one asked again to resume a kept prefix) and shows how it went. */
+async function run(request: StoredRequest): Promise<void> {
+  if (running !== undefined) return;
   const ac = new AbortController();
   running = ac;
   show('request-stop', true);
@@ -213,11 +220,9 @@ async function startRequest(): Promise<void> {
   let firstBytes = 0;
   try {
     const r = await runRequest(api, push, {
-      type: current.type,
-      params,
-      provider: current.provider,
-      transport,
+      ...request,
       signal: ac.signal,
+      openTarget: (meta) => openResumableTarget(meta, request),
       onStatus: (s) => (status.textContent = s),
       onProgress: (p) => {
         bar.max = Math.max(1, p.total);
@@ -245,7 +250,38 @@ async function startRequest(): Promise<void> {
     show('request-stop', false);
     byId<HTMLButtonElement>('request-submit').disabled = false;
     void refreshHistory();
+    void refreshPartials();
   }
+}
+
+// ---- resume ----
+
+/** Lists the partial files kept from transfers that did not finish, each with Resume and Discard. */
+async function refreshPartials(): Promise<void> {
+  const holder = byId('partials');
+  let list: Awaited<ReturnType<typeof listPartials>>;
+  try {
+    list = await listPartials();
+  } catch {
+    list = []; // no IndexedDB (a private window may refuse it): nothing to resume
+  }
+  show('partials-view', list.length > 0);
+  holder.replaceChildren(
+    ...list.map((f) => {
+      const resume = h('button', { type: 'button', class: 'resume' }, 'Resume');
+      const discard = h('button', { type: 'button', class: 'discard' }, 'Discard');
+      resume.addEventListener('click', () => void run(f.request));
+      discard.addEventListener('click', () => void discardPartial(f.sha256).then(refreshPartials));
+      return h(
+        'div',
+        { class: 'partial', 'data-sha256': f.sha256, 'data-kept': f.kept },
+        `${f.filename}: ${formatBytes(f.kept)} of ${formatBytes(f.size)} kept (${f.request.type} from ${f.request.provider ?? 'any provider'}) `,
+        resume,
+        ' ',
+        discard,
+      );
+    }),
+  );
 }
 
 async function showResult(r: TransferResult): Promise<void> {
@@ -257,6 +293,7 @@ async function showResult(r: TransferResult): Promise<void> {
     path: r.path ?? '',
     verified: String(r.verified),
     fileName: r.fileName,
+    resumedFrom: String(r.resumedFrom),
     firstByteMs: String(r.firstByteMs),
     rate: String(Math.round(r.rate)),
   });
