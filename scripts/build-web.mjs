@@ -5,8 +5,8 @@
 // generates code with `new Function`, which the page's Content-Security-Policy forbids, so
 // `@sinclair/typebox/compiler` resolves to src/web/app/typebox-compiler.ts, the same checks interpreted
 // (`Value.Check`). `npm run build` runs this after tsc; `node scripts/build-web.mjs` alone rebuilds the page.
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -29,5 +29,13 @@ await build({
   alias: { '@sinclair/typebox/compiler': join(src, 'app/typebox-compiler.ts') },
 });
 for (const f of ['index.html', 'style.css']) copyFileSync(join(src, f), join(out, f));
-// app.css holds the styles the modules import (the viewer's plot library); the page links it always
-if (!existsSync(join(out, 'app.css'))) writeFileSync(join(out, 'app.css'), '/* no module styles */\n');
+// app.css: the data viewer's stylesheets (docs/web-view.md: uPlot's own and the viewer's), as files —
+// the CSP allows no inline style. The page links it always; those not (yet) in the tree are left out.
+const moduleStyles = [join(root, 'node_modules/uplot/dist/uPlot.min.css'), join(src, 'view/view.css')].filter(
+  (f) => existsSync(f),
+);
+writeFileSync(
+  join(out, 'app.css'),
+  moduleStyles.map((f) => `/* ${relative(root, f)} */\n${readFileSync(f, 'utf8')}\n`).join('') ||
+    '/* no module styles */\n',
+);

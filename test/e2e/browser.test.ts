@@ -48,6 +48,7 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
       url: fx.srv.url,
       token: fx.providerToken,
       dataDir: await fx.fresh('p1'),
+      args: ['--recordings', join(ROOT, 'test/fixtures/sigmf')],
     });
     const badToken = (
       await registerUser(fx.srv.url, { username: 'radio-bad', password: 'provider-pass', client_type: 1 })
@@ -85,6 +86,15 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
       if (Date.now() > until) throw new Error(`not true within ${timeoutMs} ms: ${expr}`);
       await new Promise((r) => setTimeout(r, 25));
     }
+  };
+
+  /** The viewer (src/web/view/) drew the file: `kind` when it says what it drew (the built viewer does). */
+  const viewed = async (kind: string) => {
+    await page.waitForSelector('#viewer-view:not([hidden]) #viewer > *');
+    const state = await page.getAttribute('#viewer', 'data-view-state');
+    if (state === null) return; // the stand-in of src/web/view/index.ts
+    assert.equal(state, 'ready', (await page.textContent('#viewer')) ?? '');
+    assert.equal(await page.getAttribute('#viewer', 'data-view-kind'), kind);
   };
 
   const shot = async (t: TestContext, name: string) => {
@@ -133,6 +143,10 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
     await page.waitForSelector('#app-view:not([hidden])');
     await page.waitForSelector('[data-provider="radio-1"] button[data-type="spectrum"]');
     assert.ok(await page.$('[data-provider="radio-1"] button[data-type="signal"]'));
+    // its recordings, named and described, and offered as a list in the forms that take one
+    const recordings = (await page.textContent('[data-provider="radio-1"] .recordings')) ?? '';
+    assert.match(recordings, /two-tones-ci16 \(433\.900 MHz/);
+    assert.match(recordings, /rtl-cu8/);
     const token = await page.evaluate<string | null>("sessionStorage.getItem('sdrlink.token')");
     assert.ok(token !== null && token.length > 20, 'the token is kept in sessionStorage');
     assert.ok(!page.url().includes(token), 'never in the URL');
@@ -151,6 +165,10 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
     assert.equal(await page.textContent('#param-spectrum-frequency_start-error'), 'must be a number');
     assert.match((await page.textContent('#param-spectrum-sample_rate-error')) ?? '', /must be above|below/);
     assert.match((await page.textContent('#param-spectrum-frequency_end-error')) ?? '', /required/);
+    const options = await page.$$eval('#param-spectrum-recording option', (os) =>
+      os.map((o) => o.textContent),
+    );
+    assert.ok(options.includes('two-tones-ci16') && options.includes('rtl-cu8'), options.join(', '));
     await shot(t, '3-form-errors');
     assert.equal(await sessions(), before, 'nothing was requested');
   });
@@ -191,7 +209,7 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
     assert.equal(createHash('sha256').update(bytes).digest('hex'), sent['sha256']);
     assert.match(download.suggestedFilename(), /\.npz$/);
     assert.match((await page.textContent('#transfer-result')) ?? '', /SHA-256 of the whole matched/);
-    await page.waitForSelector('#viewer-view:not([hidden])');
+    await viewed('spectrum');
     const path = await shot(t, '4-spectrum');
     if (process.env['SDRLINK_DOCS_SCREENSHOT'] === '1') {
       await mkdir(join(ROOT, 'docs/img'), { recursive: true });
@@ -215,6 +233,7 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
     );
     assert.equal(out.result['verified'], 'true');
     assert.equal(Number(out.result['size']), Number(sent['bytes']));
+    await viewed('signal');
     await shot(t, '5-signal');
   });
 
@@ -295,6 +314,32 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
     await shot(t, '9-resumed');
   });
 
+  it('stops a request on Stop: the session is cancelled by the consumer, nothing is saved', async (t) => {
+    // a provider that cannot answer (stopped): the request waits for its offer until the user stops it
+    await page.click('[data-provider="radio-1"] button[data-type="spectrum"]');
+    await page.waitForSelector('form[data-type="spectrum"]');
+    for (const [k, v] of Object.entries({ ...SPECTRUM, frequency_end: '104e6' }))
+      await page.fill(`#param-spectrum-${k}`, v);
+    good.proc.kill('SIGSTOP');
+    try {
+      await page.click('#request-submit');
+      await page.waitForSelector('#request-stop:not([hidden])');
+      await page.click('#request-stop');
+      await page.waitForSelector('#transfer-error[data-code]', { timeout: 10_000 });
+      assert.equal(await page.getAttribute('#transfer-error', 'data-code'), 'ERR_CANCELLED');
+      assert.equal(await page.$('#save-link'), null);
+      const sessions = (await api(fx.srv.url, fx.consumerToken, 'GET', '/api/ice/sessions')).body as Array<{
+        status: string;
+        parameters: string;
+      }>;
+      const mine = sessions.find((x) => x.parameters.includes('104000000'));
+      assert.equal(mine?.status, 'cancelled');
+      await shot(t, '10-stopped');
+    } finally {
+      good.proc.kill('SIGCONT');
+    }
+  });
+
   it('lists the user’s transfers: path, size, sha256, transport, duration, outcome', async (t) => {
     await page.click('#history-refresh');
     await waitUntil("document.querySelectorAll('#history-table tbody tr').length >= 4", 10_000);
@@ -313,7 +358,7 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
     assert.ok(
       rows.some((r) => r.status === 'failed' && r.cells.some((c) => /failed: ERR_[A-Z_]+/.test(c ?? ''))),
     );
-    await shot(t, '10-history');
+    await shot(t, '11-history');
   });
 
   // A measurement, not a check (no figure is asserted): SDRLINK_MEASURE_BROWSER=1 runs it.

@@ -153,7 +153,7 @@ export async function runRequest(api: Api, push: PushClient, req: TransferReques
     ...(req.provider !== undefined ? { target: req.provider } : {}),
   });
   const sessionId = session.session_id;
-  const events = new SessionEvents(push, sessionId);
+  const events = new SessionEvents(push, sessionId, req.signal);
   let pc: RTCPeerConnection | undefined;
   let channel: Channel | undefined;
   let transport: 'p2p' | 'relay' | undefined;
@@ -293,9 +293,16 @@ export async function runRequest(api: Api, push: PushClient, req: TransferReques
       resumedFrom: file.startOffset,
     };
   } catch (err) {
-    const e = asRequestError(err);
-    if (!finished)
+    const e =
+      req.signal?.aborted === true
+        ? new RequestError('ERR_CANCELLED', 'stopped by the user')
+        : asRequestError(err);
+    if (!finished && e.code === 'ERR_CANCELLED') {
+      // the user stopped it: the session is cancelled by the consumer, as `sdrlink request` does on Ctrl-C
+      await api.cancel(sessionId, 'ERR_CANCELLED', e.message).catch(() => undefined);
+    } else if (!finished) {
       await settleFailure(api, sessionId, e, channel !== undefined, transport, path, events.ended);
+    }
     // our `error` (§3.6) leaves before the close
     if (channel !== undefined) await closeGently(channel, pc);
     else pc?.close();
@@ -386,12 +393,16 @@ class SessionEvents {
   readonly #unlisten: () => void;
   readonly #candidates: SignalWire[] = [];
 
-  constructor(push: PushClient, sessionId: string) {
+  constructor(push: PushClient, sessionId: string, stop: AbortSignal | undefined) {
     let offerResolve!: (s: SignalWire) => void;
     let fail!: (e: RequestError) => void;
     this.offer = new Promise((r) => (offerResolve = r));
     this.failed = new Promise<never>((_, rej) => (fail = rej));
     this.failed.catch(() => undefined);
+    // the user's Stop ends every wait at once
+    const onStop = () => fail(new RequestError('ERR_CANCELLED', 'stopped by the user'));
+    if (stop?.aborted === true) onStop();
+    stop?.addEventListener('abort', onStop, { once: true });
     this.#unlisten = push.listen(sessionId, {
       signal: (sig) => {
         if (sig.signal_type === 'offer') offerResolve(sig);
