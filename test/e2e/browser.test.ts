@@ -36,6 +36,7 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
   let shots: string;
   let good: ProviderProcess;
   let bad: ProviderProcess;
+  let dropping: ProviderProcess;
   /** What the page reported as errors on its console. */
   const consoleErrors: string[] = [];
 
@@ -59,6 +60,15 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
       dataDir: await fx.fresh('p2'),
       env: { SDRLINK_FAULT_CORRUPT_FRAME: '2' },
     });
+    const dropToken = (
+      await registerUser(fx.srv.url, { username: 'radio-drop', password: 'provider-pass', client_type: 1 })
+    ).token;
+    dropping = await startProviderProcess({
+      url: fx.srv.url,
+      token: dropToken,
+      dataDir: await fx.fresh('p3'),
+      env: { SDRLINK_FAULT_DROP_P2P_AFTER: String(3 * 1024 * 1024) },
+    });
     browser = await launchChromium();
     page = await browser.context.newPage();
     // the page's own CSP reports (the test tsconfig has no DOM types: scripts as text)
@@ -72,7 +82,7 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
 
   after(async () => {
     await browser?.close();
-    await Promise.all([good?.stop(), bad?.stop()]);
+    await Promise.all([good?.stop(), bad?.stop(), dropping?.stop()]);
     await fx?.close();
   });
 
@@ -83,7 +93,12 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
   const waitUntil = async (expr: string, timeoutMs = 90_000) => {
     const until = Date.now() + timeoutMs;
     while (!(await page.evaluate<boolean>(expr))) {
-      if (Date.now() > until) throw new Error(`not true within ${timeoutMs} ms: ${expr}`);
+      if (Date.now() > until) {
+        const said = await page.evaluate<string>(
+          "document.getElementById('transfer-status').textContent + ' | ' + document.getElementById('transfer-error').textContent + ' | ' + document.getElementById('transfer-rate').textContent",
+        );
+        throw new Error(`not true within ${timeoutMs} ms: ${expr} (the page says: ${said})`);
+      }
       await new Promise((r) => setTimeout(r, 25));
     }
   };
@@ -253,6 +268,28 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
     await shot(t, '6-relay');
   });
 
+  it('continues over the relay from the verified prefix when the direct channel dies midway', async (t) => {
+    await page.click('[data-provider="radio-drop"] button[data-type="signal"]');
+    await page.waitForSelector('form[data-type="signal"]');
+    // 8 MiB; the provider closes its direct channel after 3 MiB
+    const values = { frequency: '100e6', center_frequency: '99.9e6', sample_rate: '1048576', duration: '1' };
+    const out = await request('signal', values);
+    assert.equal(out.error, undefined, out.errorText);
+    const sent = await dropping.waitFor(
+      (e) => e['event'] === 'sent' && e['sha256'] === out.result['sha256'],
+      10_000,
+    );
+    assert.equal(out.result['transport'], 'relay');
+    assert.equal(out.result['path'], 'ws-relay');
+    assert.equal(out.result['verified'], 'true');
+    const from = Number(out.result['resumedFrom']);
+    assert.ok(from > 0 && from <= 3 * 1024 * 1024, `resumed from ${from}`);
+    assert.equal(sent['start_offset'], from, 'the provider sent only the rest, over the relay');
+    assert.equal(sent['transport'], 'relay');
+    assert.match((await page.textContent('#transfer-result')) ?? '', /direct channel lost midway/);
+    await shot(t, '6b-failover');
+  });
+
   it('refuses a corrupted frame with its code, and saves nothing', async (t) => {
     await page.click('[data-provider="radio-bad"] button[data-type="signal"]');
     await page.waitForSelector('form[data-type="signal"]');
@@ -282,7 +319,14 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
     await waitUntil(
       "(() => { const p = document.getElementById('transfer-progress'); return p.max > 1 && p.value / p.max > 0.2; })()",
     );
+    const cut = good
+      .events()
+      .filter((e) => e['event'] === 'claimed')
+      .pop()?.['session_id'];
     await page.reload(); // the transfer dies with the page
+    // The provider goes on with the dead session until it gives it up (its peer timeout, then its wait at
+    // the relay, docs/protocol.md §3.7), and serves the same file to a new session only after that.
+    await good.waitFor((e) => e['event'] === 'failed' && e['session_id'] === cut, 90_000);
     await page.waitForSelector('body[data-ready="true"]');
     await page.waitForSelector('#partials-view:not([hidden]) .partial');
     const entries = await page.$$eval('.partial', (els) =>
@@ -303,7 +347,11 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
       timeout: 90_000,
     });
     const err = await page.getAttribute('#transfer-error', 'data-code');
-    assert.equal(err, null, (await page.textContent('#transfer-error')) ?? '');
+    assert.equal(
+      err,
+      null,
+      `${(await page.textContent('#transfer-error')) ?? ''}; the provider: ${JSON.stringify(good.events().slice(-12))}`,
+    );
     const sha = await page.getAttribute('#transfer-result', 'data-sha256');
     assert.equal(sha, entry.sha);
     assert.equal(Number(await page.getAttribute('#transfer-result', 'data-resumed-from')), kept);

@@ -21,6 +21,7 @@ import type { Channel } from '../../protocol/channel.js';
 import {
   CandidateData,
   OfferData,
+  ProgressSignalData,
   createChecker,
   type IceServerWire,
   type SignalWire,
@@ -30,6 +31,12 @@ import type { PushClient } from './push.js';
 import { RelayError, openRelay } from './relay.js';
 
 export type TransportChoice = 'auto' | 'p2p' | 'relay';
+
+/**
+ * How long the page waits at the relay for a provider after the direct channel died midway: the provider
+ * may notice only at its own idle timeout (30 s); as the agents (src/agents/transport.ts).
+ */
+export const FAILOVER_RELAY_WAIT_MS = 45_000;
 
 /** The largest file the page takes: it holds the file in memory until it is saved (README "In a browser"). */
 export const MAX_BROWSER_FILE_BYTES = 1024 * 1024 * 1024;
@@ -88,6 +95,10 @@ export class RequestError extends Error {
 
 const offerCheck = createChecker(OfferData);
 const candidateCheck = createChecker(CandidateData);
+const progressCheck = createChecker(ProgressSignalData);
+
+/** How long the page waits for a provider's offer with no word from it (the agent's `--wait` default). */
+const OFFER_WAIT_MS = 60_000;
 
 /** Holds the file in memory (copies each batch: the protocol reuses its buffers). */
 export function memoryTarget(): BrowserTarget {
@@ -168,7 +179,14 @@ export async function runRequest(api: Api, push: PushClient, req: TransferReques
       );
     }
     status('waiting for a provider’s offer');
-    const offer = await events.race(events.offer, 60_000, 'no provider answered within 60 s');
+    events.onPreparing = (p) =>
+      status(
+        p.phase === 'queued'
+          ? `the provider's receiver is busy: queued, position ${p.position ?? 1}`
+          : `the provider is preparing the file (${p.total > 0 ? `${Math.round((100 * p.bytes) / p.total)} %` : `${p.bytes} bytes`})`,
+      );
+    const offer = await events.awaitOffer(OFFER_WAIT_MS);
+    events.onPreparing = undefined;
     const offerData = parseJson(offer.signal_data);
     if (!offerCheck.check(offerData))
       throw new RequestError('ERR_SIGNAL_INVALID', 'the provider’s offer is not a session description');
@@ -213,7 +231,7 @@ export async function runRequest(api: Api, push: PushClient, req: TransferReques
       transport = 'relay';
       path = 'ws-relay';
     }
-    const kind = transport as 'p2p' | 'relay';
+    let kind = transport as 'p2p' | 'relay';
     api
       .report(sessionId, { status: 'connected', transport: kind, ...(path !== undefined ? { path } : {}) })
       .catch(() => undefined);
@@ -225,35 +243,67 @@ export async function runRequest(api: Api, push: PushClient, req: TransferReques
     let target: BrowserTarget | undefined;
     /** The announced name, checked by the protocol (§5: a plain base name). */
     let fileName = '';
-    const file = await events.race(
-      receiveFile(channel, {
-        crc32,
-        createHash: createSha256,
-        maxSize: MAX_BROWSER_FILE_BYTES,
-        open: async (meta) => {
-          if (meta.mode !== 'sdrlink') {
-            throw new TransferError(
-              'ERR_UNVERIFIED',
-              `the provider sent ${JSON.stringify(meta.filename.slice(0, 80))} in the seed's unverified format (no sha256, no per-frame CRC): refused`,
-            );
-          }
-          fileName = meta.filename;
-          target = await (req.openTarget ?? (() => Promise.resolve(memoryTarget())))({
-            filename: meta.filename,
-            size: meta.size,
-            ...(meta.sha256 !== undefined ? { sha256: meta.sha256 } : {}),
-          });
-          return target;
-        },
-        onProgress: (p) => {
-          if (p.received > p.startOffset && firstByteAt === 0) firstByteAt = performance.now();
-          req.onProgress?.({ ...p, transport: kind });
-        },
-        ...(req.signal !== undefined ? { signal: req.signal } : {}),
-      }),
-      0,
-      'transfer',
-    );
+    const receiveOver = (over: Channel, via: 'p2p' | 'relay') =>
+      events.race(
+        receiveFile(over, {
+          crc32,
+          createHash: createSha256,
+          maxSize: MAX_BROWSER_FILE_BYTES,
+          open: async (meta) => {
+            if (meta.mode !== 'sdrlink') {
+              throw new TransferError(
+                'ERR_UNVERIFIED',
+                `the provider sent ${JSON.stringify(meta.filename.slice(0, 80))} in the seed's unverified format (no sha256, no per-frame CRC): refused`,
+              );
+            }
+            fileName = meta.filename;
+            target = await (req.openTarget ?? (() => Promise.resolve(memoryTarget())))({
+              filename: meta.filename,
+              size: meta.size,
+              ...(meta.sha256 !== undefined ? { sha256: meta.sha256 } : {}),
+            });
+            return target;
+          },
+          onProgress: (p) => {
+            if (p.received > p.startOffset && firstByteAt === 0) firstByteAt = performance.now();
+            req.onProgress?.({ ...p, transport: via });
+          },
+          ...(req.signal !== undefined ? { signal: req.signal } : {}),
+        }),
+        0,
+        'transfer',
+      );
+    let file: Awaited<ReturnType<typeof receiveFile>>;
+    try {
+      file = await receiveOver(channel, kind);
+    } catch (err) {
+      // a direct channel lost midway (`auto`): continue over the relay, from the verified prefix (§4), as
+      // the agents do (src/agents/transport.ts runWithFailover); the provider comes to the relay too
+      const died =
+        err instanceof TransferError &&
+        (err.code === 'ERR_CHANNEL_CLOSED' || err.code === 'ERR_TIMEOUT' || err.code === 'ERR_PEER_GONE');
+      if (!died || kind !== 'p2p' || req.transport !== 'auto' || !peerRelays || req.signal?.aborted === true)
+        throw err;
+      fallback = `direct channel lost midway (${err.message})`;
+      status(`${fallback}: continuing over the relay`);
+      channel.close();
+      pc?.close();
+      pc = undefined;
+      try {
+        channel = await events.race(
+          openRelay(sessionId, token, FAILOVER_RELAY_WAIT_MS, req.signal),
+          FAILOVER_RELAY_WAIT_MS + 5000,
+          'relay',
+        );
+      } catch (relayErr) {
+        if (relayErr instanceof RelayError)
+          throw new RequestError(relayErr.code, `${fallback}; ${relayErr.message}`);
+        throw relayErr;
+      }
+      kind = transport = 'relay';
+      path = 'ws-relay';
+      file = await receiveOver(channel, kind);
+    }
     finished = true;
     const now = performance.now();
     const received = file.size - file.startOffset;
@@ -388,6 +438,11 @@ class SessionEvents {
   /** Rejects when the provider or the server ends the session (its `error` signal, a final status). */
   readonly failed: Promise<never>;
   onCandidate: ((sig: SignalWire) => void) | undefined;
+  /** Called with each `progress` signal of the provider while the page waits for its offer. */
+  onPreparing:
+    | ((p: { phase: 'preparing' | 'queued'; bytes: number; total: number; position?: number }) => void)
+    | undefined;
+  #lastWord = 0;
   /** Set once the session ended on the other side. */
   ended: string | undefined;
   readonly #unlisten: () => void;
@@ -409,6 +464,12 @@ class SessionEvents {
         else if (sig.signal_type === 'candidate') {
           if (this.onCandidate !== undefined) this.onCandidate(sig);
           else this.#candidates.push(sig);
+        } else if (sig.signal_type === 'progress') {
+          // the provider is making the file (or waits for its device): it is alive, the wait goes on
+          const d = parseJson(sig.signal_data);
+          if (!progressCheck.check(d)) return;
+          this.#lastWord = performance.now();
+          this.onPreparing?.(d);
         } else if (sig.signal_type === 'error') {
           const d = parseJson(sig.signal_data) as { code?: unknown; message?: unknown } | undefined;
           const code = typeof d?.code === 'string' ? d.code : 'ERR_PEER';
@@ -432,6 +493,22 @@ class SessionEvents {
   takeCandidates(f: (sig: SignalWire) => void): void {
     this.onCandidate = f;
     for (const c of this.#candidates.splice(0)) f(c);
+  }
+
+  /**
+   * The provider's offer, unless the session fails first or `ms` pass without a word from a provider (its
+   * `progress` signals, sent while it prepares the file, restart the wait — as the agent's `--wait`).
+   */
+  async awaitOffer(ms: number): Promise<SignalWire> {
+    this.#lastWord = performance.now();
+    for (;;) {
+      const left = this.#lastWord + ms - performance.now();
+      if (left <= 0)
+        throw new RequestError('ERR_CONNECT_TIMEOUT', `no provider answered within ${ms / 1000} s`);
+      const tick = new Promise<undefined>((r) => setTimeout(() => r(undefined), Math.min(left, 1000)));
+      const got = await Promise.race([this.offer, this.failed, tick]);
+      if (got !== undefined) return got;
+    }
   }
 
   /** `p`, unless the session fails first or `ms` pass (0: no limit). */
