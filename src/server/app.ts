@@ -32,6 +32,7 @@ import { registerKeyRoutes } from './routes/keys.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerProviderRoutes } from './routes/providers.js';
 import { registerTransferRoutes } from './routes/transfers.js';
+import { registerWebRoutes } from './routes/web.js';
 import { UserDirectory } from './signaling/directory.js';
 import { SignalingService } from './signaling/handlers.js';
 import { Heartbeat } from './signaling/heartbeat.js';
@@ -261,6 +262,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     registerRelayRoute(wsScope, ctx, heartbeat);
   });
   registerHealthRoute(app, ctx);
+  registerWebRoutes(app, { registration: options.registration });
   registerMetricsRoute(app, ctx);
   registerPublicAuthRoutes(app, ctx);
   await app.register(async (scope) => {

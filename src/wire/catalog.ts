@@ -144,7 +144,8 @@ export function matchCatalog(
   return null;
 }
 
-function paramMismatch(p: CatalogParam, value: unknown): string | null {
+/** Why `value` does not fit parameter `p` (its JSON type, bounds, enum), or null; what {@link matchCatalog} checks per field. */
+export function paramMismatch(p: CatalogParam, value: unknown): string | null {
   switch (p.type) {
     case 'boolean':
       return typeof value === 'boolean' ? null : 'must be a boolean';

@@ -9,6 +9,14 @@ import { createChecker, type Checker, type Decoded } from './check.js';
 import { ErrorDetail } from './errors.js';
 import { SessionWire, SignalWire } from './sessions.js';
 
+/**
+ * The WebSocket subprotocol a browser offers to carry its token on `/api/ws` and `/api/relay/…`
+ * (docs/api.md §5): `new WebSocket(url, [WS_BEARER_PROTOCOL, token])`. A page cannot set `Authorization`,
+ * and a token in the URL would sit in logs and history; the server answers with this name only, never
+ * echoing the token.
+ */
+export const WS_BEARER_PROTOCOL = 'sdrlink-bearer';
+
 const str = () => Type.String();
 /** A client's correlation value, echoed on the answer. */
 const Ref = Type.Optional(Type.Union([Type.Number(), Type.String()]));

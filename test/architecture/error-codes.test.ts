@@ -45,7 +45,16 @@ export const ERROR_REGISTRY: ReadonlyArray<{ section: string; codes: readonly st
   { section: 'CLI credentials', codes: CREDENTIAL_ERROR_CODES },
   { section: 'Services', codes: Object.keys(SERVICE_ERROR_STATUS) },
   { section: 'Python package', codes: pythonErrorCodes() },
+  { section: 'Browser client', codes: webErrorCodes() },
 ];
+
+/** The codes of `WEB_ERROR_CODES` in src/web/errors.ts (the page is bundled, not compiled with the tests). */
+export function webErrorCodes(): string[] {
+  const text = readFileSync(`${root}src/web/errors.ts`, 'utf8');
+  const list = /^export const WEB_ERROR_CODES = \[([^\]]*)\]/m.exec(text)?.[1];
+  if (list === undefined) throw new Error('src/web/errors.ts has no WEB_ERROR_CODES array');
+  return [...list.matchAll(/'(ERR_[A-Z0-9_]+)'/g)].map((m) => m[1] as string);
+}
 
 /** The codes of `PYTHON_ERROR_CODES` in python/sdrlink/_errors.py (the Python package's own). */
 export function pythonErrorCodes(): string[] {

@@ -1,5 +1,5 @@
 /**
- * What `npm pack` ships: the compiled sources, the docs, the systemd units and the README — nothing test-only (no `*.test.js`,
+ * What `npm pack` ships: the compiled sources, the built browser client (dist/web/), the docs, the systemd units and the README — nothing test-only (no `*.test.js`,
  * no test helpers, no benchmark code), and the `sdrlink` command's entry point.
  */
 import assert from 'node:assert/strict';
@@ -21,6 +21,9 @@ describe('the package', () => {
     assert.ok(files.includes('dist/src/cli/main.js'), 'the bin entry point is missing');
     assert.ok(files.includes('docs/errors.md'));
     assert.ok(files.includes('deploy/systemd/sdrlink-server.service'), 'the systemd units are missing');
+    // the browser client the server serves at / (src/server/routes/web.ts)
+    for (const f of ['index.html', 'app.js', 'app.css', 'style.css'])
+      assert.ok(files.includes(`dist/web/${f}`), `the web client's ${f} is missing`);
     const testOnly = files.filter(
       (f) =>
         /\.test\.js$|(^|\/)test(-support)?[/.]|(^|\/)(bench|netlab)[/.]|helpers\//.test(f) ||
@@ -30,7 +33,7 @@ describe('the package', () => {
     );
     assert.deepEqual(testOnly, []);
     const outside = files.filter(
-      (f) => !/^(dist\/src\/|docs\/|deploy\/systemd\/|README\.md$|package\.json$)/.test(f),
+      (f) => !/^(dist\/src\/|dist\/web\/|docs\/|deploy\/systemd\/|README\.md$|package\.json$)/.test(f),
     );
     assert.deepEqual(outside, []);
   });

@@ -9,7 +9,7 @@ import type { UserRecord } from '../../storage/types.js';
 import { authenticate, bearerToken, type Caller } from '../auth/authenticate.js';
 import { ApiError, WS_CLOSE, errorBody } from '../errors.js';
 import { SIGNAL_TYPES, UUID_PATTERN } from '../schemas.js';
-import { encodePushMessage } from '../../wire/push.js';
+import { WS_BEARER_PROTOCOL, encodePushMessage } from '../../wire/push.js';
 import { sessionToWire, signalToWire } from '../wire.js';
 import type { ServerContext } from '../context.js';
 import type { Heartbeat } from './heartbeat.js';
@@ -23,14 +23,19 @@ export const PUSH_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const UUID_RE = new RegExp(UUID_PATTERN);
 
 /**
- * Authenticates a WebSocket upgrade: `Authorization: Bearer` or `?token=` (a JWT or an API key).
+ * Authenticates a WebSocket upgrade: `Authorization: Bearer`, the subprotocols `sdrlink-bearer, <token>`
+ * (a browser's way, docs/api.md §5), or `?token=` (a JWT or an API key).
  * @throws ApiError with a token code.
  */
 export async function wsCaller(ctx: ServerContext, request: FastifyRequest): Promise<Caller> {
   const header = request.headers.authorization;
+  const offered = request.headers['sec-websocket-protocol']?.split(',').map((p) => p.trim());
   let token: string;
   if (header !== undefined && header !== '') {
     token = bearerToken(header);
+  } else if (offered?.[0] === WS_BEARER_PROTOCOL && offered.length === 2 && offered[1] !== '') {
+    // ws answers with the first protocol offered: the name, never the token
+    token = offered[1] as string;
   } else {
     const q = new URL(request.url, 'http://x').searchParams.get('token');
     if (q === null || q === '')
