@@ -331,7 +331,6 @@ async function showResult(r: TransferResult): Promise<void> {
     ),
     save,
   );
-  byId('viewer-title').textContent = r.fileName;
   show('viewer-view', true);
   viewDataset(byId('viewer'), r.fileName, new Uint8Array(await r.file.arrayBuffer()));
 }
