@@ -1,6 +1,7 @@
 /**
  * The storage contract (src/storage/types.ts), run against every implementation: SQLite in a file and in
- * memory. A Postgres implementation joins the list when it exists.
+ * memory, and PostgreSQL — a real server this file starts (test/helpers/postgres.ts), a fresh database per
+ * case. The same cases, unchanged, for each.
  */
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
@@ -13,14 +14,25 @@ import { SIGNALING_MIGRATIONS } from './migrations/index.js';
 import { createSqliteStorage } from './sqlite/sqlite-storage.js';
 import { migrate } from './sqlite/migrate.js';
 import { StorageError, usernameKey, type NewSession, type Storage } from './types.js';
+import { createPostgresStorage } from './postgres/postgres-storage.js';
+import { postgresSkip, startPostgres, type PostgresServer } from '../../test/helpers/postgres.js';
 
 let dir: string;
+let postgres: PostgresServer | undefined;
+const pgSkip = postgresSkip();
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sdrlink-storage-'));
+  if (pgSkip === false) postgres = await startPostgres();
 });
 after(async () => {
   await rm(dir, { recursive: true, force: true });
+  await postgres?.stop();
 });
+
+async function openPostgres(): Promise<Storage> {
+  if (postgres === undefined) throw new Error('PostgreSQL was not started');
+  return createPostgresStorage(await postgres.createDatabase());
+}
 
 const T0 = '2024-05-01T12:00:00.000Z';
 const at = (s: number) => new Date(Date.parse(T0) + s * 1000).toISOString();
@@ -42,21 +54,26 @@ function newSession(initiator: number, over: Partial<NewSession> = {}): NewSessi
   };
 }
 
-const implementations: Array<{ name: string; open: () => Storage }> = [
+const implementations: Array<{
+  name: string;
+  open: () => Storage | Promise<Storage>;
+  skip?: string | false;
+}> = [
   { name: 'sqlite file', open: () => createSqliteStorage(join(dir, `contract-${++seq}.sqlite`)) },
   { name: 'sqlite memory', open: () => createSqliteStorage(':memory:') },
   {
     name: 'sqlite file, background checkpoints',
     open: () => createSqliteStorage(join(dir, `contract-${++seq}.sqlite`), { backgroundCheckpoint: true }),
   },
+  { name: 'postgresql', open: openPostgres, skip: pgSkip },
 ];
 
 for (const impl of implementations) {
-  describe(`storage contract: ${impl.name}`, () => {
+  describe(`storage contract: ${impl.name}`, { skip: impl.skip ?? false }, () => {
     async function withStorage(
       fn: (s: Storage, u: { p1: number; p2: number; c1: number; c2: number }) => Promise<void>,
     ) {
-      const s = impl.open();
+      const s = await impl.open();
       try {
         const p1 = (
           await s.users.create(
