@@ -242,3 +242,17 @@ export async function startPostgres(): Promise<PostgresServer> {
     },
   };
 }
+
+/** A JWT secret for servers on PostgreSQL in tests (SDRLINK_JWT_SECRET: there is no file to keep one in). */
+export const TEST_JWT_SECRET = 'sdrlink-test-secret-of-at-least-32-characters';
+
+/**
+ * What `startServerProcess` needs to run the server on a fresh database of `pg`: `--db URL` and the
+ * JWT secret.
+ */
+export async function serverOnPostgres(
+  pg: PostgresServer,
+): Promise<{ args: string[]; env: Record<string, string>; url: string }> {
+  const url = await pg.createDatabase();
+  return { args: ['--db', url], env: { SDRLINK_JWT_SECRET: TEST_JWT_SECRET }, url };
+}
