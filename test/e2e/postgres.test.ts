@@ -121,6 +121,52 @@ describe('sdrlink server on PostgreSQL', { skip: postgresSkip() }, () => {
     }
   });
 
+  test('a PostgreSQL restart under a running server: 503 ERR_DB_UNAVAILABLE meanwhile, then it reconnects by itself', async () => {
+    const own = await startPostgres();
+    const srv = await startServerProcess(await serverOnPostgres(own));
+    try {
+      const { token } = await registerUser(srv.url, {
+        username: 'rs',
+        password: 'restart-pass',
+        client_type: 2,
+      });
+      const auth = { authorization: `Bearer ${token}` };
+      const transfers = () => fetch(`${srv.url}/api/transfers`, { headers: auth });
+      assert.equal((await transfers()).status, 200);
+      await own.halt();
+      for (let i = 0; i < 3; i++) {
+        const res = await transfers();
+        const body = (await res.json()) as { error?: { code?: string } };
+        assert.equal(res.status, 503, JSON.stringify(body));
+        assert.equal(body.error?.code, 'ERR_DB_UNAVAILABLE');
+        assert.equal(res.headers.get('retry-after'), '1');
+      }
+      const health = await fetch(`${srv.url}/healthz`);
+      assert.equal(health.status, 503);
+      assert.equal(((await health.json()) as { error: { code: string } }).error.code, 'ERR_UNAVAILABLE');
+      await own.resume();
+      // the pool opens new connections on its own: the next requests succeed (a few tries at most, while
+      // connections the restart broke are found out)
+      let status = 0;
+      for (let i = 0; i < 20 && status !== 200; i++) {
+        status = (await transfers()).status;
+        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(status, 200, srv.stderr());
+      const created = await fetch(`${srv.url}/api/ice/initiate`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ request_type: 'spectrum', parameters: '{}' }),
+      });
+      assert.equal(created.status, 201, await created.text());
+      assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
+      assert.equal(srv.proc.exitCode, null, 'the server kept running');
+    } finally {
+      await srv.stop();
+      await own.stop();
+    }
+  });
+
   describe('a transfer between processes, the server on PostgreSQL', () => {
     let fx: TransferFixture;
     let url: string;
