@@ -481,6 +481,7 @@ export const STORAGE_ERROR_CODES = [
   'ERR_DB_UNREACHABLE',
   'ERR_DB_AUTH',
   'ERR_DB_UNAVAILABLE',
+  'ERR_DB_NOT_EMPTY',
 ] as const;
 
 export type StorageErrorCode = (typeof STORAGE_ERROR_CODES)[number];

@@ -5,6 +5,9 @@
  * restart under a running server (503 with a code meanwhile, then back by itself).
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import {
@@ -22,6 +25,7 @@ import {
   type PostgresServer,
 } from '../helpers/postgres.js';
 import { registerUser, runCli, startServerProcess } from '../helpers/server.js';
+import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 
 describe('sdrlink server on PostgreSQL', { skip: postgresSkip() }, () => {
   let pgs: PostgresServer;
@@ -164,6 +168,134 @@ describe('sdrlink server on PostgreSQL', { skip: postgresSkip() }, () => {
     } finally {
       await srv.stop();
       await own.stop();
+    }
+  });
+
+  test('sdrlink db migrate copies a SQLite installation (every table), checks the counts, and the servers go on from it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sdrlink-migrate-'));
+    try {
+      // a SQLite server made the file and its JWT secret; its users hold tokens
+      const sqliteSrv = await startServerProcess({ dir });
+      const file = sqliteSrv.dbPath;
+      const provider = await registerUser(sqliteSrv.url, {
+        username: 'radio',
+        password: 'radio-pass-1',
+        client_type: 1,
+      });
+      const consumer = await registerUser(sqliteSrv.url, {
+        username: 'ann',
+        password: 'ann-pass-12',
+        client_type: 2,
+      });
+      await sqliteSrv.stop();
+      // every other table gets rows through the storage itself
+      const sid = '00000000-0000-4000-8000-00000000abcd';
+      const s = createSqliteStorage(file);
+      try {
+        const p = Number(provider.user_id);
+        const c = Number(consumer.user_id);
+        const now = new Date().toISOString();
+        await s.sessions.create(
+          {
+            sessionId: sid,
+            initiatorUserId: c,
+            targetUserId: null,
+            requestType: 'spectrum',
+            parameters: `{"a":"it's"}`,
+            capabilities: ['sdrlink/1'],
+            fileName: 'x.npz',
+            fileSize: 5_000_000_000,
+            fileType: null,
+          },
+          now,
+        );
+        const offer = {
+          sessionId: sid,
+          signalType: 'offer' as const,
+          signalData: '{}',
+          fromUserId: p,
+          toUserId: c,
+        };
+        assert.ok((await s.signals.post(offer, now, { claim: true })).ok);
+        const candidate = {
+          candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host',
+          sdpMLineIndex: 0,
+          sdpMid: '0',
+        };
+        assert.ok((await s.signals.post({ ...offer, signalType: 'candidate', candidate }, now)).ok);
+        const patch = { bytes: 5_000_000_000, sha256: 'a'.repeat(64), verified: true };
+        await s.transfers.report(
+          { sessionId: sid, byUserId: c, status: 'completed', transitionFrom: ['offered'], patch },
+          now,
+        );
+        await s.catalogs.put(p, '{"types":[],"recordings":[]}', now);
+        await s.catalogs.decline({ sessionId: sid, userId: p, code: 'ERR_BUSY', message: 'busy', at: now });
+        const key = {
+          userId: p,
+          name: 'k',
+          secretSha256: 'b'.repeat(64),
+          secretHead: 'AbCd',
+          expiresAt: null,
+        };
+        await s.apiKeys.create(key, now);
+      } finally {
+        await s.close();
+      }
+      const url = await pgs.createDatabase();
+      const expected = {
+        users: 2,
+        ice_sessions: 1,
+        ice_candidates: 2,
+        file_transfers: 1,
+        ice_session_history: 3,
+        provider_catalogs: 1,
+        session_declines: 1,
+        api_keys: 1,
+      };
+      const r = await runCli(['db', 'migrate', '--from', file, '--to', url, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as { tables: Array<{ table: string; rows: number }>; to: string };
+      assert.deepEqual(Object.fromEntries(out.tables.map((t) => [t.table, t.rows])), expected);
+      assert.ok(!r.stdout.includes(pgs.password) && !r.stderr.includes(pgs.password), 'no password printed');
+      assert.match(r.stderr, /SDRLINK_JWT_SECRET set to the content of .*\.jwt-secret/);
+
+      // a second run refuses the now non-empty target and leaves it as it was; --replace copies again
+      const again = await runCli(['db', 'migrate', '--from', file, '--to', url]);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /^sdrlink db migrate: ERR_DB_NOT_EMPTY: .*users: 2/);
+      const replaced = await runCli(['db', 'migrate', '--from', file, '--to', url, '--replace']);
+      assert.equal(replaced.code, 0, replaced.stderr);
+      assert.match(replaced.stdout, /ice_candidates\s+2\n/);
+      const missing = await runCli(['db', 'migrate', '--from', join(dir, 'nope.sqlite'), '--to', url]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /ERR_STORAGE: .*no such database file/);
+
+      // a server on PostgreSQL with the SQLite server's secret: the old tokens work, the data is there
+      const secret = (await readFile(`${file}.jwt-secret`, 'utf8')).trim();
+      const pgSrv = await startServerProcess({ args: ['--db', url], env: { SDRLINK_JWT_SECRET: secret } });
+      try {
+        const list = await fetch(`${pgSrv.url}/api/transfers`, {
+          headers: { authorization: `Bearer ${consumer.token}` },
+        });
+        assert.equal(list.status, 200);
+        const body = (await list.json()) as Array<Record<string, unknown>>;
+        assert.equal(body.length, 1);
+        assert.equal(body[0]?.['session_id'], sid);
+        assert.equal(body[0]?.['status'], 'completed');
+        assert.equal(body[0]?.['provider_name'], 'radio');
+        assert.equal(body[0]?.['bytes'], 5_000_000_000, 'a BIGINT survives');
+        // the identities go on after the copied ids
+        const next = await registerUser(pgSrv.url, {
+          username: 'newcomer',
+          password: 'newcomer-pass',
+          client_type: 2,
+        });
+        assert.ok(Number(next.user_id) > Number(consumer.user_id));
+      } finally {
+        await pgSrv.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

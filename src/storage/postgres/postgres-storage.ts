@@ -29,7 +29,7 @@ import { PostgresSignals } from './signals.js';
 import { PostgresTransfers } from './transfers.js';
 import { PostgresApiKeys, PostgresCatalogs, PostgresUsers } from './users.js';
 
-/** Opens (and migrates) a PostgreSQL database as {@link Storage}. Throws StorageError (`ERR_DB_*`, …). */
+/** Opens (and migrates) a PostgreSQL database as {@link Storage}. Throws StorageError (`ERR_DB_URL`, `ERR_DB_UNREACHABLE`, `ERR_DB_AUTH`, …). */
 export async function createPostgresStorage(url: string, options: PostgresOptions = {}): Promise<Storage> {
   const handle = await openPostgres<Database>(url, SIGNALING_MIGRATIONS, options);
   return new PostgresStorage(handle);
