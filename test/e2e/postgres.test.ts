@@ -299,6 +299,33 @@ describe('sdrlink server on PostgreSQL', { skip: postgresSkip() }, () => {
     }
   });
 
+  test('sdrlink user add / disable and db prune work on a PostgreSQL database beside its running server', async () => {
+    const opts = await serverOnPostgres(pgs);
+    const srv = await startServerProcess({ ...opts, env: { ...opts.env, SDRLINK_REGISTRATION: 'closed' } });
+    try {
+      const env = { SDRLINK_JWT_SECRET: TEST_JWT_SECRET, SDRLINK_DATABASE_URL: opts.url };
+      const add = await runCli(['user', 'add', 'ops-radio', '--type', '1', '--json'], { env });
+      assert.equal(add.code, 0, add.stderr);
+      const { token } = JSON.parse(add.stdout) as { token: string };
+      const me = await fetch(`${srv.url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(me.status, 200, 'the token minted offline works on the server');
+      const dis = await runCli(['user', 'disable', 'ops-radio', '--db', opts.url], {
+        env: { SDRLINK_JWT_SECRET: TEST_JWT_SECRET },
+      });
+      assert.equal(dis.code, 0, dis.stderr);
+      const prune = await runCli(['db', 'prune', '--db', opts.url, '--json']);
+      assert.equal(prune.code, 0, prune.stderr);
+      assert.equal((JSON.parse(prune.stdout) as { sessions: number }).sessions, 0);
+      const noSecret = await runCli(['user', 'add', 'x-user', '--type', '2', '--db', opts.url], {
+        env: { SDRLINK_JWT_SECRET: undefined },
+      });
+      assert.equal(noSecret.code, 1);
+      assert.match(noSecret.stderr, /SDRLINK_JWT_SECRET/);
+    } finally {
+      await srv.stop();
+    }
+  });
+
   describe('a transfer between processes, the server on PostgreSQL', () => {
     let fx: TransferFixture;
     let url: string;

@@ -11,7 +11,10 @@ export function dbCommand(): Command {
       "delete final sessions' signals, candidates, status history and declines older than an age; the transfer history stays",
     )
     .option('--older-than <age>', 'age: 30d, 12h, 90m, 45s (default 30d)', '30d')
-    .option('--db <path>', 'database file (env SDRLINK_DB; default ./.sdrlink/sdrlink.sqlite)')
+    .option(
+      '--db <path|url>',
+      'database file, or postgres://USER:PASSWORD@HOST:PORT/DB (env SDRLINK_DATABASE_URL, SDRLINK_DB; default ./.sdrlink/sdrlink.sqlite)',
+    )
     .option('--json', 'print one JSON object')
     .action(async (flags: { olderThan: string; db?: string; json?: boolean }) => {
       const { loadConfig, parseDurationMs } = await import('../../server/config.js');
