@@ -95,7 +95,7 @@ export function isUnavailable(err: unknown): boolean {
   return (
     err instanceof Error &&
     !('code' in e && typeof e.code === 'string') &&
-    /^(Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error)/i.test(
+    /^(Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable)/i.test(
       err.message,
     )
   );
@@ -157,6 +157,8 @@ export async function openPostgres<DB>(
     idleTimeoutMillis: 30_000,
     types: TYPES,
     application_name: 'sdrlink',
+    // a peer that vanished without a FIN (a cut network) is found out by TCP keep-alives
+    keepAlive: true,
   });
   // A connection that drops while idle (the server restarts) is removed by the pool; without a listener
   // its error would end the process. One that drops while in use fails its query instead.
