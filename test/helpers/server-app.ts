@@ -58,7 +58,13 @@ let appSeq = 0;
 export async function testApp(opts: BuildOptions = {}): Promise<TestApp> {
   // tests register users over the API: open unless a test closes it (the server's default is closed)
   const database = opts.db === undefined && opts.storage === undefined ? await testDatabase() : {};
-  const app = await buildServer({ db: ':memory:', logLevel: 'silent', registration: true, ...database, ...opts });
+  const app = await buildServer({
+    db: ':memory:',
+    logLevel: 'silent',
+    registration: true,
+    ...database,
+    ...opts,
+  });
   const call: TestApp['call'] = async (method, url, o = {}) => {
     const headers: Record<string, string> = { ...o.headers };
     if (o.token !== undefined) headers['authorization'] = `Bearer ${o.token}`;
