@@ -22,8 +22,13 @@ let postgres: PostgresServer | undefined;
 const pgSkip = postgresSkip();
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sdrlink-storage-'));
-  if (pgSkip === false) postgres = await startPostgres();
 });
+let starting: Promise<PostgresServer> | undefined;
+/** Starts the PostgreSQL server once, for the suites that use it (a failure fails those suites only). */
+async function ensurePostgres(): Promise<void> {
+  starting ??= startPostgres();
+  postgres = await starting;
+}
 after(async () => {
   await rm(dir, { recursive: true, force: true });
   await postgres?.stop();
@@ -70,6 +75,7 @@ const implementations: Array<{
 
 for (const impl of implementations) {
   describe(`storage contract: ${impl.name}`, { skip: impl.skip ?? false }, () => {
+    if (impl.name === 'postgresql') before(ensurePostgres);
     async function withStorage(
       fn: (s: Storage, u: { p1: number; p2: number; c1: number; c2: number }) => Promise<void>,
     ) {
@@ -1010,6 +1016,7 @@ describe('storage: SQLite file', () => {
 });
 
 describe('storage: PostgreSQL, several servers on one database', { skip: pgSkip }, () => {
+  before(ensurePostgres);
   const users = async (s: Storage) => {
     const mk = (username: string, clientType: 1 | 2) =>
       s.users.create({ username, passwordHash: 'h', clientType, requestTypes: [] }, T0);
