@@ -79,6 +79,9 @@ export async function copySqliteToPostgres(
         'ERR_STORAGE',
         `${source.location} holds tables this sdrlink does not know (${unknown.join(', ')}): not a signaling server database, or a newer one`,
       );
+    // every read of the source in one read transaction: one snapshot of the file (WAL), even if a server
+    // still writes it
+    source.raw.exec('BEGIN');
     const target = await openPostgres<Database>(to, SIGNALING_MIGRATIONS, { maxConnections: 1 });
     try {
       const client = await target.pool.connect();
@@ -175,6 +178,7 @@ export async function copySqliteToPostgres(
       await target.kysely.destroy();
     }
   } finally {
+    if (source.raw.inTransaction) source.raw.exec('ROLLBACK');
     source.raw.close();
   }
 }
