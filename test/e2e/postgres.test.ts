@@ -25,6 +25,7 @@ import {
   type PostgresServer,
 } from '../helpers/postgres.js';
 import { registerUser, runCli, startServerProcess } from '../helpers/server.js';
+import { openWs } from '../helpers/ws-probe.js';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 
 describe('sdrlink server on PostgreSQL', { skip: postgresSkip() }, () => {
@@ -137,7 +138,38 @@ describe('sdrlink server on PostgreSQL', { skip: postgresSkip() }, () => {
       const auth = { authorization: `Bearer ${token}` };
       const transfers = () => fetch(`${srv.url}/api/transfers`, { headers: auth });
       assert.equal((await transfers()).status, 200);
+      const sess = await fetch(`${srv.url}/api/ice/initiate`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ request_type: 'spectrum', parameters: '{}' }),
+      });
+      const sessionId = ((await sess.json()) as { session_id: string }).session_id;
+      const push = await openWs(`${srv.url.replace(/^http/, 'ws')}/api/ws`, {
+        authorization: `Bearer ${token}`,
+      });
       await own.halt();
+      // a signal over the push socket meanwhile: refused with the same code, the socket stays open
+      push.ws.send(
+        JSON.stringify({
+          type: 'signal',
+          ref: 7,
+          session_id: sessionId,
+          signal_type: 'candidate',
+          signal_data: JSON.stringify({
+            candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host',
+            sdpMid: '0',
+            sdpMLineIndex: 0,
+          }),
+        }),
+      );
+      const refused = await push.next((m) => m['type'] === 'result' && m['ref'] === 7);
+      assert.equal(refused['ok'], false);
+      assert.equal(
+        (refused['error'] as { code: string }).code,
+        'ERR_DB_UNAVAILABLE',
+        JSON.stringify(refused),
+      );
+      push.ws.close();
       for (let i = 0; i < 3; i++) {
         const res = await transfers();
         const body = (await res.json()) as { error?: { code?: string } };
