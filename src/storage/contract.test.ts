@@ -998,7 +998,8 @@ describe('storage: SQLite file', () => {
         assert.ok(r.ok);
       }
       const deadline = Date.now() + 5000;
-      while (statSync(path).size <= before && Date.now() < deadline)
+      // until all of it has arrived: a checkpoint may be caught half-way through copying the WAL
+      while (statSync(path).size <= before + 1024 * 1024 && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 50));
       assert.ok(statSync(path).size > before + 1024 * 1024, 'the pages reached the database file');
       assert.equal((await s.signals.listFor(sess.sessionId, c.id, 0, 5000)).length, 3000);
