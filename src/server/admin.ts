@@ -1,15 +1,16 @@
 /**
  * Offline administration on the database file, for scripts and the demo (`sdrlink user …`): create a
  * user and mint a token without a running server (or beside one: SQLite in WAL mode lets both write),
- * using the same secret file the server uses, so the token works against it.
+ * using the same secret file the server uses, so the token works against it. On PostgreSQL (`--db
+ * postgres://…`) the same, with the servers' SDRLINK_JWT_SECRET.
  */
 import { randomBytes } from 'node:crypto';
-import { createSqliteStorage } from '../storage/sqlite/sqlite-storage.js';
-import { StorageError, type ClientType, type UserRecord } from '../storage/types.js';
+import { openStorage } from '../storage/open.js';
+import { StorageError, type ClientType, type Storage, type UserRecord } from '../storage/types.js';
 import { TokenService } from './auth/jwt.js';
 import { hashPassword } from './auth/passwords.js';
 import { loadJwtSecret } from './auth/secret.js';
-import { REQUEST_TYPE_PATTERN } from './config.js';
+import { ConfigError, REQUEST_TYPE_PATTERN } from './config.js';
 import { pruneFinalSessions, type RetentionResult } from './retention.js';
 import { USERNAME_PATTERN } from './schemas.js';
 
@@ -53,10 +54,14 @@ export class AdminError extends Error {
 
 async function withStorage<T>(
   target: AdminTarget,
-  fn: (s: ReturnType<typeof createSqliteStorage>, tokens: TokenService) => Promise<T>,
+  fn: (s: Storage, tokens: TokenService) => Promise<T>,
 ): Promise<T> {
-  const storage = createSqliteStorage(target.db);
+  const storage = await openStorage(target.db);
   try {
+    if (storage.kind === 'postgres' && target.jwtSecret === undefined)
+      throw new ConfigError(
+        "a PostgreSQL database needs SDRLINK_JWT_SECRET (the servers' own): there is no file beside it to keep one in",
+      );
     const tokens = new TokenService(loadJwtSecret(storage.location, target.jwtSecret), target.tokenTtlS);
     return await fn(storage, tokens);
   } finally {
@@ -150,7 +155,7 @@ export async function pruneDatabase(
   target: Pick<AdminTarget, 'db'>,
   olderThanMs: number,
 ): Promise<RetentionResult> {
-  const storage = createSqliteStorage(target.db);
+  const storage = await openStorage(target.db);
   try {
     return await pruneFinalSessions(storage, olderThanMs);
   } finally {

@@ -1,7 +1,8 @@
 /**
  * The signaling server as a Fastify instance (fastify's "app factory" pattern): tests call
  * `buildServer({ db: ':memory:' })` and use `app.inject()`, or `listen({ port: 0 })` for WebSockets;
- * `main.ts` listens for real. This is the composition root: it picks the storage (SQLite) and wires auth,
+ * `main.ts` listens for real. This is the composition root: it picks the storage (SQLite, or PostgreSQL
+ * for a `postgres://` database URL; src/storage/open.ts) and wires auth,
  * the hub, the signaling service, the relay and the routes.
  */
 import cors from '@fastify/cors';
@@ -9,7 +10,7 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Writable } from 'node:stream';
 import { createHttpApp } from '../http/app.js';
-import { createSqliteStorage } from '../storage/sqlite/sqlite-storage.js';
+import { openStorage } from '../storage/open.js';
 import { FINAL_STATUSES, type Storage } from '../storage/types.js';
 import { ApiKeyService } from './auth/api-keys.js';
 import { userAuthHook } from './auth/authenticate.js';
@@ -17,7 +18,13 @@ import { CredentialWatch } from './auth/credential-watch.js';
 import { TokenService } from './auth/jwt.js';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { loadJwtSecret } from './auth/secret.js';
-import { defaultOptions, type LoginLimitOptions, type RelayOptions, type ServerOptions } from './config.js';
+import {
+  ConfigError,
+  defaultOptions,
+  type LoginLimitOptions,
+  type RelayOptions,
+  type ServerOptions,
+} from './config.js';
 import type { ServerContext } from './context.js';
 import { ApiError, WS_CLOSE, apiErrorReply } from './errors.js';
 import { ServerMetrics } from './metrics.js';
@@ -104,9 +111,13 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   const options = resolveOptions(input);
   const now = input.now ?? Date.now;
   const ownStorage = input.storage === undefined;
-  const rawStorage = input.storage ?? createSqliteStorage(options.db, { backgroundCheckpoint: true });
+  const rawStorage = input.storage ?? (await openStorage(options.db, { backgroundCheckpoint: true }));
   let secret: Uint8Array;
   try {
+    if (rawStorage.kind === 'postgres' && options.jwtSecret === undefined)
+      throw new ConfigError(
+        'a PostgreSQL database needs SDRLINK_JWT_SECRET (32+ characters; the same for every server on the database): there is no file beside it to keep a generated one in',
+      );
     secret = loadJwtSecret(rawStorage.location, options.jwtSecret);
   } catch (err) {
     if (ownStorage) await rawStorage.close();

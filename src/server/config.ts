@@ -44,9 +44,12 @@ export interface ServerOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  /** SQLite file path, or `:memory:`. */
+  /** SQLite file path, `:memory:`, or a PostgreSQL URL `postgres://USER:PASSWORD@HOST:PORT/DB`. */
   db: string;
-  /** HS256 secret (≥ 32 characters). When absent, read from or created at `<db>.jwt-secret`. */
+  /**
+   * HS256 secret (≥ 32 characters). When absent, read from or created at `<db>.jwt-secret` (SQLite); on
+   * PostgreSQL it must be given (SDRLINK_JWT_SECRET), the same to every server on the database.
+   */
   jwtSecret: string | undefined;
   tokenTtlS: number;
   logLevel: LogLevel;
@@ -363,8 +366,17 @@ export function parseCorsOrigins(text: string, name: string): string[] {
 }
 
 /**
+ * True when `--db` names a database by URL (`postgres://…`) rather than a SQLite file: such a value is
+ * never resolved as a path (an unsupported scheme is refused when the storage opens it).
+ */
+export function isDatabaseUrl(db: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(db.trim());
+}
+
+/**
  * Builds the options from flags, then environment, then defaults:
- * SDRLINK_HOST, SDRLINK_PORT, SDRLINK_DB, SDRLINK_JWT_SECRET, SDRLINK_TOKEN_TTL_S, SDRLINK_LOG_LEVEL,
+ * SDRLINK_HOST, SDRLINK_PORT, SDRLINK_DATABASE_URL (a postgres:// URL; before SDRLINK_DB), SDRLINK_DB,
+ * SDRLINK_JWT_SECRET, SDRLINK_TOKEN_TTL_S, SDRLINK_LOG_LEVEL,
  * SDRLINK_ICE_SERVERS (JSON), SDRLINK_RELAY_AFTER_MS, SDRLINK_SESSION_TTL_MS, SDRLINK_SWEEP_INTERVAL_MS,
  * SDRLINK_REQUEST_TYPES (comma list), SDRLINK_REGISTRATION (open|closed; default closed), SDRLINK_BODY_LIMIT,
  * SDRLINK_SESSIONS_PER_MINUTE, SDRLINK_MAX_PUSH_PER_USER, SDRLINK_MAX_RELAYS_PER_USER, SDRLINK_RETENTION
@@ -382,8 +394,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   let s: Source | undefined;
   if ((s = pick(flags.host, '--host', env, 'SDRLINK_HOST'))) o.host = s.value;
   if ((s = pick(flags.port, '--port', env, 'SDRLINK_PORT'))) o.port = int(s, 0, 65535);
-  if ((s = pick(flags.db, '--db', env, 'SDRLINK_DB')))
-    o.db = s.value === ':memory:' ? s.value : resolve(s.value);
+  if ((s = pick(flags.db, '--db', env, 'SDRLINK_DATABASE_URL') ?? pick(undefined, '', env, 'SDRLINK_DB')))
+    o.db = s.value === ':memory:' || isDatabaseUrl(s.value) ? s.value.trim() : resolve(s.value);
   if ((s = pick(undefined, '', env, 'SDRLINK_JWT_SECRET'))) {
     if (s.value.length < 32) throw new ConfigError('SDRLINK_JWT_SECRET: must be at least 32 characters');
     o.jwtSecret = s.value;
@@ -483,9 +495,9 @@ function loadTls(flags: ConfigFlags, env: NodeJS.ProcessEnv, db: string): Server
     return { kind: 'files', certFile: resolve(cert.value), keyFile: resolve(key.value) };
   }
   if (!selfSigned) return undefined;
-  if (db === ':memory:')
+  if (db === ':memory:' || isDatabaseUrl(db))
     throw new ConfigError(
-      '--tls: the self-signed certificate is kept beside the database, and --db is :memory:; give a database file, or --tls-cert and --tls-key',
+      `--tls: the self-signed certificate is kept beside the database, and --db is ${db === ':memory:' ? ':memory:' : 'a database URL'}; give a database file, or --tls-cert and --tls-key`,
     );
   return { kind: 'self-signed' };
 }

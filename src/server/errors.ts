@@ -55,6 +55,7 @@ export const API_ERROR_STATUS = {
   ERR_HEADERS_TOO_LARGE: 431,
   ERR_INTERNAL: 500,
   ERR_UNAVAILABLE: 503,
+  ERR_DB_UNAVAILABLE: 503,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
@@ -95,6 +96,11 @@ export function toApiError(err: unknown, bodyLimit: number): ApiError {
   if (err instanceof StorageError) {
     if (err.code === 'ERR_CONFLICT')
       return new ApiError('ERR_USERNAME_TAKEN', err.message, undefined, { cause: err });
+    // PostgreSQL is restarting or cut off: the client may retry (the pool reconnects by itself)
+    if (err.code === 'ERR_DB_UNAVAILABLE')
+      return new ApiError('ERR_DB_UNAVAILABLE', 'the database is unavailable; retry shortly', 1, {
+        cause: err,
+      });
     return new ApiError('ERR_INTERNAL', 'internal storage error', undefined, { cause: err });
   }
   const fe = err as Partial<FastifyError> & { validation?: AjvError[]; validationContext?: string };

@@ -1,6 +1,7 @@
 /**
  * Runs the signaling server: builds it, listens, and announces readiness with ONE JSON line on stdout,
- * `{"event":"listening","url":"http://127.0.0.1:PORT","port":PORT,"db":"/abs/path.sqlite"}` (`https://` and a
+ * `{"event":"listening","url":"http://127.0.0.1:PORT","port":PORT,"db":"/abs/path.sqlite","db_kind":"sqlite"}`
+ * (`db` is `postgres://USER@HOST:PORT/DB`, never the password, with `"db_kind":"postgres"`; `https://` and a
  * `"tls"` object under `--tls`) — the line
  * test helpers and other processes wait for (and a human line on stderr).
  */
@@ -80,12 +81,13 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   app.sdrlink.stun.port = stun?.port;
   const url = `${tls === undefined ? 'http' : 'https'}://${urlHost(options.host)}:${port}`;
   const db = app.sdrlink.storage.location;
-  const line: Record<string, unknown> = { event: 'listening', url, port, db };
+  const dbKind = app.sdrlink.storage.kind;
+  const line: Record<string, unknown> = { event: 'listening', url, port, db, db_kind: dbKind };
   if (stun !== undefined) line['stun_port'] = stun.port;
   if (tls !== undefined)
     line['tls'] = { fingerprint256: tls.fingerprint256, cert: tls.certPath, created: tls.created };
   const stunText = stun === undefined ? 'no STUN' : `STUN on UDP ${stun.port}`;
-  err.write(`sdrlink server listening on ${url} (database ${db}; ${stunText})\n`);
+  err.write(`sdrlink server listening on ${url} (${dbKind} database ${db}; ${stunText})\n`);
   if (tls !== undefined) {
     err.write(
       `sdrlink server: TLS certificate ${tls.certPath}${tls.created ? ' (generated now)' : ''}, SHA-256 fingerprint ${tls.fingerprint256}\n` +

@@ -233,6 +233,7 @@ export class ServerMetrics {
       get location() {
         return storage.location;
       },
+      kind: storage.kind,
       close: () => storage.close(),
     };
   }

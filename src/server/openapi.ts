@@ -29,6 +29,10 @@ const WEBSOCKET: Record<string, string> = {
 
 const HealthWire = Type.Object({
   status: Type.Literal('ok'),
+  db: Type.Object({
+    kind: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')]),
+    ok: Type.Boolean(),
+  }),
   uptime_s: Type.Integer(),
   push_connections: Type.Integer(),
   relays: Type.Object({

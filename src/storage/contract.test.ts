@@ -1,6 +1,7 @@
 /**
  * The storage contract (src/storage/types.ts), run against every implementation: SQLite in a file and in
- * memory. A Postgres implementation joins the list when it exists.
+ * memory, and PostgreSQL — a real server this file starts (test/helpers/postgres.ts), a fresh database per
+ * case. The same cases, unchanged, for each.
  */
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
@@ -13,14 +14,30 @@ import { SIGNALING_MIGRATIONS } from './migrations/index.js';
 import { createSqliteStorage } from './sqlite/sqlite-storage.js';
 import { migrate } from './sqlite/migrate.js';
 import { StorageError, usernameKey, type NewSession, type Storage } from './types.js';
+import { createPostgresStorage } from './postgres/postgres-storage.js';
+import { postgresSkip, startPostgres, type PostgresServer } from '../../test/helpers/postgres.js';
 
 let dir: string;
+let postgres: PostgresServer | undefined;
+const pgSkip = postgresSkip();
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sdrlink-storage-'));
 });
+let starting: Promise<PostgresServer> | undefined;
+/** Starts the PostgreSQL server once, for the suites that use it (a failure fails those suites only). */
+async function ensurePostgres(): Promise<void> {
+  starting ??= startPostgres();
+  postgres = await starting;
+}
 after(async () => {
   await rm(dir, { recursive: true, force: true });
+  await postgres?.stop();
 });
+
+async function openPostgres(): Promise<Storage> {
+  if (postgres === undefined) throw new Error('PostgreSQL was not started');
+  return createPostgresStorage(await postgres.createDatabase());
+}
 
 const T0 = '2024-05-01T12:00:00.000Z';
 const at = (s: number) => new Date(Date.parse(T0) + s * 1000).toISOString();
@@ -42,21 +59,27 @@ function newSession(initiator: number, over: Partial<NewSession> = {}): NewSessi
   };
 }
 
-const implementations: Array<{ name: string; open: () => Storage }> = [
+const implementations: Array<{
+  name: string;
+  open: () => Storage | Promise<Storage>;
+  skip?: string | false;
+}> = [
   { name: 'sqlite file', open: () => createSqliteStorage(join(dir, `contract-${++seq}.sqlite`)) },
   { name: 'sqlite memory', open: () => createSqliteStorage(':memory:') },
   {
     name: 'sqlite file, background checkpoints',
     open: () => createSqliteStorage(join(dir, `contract-${++seq}.sqlite`), { backgroundCheckpoint: true }),
   },
+  { name: 'postgresql', open: openPostgres, skip: pgSkip },
 ];
 
 for (const impl of implementations) {
-  describe(`storage contract: ${impl.name}`, () => {
+  describe(`storage contract: ${impl.name}`, { skip: impl.skip ?? false }, () => {
+    if (impl.name === 'postgresql') before(ensurePostgres);
     async function withStorage(
       fn: (s: Storage, u: { p1: number; p2: number; c1: number; c2: number }) => Promise<void>,
     ) {
-      const s = impl.open();
+      const s = await impl.open();
       try {
         const p1 = (
           await s.users.create(
@@ -991,5 +1014,115 @@ describe('storage: SQLite file', () => {
       () => createSqliteStorage(join(dir, 'reopen.sqlite', 'inside-a-file', 'x.sqlite')),
       (e: unknown) => e instanceof StorageError && e.code === 'ERR_STORAGE',
     );
+  });
+});
+
+describe('storage: PostgreSQL, several servers on one database', { skip: pgSkip }, () => {
+  before(ensurePostgres);
+  const users = async (s: Storage) => {
+    const mk = (username: string, clientType: 1 | 2) =>
+      s.users.create({ username, passwordHash: 'h', clientType, requestTypes: [] }, T0);
+    return { p1: (await mk('p1', 1)).id, p2: (await mk('p2', 1)).id, c1: (await mk('c1', 2)).id };
+  };
+
+  it('migrates once when four open the same fresh database at the same moment', async () => {
+    if (postgres === undefined) throw new Error('PostgreSQL was not started');
+    const url = await postgres.createDatabase();
+    const all = await Promise.all([1, 2, 3, 4].map(() => createPostgresStorage(url)));
+    try {
+      await all[0]?.users.create({ username: 'u', passwordHash: 'h', clientType: 2, requestTypes: [] }, T0);
+      for (const s of all) assert.equal((await s.users.byName('u'))?.username, 'u');
+    } finally {
+      await Promise.all(all.map((s) => s.close()));
+    }
+  });
+
+  it('lets exactly one of two providers on two servers claim each session', async () => {
+    if (postgres === undefined) throw new Error('PostgreSQL was not started');
+    const url = await postgres.createDatabase();
+    const a = await createPostgresStorage(url);
+    const b = await createPostgresStorage(url);
+    try {
+      const { p1, p2, c1 } = await users(a);
+      for (let i = 0; i < 30; i++) {
+        const sid = (await a.sessions.create(newSession(c1), T0)).sessionId;
+        // half by claim, half by a claiming offer signal, on the two servers' own pools
+        const [x, y] =
+          i % 2 === 0
+            ? await Promise.all([a.sessions.claim(sid, p1, at(1)), b.sessions.claim(sid, p2, at(1))])
+            : (
+                await Promise.all(
+                  [
+                    [a, p1],
+                    [b, p2],
+                  ].map(([s, p]) =>
+                    (s as Storage).signals.post(
+                      {
+                        sessionId: sid,
+                        signalType: 'offer',
+                        signalData: '{}',
+                        fromUserId: p as number,
+                        toUserId: c1,
+                      },
+                      at(1),
+                      { claim: true },
+                    ),
+                  ),
+                )
+              ).map((r) => (r.ok ? r.session : undefined));
+        assert.equal([x, y].filter((v) => v !== undefined && v !== null).length, 1, `session ${i}`);
+        const winner = (x ?? y)?.targetUserId;
+        assert.equal((await b.sessions.get(sid))?.targetUserId, winner);
+        assert.deepEqual(
+          (await a.sessions.history(sid)).map((h) => h.status),
+          ['pending', 'offered'],
+          'one claim recorded',
+        );
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('expires each stale session once when two servers sweep at the same moment', async () => {
+    if (postgres === undefined) throw new Error('PostgreSQL was not started');
+    const url = await postgres.createDatabase();
+    const a = await createPostgresStorage(url);
+    const b = await createPostgresStorage(url);
+    try {
+      const { c1 } = await users(a);
+      const ids = new Set<string>();
+      for (let i = 0; i < 40; i++) ids.add((await a.sessions.create(newSession(c1), T0)).sessionId);
+      const swept: string[] = [];
+      for (let round = 0; round < 5; round++) {
+        const [x, y] = await Promise.all([
+          a.sessions.expireStale(at(50), at(51), 7),
+          b.sessions.expireStale(at(50), at(51), 7),
+        ]);
+        swept.push(...[...x, ...y].map((e) => e.session.sessionId));
+      }
+      swept.push(...(await a.sessions.expireStale(at(50), at(51), 100)).map((e) => e.session.sessionId));
+      assert.equal(swept.length, ids.size, 'each expired once');
+      assert.deepEqual(new Set(swept), ids);
+      for (const id of ids) {
+        assert.deepEqual(
+          (await b.sessions.history(id)).map((h) => h.status),
+          ['pending', 'expired'],
+        );
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('refuses a malformed URL, a wrong password and an unreachable server with their codes', async () => {
+    if (postgres === undefined) throw new Error('PostgreSQL was not started');
+    const code = (c: string) => (e: unknown) => e instanceof StorageError && e.code === c;
+    await assert.rejects(createPostgresStorage('postgres://no-user-here'), code('ERR_DB_URL'));
+    await assert.rejects(createPostgresStorage('postgres://u@127.0.0.1:5432/'), code('ERR_DB_URL'));
+    await assert.rejects(createPostgresStorage(postgres.urlFor('postgres', 'wrong')), code('ERR_DB_AUTH'));
+    await assert.rejects(createPostgresStorage('postgres://u:p@127.0.0.1:1/x'), code('ERR_DB_UNREACHABLE'));
   });
 });

@@ -462,13 +462,27 @@ export interface Storage {
   readonly transfers: TransferRepository;
   readonly apiKeys: ApiKeyRepository;
   readonly catalogs: CatalogRepository;
-  /** Where the data lives (absolute file path, or `:memory:`). */
+  /** Which backend: SQLite (a file, or `:memory:`) or PostgreSQL. */
+  readonly kind: 'sqlite' | 'postgres';
+  /**
+   * Where the data lives: an absolute file path, `:memory:`, or `postgres://USER@HOST:PORT/DB` (never the
+   * password).
+   */
   readonly location: string;
   close(): Promise<void>;
 }
 
 /** Every code a storage failure carries (docs/errors.md "Signaling server", outside HTTP). */
-export const STORAGE_ERROR_CODES = ['ERR_CONFLICT', 'ERR_STORAGE', 'ERR_MIGRATION'] as const;
+export const STORAGE_ERROR_CODES = [
+  'ERR_CONFLICT',
+  'ERR_STORAGE',
+  'ERR_MIGRATION',
+  'ERR_DB_URL',
+  'ERR_DB_UNREACHABLE',
+  'ERR_DB_AUTH',
+  'ERR_DB_UNAVAILABLE',
+  'ERR_DB_NOT_EMPTY',
+] as const;
 
 export type StorageErrorCode = (typeof STORAGE_ERROR_CODES)[number];
 

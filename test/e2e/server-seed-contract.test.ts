@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { registerUser, startServerProcess, type ServerProcess } from '../helpers/server.js';
+import { postgresSkip, serverOnPostgres, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 
 type GoKind = 'string' | 'int';
 /** type ICESession struct (seed). */
@@ -143,124 +144,136 @@ const pionCandidate = (port: number) =>
     usernameFragment: null,
   });
 
-describe('seed wire contract (Go Type1 / Type2 against the real server)', () => {
-  let srv: ServerProcess;
-  let type1: SeedClient;
-  let type1b: SeedClient;
-  let type2: SeedClient;
-  let ids: { t1: string; t2: string };
+// The same cases on each database the server runs on: SQLite (the default), and a real PostgreSQL
+for (const backend of ['sqlite', 'postgresql'] as const) {
+  describe(
+    `seed wire contract (Go Type1 / Type2 against the real server), ${backend}`,
+    { skip: backend === 'postgresql' ? postgresSkip() : false },
+    () => {
+      let pg: PostgresServer | undefined;
+      let srv: ServerProcess;
+      let type1: SeedClient;
+      let type1b: SeedClient;
+      let type2: SeedClient;
+      let ids: { t1: string; t2: string };
 
-  before(async () => {
-    srv = await startServerProcess();
-    const t1 = await registerUser(srv.url, {
-      username: 'type1-client-123',
-      password: 'seed-password',
-      client_type: 1,
-    });
-    const t1b = await registerUser(srv.url, {
-      username: 'type1-client-124',
-      password: 'seed-password',
-      client_type: 1,
-    });
-    const t2 = await registerUser(srv.url, {
-      username: 'type2-client-456',
-      password: 'seed-password',
-      client_type: 2,
-    });
-    type1 = new SeedClient(srv.url, t1.token);
-    type1b = new SeedClient(srv.url, t1b.token);
-    type2 = new SeedClient(srv.url, t2.token);
-    ids = { t1: t1.user_id, t2: t2.user_id };
-  });
-  after(() => srv.stop());
+      before(async () => {
+        if (backend === 'postgresql') pg = await startPostgres();
+        srv = await startServerProcess(pg === undefined ? {} : await serverOnPostgres(pg));
+        const t1 = await registerUser(srv.url, {
+          username: 'type1-client-123',
+          password: 'seed-password',
+          client_type: 1,
+        });
+        const t1b = await registerUser(srv.url, {
+          username: 'type1-client-124',
+          password: 'seed-password',
+          client_type: 1,
+        });
+        const t2 = await registerUser(srv.url, {
+          username: 'type2-client-456',
+          password: 'seed-password',
+          client_type: 2,
+        });
+        type1 = new SeedClient(srv.url, t1.token);
+        type1b = new SeedClient(srv.url, t1b.token);
+        type2 = new SeedClient(srv.url, t2.token);
+        ids = { t1: t1.user_id, t2: t2.user_id };
+      });
+      after(async () => {
+        await srv?.stop();
+        await pg?.stop();
+      });
 
-  it('runs the seed’s whole exchange with the seed’s JSON and status codes', async () => {
-    // Type2: main() → RequestFileTransfer("spectrum", requestData)
-    const requestData = { frequency_start: 100000000, frequency_end: 200000000, sample_rate: 1000000 };
-    const session = await type2.requestFileTransfer('spectrum', requestData);
-    assert.equal(session['initiator_user_id'], ids.t2);
-    assert.equal(session['status'], 'pending');
-    const sessionID = session['session_id'] as string;
+      it('runs the seed’s whole exchange with the seed’s JSON and status codes', async () => {
+        // Type2: main() → RequestFileTransfer("spectrum", requestData)
+        const requestData = { frequency_start: 100000000, frequency_end: 200000000, sample_rate: 1000000 };
+        const session = await type2.requestFileTransfer('spectrum', requestData);
+        assert.equal(session['initiator_user_id'], ids.t2);
+        assert.equal(session['status'], 'pending');
+        const sessionID = session['session_id'] as string;
 
-    // Type1: ListenForRequests → getActiveSessions; both seed providers see the request
-    const sessions = await type1.getActiveSessions();
-    assert.deepEqual(
-      sessions.map((s) => s['session_id']),
-      [sessionID],
-    );
-    assert.equal((await type1b.getActiveSessions()).length, 1);
-    const seen = sessions[0] ?? {};
-    // handleRequest: json.Unmarshal([]byte(session.Parameters), &requestData) into map[string]interface{}
-    assert.deepEqual(JSON.parse(seen['parameters'] as string), requestData);
-    assert.equal(seen['request_type'], 'spectrum');
+        // Type1: ListenForRequests → getActiveSessions; both seed providers see the request
+        const sessions = await type1.getActiveSessions();
+        assert.deepEqual(
+          sessions.map((s) => s['session_id']),
+          [sessionID],
+        );
+        assert.equal((await type1b.getActiveSessions()).length, 1);
+        const seen = sessions[0] ?? {};
+        // handleRequest: json.Unmarshal([]byte(session.Parameters), &requestData) into map[string]interface{}
+        assert.deepEqual(JSON.parse(seen['parameters'] as string), requestData);
+        assert.equal(seen['request_type'], 'spectrum');
 
-    // Type1: a candidate from OnICECandidate may overtake the offer; then sendSignal(offer)
-    assert.equal(await type1.sendSignal(sessionID, 'candidate', pionCandidate(50001)), 200);
-    assert.equal(await type1.sendSignal(sessionID, 'offer', pionOffer), 200);
-    assert.equal(await type1.sendSignal(sessionID, 'candidate', pionCandidate(50002)), 200);
-    // the session left every provider's list: the seed Type1 will not handle it again at its next poll
-    assert.deepEqual(await type1.getActiveSessions(), []);
-    assert.deepEqual(await type1b.getActiveSessions(), []);
-    // a second seed provider that handled the same poll: its offer is refused (it is not 200, the seed logs it)
-    assert.equal(await type1b.sendSignal(sessionID, 'offer', pionOffer), 409);
+        // Type1: a candidate from OnICECandidate may overtake the offer; then sendSignal(offer)
+        assert.equal(await type1.sendSignal(sessionID, 'candidate', pionCandidate(50001)), 200);
+        assert.equal(await type1.sendSignal(sessionID, 'offer', pionOffer), 200);
+        assert.equal(await type1.sendSignal(sessionID, 'candidate', pionCandidate(50002)), 200);
+        // the session left every provider's list: the seed Type1 will not handle it again at its next poll
+        assert.deepEqual(await type1.getActiveSessions(), []);
+        assert.deepEqual(await type1b.getActiveSessions(), []);
+        // a second seed provider that handled the same poll: its offer is refused (it is not 200, the seed logs it)
+        assert.equal(await type1b.sendSignal(sessionID, 'offer', pionOffer), 409);
 
-    // Type2: waitForOffer (polls getSignals, takes the first "offer")
-    const forType2 = await type2.getSignals(sessionID);
-    const offer = forType2.find((s) => s['signal_type'] === 'offer');
-    assert.ok(offer, 'the offer is in the list');
-    assert.deepEqual(JSON.parse(offer['signal_data'] as string), JSON.parse(pionOffer));
-    assert.equal(offer['from_client_id'], ids.t1);
-    assert.equal(offer['to_client_id'], ids.t2);
-    assert.equal(offer['session_id'], sessionID);
-    assert.ok(
-      forType2.every((s) => s['from_client_id'] === ids.t1),
-      'only the provider’s signals reach the consumer',
-    );
+        // Type2: waitForOffer (polls getSignals, takes the first "offer")
+        const forType2 = await type2.getSignals(sessionID);
+        const offer = forType2.find((s) => s['signal_type'] === 'offer');
+        assert.ok(offer, 'the offer is in the list');
+        assert.deepEqual(JSON.parse(offer['signal_data'] as string), JSON.parse(pionOffer));
+        assert.equal(offer['from_client_id'], ids.t1);
+        assert.equal(offer['to_client_id'], ids.t2);
+        assert.equal(offer['session_id'], sessionID);
+        assert.ok(
+          forType2.every((s) => s['from_client_id'] === ids.t1),
+          'only the provider’s signals reach the consumer',
+        );
 
-    // Type2: sendSignal(answer), then its own candidates
-    assert.equal(await type2.sendSignal(sessionID, 'answer', pionAnswer), 200);
-    assert.equal(await type2.sendSignal(sessionID, 'candidate', pionCandidate(60001)), 200);
+        // Type2: sendSignal(answer), then its own candidates
+        assert.equal(await type2.sendSignal(sessionID, 'answer', pionAnswer), 200);
+        assert.equal(await type2.sendSignal(sessionID, 'candidate', pionCandidate(60001)), 200);
 
-    // Type2: handleICECandidates (same list, keyed by data+from, candidates only)
-    const processed = new Set<string>();
-    for (const s of await type2.getSignals(sessionID)) {
-      if (s['signal_type'] !== 'candidate') continue;
-      const key = `${s['signal_data'] as string}-${s['from_client_id'] as string}`;
-      if (processed.has(key)) continue;
-      processed.add(key);
-      const init = JSON.parse(s['signal_data'] as string) as {
-        candidate: string;
-        sdpMid: string;
-        sdpMLineIndex: number;
-      };
-      assert.match(init.candidate, /^candidate:/);
-      assert.equal(init.sdpMid, '0');
-    }
-    assert.equal(processed.size, 2);
+        // Type2: handleICECandidates (same list, keyed by data+from, candidates only)
+        const processed = new Set<string>();
+        for (const s of await type2.getSignals(sessionID)) {
+          if (s['signal_type'] !== 'candidate') continue;
+          const key = `${s['signal_data'] as string}-${s['from_client_id'] as string}`;
+          if (processed.has(key)) continue;
+          processed.add(key);
+          const init = JSON.parse(s['signal_data'] as string) as {
+            candidate: string;
+            sdpMid: string;
+            sdpMLineIndex: number;
+          };
+          assert.match(init.candidate, /^candidate:/);
+          assert.equal(init.sdpMid, '0');
+        }
+        assert.equal(processed.size, 2);
 
-    // Type1: waitForAnswer / handleICECandidates over the same call (and its ?session_id= form)
-    for (const viaQuery of [false, true]) {
-      const forType1 = await type1.getSignals(sessionID, viaQuery);
-      assert.deepEqual(
-        forType1.map((s) => s['signal_type']),
-        ['answer', 'candidate'],
-      );
-      assert.deepEqual(JSON.parse(forType1[0]?.['signal_data'] as string), JSON.parse(pionAnswer));
-      assert.ok(forType1.every((s) => s['to_client_id'] === ids.t1 && typeof s['id'] === 'number'));
-    }
+        // Type1: waitForAnswer / handleICECandidates over the same call (and its ?session_id= form)
+        for (const viaQuery of [false, true]) {
+          const forType1 = await type1.getSignals(sessionID, viaQuery);
+          assert.deepEqual(
+            forType1.map((s) => s['signal_type']),
+            ['answer', 'candidate'],
+          );
+          assert.deepEqual(JSON.parse(forType1[0]?.['signal_data'] as string), JSON.parse(pionAnswer));
+          assert.ok(forType1.every((s) => s['to_client_id'] === ids.t1 && typeof s['id'] === 'number'));
+        }
 
-    // reading does not delete: the seed reads the same list from two loops
-    assert.equal((await type2.getSignals(sessionID)).length, forType2.length);
-  });
+        // reading does not delete: the seed reads the same list from two loops
+        assert.equal((await type2.getSignals(sessionID)).length, forType2.length);
+      });
 
-  it('keeps the seed’s shapes for its other answers: empty lists are [] and statuses are what it checks', async () => {
-    const fresh = await type2.requestFileTransfer('signal', {
-      duration: 0.5,
-      frequency: 100000000,
-      sample_rate: 1000000,
-    });
-    assert.equal(fresh['target_user_id'], '', 'an open session decodes into the seed’s string field');
-    assert.deepEqual(await type2.getSignals(fresh['session_id'] as string), []);
-    await assert.rejects(new SeedClient(srv.url, 'your-jwt-token').getActiveSessions(), /status 401/);
-  });
-});
+      it('keeps the seed’s shapes for its other answers: empty lists are [] and statuses are what it checks', async () => {
+        const fresh = await type2.requestFileTransfer('signal', {
+          duration: 0.5,
+          frequency: 100000000,
+          sample_rate: 1000000,
+        });
+        assert.equal(fresh['target_user_id'], '', 'an open session decodes into the seed’s string field');
+        assert.deepEqual(await type2.getSignals(fresh['session_id'] as string), []);
+        await assert.rejects(new SeedClient(srv.url, 'your-jwt-token').getActiveSessions(), /status 401/);
+      });
+    },
+  );
+}

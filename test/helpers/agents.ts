@@ -15,6 +15,7 @@ import {
   startServerProcess,
   type CliCommand,
   type ServerProcess,
+  type StartServerOptions,
 } from './server.js';
 
 export interface ProviderProcess {
@@ -225,12 +226,15 @@ export interface TransferFixture {
 }
 
 /** A server process, a provider and a consumer account, and a temporary folder for the files. */
-export async function createTransferFixture(names: {
-  provider: string;
-  consumer: string;
-}): Promise<TransferFixture> {
+export async function createTransferFixture(
+  names: {
+    provider: string;
+    consumer: string;
+  },
+  server: StartServerOptions = {},
+): Promise<TransferFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'sdrlink-e2e-'));
-  const srv = await startServerProcess();
+  const srv = await startServerProcess(server);
   const providerToken = (
     await registerUser(srv.url, { username: names.provider, password: 'provider-pass', client_type: 1 })
   ).token;

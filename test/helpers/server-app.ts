@@ -31,9 +31,40 @@ export interface TestApp {
 
 export const TEST_PASSWORD = 'correct horse battery';
 
+/**
+ * Where the apps' databases live: in memory (SQLite), unless SDRLINK_TEST_DATABASE_URL names a PostgreSQL
+ * server (its maintenance database), on which each app gets a fresh database of its own — so the server's
+ * own suites run unchanged on PostgreSQL (test/e2e/server-suites-postgres.test.ts does that).
+ */
+async function testDatabase(): Promise<Pick<BuildOptions, 'db' | 'jwtSecret'>> {
+  const admin = process.env['SDRLINK_TEST_DATABASE_URL'];
+  if (admin === undefined || admin === '') return { db: ':memory:' };
+  const { default: pg } = await import('pg');
+  const name = `app_${process.pid}_${++appSeq}`;
+  const c = new pg.Client({ connectionString: admin });
+  await c.connect();
+  try {
+    await c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`);
+  } finally {
+    await c.end();
+  }
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return { db: url.toString(), jwtSecret: 'sdrlink-test-secret-of-at-least-32-characters' };
+}
+
+let appSeq = 0;
+
 export async function testApp(opts: BuildOptions = {}): Promise<TestApp> {
   // tests register users over the API: open unless a test closes it (the server's default is closed)
-  const app = await buildServer({ db: ':memory:', logLevel: 'silent', registration: true, ...opts });
+  const database = opts.db === undefined && opts.storage === undefined ? await testDatabase() : {};
+  const app = await buildServer({
+    db: ':memory:',
+    logLevel: 'silent',
+    registration: true,
+    ...database,
+    ...opts,
+  });
   const call: TestApp['call'] = async (method, url, o = {}) => {
     const headers: Record<string, string> = { ...o.headers };
     if (o.token !== undefined) headers['authorization'] = `Bearer ${o.token}`;

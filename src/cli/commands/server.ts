@@ -1,12 +1,25 @@
 import { Command } from 'commander';
 
+/** Start-up failures printed as one line `sdrlink server: CODE: message` (docs/errors.md). */
+const START_ERRORS = new Set([
+  'ERR_TLS',
+  'ERR_DB_URL',
+  'ERR_DB_UNREACHABLE',
+  'ERR_DB_AUTH',
+  'ERR_MIGRATION',
+  'ERR_STORAGE',
+]);
+
 /** `sdrlink server`: the signaling server (docs/api.md). */
 export function serverCommand(): Command {
   return new Command('server')
-    .description('run the signaling server (SQLite database, REST + WebSocket push + relay)')
+    .description('run the signaling server (SQLite or PostgreSQL database, REST + WebSocket push + relay)')
     .option('--host <host>', 'address to listen on (env SDRLINK_HOST)', undefined)
     .option('--port <port>', 'port, 0 = any free port (env SDRLINK_PORT; default 8080)')
-    .option('--db <path>', 'SQLite database file (env SDRLINK_DB; default ./.sdrlink/sdrlink.sqlite)')
+    .option(
+      '--db <path|url>',
+      'SQLite database file, or PostgreSQL postgres://USER:PASSWORD@HOST:PORT/DB (env SDRLINK_DATABASE_URL, SDRLINK_DB; default ./.sdrlink/sdrlink.sqlite); PostgreSQL needs SDRLINK_JWT_SECRET',
+    )
     .option(
       '--log-level <level>',
       'fatal|error|warn|info|debug|trace|silent (env SDRLINK_LOG_LEVEL; default info)',
@@ -97,8 +110,12 @@ export function serverCommand(): Command {
         server = await startServer(loadConfig(flags));
       } catch (err) {
         const e = err as Error & { code?: unknown };
-        if (e.code !== 'ERR_TLS') throw err;
-        process.stderr.write(`sdrlink server: ERR_TLS: ${e.message}\n`);
+        if (typeof e.code !== 'string' || !START_ERRORS.has(e.code)) throw err;
+        // one line (the database's errors never carry its password); the stack only when asked for
+        process.stderr.write(`sdrlink server: ${e.code}: ${e.message}\n`);
+        const level = flags['logLevel'] ?? process.env['SDRLINK_LOG_LEVEL'];
+        if ((level === 'debug' || level === 'trace') && e.stack !== undefined)
+          process.stderr.write(`${e.stack}\n`);
         process.exitCode = 1;
         return;
       }

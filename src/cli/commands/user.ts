@@ -39,7 +39,10 @@ export function userCommand(): Command {
       '--request-types <list>',
       'for providers: the request types served, comma-separated (default: all)',
     )
-    .option('--db <path>', 'database file (env SDRLINK_DB; default ./.sdrlink/sdrlink.sqlite)')
+    .option(
+      '--db <path|url>',
+      'database file, or postgres://USER:PASSWORD@HOST:PORT/DB (env SDRLINK_DATABASE_URL, SDRLINK_DB; default ./.sdrlink/sdrlink.sqlite)',
+    )
     .option('--token-ttl <s>', 'token lifetime in seconds (default 86400)')
     .option('--json', 'print one JSON object')
     .action(
@@ -95,7 +98,10 @@ export function userCommand(): Command {
     .command('token')
     .description('print a fresh token for an existing user')
     .argument('<name>', 'user name')
-    .option('--db <path>', 'database file (env SDRLINK_DB; default ./.sdrlink/sdrlink.sqlite)')
+    .option(
+      '--db <path|url>',
+      'database file, or postgres://USER:PASSWORD@HOST:PORT/DB (env SDRLINK_DATABASE_URL, SDRLINK_DB; default ./.sdrlink/sdrlink.sqlite)',
+    )
     .option('--token-ttl <s>', 'token lifetime in seconds (default 86400)')
     .option('--json', 'print one JSON object')
     .action(async (name: string, flags: CommonFlags) => {
@@ -128,7 +134,10 @@ export function userCommand(): Command {
           : 'enable a disabled user again',
       )
       .argument('<name>', 'user name')
-      .option('--db <path>', 'database file (env SDRLINK_DB; default ./.sdrlink/sdrlink.sqlite)')
+      .option(
+        '--db <path|url>',
+        'database file, or postgres://USER:PASSWORD@HOST:PORT/DB (env SDRLINK_DATABASE_URL, SDRLINK_DB; default ./.sdrlink/sdrlink.sqlite)',
+      )
       .option('--json', 'print one JSON object')
       .action(async (name: string, flags: CommonFlags) => {
         const { setUserDisabled } = await import('../../server/admin.js');
@@ -150,7 +159,10 @@ export function userCommand(): Command {
   user
     .command('list')
     .description('list users')
-    .option('--db <path>', 'database file (env SDRLINK_DB; default ./.sdrlink/sdrlink.sqlite)')
+    .option(
+      '--db <path|url>',
+      'database file, or postgres://USER:PASSWORD@HOST:PORT/DB (env SDRLINK_DATABASE_URL, SDRLINK_DB; default ./.sdrlink/sdrlink.sqlite)',
+    )
     .option('--json', 'print a JSON array')
     .action(async (flags: CommonFlags) => {
       const { listUsers } = await import('../../server/admin.js');

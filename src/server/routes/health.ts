@@ -1,4 +1,4 @@
-/** `GET /healthz` (docs/api.md §7): liveness plus a database round trip; no auth. */
+/** `GET /healthz` (docs/api.md §7): liveness plus a database round trip (and which database); no auth. */
 import type { FastifyInstance } from 'fastify';
 import { errorBody } from '../errors.js';
 import type { ServerContext } from '../context.js';
@@ -9,11 +9,12 @@ export function registerHealthRoute(app: FastifyInstance, ctx: ServerContext): v
       await ctx.storage.users.byId(0);
     } catch (err) {
       request.log.error({ err }, 'health check: database unavailable');
-      return reply.code(503).send(errorBody('ERR_UNAVAILABLE', 'database unavailable'));
+      return reply.code(503).send(errorBody('ERR_UNAVAILABLE', `database unavailable (${ctx.storage.kind})`));
     }
     const relay = ctx.relay.stats();
     return {
       status: 'ok',
+      db: { kind: ctx.storage.kind, ok: true },
       uptime_s: Math.round((ctx.now() - ctx.startedAt) / 1000),
       push_connections: ctx.hub.size,
       relays: { active: relay.active, waiting: relay.waiting, buffered_bytes: relay.bufferedBytes },

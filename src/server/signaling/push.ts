@@ -5,9 +5,9 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import type { UserRecord } from '../../storage/types.js';
+import { StorageError, type UserRecord } from '../../storage/types.js';
 import { authenticate, bearerToken, type Caller } from '../auth/authenticate.js';
-import { ApiError, WS_CLOSE, errorBody } from '../errors.js';
+import { ApiError, WS_CLOSE, errorBody, toApiError } from '../errors.js';
 import { SIGNAL_TYPES, UUID_PATTERN } from '../schemas.js';
 import { WS_BEARER_PROTOCOL, encodePushMessage } from '../../wire/push.js';
 import { sessionToWire, signalToWire } from '../wire.js';
@@ -205,10 +205,13 @@ async function pushConnection(ctx: ServerContext, ws: WebSocket, request: Fastif
           throw new ApiError('ERR_VALIDATION', 'message.type must be one of signal, ping');
       }
     } catch (err) {
+      // a database that is away for the moment is said so (as REST does, 503's code), not an internal error
       const e =
         err instanceof ApiError
           ? err
-          : new ApiError('ERR_INTERNAL', 'internal server error', undefined, { cause: err });
+          : err instanceof StorageError && err.code === 'ERR_DB_UNAVAILABLE'
+            ? toApiError(err, ctx.options.bodyLimit)
+            : new ApiError('ERR_INTERNAL', 'internal server error', undefined, { cause: err });
       if (e.code === 'ERR_INTERNAL') request.log.error({ err }, 'push message failed');
       send(
         encodePushMessage({

@@ -128,7 +128,8 @@ export class SqliteApiKeys implements ApiKeyRepository {
   }
 }
 
-function toKey(r: ApiKeyRow): ApiKeyRecord {
+/** Row → record (shared with the PostgreSQL repositories). */
+export function toKey(r: ApiKeyRow): ApiKeyRecord {
   return {
     id: r.id,
     userId: r.user_id,

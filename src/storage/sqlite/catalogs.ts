@@ -102,10 +102,12 @@ export class SqliteCatalogs implements CatalogRepository {
   }
 }
 
-function toCatalog(r: Selectable<ProviderCatalogsTable>): CatalogRecord {
+/** Row → record (shared with the PostgreSQL repositories). */
+export function toCatalog(r: Selectable<ProviderCatalogsTable>): CatalogRecord {
   return { userId: r.user_id, catalog: r.catalog, updatedAt: r.updated_at };
 }
 
-function toDecline(r: Selectable<SessionDeclinesTable>): DeclineRecord {
+/** Row → record (shared with the PostgreSQL repositories). */
+export function toDecline(r: Selectable<SessionDeclinesTable>): DeclineRecord {
   return { sessionId: r.session_id, userId: r.user_id, code: r.code, message: r.message, at: r.at };
 }

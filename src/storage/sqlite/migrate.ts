@@ -12,6 +12,11 @@ export interface Migration {
   version: number;
   name: string;
   statements: readonly string[];
+  /**
+   * The same step on PostgreSQL (src/storage/postgres/migrate.ts), where its SQL differs from SQLite's
+   * (identity columns for AUTOINCREMENT, BIGINT for byte counts); absent: `statements` run there as they are.
+   */
+  postgres?: readonly string[];
 }
 
 /**

@@ -51,6 +51,7 @@ class SqliteStorage implements Storage {
   readonly apiKeys: ApiKeyRepository;
   readonly catalogs: CatalogRepository;
   readonly location: string;
+  readonly kind = 'sqlite';
   #handle: SqliteHandle<Database>;
   #checkpointer: Checkpointer | undefined;
   #queue: WriteQueue;

@@ -157,7 +157,8 @@ export class SqliteTransfers implements TransferRepository {
   }
 }
 
-function toTransfer(r: TransferRow): TransferRecord {
+/** Row → record (shared with the PostgreSQL repositories). */
+export function toTransfer(r: TransferRow): TransferRecord {
   return {
     sessionId: r.session_id,
     fileName: r.file_name,

@@ -135,7 +135,8 @@ export class SqliteUsers implements UserRepository {
   }
 }
 
-function toUser(r: UserRow): UserRecord {
+/** Row → record (shared with the PostgreSQL repositories). */
+export function toUser(r: UserRow): UserRecord {
   return {
     id: r.id,
     username: r.username,
