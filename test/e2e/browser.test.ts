@@ -22,6 +22,8 @@ import {
   type ProviderProcess,
   type TransferFixture,
 } from '../helpers/agents.js';
+import { readDataset } from '../../src/web/view/npz.js';
+import { isBlue, pixels, topOfLine, xAt, xRange } from '../helpers/canvas.js';
 import { chromiumSkip, launchChromium, type Chromium } from '../helpers/chromium.js';
 import { runRequestProcess } from '../helpers/agents.js';
 import { api, registerUser } from '../helpers/server.js';
@@ -107,7 +109,6 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
   const viewed = async (kind: string) => {
     await page.waitForSelector('#viewer-view:not([hidden]) #viewer > *');
     const state = await page.getAttribute('#viewer', 'data-view-state');
-    if (state === null) return; // the stand-in of src/web/view/index.ts
     assert.equal(state, 'ready', (await page.textContent('#viewer')) ?? '');
     assert.equal(await page.getAttribute('#viewer', 'data-view-kind'), kind);
   };
@@ -225,6 +226,25 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
     assert.match(download.suggestedFilename(), /\.npz$/);
     assert.match((await page.textContent('#transfer-result')) ?? '', /SHA-256 of the whole matched/);
     await viewed('spectrum');
+    // the plot follows the data received: the drawn line's highest point is over the file's strongest bin
+    const d = readDataset(new Uint8Array(bytes));
+    assert.equal(d.kind, 'spectrum');
+    if (d.kind === 'spectrum') {
+      let k = 0;
+      for (let i = 1; i < d.powerDb.length; i++)
+        if ((d.powerDb[i] as number) > (d.powerDb[k] as number)) k = i;
+      const [min, max] = await xRange(page, '#viewer .sdv-spectrum');
+      const p = await pixels(page, '#viewer .sdv-spectrum');
+      const tops = topOfLine(p);
+      const drawn = tops.filter((y) => Number.isFinite(y)).length;
+      assert.ok(drawn > 0.95 * tops.length, `the line covers ${drawn} of ${tops.length} columns`);
+      const peakX = tops.indexOf(Math.min(...tops));
+      const strongestX = xAt(p, (d.frequencies[k] as number) / 1e6, min, max);
+      assert.ok(
+        Math.abs(peakX - strongestX) <= 3,
+        `highest point at x=${peakX}, strongest bin at x=${strongestX}`,
+      );
+    }
     const path = await shot(t, '4-spectrum');
     if (process.env['SDRLINK_DOCS_SCREENSHOT'] === '1') {
       await mkdir(join(ROOT, 'docs/img'), { recursive: true });
@@ -235,8 +255,9 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
   it('receives a signal (I/Q) request, verified', async (t) => {
     await page.click('[data-provider="radio-1"] button[data-type="signal"]');
     await page.waitForSelector('form[data-type="signal"]');
+    // 112.3 kHz off centre at 1 MS/s: not a small fraction of the rate, so the tone's phase takes every angle
     const out = await request('signal', {
-      frequency: '100e6',
+      frequency: '100.0123e6',
       center_frequency: '99.9e6',
       sample_rate: '1e6',
       duration: '0.25',
@@ -250,6 +271,20 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
     assert.equal(Number(out.result['size']), Number(sent['bytes']));
     await viewed('signal');
     await shot(t, '5-signal');
+    // the constellation is drawn: a tone's points go all the way round
+    const c = await pixels(page, '#viewer .sdv-constellation');
+    const mid = c.width / 2;
+    const sectors = new Set<number>();
+    let points = 0;
+    for (let y = 0; y < c.height; y++) {
+      for (let x = 0; x < c.width; x++) {
+        if (!isBlue(c, x, y)) continue;
+        points++;
+        sectors.add(Math.floor(((Math.atan2(mid - y, x - mid) + Math.PI) / (2 * Math.PI)) * 72) % 72);
+      }
+    }
+    assert.ok(points > 300, `${points} constellation pixels`);
+    assert.ok(sectors.size >= 70, `the points take ${sectors.size} of 72 angle sectors`);
   });
 
   it('receives over the WebSocket relay when asked (the browser masks its frames)', async (t) => {
@@ -293,8 +328,9 @@ describe('the browser client in Chromium', { skip: chromiumSkip() }, () => {
   it('refuses a corrupted frame with its code, and saves nothing', async (t) => {
     await page.click('[data-provider="radio-bad"] button[data-type="signal"]');
     await page.waitForSelector('form[data-type="signal"]');
+    // 112.3 kHz off centre at 1 MS/s: not a small fraction of the rate, so the tone's phase takes every angle
     const out = await request('signal', {
-      frequency: '100e6',
+      frequency: '100.0123e6',
       center_frequency: '99.9e6',
       sample_rate: '1e6',
       duration: '0.25',
