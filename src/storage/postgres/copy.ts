@@ -7,7 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { SIGNALING_MIGRATIONS } from '../migrations/index.js';
 import { openSqlite } from '../sqlite/database.js';
-import type { Database } from '../sqlite/schema.js';
+import type { Database } from '../schema.js';
 import { StorageError } from '../types.js';
 import { openPostgres } from './database.js';
 

@@ -12,7 +12,7 @@
  * itself once the database is back.
  */
 import { SIGNALING_MIGRATIONS } from '../migrations/index.js';
-import type { Database } from '../sqlite/schema.js';
+import type { Database } from '../schema.js';
 import {
   StorageError,
   type ApiKeyRepository,

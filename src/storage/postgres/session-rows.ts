@@ -17,7 +17,7 @@ import {
   type SessionRecord,
   type SessionStatus,
 } from '../types.js';
-import type { Database, IceSessionsTable } from '../sqlite/schema.js';
+import type { Database, IceSessionsTable } from '../schema.js';
 import { toSession } from '../sqlite/session-state.js';
 
 export type SessionRow = Selectable<IceSessionsTable>;

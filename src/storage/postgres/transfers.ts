@@ -14,7 +14,7 @@ import {
   type TransferReportResult,
   type TransferRepository,
 } from '../types.js';
-import type { FileTransfersTable } from '../sqlite/schema.js';
+import type { FileTransfersTable } from '../schema.js';
 import { toSession } from '../sqlite/session-state.js';
 import { toTransfer } from '../sqlite/transfers.js';
 import type { Selectable } from 'kysely';

@@ -5,7 +5,7 @@
 import type { Selectable } from 'kysely';
 import { StorageError, type ApiKeyRecord, type ApiKeyRepository, type NewApiKey } from '../types.js';
 import { param, prepare, type SqliteHandle } from './database.js';
-import type { ApiKeysTable, Database } from './schema.js';
+import type { ApiKeysTable, Database } from '../schema.js';
 import type { QueuedDb } from './write-queue.js';
 
 type ApiKeyRow = Selectable<ApiKeysTable>;

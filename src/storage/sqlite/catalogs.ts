@@ -4,7 +4,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { CatalogRecord, CatalogRepository, DeclineRecord } from '../types.js';
 import { param, prepare, type SqliteHandle } from './database.js';
-import type { Database, ProviderCatalogsTable, SessionDeclinesTable } from './schema.js';
+import type { Database, ProviderCatalogsTable, SessionDeclinesTable } from '../schema.js';
 import type { QueuedDb } from './write-queue.js';
 
 const n = (name: string) => param<number>(name);

@@ -13,7 +13,7 @@ import {
   type SessionStatus,
 } from '../types.js';
 import { param, prepare, type SqliteHandle } from './database.js';
-import type { Database, IceSessionsTable } from './schema.js';
+import type { Database, IceSessionsTable } from '../schema.js';
 
 export type SessionRow = Selectable<IceSessionsTable>;
 

@@ -17,7 +17,7 @@ import {
   type SessionStatus,
 } from '../types.js';
 import { isUniqueViolation, param, prepare, type SqliteHandle } from './database.js';
-import type { Database } from './schema.js';
+import type { Database } from '../schema.js';
 import { toSession, type SessionRow, type SessionState } from './session-state.js';
 import type { QueuedDb } from './write-queue.js';
 

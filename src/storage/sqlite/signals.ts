@@ -17,7 +17,7 @@ import {
   type SignalType,
 } from '../types.js';
 import { param, prepare, type SqliteHandle } from './database.js';
-import type { Database, IceCandidatesTable } from './schema.js';
+import type { Database, IceCandidatesTable } from '../schema.js';
 import type { SessionState } from './session-state.js';
 import type { QueuedDb } from './write-queue.js';
 

@@ -19,7 +19,7 @@ import { SqliteApiKeys } from './api-keys.js';
 import { SqliteCatalogs } from './catalogs.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { openSqlite, type SqliteHandle } from './database.js';
-import type { Database } from './schema.js';
+import type { Database } from '../schema.js';
 import { SqliteSessions } from './sessions.js';
 import { SessionState } from './session-state.js';
 import { SqliteSignals } from './signals.js';

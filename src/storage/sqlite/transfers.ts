@@ -17,7 +17,7 @@ import {
   type Transport,
 } from '../types.js';
 import { param, prepare, type SqliteHandle } from './database.js';
-import type { Database, FileTransfersTable } from './schema.js';
+import type { Database, FileTransfersTable } from '../schema.js';
 import { toSession, type SessionState } from './session-state.js';
 import type { QueuedDb } from './write-queue.js';
 

@@ -11,7 +11,7 @@ import {
   usernameKey,
 } from '../types.js';
 import { isUniqueViolation, param, prepare, type SqliteHandle } from './database.js';
-import type { Database, UsersTable } from './schema.js';
+import type { Database, UsersTable } from '../schema.js';
 import { parseJsonArray } from './session-state.js';
 import type { QueuedDb } from './write-queue.js';
 

@@ -1,8 +1,9 @@
 import type { Generated } from 'kysely';
 
 /**
- * The SQLite tables as Kysely sees them (migrations 001–008). Columns the code never writes keep their
- * SQL defaults and are typed as `Generated`.
+ * The signaling server's tables as Kysely sees them (migrations 001–008), on both backends: `sqlite/` and
+ * `postgres/` (whose BIGINT columns come back as strings, turned into numbers where read). Columns the
+ * code never writes keep their SQL defaults and are typed as `Generated`.
  */
 export interface Database {
   users: UsersTable;
