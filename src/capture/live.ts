@@ -15,8 +15,7 @@ import {
   type IqDescription,
   type IqProducer,
 } from '../datasets/iq-output.js';
-import { encodeUnicodeArray } from '../datasets/npy-header.js';
-import { npzArchiveBytes, NpzWriter } from '../datasets/npz-writer.js';
+import { npzArchiveBytes, writeNpzWithMeta } from '../datasets/npz-writer.js';
 import {
   describeNumber,
   describeString,
@@ -637,19 +636,15 @@ async function generateSpectrum(
   global['sdrlink:sweep'] = sweepMeta(plan, dwell);
   Object.assign(global, liveGlobal(source, reports));
   const meta = { global, captures: built.captures, annotations: built.annotations };
-  const w = await NpzWriter.create(path);
-  try {
-    await w.writeArray('frequencies', { descr: '<f8', shape: [p.bins] }, freqs);
-    await w.writeArray('power_db', { descr: '<f4', shape: [p.bins] }, power);
-    const m = encodeUnicodeArray([JSON.stringify(meta)]);
-    await w.writeArray('meta', { descr: m.descr, shape: [] }, m.data);
-    const { bytes } = await w.close();
-    options.onProgress?.(bytes);
-    return { bytes };
-  } catch (err) {
-    await w.discard();
-    throw err;
-  }
+  return writeNpzWithMeta(
+    path,
+    async (w) => {
+      await w.writeArray('frequencies', { descr: '<f8', shape: [p.bins] }, freqs);
+      await w.writeArray('power_db', { descr: '<f4', shape: [p.bins] }, power);
+      return JSON.stringify(meta);
+    },
+    options.onProgress,
+  );
 }
 
 /* ------------------------------------------------------------- spectrogram */

@@ -7,8 +7,7 @@
  * overlaps writing the other (see NpzEntryWriter.write).
  */
 import { createHash } from 'node:crypto';
-import { encodeUnicodeArray } from './npy-header.js';
-import { npzArchiveBytes, NpzWriter } from './npz-writer.js';
+import { npzArchiveBytes, writeNpzWithMeta } from './npz-writer.js';
 import { DatasetError, type GenerateOptions, type GenerateResult } from './types.js';
 
 /** Complex samples per generation block. */
@@ -71,36 +70,32 @@ export async function writeIqNpz(
   options: GenerateOptions = {},
 ): Promise<GenerateResult> {
   checkAborted(options.signal);
-  const w = await NpzWriter.create(path);
-  try {
-    const iq = await w.beginArray('iq', { descr: '<c8', shape: [producer.samples] });
-    const hash = createHash('sha512');
-    const blocks = [new Float32Array(2 * IQ_BLOCK_SAMPLES), new Float32Array(2 * IQ_BLOCK_SAMPLES)];
-    let turn = 0;
-    for (let start = 0; start < producer.samples; start += IQ_BLOCK_SAMPLES) {
-      checkAborted(options.signal);
-      const count = Math.min(IQ_BLOCK_SAMPLES, producer.samples - start);
-      const block = (blocks[turn] as Float32Array).subarray(0, 2 * count);
-      turn ^= 1;
-      await producer.fill(block, start, count);
-      hash.update(new Uint8Array(block.buffer, block.byteOffset, block.byteLength));
-      await iq.write(block);
-      options.onProgress?.(w.bytesWritten);
-    }
-    await iq.end();
-    await w.writeArray('sample_rate', { descr: '<f8', shape: [] }, Float64Array.of(desc.sampleRate));
-    await w.writeArray(
-      'center_frequency',
-      { descr: '<f8', shape: [] },
-      Float64Array.of(desc.centerFrequency),
-    );
-    const meta = encodeUnicodeArray([metaText(desc, hash.digest('hex'))]);
-    await w.writeArray('meta', { descr: meta.descr, shape: [] }, meta.data);
-    const { bytes } = await w.close();
-    options.onProgress?.(bytes);
-    return { bytes };
-  } catch (err) {
-    await w.discard();
-    throw err;
-  }
+  return writeNpzWithMeta(
+    path,
+    async (w) => {
+      const iq = await w.beginArray('iq', { descr: '<c8', shape: [producer.samples] });
+      const hash = createHash('sha512');
+      const blocks = [new Float32Array(2 * IQ_BLOCK_SAMPLES), new Float32Array(2 * IQ_BLOCK_SAMPLES)];
+      let turn = 0;
+      for (let start = 0; start < producer.samples; start += IQ_BLOCK_SAMPLES) {
+        checkAborted(options.signal);
+        const count = Math.min(IQ_BLOCK_SAMPLES, producer.samples - start);
+        const block = (blocks[turn] as Float32Array).subarray(0, 2 * count);
+        turn ^= 1;
+        await producer.fill(block, start, count);
+        hash.update(new Uint8Array(block.buffer, block.byteOffset, block.byteLength));
+        await iq.write(block);
+        options.onProgress?.(w.bytesWritten);
+      }
+      await iq.end();
+      await w.writeArray('sample_rate', { descr: '<f8', shape: [] }, Float64Array.of(desc.sampleRate));
+      await w.writeArray(
+        'center_frequency',
+        { descr: '<f8', shape: [] },
+        Float64Array.of(desc.centerFrequency),
+      );
+      return metaText(desc, hash.digest('hex'));
+    },
+    options.onProgress,
+  );
 }

@@ -19,7 +19,7 @@
  */
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { npyDataBytes, npyHeader, type NpyArraySpec } from './npy-header.js';
+import { encodeUnicodeArray, npyDataBytes, npyHeader, type NpyArraySpec } from './npy-header.js';
 
 /** CPython `zipfile.ZIP64_LIMIT`: values above it go into ZIP64 fields. */
 export const ZIP64_LIMIT = 2 ** 31 - 1;
@@ -376,5 +376,28 @@ async function writeFully(fh: FileHandle, bytes: Uint8Array, position: number): 
     const { bytesWritten } = await fh.write(bytes, done, bytes.length - done, position + done);
     if (bytesWritten <= 0) throw new Error('npz: write made no progress');
     done += bytesWritten;
+  }
+}
+
+/**
+ * Writes a dataset's `.npz` at `path`: `fill` writes its arrays and returns the `meta` JSON text, stored last
+ * as a 0-d unicode array; then the file is closed and `onProgress` told its final size. On any failure the
+ * partial file is removed and the error rethrown.
+ */
+export async function writeNpzWithMeta(
+  path: string,
+  fill: (w: NpzWriter) => Promise<string>,
+  onProgress?: (bytes: number) => void,
+): Promise<{ bytes: number }> {
+  const w = await NpzWriter.create(path);
+  try {
+    const meta = encodeUnicodeArray([await fill(w)]);
+    await w.writeArray('meta', { descr: meta.descr, shape: [] }, meta.data);
+    const { bytes } = await w.close();
+    onProgress?.(bytes);
+    return { bytes };
+  } catch (err) {
+    await w.discard();
+    throw err;
   }
 }

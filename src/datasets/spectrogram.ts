@@ -9,8 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { checkAborted } from './iq-output.js';
-import { encodeUnicodeArray } from './npy-header.js';
-import { npzArchiveBytes, NpzWriter } from './npz-writer.js';
+import { npzArchiveBytes, writeNpzWithMeta } from './npz-writer.js';
 import {
   DEFAULT_DATETIME,
   describeNumber,
@@ -525,53 +524,50 @@ export async function writeSpectrogram(
   meta: (sha512: string) => string,
 ): Promise<GenerateResult> {
   checkAborted(options.signal);
-  const w = await NpzWriter.create(path);
-  try {
-    const binHz = p.sample_rate / p.fft_size;
-    const freqs = new Float64Array(p.bins);
-    for (let k = 0; k < p.bins; k++) freqs[k] = p.centerFrequency + (p.firstBin + k - p.fft_size / 2) * binHz;
-    await w.writeArray('frequencies', { descr: '<f8', shape: [p.bins] }, freqs);
-    const times = new Float64Array(p.rows);
-    for (let r = 0; r < p.rows; r++) times[r] = ((r + 0.5) * p.rowSamples) / p.sample_rate;
-    await w.writeArray('times', { descr: '<f8', shape: [p.rows] }, times);
-    const power = await w.beginArray('power_db', { descr: '<f4', shape: [p.rows, p.bins] });
-    const hash = createHash('sha512');
-    const builder = new SpectrogramBuilder({
-      sampleRate: p.sample_rate,
-      fftSize: p.fft_size,
-      window: p.window,
-      rowSamples: p.rowSamples,
-      firstBin: p.firstBin,
-      bins: p.bins,
-      calibrationDb: p.calibration_db ?? 0,
-    });
-    const rowsPerBlock = Math.max(1, Math.floor(ROWS_BLOCK_VALUES / p.bins));
-    let pending: SpectrogramRow[] = [];
-    const flush = async (): Promise<void> => {
-      if (pending.length === 0) return;
-      const block = new Float32Array(pending.length * p.bins);
-      pending.forEach((row, i) => block.set(row.power, i * p.bins));
-      pending = [];
-      hash.update(new Uint8Array(block.buffer));
-      await power.write(block);
-      options.onProgress?.(w.bytesWritten);
-    };
-    await iq(async (out, _n0, count) => {
-      checkAborted(options.signal);
-      pending.push(...builder.push(out, 0, count));
-      if (pending.length >= rowsPerBlock) await flush();
-    });
-    await flush();
-    await power.end();
-    const m = encodeUnicodeArray([meta(hash.digest('hex'))]);
-    await w.writeArray('meta', { descr: m.descr, shape: [] }, m.data);
-    const { bytes } = await w.close();
-    options.onProgress?.(bytes);
-    return { bytes };
-  } catch (err) {
-    await w.discard();
-    throw err;
-  }
+  return writeNpzWithMeta(
+    path,
+    async (w) => {
+      const binHz = p.sample_rate / p.fft_size;
+      const freqs = new Float64Array(p.bins);
+      for (let k = 0; k < p.bins; k++)
+        freqs[k] = p.centerFrequency + (p.firstBin + k - p.fft_size / 2) * binHz;
+      await w.writeArray('frequencies', { descr: '<f8', shape: [p.bins] }, freqs);
+      const times = new Float64Array(p.rows);
+      for (let r = 0; r < p.rows; r++) times[r] = ((r + 0.5) * p.rowSamples) / p.sample_rate;
+      await w.writeArray('times', { descr: '<f8', shape: [p.rows] }, times);
+      const power = await w.beginArray('power_db', { descr: '<f4', shape: [p.rows, p.bins] });
+      const hash = createHash('sha512');
+      const builder = new SpectrogramBuilder({
+        sampleRate: p.sample_rate,
+        fftSize: p.fft_size,
+        window: p.window,
+        rowSamples: p.rowSamples,
+        firstBin: p.firstBin,
+        bins: p.bins,
+        calibrationDb: p.calibration_db ?? 0,
+      });
+      const rowsPerBlock = Math.max(1, Math.floor(ROWS_BLOCK_VALUES / p.bins));
+      let pending: SpectrogramRow[] = [];
+      const flush = async (): Promise<void> => {
+        if (pending.length === 0) return;
+        const block = new Float32Array(pending.length * p.bins);
+        pending.forEach((row, i) => block.set(row.power, i * p.bins));
+        pending = [];
+        hash.update(new Uint8Array(block.buffer));
+        await power.write(block);
+        options.onProgress?.(w.bytesWritten);
+      };
+      await iq(async (out, _n0, count) => {
+        checkAborted(options.signal);
+        pending.push(...builder.push(out, 0, count));
+        if (pending.length >= rowsPerBlock) await flush();
+      });
+      await flush();
+      await power.end();
+      return meta(hash.digest('hex'));
+    },
+    options.onProgress,
+  );
 }
 
 /** Feeds `total` samples in chunks: `produce(buf, n0, count)` fills, `consume` takes them. */

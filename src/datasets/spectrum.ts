@@ -12,8 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { checkAborted } from './iq-output.js';
-import { encodeUnicodeArray } from './npy-header.js';
-import { npzArchiveBytes, NpzWriter } from './npz-writer.js';
+import { npzArchiveBytes, writeNpzWithMeta } from './npz-writer.js';
 import {
   DEFAULT_DATETIME,
   describeNumber,
@@ -570,40 +569,36 @@ async function writeSpectrum(
   frequencyOf: (j: number) => number,
 ): Promise<GenerateResult> {
   checkAborted(options.signal);
-  const w = await NpzWriter.create(path);
-  try {
-    const freqs = await w.beginArray('frequencies', { descr: '<f8', shape: [p.bins] });
-    // Two alternating buffers: the writer may still hold the previous one (NpzEntryWriter.write).
-    const blocks = [
-      new Float64Array(Math.min(OUT_BLOCK, p.bins)),
-      new Float64Array(Math.min(OUT_BLOCK, p.bins)),
-    ];
-    for (let j0 = 0, turn = 0; j0 < p.bins; j0 += OUT_BLOCK, turn ^= 1) {
-      const n = Math.min(OUT_BLOCK, p.bins - j0);
-      const block = blocks[turn] as Float64Array;
-      for (let k = 0; k < n; k++) block[k] = frequencyOf(j0 + k);
-      await freqs.write(block.subarray(0, n));
-    }
-    await freqs.end();
-    const power = await w.beginArray('power_db', { descr: '<f4', shape: [p.bins] });
-    const hash = createHash('sha512');
-    const sink = new Float32Sink((chunk) => power.write(chunk), hash, p.calibration_db ?? 0);
-    await densities(async (psd, from, count) => {
-      checkAborted(options.signal);
-      await sink.push(psd, from, count);
-      options.onProgress?.(w.bytesWritten);
-    });
-    await sink.flush();
-    await power.end();
-    const meta = encodeUnicodeArray([metaText(p, hash.digest('hex'))]);
-    await w.writeArray('meta', { descr: meta.descr, shape: [] }, meta.data);
-    const { bytes } = await w.close();
-    options.onProgress?.(bytes);
-    return { bytes };
-  } catch (err) {
-    await w.discard();
-    throw err;
-  }
+  return writeNpzWithMeta(
+    path,
+    async (w) => {
+      const freqs = await w.beginArray('frequencies', { descr: '<f8', shape: [p.bins] });
+      // Two alternating buffers: the writer may still hold the previous one (NpzEntryWriter.write).
+      const blocks = [
+        new Float64Array(Math.min(OUT_BLOCK, p.bins)),
+        new Float64Array(Math.min(OUT_BLOCK, p.bins)),
+      ];
+      for (let j0 = 0, turn = 0; j0 < p.bins; j0 += OUT_BLOCK, turn ^= 1) {
+        const n = Math.min(OUT_BLOCK, p.bins - j0);
+        const block = blocks[turn] as Float64Array;
+        for (let k = 0; k < n; k++) block[k] = frequencyOf(j0 + k);
+        await freqs.write(block.subarray(0, n));
+      }
+      await freqs.end();
+      const power = await w.beginArray('power_db', { descr: '<f4', shape: [p.bins] });
+      const hash = createHash('sha512');
+      const sink = new Float32Sink((chunk) => power.write(chunk), hash, p.calibration_db ?? 0);
+      await densities(async (psd, from, count) => {
+        checkAborted(options.signal);
+        await sink.push(psd, from, count);
+        options.onProgress?.(w.bytesWritten);
+      });
+      await sink.flush();
+      await power.end();
+      return metaText(p, hash.digest('hex'));
+    },
+    options.onProgress,
+  );
 }
 
 async function generateSynthetic(
