@@ -57,6 +57,7 @@ export type SignalVia = 'rest' | 'push';
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly #requests: Histogram<'method' | 'route' | 'status_code'>;
+  readonly #requestChildren = new Map<string, { observe(v: number): void }>();
   readonly #sessions: Counter<'status'>;
   readonly #signals: Counter<'signal_type' | 'via'>;
   readonly #transfers: Counter<'transport' | 'outcome' | 'path'>;
@@ -167,7 +168,14 @@ export class ServerMetrics {
 
   /** One finished HTTP request (`route` is the route pattern, or `unmatched`). */
   request(method: string, route: string, statusCode: number, seconds: number): void {
-    this.#requests.observe({ method, route, status_code: statusCode }, seconds);
+    // one labelled child per (method, route, status): bounded, and no label hashing per request
+    const key = `${method} ${statusCode} ${route}`;
+    let child = this.#requestChildren.get(key);
+    if (child === undefined) {
+      child = this.#requests.labels({ method, route, status_code: statusCode });
+      this.#requestChildren.set(key, child);
+    }
+    child.observe(seconds);
   }
 
   /** A session entered `status` (`pending` when created). */

@@ -49,7 +49,7 @@ export function registerPublicAuthRoutes(app: FastifyInstance, ctx: ServerContex
       const wait = ctx.limiter.loginRetryAfterS(username, request.ip);
       if (wait > 0)
         throw new ApiError('ERR_RATE_LIMITED', `too many failed logins; retry in ${wait} s`, wait);
-      const user = await ctx.directory.byName(username);
+      const user = await ctx.directory.byName(username, true);
       const ok = await verifyPassword(password, user?.passwordHash);
       if (!ok || user === undefined) {
         ctx.limiter.loginFailed(username, request.ip);

@@ -5,7 +5,7 @@
  * created by another process (`sdrlink user add` beside a running server) are found.
  */
 import { REQUEST_TYPE_PATTERN } from '../config.js';
-import type { SessionRecord, Storage, UserRecord } from '../../storage/types.js';
+import { usernameKey, type SessionRecord, type Storage, type UserRecord } from '../../storage/types.js';
 
 const USER_CACHE_MAX = 100_000;
 const TYPES_REFRESH_MS = 1000;
@@ -14,6 +14,7 @@ export class UserDirectory {
   readonly #storage: Storage;
   readonly #configured: ReadonlySet<string>;
   readonly #users = new Map<number, UserRecord>();
+  readonly #idByName = new Map<string, number>();
   #disabled: ReadonlySet<number> = new Set();
   #served = new Set<string>();
   #servedAt = -Infinity;
@@ -67,10 +68,21 @@ export class UserDirectory {
     return this.#users.get(id);
   }
 
-  /** A user by name (not cached: only login and targeting use it). */
-  async byName(username: string): Promise<UserRecord | undefined> {
+  /**
+   * A user by name (a consumer naming its provider, at each initiate): the name's id is cached (names
+   * never change hands: users are never deleted), the record comes through {@link get}. `fresh` reads
+   * the database (a login checks the password as stored now).
+   */
+  async byName(username: string, fresh = false): Promise<UserRecord | undefined> {
+    const key = usernameKey(username);
+    const id = fresh ? undefined : this.#idByName.get(key);
+    if (id !== undefined) return this.get(id);
     const u = await this.#storage.users.byName(username);
-    if (u !== undefined) this.remember(u);
+    if (u !== undefined) {
+      this.remember(u);
+      if (this.#idByName.size >= USER_CACHE_MAX) this.#idByName.clear();
+      this.#idByName.set(key, u.id);
+    }
     return u;
   }
 

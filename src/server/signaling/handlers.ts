@@ -213,8 +213,16 @@ export class SignalingService {
   }
 
   #nowIso(): string {
-    return new Date(this.#d.now()).toISOString();
+    // the same millisecond gives the same text: format it once (every signal stores one)
+    const ms = this.#d.now();
+    if (ms !== this.#isoMs) {
+      this.#isoMs = ms;
+      this.#iso = new Date(ms).toISOString();
+    }
+    return this.#iso;
   }
+  #isoMs = Number.NaN;
+  #iso = '';
 
   async #session(sessionId: string): Promise<SessionRecord> {
     const s = await this.#d.storage.sessions.get(sessionId.toLowerCase());

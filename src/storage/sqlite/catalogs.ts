@@ -5,6 +5,7 @@ import { sql, type Selectable } from 'kysely';
 import type { CatalogRecord, CatalogRepository, DeclineRecord } from '../types.js';
 import { param, prepare, type SqliteHandle } from './database.js';
 import type { Database, ProviderCatalogsTable, SessionDeclinesTable } from '../schema.js';
+import type { HotState } from './hot-state.js';
 import type { QueuedDb } from './write-queue.js';
 
 const n = (name: string) => param<number>(name);
@@ -58,7 +59,11 @@ export class SqliteCatalogs implements CatalogRepository {
   readonly #db: QueuedDb;
   readonly #q: ReturnType<typeof buildQueries>;
 
-  constructor(handle: SqliteHandle<Database>, db: QueuedDb) {
+  readonly #hot: HotState | undefined;
+
+  /** @param hot the hot path, committed before declines are read (releases record declines there). */
+  constructor(handle: SqliteHandle<Database>, db: QueuedDb, hot?: HotState) {
+    this.#hot = hot;
     this.#db = db;
     this.#q = buildQueries(handle);
   }
@@ -94,10 +99,12 @@ export class SqliteCatalogs implements CatalogRepository {
   }
 
   async declines(sessionId: string): Promise<DeclineRecord[]> {
+    this.#hot?.sync();
     return this.#q.declines.all({ session_id: sessionId }).map(toDecline);
   }
 
   async pendingDeclines(): Promise<DeclineRecord[]> {
+    this.#hot?.sync();
     return this.#q.pendingDeclines.all().map(toDecline);
   }
 }

@@ -5,7 +5,6 @@
 import { sql, type Selectable } from 'kysely';
 import {
   FINAL_STATUSES,
-  StorageError,
   type FailedSide,
   type SessionStatus,
   type TransferFilter,
@@ -18,8 +17,8 @@ import {
 } from '../types.js';
 import { param, prepare, type SqliteHandle } from './database.js';
 import type { Database, FileTransfersTable } from '../schema.js';
-import { toSession, type SessionState } from './session-state.js';
-import type { QueuedDb } from './write-queue.js';
+import type { HotState } from './hot-state.js';
+import { toSession } from './session-state.js';
 
 type TransferRow = Selectable<FileTransfersTable>;
 type ListRow = TransferRow & { consumer_name: string; provider_name: string | null };
@@ -30,39 +29,6 @@ const s = (name: string) => param<string>(name);
 function buildQueries({ raw, kysely: k }: SqliteHandle<Database>) {
   const p = <R>(c: Parameters<typeof prepare<R>>[1]) => prepare<R>(raw, c);
   return {
-    transferBySession: p(
-      k.selectFrom('file_transfers').selectAll().where('session_id', '=', s('session_id')).compile(),
-    ),
-    patchTransfer: p(
-      k
-        .updateTable('file_transfers')
-        .set({
-          file_name: sql<string>`COALESCE(${s('file_name')}, file_name)`,
-          file_size: sql<number>`COALESCE(${n('file_size')}, file_size)`,
-          bytes: sql<number>`COALESCE(${n('bytes')}, bytes)`,
-          sha256: sql<string>`COALESCE(${param('sha256')}, sha256)`,
-          transport: sql<string>`COALESCE(${s('transport')}, transport)`,
-          duration_ms: sql<number>`COALESCE(${n('duration_ms')}, duration_ms)`,
-          error: sql<string>`COALESCE(${s('error')}, error)`,
-          verified: sql<number>`COALESCE(${n('verified')}, verified)`,
-          path: sql<string>`COALESCE(${s('path')}, path)`,
-          // the first final word wins (migration 006)
-          error_code: sql<string>`COALESCE(error_code, ${s('error_code')})`,
-          error_message: sql<string>`COALESCE(error_message, ${s('error_message')})`,
-          failed_side: sql<string>`COALESCE(failed_side, ${s('failed_side')})`,
-          updated_at: s('now'),
-        })
-        .where('session_id', '=', s('session_id'))
-        .returningAll()
-        .compile(),
-    ),
-    addRelayBytes: p(
-      k
-        .updateTable('file_transfers')
-        .set({ relay_bytes: sql<number>`relay_bytes + ${n('bytes')}` })
-        .where('session_id', '=', s('session_id'))
-        .compile(),
-    ),
     // Each half of the OR walks one index of migration 006 (initiator or target, by creation time); a filter
     // left out is bound as NULL and holds for every row.
     transfersForUser: p(
@@ -82,67 +48,50 @@ function buildQueries({ raw, kysely: k }: SqliteHandle<Database>) {
   };
 }
 
-/** Transfers: the participants' reports (moving the session with them) and the relay's byte count. */
+/**
+ * Transfers: the participants' reports (moving the session with them) and the relay's byte count, applied
+ * in memory with the session (hot-state.ts) and written behind; listings are SQL.
+ */
 export class SqliteTransfers implements TransferRepository {
-  readonly #db: QueuedDb;
   readonly #q: ReturnType<typeof buildQueries>;
-  readonly #report;
+  readonly #hot: HotState;
 
-  constructor(handle: SqliteHandle<Database>, db: QueuedDb, state: SessionState) {
-    const q = buildQueries(handle);
-    this.#db = db;
-    this.#q = q;
-    this.#report = db.transaction((r: TransferReport, now: string): TransferReportResult | undefined => {
-      const before = state.row(r.sessionId);
-      if (before === undefined) return undefined;
-      let session = toSession(before);
-      let previousStatus: SessionStatus | null = null;
-      if (session.status !== r.status && r.transitionFrom.includes(session.status)) {
-        const moved = state.transition(r.sessionId, r.transitionFrom, r.status, now, r.byUserId);
-        if (moved !== undefined) {
-          session = moved.session;
-          previousStatus = moved.previous;
-        }
-      } else if (!FINAL_STATUSES.includes(session.status)) {
-        session = toSession(state.touchOpen(r.sessionId, now) ?? before);
-      }
-      const patch = r.patch;
-      const row = q.patchTransfer.get({
-        session_id: r.sessionId,
-        file_name: patch.fileName ?? null,
-        file_size: patch.fileSize ?? null,
-        bytes: patch.bytes ?? null,
-        sha256: patch.sha256 ?? null,
-        transport: patch.transport ?? null,
-        duration_ms: patch.durationMs ?? null,
-        error: patch.error ?? null,
-        verified: patch.verified === undefined ? null : patch.verified ? 1 : 0,
-        path: patch.path ?? null,
-        error_code: patch.outcome?.code ?? null,
-        error_message: patch.outcome?.message ?? null,
-        failed_side: patch.outcome?.side ?? null,
-        now,
-      });
-      if (row === undefined)
-        throw new StorageError('ERR_STORAGE', `no file_transfers row for session ${r.sessionId}`);
-      return { transfer: toTransfer(row), session, previousStatus };
-    });
+  constructor(handle: SqliteHandle<Database>, hot: HotState) {
+    this.#q = buildQueries(handle);
+    this.#hot = hot;
   }
 
   async get(sessionId: string): Promise<TransferRecord | undefined> {
-    const row = this.#q.transferBySession.get({ session_id: sessionId });
+    const row = this.#hot.transfer(sessionId);
     return row === undefined ? undefined : toTransfer(row);
   }
 
-  async report(report: TransferReport, now: string): Promise<TransferReportResult | undefined> {
-    return this.#report.immediate(report, now);
+  async report(r: TransferReport, now: string): Promise<TransferReportResult | undefined> {
+    const hot = this.#hot;
+    const e = hot.entry(r.sessionId);
+    if (e === undefined) return undefined;
+    let session = toSession(e.row);
+    let previousStatus: SessionStatus | null = null;
+    if (session.status !== r.status && r.transitionFrom.includes(session.status)) {
+      const moved = hot.transition(r.sessionId, r.transitionFrom, r.status, now, r.byUserId);
+      if (moved !== undefined) {
+        session = moved.session;
+        previousStatus = moved.previous;
+      }
+    } else if (!FINAL_STATUSES.includes(session.status)) {
+      hot.touchOpen(r.sessionId, now);
+      session = toSession(e.row);
+    }
+    const row = hot.patchTransfer(e, r.patch, now);
+    return { transfer: toTransfer(row), session, previousStatus };
   }
 
   async addRelayBytes(sessionId: string, bytes: number): Promise<void> {
-    await this.#db.write(() => this.#q.addRelayBytes.run({ session_id: sessionId, bytes }));
+    this.#hot.addRelayBytes(sessionId, bytes);
   }
 
   async listForUser(userId: number, limit: number, f: TransferFilter = {}): Promise<TransferListEntry[]> {
+    this.#hot.sync();
     return this.#q.transfersForUser
       .all({
         user_id: userId,

@@ -1,19 +1,24 @@
 /**
- * Group commit for SQLite. Every write the server makes (a signal, a claim, a new session, a transition)
- * is queued and, once per event-loop turn (`setImmediate`), all queued writes run in ONE `BEGIN IMMEDIATE`
- * … `COMMIT`, each inside its own SAVEPOINT so that one that throws is rolled back alone. A write's promise
- * settles only after the COMMIT, so nothing is answered or published before it is stored.
+ * Group commit for SQLite. Two kinds of change reach the file through here, in one `BEGIN IMMEDIATE` …
+ * `COMMIT` per batch:
  *
- * Why: with WAL and synchronous=NORMAL a commit costs little CPU but a fixed amount of work (WAL frames for
- * every page touched, write calls); under load most requests of one turn touch the same pages, so sharing
- * the commit divides that cost by the batch. Measured with the benchmark's signaling mix (initiate, claim,
- * signals, reads, cancel) it is what lets one core approach 10,000 operations per second.
+ * - the hot path's log (hot-state.ts): sessions, signals and transfers are decided in memory and answered
+ *   at once; what they wrote is applied here, first in the batch, at most {@link WRITE_BEHIND_MS} later
+ *   (write-behind);
+ * - every other write (users, API keys, catalogs, retention), queued with {@link WriteQueue.write}: once
+ *   per event-loop turn (`setImmediate`) the queued writes run in the batch, each inside its own SAVEPOINT
+ *   so that one that throws is rolled back alone; a write's promise settles only after the COMMIT
+ *   (write-through).
  *
- * Order: writes run in the order they were queued, and every write runs to completion (synchronously)
- * before the next, so each sees the effects of those before it. Reads are not queued: a read made while a
- * write waits in the queue sees the state before that write — as if it had come first.
+ * Why batches: with WAL and synchronous=NORMAL a commit costs little CPU but a fixed amount of work (WAL
+ * frames for every page touched, write calls); under load most changes of one batch touch the same pages,
+ * so sharing the commit divides that cost by the batch.
+ *
+ * A batch that cannot commit (disk full, I/O error) is rolled back: its queued writes are refused with the
+ * error, the hot log is kept and tried again {@link RETRY_MS} later — memory stays the truth meanwhile.
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { WRITE_BEHIND_MS, type HotState } from './hot-state.js';
 
 interface Pending {
   fn: () => unknown;
@@ -21,9 +26,12 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/** Wait before trying again a batch whose commit failed. */
+export const RETRY_MS = 1000;
+
 export class WriteQueue {
   readonly #raw: BetterSqlite3.Database;
-  readonly #onRollback: () => void;
+  readonly #hot: HotState | undefined;
   readonly #begin: BetterSqlite3.Statement;
   readonly #commit: BetterSqlite3.Statement;
   readonly #rollback: BetterSqlite3.Statement;
@@ -31,51 +39,76 @@ export class WriteQueue {
   readonly #release: BetterSqlite3.Statement;
   readonly #rollbackTo: BetterSqlite3.Statement;
   #queue: Pending[] = [];
-  #scheduled = false;
+  #immediate: NodeJS.Immediate | undefined;
+  #timer: NodeJS.Timeout | undefined;
   /** Size of the largest batch committed so far (diagnostics). */
   maxBatch = 0;
+  /** Why the last batch failed to commit; undefined once one commits again. */
+  lastError: unknown;
 
-  /**
-   * @param onRollback called when a write (or a whole batch) was rolled back: caches that a rolled-back
-   *   statement may have filled must be dropped.
-   */
-  constructor(raw: BetterSqlite3.Database, onRollback: () => void) {
+  /** @param hot the hot path whose log each batch applies first (the signaling server's storage). */
+  constructor(raw: BetterSqlite3.Database, hot?: HotState) {
     this.#raw = raw;
-    this.#onRollback = onRollback;
+    this.#hot = hot;
     this.#begin = raw.prepare('BEGIN IMMEDIATE');
     this.#commit = raw.prepare('COMMIT');
     this.#rollback = raw.prepare('ROLLBACK');
     this.#savepoint = raw.prepare('SAVEPOINT w');
     this.#release = raw.prepare('RELEASE w');
     this.#rollbackTo = raw.prepare('ROLLBACK TO w');
+    hot?.attach(
+      () => this.#later(WRITE_BEHIND_MS),
+      () => this.flush(),
+    );
   }
 
   /** Queues a write; resolves with what `fn` returned once the batch is committed. */
   write<T>(fn: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.#immediate ??= setImmediate(() => this.flush());
     });
   }
 
-  /** Commits what is queued now (also called before the database closes). */
+  #later(ms: number): void {
+    if (this.#timer === undefined && this.#immediate === undefined && this.#raw.open)
+      this.#timer = setTimeout(() => this.flush(), ms);
+  }
+
+  /** Stops the timers (the database is closing; {@link flush} was called last). */
+  stop(): void {
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#immediate = undefined;
+    this.#timer = undefined;
+  }
+
+  /** Commits what is queued now (also called before the database closes, and before SQL reads). */
   flush(): void {
-    this.#scheduled = false;
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#immediate = undefined;
+    this.#timer = undefined;
+    if (!this.#raw.open) return;
     const batch = this.#queue;
-    if (batch.length === 0) return;
+    const hot = this.#hot?.pending === true;
+    if (batch.length === 0 && !hot) return;
     this.#queue = [];
     if (batch.length > this.maxBatch) this.maxBatch = batch.length;
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
+    const fail = (err: unknown) => {
+      if (this.#raw.inTransaction) this.#rollback.run();
+      this.lastError = err;
+      for (const p of batch) p.reject(err);
+      if (hot) this.#later(RETRY_MS);
+    };
     try {
       this.#begin.run();
+      if (hot) this.#hot?.apply();
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      fail(err);
       return;
     }
-    let rolledBack = false;
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
     for (const p of batch) {
       this.#savepoint.run();
       try {
@@ -85,21 +118,17 @@ export class WriteQueue {
       } catch (err) {
         this.#rollbackTo.run();
         this.#release.run();
-        // at once: the writes after this one in the batch must not read what it rolled back
-        this.#onRollback();
-        rolledBack = true;
         outcomes.push({ ok: false, err });
       }
     }
     try {
       this.#commit.run();
     } catch (err) {
-      if (this.#raw.inTransaction) this.#rollback.run();
-      this.#onRollback();
-      for (const p of batch) p.reject(err);
+      fail(err);
       return;
     }
-    if (rolledBack) this.#onRollback();
+    this.lastError = undefined;
+    if (hot) this.#hot?.committed();
     batch.forEach((p, i) => {
       const o = outcomes[i];
       if (o === undefined) p.reject(new Error('write queue: lost an outcome'));
