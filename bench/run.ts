@@ -5,7 +5,7 @@
  * crashes is "failed" in the table.
  *
  * Options: `--quick` (smaller sizes, shorter phases: under a minute), `--only p2p,latency,…` (parts:
- * p2p, latency, relay, signaling, memory, datasets, protocol), `--no-write` (print only), `--profile DIR`
+ * p2p, latency, relay, signaling, cluster, memory, datasets, protocol), `--no-write` (print only), `--profile DIR`
  * (every child process writes a V8 CPU profile there; their summaries go into results.json — for finding
  * where the time goes, not for the figures, which profiling lowers).
  */
@@ -41,10 +41,11 @@ import {
   type Row,
 } from './report.js';
 import { registerUser, startServer } from './server-process.js';
+import { benchCluster, clusterSkip } from './cluster.js';
 import { LoadGenerator, startBareHttpServer, type LoadLevelResult, type LoadPair } from './signaling-load.js';
 import { MiB, mbPerSec, round } from './stats.js';
 
-const PARTS = ['p2p', 'latency', 'relay', 'signaling', 'memory', 'datasets', 'protocol'] as const;
+const PARTS = ['p2p', 'latency', 'relay', 'signaling', 'cluster', 'memory', 'datasets', 'protocol'] as const;
 type PartName = (typeof PARTS)[number];
 
 interface Config {
@@ -698,6 +699,67 @@ const partSignaling: PartFn = async (ctx) => {
   }
 };
 
+const partCluster: PartFn = async (ctx) => {
+  const { cfg, progress } = ctx;
+  const skip = clusterSkip();
+  const lat = (r: LoadLevelResult) =>
+    `${round(r.ops_s)} ops/s, p50 ${r.p50_ms.toFixed(1)} / p99 ${r.p99_ms.toFixed(1)} ms${r.errors > 0 ? `, ${r.errors} errors` : ''}`;
+  const levels = cfg.loadLevels.filter((k) => k >= 200);
+  if (skip !== false) {
+    for (const k of levels)
+      ctx.rows.push(
+        skippedRow('cluster', `two instances vs one on PostgreSQL, ${k} clients`, '–', '–', skip),
+      );
+    return { data: null, partial: skip };
+  }
+  const r = await benchCluster({
+    tmp: ctx.tmp,
+    levels,
+    warmupMs: cfg.loadWarmupMs,
+    durationMs: cfg.loadDurationMs,
+    latencySamples: cfg.latencySamples,
+    latencyBytes: cfg.latencyBytes,
+    progress,
+  });
+  for (const [i, k] of levels.entries()) {
+    const one = r.one[i] as LoadLevelResult;
+    const two = r.two[i] as LoadLevelResult;
+    ctx.rows.push({
+      part: 'cluster',
+      metric: `two instances (consumer on A, provider on B) vs one, on PostgreSQL, ${k} clients, closed loop`,
+      ours: lat(two),
+      baseline: lat(one),
+      ratio: pct(two.ops_s, one.ops_s),
+      target: 'report',
+      met: '–',
+    });
+    for (const [name, x] of [
+      ['one instance', one],
+      ['two instances', two],
+    ] as const)
+      if (x.errors > 0)
+        ctx.notes.push(
+          `cluster, ${name}, ${k} clients: ${x.errors} errors, e.g. ${x.error_samples.join(' · ')}`,
+        );
+  }
+  const { same, cross } = r.first_byte;
+  for (const k of ['median_ms', 'p95_ms'] as const)
+    ctx.rows.push({
+      part: 'cluster',
+      metric: `first byte, ${k === 'median_ms' ? 'median' : 'p95'} of ${cross.samples}: consumer on A, provider on B (baseline: both on B)`,
+      ours: fmt(cross[k], 'ms'),
+      baseline: fmt(same[k], 'ms'),
+      ratio: pct(cross[k], same[k]),
+      target: 'report',
+      met: '–',
+    });
+  if (r.first_byte.failures.length > 0)
+    ctx.notes.push(
+      `cluster, first byte: ${r.first_byte.failures.length} failed requests: ${r.first_byte.failures.join(' · ')}`,
+    );
+  return { data: r };
+};
+
 const partMemory: PartFn = async (ctx) => {
   const { cfg, progress } = ctx;
   const env = await ctx.ours();
@@ -769,6 +831,7 @@ const PART_FNS: Record<PartName, PartFn> = {
   latency: partLatency,
   relay: partRelay,
   signaling: partSignaling,
+  cluster: partCluster,
   memory: partMemory,
   datasets: areaPart('datasets', benchDatasets, 'benchDatasets'),
   protocol: areaPart('protocol', benchProtocol, 'benchProtocol'),

@@ -26,6 +26,7 @@ export async function startServer(
   dbPath: string,
   extraArgs: string[] = [],
   timeoutMs = 20_000,
+  env: Record<string, string> = {},
 ): Promise<ServerProcess> {
   const entry = cliEntry();
   if (!existsSync(entry)) throw new Error(`no CLI build at ${entry}`);
@@ -47,7 +48,7 @@ export async function startServer(
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env },
+      env: { ...process.env, ...env },
     },
   );
   let stderr = '';

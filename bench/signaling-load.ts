@@ -37,6 +37,11 @@ export interface LoadPair {
 
 export interface LoadLevelOptions {
   url: string;
+  /**
+   * Where the providers' calls go (default `url`): another instance of the same cluster, so that every
+   * exchange crosses instances (consumer on one, provider on the other).
+   */
+  providerUrl?: string;
   clients: number;
   warmupMs: number;
   durationMs: number;
@@ -109,6 +114,7 @@ function call(
 
 async function runLevel(o: LoadLevelOptions): Promise<LoadLevelResult> {
   const base = new URL(o.url);
+  const providerBase = new URL(o.providerUrl ?? o.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.clients, maxFreeSockets: o.clients });
   const hist = new Histogram();
   const errorSamples: string[] = [];
@@ -141,7 +147,14 @@ async function runLevel(o: LoadLevelOptions): Promise<LoadLevelResult> {
     }
     let reply: Reply;
     try {
-      reply = await call(agent, base, method, path, token, body);
+      reply = await call(
+        agent,
+        token === providerToken(client) ? providerBase : base,
+        method,
+        path,
+        token,
+        body,
+      );
     } catch (err) {
       errors++;
       if (errorSamples.length < 5) errorSamples.push(`${method} ${path}: ${(err as Error).message}`);
@@ -170,6 +183,7 @@ async function runLevel(o: LoadLevelOptions): Promise<LoadLevelResult> {
     sdpMLineIndex: 0,
   });
 
+  const providerToken = (i: number) => (o.pairs[i % o.pairs.length] as LoadPair).providerToken;
   const client = async (i: number) => {
     const pair = o.pairs[i % o.pairs.length] as LoadPair;
     const op = (method: string, path: string, token: string, body?: unknown, ok = 200) =>
