@@ -140,24 +140,49 @@ export async function requestFile(opts: RequestOptions): Promise<RequestResult> 
   const retries = opts.retries ?? 0;
   // one pool for every retry: a retry goes to the instance that answered last (`--server A,B`)
   const pool = new ServerPool(parseServerList(opts.server));
+  let failovers = 0;
+  const offFailover = pool.onFailover(() => failovers++);
   let first: unknown;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await requestOnce(opts, pool);
-    } catch (err) {
-      if (first !== undefined && codeOf(err) === 'ERR_NO_PROVIDER') throw first;
-      if (attempt >= retries || opts.signal?.aborted === true || !providerDied(err)) throw err;
-      first ??= err;
-      opts.onEvent?.({
-        event: 'retry',
-        attempt: attempt + 1,
-        of: retries,
-        code: codeOf(err),
-        message: (err as Error).message,
-      });
+  let settling = 0;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await requestOnce(opts, pool);
+      } catch (err) {
+        if (first !== undefined && codeOf(err) === 'ERR_NO_PROVIDER') {
+          // `--server A,B`: the instance died under the transfer, and the providers have not all subscribed
+          // on the next one yet (each after its own backoff): ask again for a while before giving up
+          if (failovers > 0 && settling < NO_PROVIDER_SETTLE_TRIES && opts.signal?.aborted !== true) {
+            settling++;
+            opts.onEvent?.({
+              event: 'log',
+              message: `no provider on ${pool.current} yet after the failover; asking again (${settling} of ${NO_PROVIDER_SETTLE_TRIES})`,
+            });
+            await new Promise((r) => setTimeout(r, NO_PROVIDER_SETTLE_MS));
+            attempt--;
+            continue;
+          }
+          throw first;
+        }
+        if (attempt >= retries || opts.signal?.aborted === true || !providerDied(err)) throw err;
+        first ??= err;
+        opts.onEvent?.({
+          event: 'retry',
+          attempt: attempt + 1,
+          of: retries,
+          code: codeOf(err),
+          message: (err as Error).message,
+        });
+      }
     }
+  } finally {
+    offFailover();
   }
 }
+
+/** After a failover, how often and how far apart a retry that found no provider is asked again. */
+const NO_PROVIDER_SETTLE_TRIES = 10;
+const NO_PROVIDER_SETTLE_MS = 1000;
 
 /** The provider's side went away midway (killed, its host gone): asking again may resume elsewhere. */
 function providerDied(err: unknown): boolean {

@@ -43,11 +43,9 @@ export interface Clock {
   sleep(ms: number): Promise<void>;
 }
 
+/** Real time; the wait holds the process open (a call is waiting on it). */
 export const REAL_CLOCK: Clock = {
-  sleep: (ms) =>
-    new Promise((resolve) => {
-      setTimeout(resolve, ms).unref();
-    }),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
 export interface FailoverEvent {
