@@ -98,7 +98,7 @@ export type ProviderEvent =
     }
   | { event: 'failed'; session_id: string; code: string; message: string }
   | { event: 'log'; session_id?: string; message: string }
-  /** `--server A,B`: the instance `from` failed; the provider goes on with `to` (docs/api.md §14). */
+  /** `--server A,B`: the instance `from` failed; the provider goes on with `to` (README "Several server instances"). */
   | { event: 'server-failover'; from: string; to: string; reason: string }
   /** The server refused the provider's credential (revoked, expired, unknown): it stopped. */
   | { event: 'stopped'; code: 'ERR_AUTH'; server_code: string; message: string }

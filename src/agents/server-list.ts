@@ -1,5 +1,5 @@
 /**
- * Several signaling server instances of one cluster (one PostgreSQL behind them, docs/api.md §14): the URL
+ * Several signaling server instances of one cluster (one PostgreSQL behind them; README "Several server instances", docs/api.md §5): the URL
  * list `--server A,B,…` is parsed into a {@link ServerPool}, which says which instance the client uses now
  * and moves to the next one (round robin) when that one fails, with a short backoff that grows after each
  * full round, so a client never spins on instances that are all down. The clock is injected for the tests.

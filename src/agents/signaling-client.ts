@@ -1,7 +1,8 @@
 /**
  * A client of the signaling server (docs/api.md): the REST calls, and the push WebSocket (§5) through which
  * sessions and signals arrive as they happen. When the push channel is down, callers poll the REST calls;
- * both paths see the same data.
+ * both paths see the same data. Given several instances of one cluster (`--server A,B`, ./server-list.ts),
+ * it moves to the next when the one in use fails, and says so (`onFailover`); given one, nothing changes.
  */
 import { Type } from '@sinclair/typebox';
 import { request as httpsRequest } from 'node:https';
