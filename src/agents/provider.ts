@@ -307,7 +307,9 @@ async function listenForSessions(
     if (tlsFailureOf(err) !== undefined) throw err;
     emit({ event: 'log', message: `push channel unavailable, polling instead: ${(err as Error).message}` });
   }
-  const pollSessions = async (evenWithPush = false) => {
+  // Several instances (`--server A,B`): a consumer may initiate through an instance whose push does not
+  // reach this provider's (unless the instances share it), so the list is polled with push up too.
+  const pollSessions = async (evenWithPush = client.multiServer) => {
     if (queue.closed || (client.pushUp && !evenWithPush)) return;
     try {
       for (const s of await client.listSessions()) queue.consider(s);

@@ -104,7 +104,9 @@ export class SignalRouter {
   }
 
   async #pollAll(): Promise<void> {
-    if (this.#client.pushUp) return;
+    // Several instances (`--server A,B`): the other participant may post through another instance, whose
+    // push does not reach ours (unless the instances share it), so polling goes on with push up too.
+    if (this.#client.pushUp && !this.#client.multiServer) return;
     await Promise.all([...this.#listeners.keys()].map((id) => this.#poll(id)));
   }
 

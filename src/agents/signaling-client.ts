@@ -207,6 +207,11 @@ export class SignalingClient {
     };
   }
 
+  /** True when given several instances (`--server A,B`). */
+  get multiServer(): boolean {
+    return this.pool.multi;
+  }
+
   /** True while the push WebSocket is open. */
   get pushUp(): boolean {
     return this.#wsUp;

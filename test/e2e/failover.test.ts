@@ -361,6 +361,38 @@ describe('agents fail over between server instances (--server A,B)', { skip: pos
     }
   });
 
+  test('the agents on different instances (no kill): polling carries the signals across', async () => {
+    const a = await startInstance();
+    const b = await startInstance();
+    // the provider uses B, the consumer A; push reaches only its own instance's subscribers here, so the
+    // session (named for the provider: A does not see it online) and the signals cross by polling
+    const provider = await startProviderProcess({
+      url: `${b.url},${a.url}`,
+      token: providerToken,
+      dataDir: await fresh('p'),
+    });
+    const req = startRequest({
+      servers: `${a.url},${b.url}`,
+      token: consumerToken,
+      type: 'spectrum',
+      params: SMALL,
+      out: await fresh('out'),
+      args: ['--provider', 'radio-fo'],
+    });
+    try {
+      const { code, result, stderr } = await req.done;
+      assert.equal(code, 0, `${JSON.stringify(result)}\n${stderr}`);
+      assert.equal(result['verified'], true);
+      assert.equal(await sha256Of(result['path'] as string), result['sha256']);
+      assert.ok(!req.lines().some((e) => e['event'] === 'server-failover'), 'nothing failed over');
+      assert.ok(!provider.events().some((e) => e['event'] === 'server-failover'));
+      await provider.waitFor((e) => e['event'] === 'sent' && e['session_id'] === result['session_id']);
+    } finally {
+      req.kill();
+      await provider.stop();
+    }
+  });
+
   test('every instance down: the request ends with ERR_SERVER_UNREACHABLE naming each, not an endless loop', async () => {
     const a = await startInstance();
     const b = await startInstance();
