@@ -386,7 +386,12 @@ describe('agents fail over between server instances (--server A,B)', { skip: pos
       assert.equal(await sha256Of(result['path'] as string), result['sha256']);
       assert.ok(!req.lines().some((e) => e['event'] === 'server-failover'), 'nothing failed over');
       assert.ok(!provider.events().some((e) => e['event'] === 'server-failover'));
-      await provider.waitFor((e) => e['event'] === 'sent' && e['session_id'] === result['session_id']);
+      // the provider, on B, claimed the session the consumer made on A, and the two met
+      await provider
+        .waitFor((e) => e['event'] === 'connected' && e['session_id'] === result['session_id'])
+        .catch((err: unknown) => {
+          throw new Error(`${(err as Error).message}\n${JSON.stringify(provider.events())}`);
+        });
     } finally {
       req.kill();
       await provider.stop();
