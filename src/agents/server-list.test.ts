@@ -276,4 +276,69 @@ describe('SignalingClient with several servers (real sockets)', () => {
       b.kill();
     }
   });
+
+  it('a signal sent over push whose instance dies before answering is posted again to the next one over REST', async () => {
+    const SID = '0b8d0c7e-2f7c-4f8e-9a53-1f0e5a0e7c11';
+    // A: takes the push message, then dies without answering (it may have stored it)
+    const a = await meServer();
+    const gotOnA: unknown[] = [];
+    const aWss = new WebSocketServer({ noServer: true });
+    a.http.removeAllListeners('upgrade');
+    a.http.on('upgrade', (req, sock, head) =>
+      aWss.handleUpgrade(req, sock, head, (ws) => {
+        ws.send(JSON.stringify({ type: 'hello', user_id: '1', client_type: 1 }));
+        ws.on('message', (m) => {
+          gotOnA.push(JSON.parse(m.toString()));
+          ws.terminate();
+        });
+      }),
+    );
+    // B: stores what is posted over REST
+    const posted: unknown[] = [];
+    const b = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        if (req.method === 'POST' && req.url === '/api/ice/signal') {
+          const sent = JSON.parse(body) as { signal_type: string; signal_data: string };
+          posted.push(sent);
+          res.writeHead(200, { 'content-type': 'application/json' }).end(
+            JSON.stringify({
+              id: 9,
+              session_id: SID,
+              signal_type: sent.signal_type,
+              signal_data: sent.signal_data,
+              from_client_id: '1',
+              to_client_id: '2',
+              created_at: '2026-12-03T09:00:00.000Z',
+            }),
+          );
+          return;
+        }
+        res.writeHead(404).end();
+      });
+    });
+    await new Promise<void>((r) => b.listen(0, '127.0.0.1', r));
+    const bUrl = `http://127.0.0.1:${(b.address() as AddressInfo).port}`;
+    const client = new SignalingClient(`${a.url},${bUrl}`, 'tok');
+    try {
+      await client.connectPush({});
+      const stored = await client.sendSignal(SID, 'candidate', {
+        candidate: 'candidate:1 1 udp 1 10.0.0.1 9 typ host',
+      });
+      assert.equal(stored.id, 9);
+      assert.equal(gotOnA.length, 1, 'A had it first');
+      assert.deepEqual(
+        posted.map((p) => (p as { signal_type: string }).signal_type),
+        ['candidate'],
+        'then B over REST',
+      );
+      assert.equal(client.server, bUrl);
+    } finally {
+      client.close();
+      a.kill();
+      b.closeAllConnections();
+      b.close();
+    }
+  });
 });
