@@ -18,6 +18,7 @@ import {
 } from './files.js';
 import { ClaimSupersededError, SessionSignals, SignalRouter } from './session-signals.js';
 import { SignalingClient, type IceSession } from './signaling-client.js';
+import { ServerPool, parseServerList } from './server-list.js';
 import { tlsFailureOf, type ServerTrust } from './server-trust.js';
 import { TransferError } from '../protocol/errors.js';
 import { ERROR_CODE_PATTERN } from '../wire/index.js';
@@ -137,24 +138,51 @@ export interface RequestResult {
  */
 export async function requestFile(opts: RequestOptions): Promise<RequestResult> {
   const retries = opts.retries ?? 0;
+  // one pool for every retry: a retry goes to the instance that answered last (`--server A,B`)
+  const pool = new ServerPool(parseServerList(opts.server));
+  let failovers = 0;
+  const offFailover = pool.onFailover(() => failovers++);
   let first: unknown;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await requestOnce(opts);
-    } catch (err) {
-      if (first !== undefined && codeOf(err) === 'ERR_NO_PROVIDER') throw first;
-      if (attempt >= retries || opts.signal?.aborted === true || !providerDied(err)) throw err;
-      first ??= err;
-      opts.onEvent?.({
-        event: 'retry',
-        attempt: attempt + 1,
-        of: retries,
-        code: codeOf(err),
-        message: (err as Error).message,
-      });
+  let settling = 0;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await requestOnce(opts, pool);
+      } catch (err) {
+        if (first !== undefined && codeOf(err) === 'ERR_NO_PROVIDER') {
+          // `--server A,B`: the instance died under the transfer, and the providers have not all subscribed
+          // on the next one yet (each after its own backoff): ask again for a while before giving up
+          if (failovers > 0 && settling < NO_PROVIDER_SETTLE_TRIES && opts.signal?.aborted !== true) {
+            settling++;
+            opts.onEvent?.({
+              event: 'log',
+              message: `no provider on ${pool.current} yet after the failover; asking again (${settling} of ${NO_PROVIDER_SETTLE_TRIES})`,
+            });
+            await new Promise((r) => setTimeout(r, NO_PROVIDER_SETTLE_MS));
+            attempt--;
+            continue;
+          }
+          throw first;
+        }
+        if (attempt >= retries || opts.signal?.aborted === true || !providerDied(err)) throw err;
+        first ??= err;
+        opts.onEvent?.({
+          event: 'retry',
+          attempt: attempt + 1,
+          of: retries,
+          code: codeOf(err),
+          message: (err as Error).message,
+        });
+      }
     }
+  } finally {
+    offFailover();
   }
 }
+
+/** After a failover, how often and how far apart a retry that found no provider is asked again. */
+const NO_PROVIDER_SETTLE_TRIES = 10;
+const NO_PROVIDER_SETTLE_MS = 1000;
 
 /** The provider's side went away midway (killed, its host gone): asking again may resume elsewhere. */
 function providerDied(err: unknown): boolean {
@@ -165,8 +193,8 @@ function codeOf(err: unknown): string | undefined {
   return (err as { code?: unknown }).code as string | undefined;
 }
 
-async function requestOnce(opts: RequestOptions): Promise<RequestResult> {
-  const request = new ConsumerRequest(opts);
+async function requestOnce(opts: RequestOptions, pool: ServerPool): Promise<RequestResult> {
+  const request = new ConsumerRequest(opts, pool);
   try {
     return await request.run();
   } catch (err) {
@@ -211,11 +239,15 @@ class ConsumerRequest {
   /** The `connected` report, awaited before the final one so the two arrive in order. */
   #connectedReport: Promise<void> = Promise.resolve();
 
-  constructor(opts: RequestOptions) {
+  constructor(opts: RequestOptions, pool: ServerPool) {
     this.#opts = opts;
-    this.#client = new SignalingClient(opts.server, opts.token, { trust: opts.trust });
+    this.#client = new SignalingClient(pool, opts.token, { trust: opts.trust });
     this.#router = new SignalRouter(this.#client, 1000);
     this.#emit = opts.onEvent ?? (() => undefined);
+    // `--server A,B`: the instance in use died; the calls go on at the next one
+    this.#client.onFailover((e) =>
+      this.#emit({ event: 'server-failover', from: e.from, to: e.to, reason: e.reason }),
+    );
     this.#outDir = resolve(opts.outDir);
     this.#choice = opts.transport ?? 'auto';
     this.#channels = opts.channels ?? channelsWithFaults(opts.faults);
@@ -363,6 +395,8 @@ class ConsumerRequest {
       await this.#client.connectPush({
         onSignal: (sig) => this.#router.deliver(sig),
         onSessionStatus: (id, status) => this.#router.deliverStatus(id, status),
+        // subscribed again (another instance, or after a drop): read back the signals and statuses missed
+        onResubscribed: () => void this.#router.catchUp(() => this.#client.listSessions()),
       });
     } catch (err) {
       // an untrusted certificate or a wrong pin: polling would meet the same refusal

@@ -98,6 +98,8 @@ export type ProviderEvent =
     }
   | { event: 'failed'; session_id: string; code: string; message: string }
   | { event: 'log'; session_id?: string; message: string }
+  /** `--server A,B`: the instance `from` failed; the provider goes on with `to` (README "Several server instances"). */
+  | { event: 'server-failover'; from: string; to: string; reason: string }
   /** The server refused the provider's credential (revoked, expired, unknown): it stopped. */
   | { event: 'stopped'; code: 'ERR_AUTH'; server_code: string; message: string }
   | CacheEvent;
@@ -120,6 +122,8 @@ export interface Provider {
 export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   const emit = opts.log ?? (() => undefined);
   const client = new SignalingClient(opts.server, opts.token, { trust: opts.trust });
+  // `--server A,B`: the instance in use died; the calls and the push channel go on at the next one
+  client.onFailover((e) => emit({ event: 'server-failover', from: e.from, to: e.to, reason: e.reason }));
   let lock: DataDirLock | undefined;
   let cache: DatasetCache | undefined;
   try {
@@ -290,6 +294,12 @@ async function listenForSessions(
       onSession: (s) => queue.consider(s),
       onSignal: (sig) => router.deliver(sig),
       onClaimReleased: (id, _attempt, code, message) => queue.release(id, `${code}: ${message}`),
+      // Subscribed again (another instance of the list, or after a drop): the sessions' signals missed
+      // meanwhile are read back, and the open sessions listed (push sends them too after `hello`).
+      onResubscribed: () => {
+        void router.catchUp();
+        void pollSessions(true);
+      },
     });
     push = true;
   } catch (err) {
@@ -297,8 +307,10 @@ async function listenForSessions(
     if (tlsFailureOf(err) !== undefined) throw err;
     emit({ event: 'log', message: `push channel unavailable, polling instead: ${(err as Error).message}` });
   }
-  const pollSessions = async () => {
-    if (queue.closed || client.pushUp) return;
+  // Several instances (`--server A,B`): a consumer may initiate through an instance whose push does not
+  // reach this provider's (unless the instances share it), so the list is polled with push up too.
+  const pollSessions = async (evenWithPush = client.multiServer) => {
+    if (queue.closed || (client.pushUp && !evenWithPush)) return;
     try {
       for (const s of await client.listSessions()) queue.consider(s);
     } catch (err) {

@@ -20,11 +20,13 @@ function setup(peerRole: 'provider' | 'consumer' = 'provider') {
   const router = new SignalRouter(client, 60_000);
   const signals = new SessionSignals(router, SID, peerRole);
   let id = 0;
+  // each signal's data differs, as real candidates do (a signal of the same content is taken once)
   const sig = (type: string, attempt: number | undefined, from = '7'): IceSignal => ({
     id: ++id,
     session_id: SID,
     signal_type: type,
-    signal_data: type === 'candidate' ? '{"candidate":"candidate:1"}' : `{"type":"${type}","sdp":"v=0"}`,
+    signal_data:
+      type === 'candidate' ? `{"candidate":"candidate:${id}"}` : `{"type":"${type}","sdp":"v=0 ${id}"}`,
     from_client_id: from,
     to_client_id: '2',
     created_at: new Date().toISOString(),
@@ -138,5 +140,40 @@ describe('SessionSignals: claims released and re-offered', () => {
     assert.deepEqual(got, [a.id, b.id]);
     assert.equal(t.stale.length, 0);
     t.close();
+  });
+});
+
+describe('SignalRouter: each signal once', () => {
+  it('a signal posted again (its instance died before answering: stored twice, two ids) is taken once; another is not', () => {
+    const client = {
+      pushUp: true,
+      getSignals: () => Promise.resolve([]),
+      onAuthRefused: () => () => undefined,
+    } as unknown as SignalingClient;
+    const router = new SignalRouter(client, 60_000);
+    const got: number[] = [];
+    const off = router.subscribe(SID, (s) => got.push(s.id));
+    const base = {
+      session_id: SID,
+      from_client_id: '7',
+      to_client_id: '2',
+      created_at: new Date().toISOString(),
+      attempt: 0,
+    };
+    const cand = (id: number, c: string, attempt = 0): IceSignal => ({
+      ...base,
+      id,
+      attempt,
+      signal_type: 'candidate',
+      signal_data: JSON.stringify({ candidate: c }),
+    });
+    router.deliver(cand(1, 'candidate:a'));
+    router.deliver(cand(1, 'candidate:a')); // the same id (push, then a poll)
+    router.deliver(cand(2, 'candidate:a')); // posted again: a new id, the same content
+    router.deliver(cand(3, 'candidate:b'));
+    router.deliver(cand(4, 'candidate:a', 1)); // the same candidate under the next claim: a new signal
+    assert.deepEqual(got, [1, 3, 4]);
+    off();
+    router.close();
   });
 });

@@ -14,6 +14,11 @@ export class SignalRouter {
   readonly #client: SignalingClient;
   readonly #listeners = new Map<string, Listener>();
   readonly #seen = new Map<string, Set<number>>();
+  /**
+   * Per session, the signals taken by their content (type, claim attempt, data): a signal posted again
+   * because its instance died before answering (stored twice, two ids) is taken once.
+   */
+  readonly #seenContent = new Map<string, Set<string>>();
   readonly #lastId = new Map<string, number>();
   readonly #statusListeners = new Map<string, (status: string) => void>();
   #pollTimer: NodeJS.Timeout | undefined;
@@ -28,10 +33,12 @@ export class SignalRouter {
   subscribe(sessionId: string, listener: Listener): () => void {
     this.#listeners.set(sessionId, listener);
     this.#seen.set(sessionId, new Set());
+    this.#seenContent.set(sessionId, new Set());
     void this.#poll(sessionId);
     return () => {
       this.#listeners.delete(sessionId);
       this.#seen.delete(sessionId);
+      this.#seenContent.delete(sessionId);
       this.#lastId.delete(sessionId);
     };
   }
@@ -62,6 +69,12 @@ export class SignalRouter {
     seen.add(signal.id);
     const last = this.#lastId.get(signal.session_id) ?? 0;
     if (signal.id > last) this.#lastId.set(signal.session_id, signal.id);
+    const content = this.#seenContent.get(signal.session_id);
+    const key = `${signal.signal_type}\n${signal.attempt ?? 0}\n${signal.signal_data}`;
+    if (content !== undefined) {
+      if (content.has(key)) return;
+      content.add(key);
+    }
     listener(signal);
   }
 
@@ -75,8 +88,25 @@ export class SignalRouter {
     }
   }
 
+  /**
+   * Reads back every subscribed session's signals after the last id seen, and (with `statuses`) their
+   * statuses: after the push channel was subscribed again, maybe on another instance, what was pushed
+   * meanwhile is taken now (each signal once, as always).
+   */
+  async catchUp(statuses?: () => Promise<Array<{ session_id: string; status: string }>>): Promise<void> {
+    await Promise.all([...this.#listeners.keys()].map((id) => this.#poll(id)));
+    if (statuses === undefined || this.#statusListeners.size === 0) return;
+    try {
+      for (const s of await statuses()) this.deliverStatus(s.session_id, s.status);
+    } catch {
+      // the next push or catch-up tells it
+    }
+  }
+
   async #pollAll(): Promise<void> {
-    if (this.#client.pushUp) return;
+    // Several instances (`--server A,B`): the other participant may post through another instance, whose
+    // push does not reach ours (unless the instances share it), so polling goes on with push up too.
+    if (this.#client.pushUp && !this.#client.multiServer) return;
     await Promise.all([...this.#listeners.keys()].map((id) => this.#poll(id)));
   }
 

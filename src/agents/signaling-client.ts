@@ -1,7 +1,8 @@
 /**
  * A client of the signaling server (docs/api.md): the REST calls, and the push WebSocket (§5) through which
  * sessions and signals arrive as they happen. When the push channel is down, callers poll the REST calls;
- * both paths see the same data.
+ * both paths see the same data. Given several instances of one cluster (`--server A,B`, ./server-list.ts),
+ * it moves to the next when the one in use fails, and says so (`onFailover`); given one, nothing changes.
  */
 import { Type } from '@sinclair/typebox';
 import { request as httpsRequest } from 'node:https';
@@ -39,6 +40,7 @@ import {
 } from '../wire/index.js';
 import { AgentError, type AgentErrorCode } from './errors.js';
 import { TrustAgent, tlsFailureOf, type ServerTrust } from './server-trust.js';
+import { ServerPool, parseServerList, type FailoverEvent, type FailureKind } from './server-list.js';
 
 /** A session as the server returns it (docs/api.md §2; src/wire/sessions.ts). User ids are strings. */
 export type IceSession = SessionWire;
@@ -75,6 +77,12 @@ export interface PushHandlers {
   onSessionStatus?(sessionId: string, status: string): void;
   /** To a provider: the server released its claim `attempt` of the session (docs/api.md §3 "Claim timeout"). */
   onClaimReleased?(sessionId: string, attempt: number, code: string, message: string): void;
+  /**
+   * The push channel opened again after a drop (maybe on another instance of the list): what was pushed
+   * meanwhile is lost, so callers read it back (their sessions' signals after the last id seen, statuses,
+   * a provider's open sessions).
+   */
+  onResubscribed?(): void;
   /** The push channel opened (true) or dropped (false); callers poll while it is down. */
   onConnectionChange?(up: boolean): void;
   /** A push message that is not of the wire contract (ignored; `reason` says why), for logging. */
@@ -110,19 +118,33 @@ function refusalCode(status: number | undefined, serverCode: string): AgentError
   return status === 401 || AUTH_CODES.has(serverCode) ? 'ERR_AUTH' : 'ERR_SERVER';
 }
 
-/** Normalises `http://host:port/` to `http://host:port`. */
-export function normaliseServerUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new AgentError('ERR_CONFIG', `--server: not a URL: ${JSON.stringify(url)}`);
+export { normaliseServerUrl, parseServerList } from './server-list.js';
+
+/** How a failed REST attempt counts for the failover (./server-list.ts); absent: not the instance's fault. */
+const failureKinds = new WeakMap<Error, FailureKind>();
+
+/** Network errors where the request never reached a server: any call may go to the next instance. */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EADDRNOTAVAIL',
+]);
+
+/** The system error code behind a failed fetch or https request (fetch puts it on `cause`). */
+function networkCodeOf(err: unknown): string | undefined {
+  for (let e: unknown = err, i = 0; e !== undefined && e !== null && i < 4; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new AgentError('ERR_CONFIG', `--server: must be http:// or https://, got ${u.protocol}`);
-  }
-  return u.origin + u.pathname.replace(/\/+$/, '');
+  return undefined;
 }
+
+/** A push `signal` rejected because the push channel closed before the server answered (unknown outcome). */
+const pushClosedErrors = new WeakSet<Error>();
 
 /** Options of {@link SignalingClient}. */
 export interface SignalingClientOptions {
@@ -131,7 +153,8 @@ export interface SignalingClientOptions {
 }
 
 export class SignalingClient {
-  readonly server: string;
+  /** The instances of the cluster (`--server A,B`), and which one is in use (./server-list.ts). */
+  readonly pool: ServerPool;
   readonly #token: string;
   /** For an `https://` server: the agent every REST call and WebSocket (push, relay) goes through. */
   readonly agent: TrustAgent | undefined;
@@ -143,19 +166,50 @@ export class SignalingClient {
   #reconnectTimer: NodeJS.Timeout | undefined;
   #handlers: PushHandlers = {};
   #refSeq = 0;
+  /** The push channel opened once already: a later open is a resubscription (catch-up). */
+  #pushOpened = false;
   #pending = new Map<number, { resolve: (s: IceSignal) => void; reject: (e: Error) => void }>();
   #authRefused: AgentError | undefined;
   readonly #authListeners = new Set<(err: AgentError) => void>();
 
-  /** @param token a JWT or an API key; '' for the calls that need none (`login`). */
-  constructor(server: string, token: string, options: SignalingClientOptions = {}) {
-    this.server = normaliseServerUrl(server);
+  readonly #offFailover = new Set<() => void>();
+
+  /**
+   * @param server a URL, several separated by commas (one cluster's instances), or a pool shared with
+   *   other clients (a request's retries keep to the instance that answered).
+   * @param token a JWT or an API key; '' for the calls that need none (`login`).
+   */
+  constructor(server: string | ServerPool, token: string, options: SignalingClientOptions = {}) {
+    this.pool = typeof server === 'string' ? new ServerPool(parseServerList(server)) : server;
     this.#token = token;
-    if (this.server.startsWith('https:')) {
+    if (this.pool.urls.some((u) => u.startsWith('https:'))) {
       const trust = options.trust ?? {};
       this.agent = new TrustAgent(trust, { keepAlive: true, maxSockets: 8 });
       this.wsAgent = new TrustAgent(trust);
     }
+  }
+
+  /** The server instance in use (the first of the list until one fails). */
+  get server(): string {
+    return this.pool.current;
+  }
+
+  /**
+   * Calls `fn` each time the client moves to another instance of the list (`--server A,B`); returns the
+   * function that unsubscribes. `close()` unsubscribes them all.
+   */
+  onFailover(fn: (e: FailoverEvent) => void): () => void {
+    const off = this.pool.onFailover(fn);
+    this.#offFailover.add(off);
+    return () => {
+      off();
+      this.#offFailover.delete(off);
+    };
+  }
+
+  /** True when given several instances (`--server A,B`). */
+  get multiServer(): boolean {
+    return this.pool.multi;
   }
 
   /** True while the push WebSocket is open. */
@@ -199,6 +253,26 @@ export class SignalingClient {
     checker: Checker<T>,
     body?: unknown,
     okStatus: number[] = [200],
+    safe: boolean = method !== 'POST',
+  ): Promise<T> {
+    if (!this.pool.multi) return this.#requestAt(this.pool.current, method, path, checker, body, okStatus);
+    // Several instances: the call goes to the one in use, and on to the next when that one is down
+    // (refused, reset, timed out, 502/503/504) — a call that may have been processed only when it is safe
+    // to repeat (`safe`); a refusal or a TLS trust error is the answer, not a failover.
+    return this.pool.run(
+      (url) => this.#requestAt(url, method, path, checker, body, okStatus),
+      (err) => failureKinds.get(err as Error) ?? 'fatal',
+      safe,
+    );
+  }
+
+  async #requestAt<T>(
+    server: string,
+    method: string,
+    path: string,
+    checker: Checker<T>,
+    body: unknown,
+    okStatus: number[],
   ): Promise<T> {
     const headers: Record<string, string> = {};
     if (this.#token !== '') headers['authorization'] = `Bearer ${this.#token}`;
@@ -210,24 +284,22 @@ export class SignalingClient {
     let res: { status: number; text: string };
     try {
       if (this.agent !== undefined) {
-        res = await httpsCall(
-          this.server + path,
-          method,
-          headers,
-          init.body as string | undefined,
-          this.agent,
-        );
+        res = await httpsCall(server + path, method, headers, init.body as string | undefined, this.agent);
       } else {
-        const r = await fetch(this.server + path, init);
+        const r = await fetch(server + path, init);
         res = { status: r.status, text: await r.text() };
       }
     } catch (err) {
       const tls = tlsFailureOf(err);
       if (tls !== undefined)
         throw new AgentError(tls.code, `${method} ${path}: ${tls.message}`, { cause: tls });
-      throw new AgentError('ERR_SERVER_UNREACHABLE', `${method} ${path}: ${describeFetchError(err)}`, {
-        cause: err,
-      });
+      const unreachable = new AgentError(
+        'ERR_SERVER_UNREACHABLE',
+        `${method} ${path}: ${describeFetchError(err)}`,
+        { cause: err },
+      );
+      failureKinds.set(unreachable, NOT_SENT_CODES.has(networkCodeOf(err) ?? '') ? 'not-sent' : 'maybe-sent');
+      throw unreachable;
     }
     const text = res.text;
     if (!okStatus.includes(res.status)) {
@@ -252,6 +324,9 @@ export class SignalingClient {
         },
       );
       if (res.status === 401) this.#refuseAuth(refusal);
+      // an instance (or the proxy before it) that cannot serve now: another may
+      if (res.status === 503) failureKinds.set(refusal, 'not-sent');
+      else if (res.status === 502 || res.status === 504) failureKinds.set(refusal, 'maybe-sent');
       throw refusal;
     }
     let value: unknown;
@@ -299,10 +374,15 @@ export class SignalingClient {
 
   /** A provider will not serve a pending session: the server offers it to the others (docs/api.md §12). */
   decline(sessionId: string, code: string, message: string): Promise<DeclineWire> {
-    return this.#request('POST', `/api/ice/sessions/${encodeURIComponent(sessionId)}/decline`, declineCheck, {
-      code,
-      message: message.slice(0, 2000),
-    });
+    // repeated after an instance died mid-call: a second decline of the same session changes nothing
+    return this.#request(
+      'POST',
+      `/api/ice/sessions/${encodeURIComponent(sessionId)}/decline`,
+      declineCheck,
+      { code, message: message.slice(0, 2000) },
+      [200],
+      true,
+    );
   }
 
   initiate(req: InitiateRequest): Promise<InitiateWire> {
@@ -333,10 +413,11 @@ export class SignalingClient {
    */
   async sendSignal(sessionId: string, type: SignalType, data: unknown): Promise<IceSignal> {
     const signalData = typeof data === 'string' ? data : JSON.stringify(data);
+    const body: SignalBody = { session_id: sessionId, signal_type: type, signal_data: signalData };
     const ws = this.#ws;
     if (this.#wsUp && ws !== undefined && ws.readyState === WebSocket.OPEN) {
       const ref = ++this.#refSeq;
-      return new Promise<IceSignal>((resolve, reject) => {
+      const overPush = new Promise<IceSignal>((resolve, reject) => {
         this.#pending.set(ref, { resolve, reject });
         const message: PushClientMessage = {
           type: 'signal',
@@ -347,13 +428,29 @@ export class SignalingClient {
         };
         ws.send(JSON.stringify(message));
       });
+      if (!this.pool.multi) return overPush;
+      // Several instances: the push channel closing before the answer (its instance died) leaves the
+      // signal stored or not; it is posted again over REST, which goes to the next instance.
+      return overPush.catch((err: unknown) => {
+        if (!pushClosedErrors.has(err as Error)) throw err;
+        return this.#request('POST', '/api/ice/signal', signalCheck, body, [200], true);
+      });
     }
-    const body: SignalBody = { session_id: sessionId, signal_type: type, signal_data: signalData };
-    return this.#request('POST', '/api/ice/signal', signalCheck, body);
+    // Repeated on the next instance even when the first may have stored it: the receiving agent takes a
+    // signal of the same type, attempt and data once (SignalRouter), so a duplicate changes nothing.
+    return this.#request('POST', '/api/ice/signal', signalCheck, body, [200], true);
   }
 
   reportTransfer(sessionId: string, report: TransferReport): Promise<TransferWire> {
-    return this.#request('POST', `/api/transfers/${encodeURIComponent(sessionId)}`, transferCheck, report);
+    // a report stored twice is refused the second time (or records the same outcome): safe to repeat
+    return this.#request(
+      'POST',
+      `/api/transfers/${encodeURIComponent(sessionId)}`,
+      transferCheck,
+      report,
+      [200],
+      true,
+    );
   }
 
   /**
@@ -376,13 +473,15 @@ export class SignalingClient {
       `/api/ice/sessions/${encodeURIComponent(sessionId)}/cancel`,
       sessionCheck,
       reason,
+      [200],
+      true,
     );
   }
 
   /** `POST /api/auth/login` (needs no token): a JWT for the user. */
   login(username: string, password: string): Promise<LoginWire> {
     const body: LoginBody = { username, password };
-    return this.#request('POST', '/api/auth/login', loginCheck, body);
+    return this.#request('POST', '/api/auth/login', loginCheck, body, [200], true);
   }
 
   /** `POST /api/keys`: a new API key of the caller, its secret shown this once (docs/api.md §1.1). */
@@ -418,7 +517,8 @@ export class SignalingClient {
     attempt: number,
   ) {
     if (this.#closed) return;
-    const url = this.server.replace(/^http/, 'ws') + '/api/ws';
+    const base = this.server;
+    const url = base.replace(/^http/, 'ws') + '/api/ws';
     const ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${this.#token}` },
       ...(this.wsAgent === undefined ? {} : { agent: this.wsAgent }),
@@ -428,7 +528,12 @@ export class SignalingClient {
     ws.on('open', () => {
       opened = true;
       this.#wsUp = true;
+      const again = this.#pushOpened;
+      this.#pushOpened = true;
+      if (this.pool.multi) this.pool.succeeded(base);
       this.#handlers.onConnectionChange?.(true);
+      // subscribed again (after a drop, or on another instance): what came meanwhile is read back
+      if (again) this.#handlers.onResubscribed?.();
       onFirstOpen?.();
       onFirstOpen = undefined;
       onFirstFail = undefined;
@@ -447,7 +552,9 @@ export class SignalingClient {
       this.#wsUp = false;
       if (this.#ws === ws) this.#ws = undefined;
       for (const p of this.#pending.values()) {
-        p.reject(new AgentError('ERR_SERVER_UNREACHABLE', 'push channel closed before the server answered'));
+        const e = new AgentError('ERR_SERVER_UNREACHABLE', 'push channel closed before the server answered');
+        pushClosedErrors.add(e);
+        p.reject(e);
       }
       this.#pending.clear();
       if (wasUp) this.#handlers.onConnectionChange?.(false);
@@ -474,6 +581,17 @@ export class SignalingClient {
         return;
       }
       if (this.#closed) return;
+      if (this.pool.multi && code !== 1000 && tlsFailure === undefined) {
+        // Its instance went away (killed: 1006, shut down: 1001) or refused us: on to the next one, with
+        // the pool's backoff (it grows each full round, so instances all down are not hammered).
+        this.pool.failed(
+          base,
+          `push channel closed ${code}${reason.length > 0 ? ` ${reason.toString()}` : ''}`,
+        );
+        this.#reconnectTimer = setTimeout(() => this.#openWs(undefined, undefined, 0), this.pool.delayMs());
+        this.#reconnectTimer.unref();
+        return;
+      }
       const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
       this.#reconnectTimer = setTimeout(
         () => this.#openWs(undefined, undefined, opened ? 0 : attempt + 1),
@@ -547,6 +665,8 @@ export class SignalingClient {
   /** Closes the push channel; REST calls keep working. */
   close(): void {
     this.#closed = true;
+    for (const off of this.#offFailover) off();
+    this.#offFailover.clear();
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
     this.#ws?.close(1000);
     this.#ws = undefined;

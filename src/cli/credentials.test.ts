@@ -124,6 +124,34 @@ describe('stored credentials', () => {
     );
     assert.throws(() => resolveTarget({ server: 'http://h3:3' }, env), code('ERR_NO_CREDENTIAL'));
   });
+
+  it('a server list (--server A,B) takes the token stored for its first URL that has one; the list is kept', () => {
+    const env = { XDG_CONFIG_HOME: join(dir, 'list') };
+    const path = credentialsPath(env);
+    assert.throws(
+      () => resolveTarget({ server: 'http://h1:1,http://h2:2' }, env),
+      (e: unknown) =>
+        code('ERR_NO_CREDENTIAL')(e) &&
+        /no token for any of http:\/\/h1:1, http:\/\/h2:2/.test((e as Error).message),
+    );
+    storeCredential(path, cred('http://h2:2', 'stored-2', '2'));
+    const t = resolveTarget({ server: 'http://h1:1/, http://h2:2/' }, env);
+    assert.equal(t.token, 'stored-2');
+    assert.equal(t.tokenFrom, 'file');
+    assert.equal(t.server, 'http://h1:1/, http://h2:2/', 'the agents parse the list');
+    storeCredential(path, cred('http://h1:1', 'stored-1'));
+    assert.equal(resolveTarget({ server: 'http://h1:1,http://h2:2' }, env).token, 'stored-1');
+    assert.equal(resolveTarget({ server: 'http://h2:2,http://h1:1' }, env).token, 'stored-2');
+    // the environment the same way; a token given applies to every instance
+    assert.equal(resolveTarget({}, { ...env, SDRLINK_SERVER: 'http://h9:9,http://h1:1' }).token, 'stored-1');
+    assert.equal(resolveTarget({ server: 'http://h9:9,http://h8:8', token: 'tk' }, env).token, 'tk');
+    // each entry is checked as a single URL is; an empty entry is refused
+    assert.throws(
+      () => resolveTarget({ server: 'http://h1:1,ftp://x' }, env),
+      /must be http:\/\/ or https:\/\//,
+    );
+    assert.throws(() => resolveTarget({ server: 'http://h1:1,,http://h2:2' }, env), /an empty entry/);
+  });
 });
 
 describe('resolveTrust: --ca / --pin, then SDRLINK_CA / SDRLINK_PIN, then what login stored', () => {

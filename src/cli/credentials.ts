@@ -297,8 +297,8 @@ export function resolveTarget(
   const t = resolveServerAndToken(flags, env);
   const trust = resolveTrust(flags, env, t.stored);
   if (trust !== undefined) t.trust = trust;
-  // one line, once per process, when the token is about to cross a network in clear
-  warnIfCleartext(t.server);
+  // one line, once per process, when the token is about to cross a network in clear (to any of the list)
+  for (const url of t.server.split(',')) if (url.trim() !== '') warnIfCleartext(url.trim());
   return t;
 }
 
@@ -332,6 +332,7 @@ function resolveServerAndToken(
     return { server, token: flags.token, serverFrom, tokenFrom: 'flag' };
   if (env.SDRLINK_TOKEN !== undefined && env.SDRLINK_TOKEN !== '')
     return { server, token: env.SDRLINK_TOKEN, serverFrom, tokenFrom: 'env' };
+  if (server.includes(',')) return storedForList(server, serverFrom, stored());
   const key = serverKey(server);
   const cred = stored().servers[key];
   if (cred === undefined) {
@@ -341,4 +342,30 @@ function resolveServerAndToken(
     );
   }
   return { server, token: cred.token, serverFrom, tokenFrom: 'file', stored: cred };
+}
+
+/**
+ * `--server A,B,…` (instances of one cluster: one user table, one JWT secret, so a key of one is a key of
+ * all): the token, and the certificate trust, are those stored for the first URL of the list that has a
+ * stored credential (`sdrlink login --server` any one of them).
+ */
+function storedForList(server: string, serverFrom: Source, file: CredentialsFile): ResolvedTarget {
+  const keys: string[] = [];
+  for (const part of server.split(',')) {
+    const t = part.trim();
+    if (t === '')
+      throw new CredentialError(
+        'ERR_NO_CREDENTIAL',
+        `--server: an empty entry in the list ${JSON.stringify(server)}`,
+      );
+    keys.push(serverKey(t));
+  }
+  for (const key of keys) {
+    const cred = file.servers[key];
+    if (cred !== undefined) return { server, token: cred.token, serverFrom, tokenFrom: 'file', stored: cred };
+  }
+  throw new CredentialError(
+    'ERR_NO_CREDENTIAL',
+    `no token for any of ${keys.join(', ')}: give --token (or SDRLINK_TOKEN), or log in once with \`sdrlink login --server ${keys[0] ?? ''}\``,
+  );
 }

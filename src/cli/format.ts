@@ -53,3 +53,8 @@ export function collect(value: string, previous: string[] = []): string[] {
 export function jsonLine(obj: Record<string, unknown>): string {
   return `${JSON.stringify({ ts: new Date().toISOString(), ...obj })}\n`;
 }
+
+/** The human line (stderr) for a `server-failover` event of an agent given several `--server` URLs. */
+export function failoverLine(e: { from: string; to: string; reason: string }): string {
+  return `sdrlink: server ${e.from} failed (${e.reason}); continuing with ${e.to}\n`;
+}

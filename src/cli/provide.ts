@@ -12,7 +12,7 @@ import {
 import { parseByteSize } from '../agents/dataset-cache.js';
 import { EXIT_AUTH, EXIT_CONFIG, credentialRefusedLine } from './account.js';
 import { CredentialError, resolveTarget } from './credentials.js';
-import { formatBytes, formatRate, jsonLine } from './format.js';
+import { failoverLine, formatBytes, formatRate, jsonLine } from './format.js';
 
 export async function runProvide(
   o: Record<string, string | boolean | undefined>,
@@ -91,7 +91,13 @@ export async function runProvide(
     transport: parseTransportChoice(String(o['transport'] ?? 'auto')),
     maxConcurrent: Number(o['maxConcurrent']),
     maxOutputBytes,
-    log: json ? (e) => process.stdout.write(jsonLine(e)) : printEvent,
+    log: json
+      ? (e) => {
+          process.stdout.write(jsonLine(e));
+          // the failover also gets its human line on stderr, as without --json
+          if (e.event === 'server-failover') printEvent(e);
+        }
+      : printEvent,
     faults: faultsFromEnv(),
   };
   if (o['connectTimeout'] !== undefined) opts.connectTimeoutMs = Number(o['connectTimeout']);
@@ -263,6 +269,9 @@ function printEvent(e: ProviderEvent) {
       break;
     case 'stopped':
       break; // runProvide prints the one line that says why
+    case 'server-failover':
+      process.stderr.write(failoverLine(e));
+      break;
     case 'claimed':
     case 'connected':
     case 'lost-claim':

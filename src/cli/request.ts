@@ -13,7 +13,7 @@ import { DEFAULT_MAX_SIZE } from '../agents/files.js';
 import { extractSigmfArchive, type ExtractedPair } from '../datasets/sigmf-out.js';
 import { EXIT_AUTH, EXIT_CONFIG } from './account.js';
 import { CredentialError, resolveTarget } from './credentials.js';
-import { formatBytes, formatRate, jsonLine, parseParams } from './format.js';
+import { failoverLine, formatBytes, formatRate, jsonLine, parseParams } from './format.js';
 import { createProgress } from './progress.js';
 import { trustFlags } from './trust-flags.js';
 
@@ -79,6 +79,7 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
           );
         else if (e.event === 'claim-released')
           p.note('the provider did not connect in time; the server offers the request to another provider');
+        else if (e.event === 'server-failover') p.note(failoverLine(failoverOf(e)).trimEnd());
         else if (e.event === 'log') p.note(String(e['message']));
       };
     } else if (json) {
@@ -91,6 +92,13 @@ export async function runRequest(type: string, o: Record<string, unknown>): Prom
       opts.onEvent = (e) => {
         if (e.event === 'claim-released' || e.event === 'retry') {
           process.stdout.write(jsonLine(e));
+          return;
+        }
+        if (e.event === 'server-failover') {
+          // `--server A,B`: the event line, and the human line on stderr
+          const f = failoverOf(e);
+          process.stdout.write(jsonLine({ event: 'server-failover', ...f }));
+          process.stderr.write(failoverLine(f));
           return;
         }
         if (e.event === 'queued') {
@@ -184,6 +192,11 @@ function killAfterReceivedFault(opts: RequestOptions): void {
     if (p.received > limit) process.kill(process.pid, 'SIGKILL');
     inner?.(p);
   };
+}
+
+/** A `server-failover` event's fields. */
+function failoverOf(e: Record<string, unknown>): { from: string; to: string; reason: string } {
+  return { from: String(e['from']), to: String(e['to']), reason: String(e['reason']) };
 }
 
 /** `--format` as the `format` parameter; a different `-p format=…` beside it is a contradiction. */

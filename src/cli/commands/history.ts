@@ -7,7 +7,10 @@ export function historyCommand(): Command {
     .description(
       'list your transfers, newest first: when, type, provider, status, size, path and why it failed',
     )
-    .option('--server <url>', 'signaling server URL (env SDRLINK_SERVER; default: the stored login)')
+    .option(
+      '--server <url>',
+      'signaling server URL, or several of one cluster separated by commas, tried in turn when one fails (env SDRLINK_SERVER; default: the stored login)',
+    )
     .option(
       '--token <token>',
       'your token or API key (provider or consumer) (env SDRLINK_TOKEN; default: the stored login)',

@@ -6,7 +6,10 @@ import { Command, Option } from 'commander';
 export function provideCommand(): Command {
   return new Command('provide')
     .description('serve dataset requests: claim sessions, generate files, send them peer to peer')
-    .option('--server <url>', 'signaling server URL (env SDRLINK_SERVER; default: the stored login)')
+    .option(
+      '--server <url>',
+      'signaling server URL, or several of one cluster separated by commas, tried in turn when one fails (env SDRLINK_SERVER; default: the stored login)',
+    )
     .option(
       '--token <token>',
       'provider JWT or API key, client_type 1 (env SDRLINK_TOKEN; default: the stored login)',

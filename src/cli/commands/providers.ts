@@ -5,7 +5,10 @@ import { caOption, pinOption } from '../trust-flags.js';
 export function providersCommand(): Command {
   return new Command('providers')
     .description('list the providers online and what each offers (request types, recordings)')
-    .option('--server <url>', 'signaling server URL (env SDRLINK_SERVER; default: the stored login)')
+    .option(
+      '--server <url>',
+      'signaling server URL, or several of one cluster separated by commas, tried in turn when one fails (env SDRLINK_SERVER; default: the stored login)',
+    )
     .option(
       '--token <token>',
       'a token or API key (consumer or provider) (env SDRLINK_TOKEN; default: the stored login)',

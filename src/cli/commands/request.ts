@@ -7,7 +7,10 @@ export function requestCommand(): Command {
   return new Command('request')
     .description('request a dataset and receive it, verified, over WebRTC (or the relay)')
     .argument('<type>', 'request type, e.g. spectrum or signal')
-    .option('--server <url>', 'signaling server URL (env SDRLINK_SERVER; default: the stored login)')
+    .option(
+      '--server <url>',
+      'signaling server URL, or several of one cluster separated by commas, tried in turn when one fails (env SDRLINK_SERVER; default: the stored login)',
+    )
     .option(
       '--token <token>',
       'consumer JWT or API key, client_type 2 (env SDRLINK_TOKEN; default: the stored login)',
