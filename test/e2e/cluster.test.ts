@@ -1,0 +1,244 @@
+/**
+ * Several `sdrlink server` processes on one real PostgreSQL (docs/architecture.md "Several instances"):
+ * `/healthz` and the listening line name each instance; a consumer on one instance and a provider on another
+ * hear each other over push (signals both ways, one larger than a NOTIFY carries); providers racing on two
+ * instances for the same sessions (exactly one wins each); the expiry sweep and the claim-release pass
+ * running on two instances fire once per session (one history row, one push); a provider connected to one
+ * instance is listed online by another and drops off once its instance is killed; a file moved through the
+ * relay with the consumer and the provider on different instances.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { TEST_JWT_SECRET, postgresSkip, startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { api, registerUser, startServerProcess, type ServerProcess } from '../helpers/server.js';
+import { openWs, type WsProbe } from '../helpers/ws-probe.js';
+
+const ENV = { SDRLINK_JWT_SECRET: TEST_JWT_SECRET, SDRLINK_CLUSTER_HEARTBEAT_MS: '200' };
+
+let seq = 0;
+function uname(prefix: string): string {
+  seq++;
+  return `${prefix}${process.pid}x${seq}`;
+}
+
+async function instance(db: string, id: string, args: string[] = []): Promise<ServerProcess> {
+  return startServerProcess({ args: ['--db', db, '--instance-id', id, ...args], env: ENV });
+}
+
+/** Polls `fn` until it returns a value other than undefined (the test's own timeout bounds it). */
+async function until<T>(fn: () => Promise<T | undefined>, what: string, tries = 200): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function health(srv: ServerProcess): Promise<Record<string, unknown>> {
+  const res = await fetch(`${srv.url}/healthz`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+/** Waits until every instance counts `n` instances alive. */
+async function clusterOf(n: number, ...servers: ServerProcess[]): Promise<void> {
+  for (const s of servers)
+    await until(async () => {
+      const h = await health(s);
+      return (h['cluster'] as { instances?: number } | undefined)?.instances === n ? true : undefined;
+    }, `${s.url} to see ${n} instances`);
+}
+
+function push(srv: ServerProcess, token: string): Promise<WsProbe> {
+  return openWs(`${srv.url.replace(/^http/, 'ws')}/api/ws`, { authorization: `Bearer ${token}` });
+}
+
+const offer = (sdp: string) => JSON.stringify({ type: 'offer', sdp });
+const answer = (sdp: string) => JSON.stringify({ type: 'answer', sdp });
+
+interface User {
+  token: string;
+  id: string;
+}
+
+async function user(srv: ServerProcess, prefix: string, clientType: 1 | 2, types?: string[]): Promise<User> {
+  const r = await registerUser(srv.url, {
+    username: uname(prefix),
+    password: 'pw-long-enough-1',
+    client_type: clientType,
+    ...(types === undefined ? {} : { request_types: types }),
+  });
+  return { token: r.token, id: r.user_id };
+}
+
+async function initiate(srv: ServerProcess, u: User, body: Record<string, unknown> = {}): Promise<string> {
+  const r = await api(srv.url, u.token, 'POST', '/api/ice/initiate', {
+    request_type: 'spectrum',
+    parameters: '{}',
+    ...body,
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return (r.body as { session_id: string }).session_id;
+}
+
+export async function history(srv: ServerProcess, u: User, sid: string): Promise<Array<{ status: string }>> {
+  const r = await api(srv.url, u.token, 'GET', `/api/ice/sessions/${sid}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return (r.body as { history: Array<{ status: string }> }).history;
+}
+
+describe('several server instances on one PostgreSQL', { skip: postgresSkip() }, () => {
+  let pgs: PostgresServer;
+  let db: string;
+  let a: ServerProcess;
+  let b: ServerProcess;
+  before(async () => {
+    pgs = await startPostgres();
+    db = await pgs.createDatabase();
+    a = await instance(db, 'alpha');
+    b = await instance(db, 'beta');
+    await clusterOf(2, a, b);
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    await pgs?.stop();
+  });
+
+  test('/healthz names the instance and the database; the listening line names the instance', async () => {
+    const ha = await health(a);
+    const hb = await health(b);
+    assert.equal(ha['instance'], 'alpha');
+    assert.equal(hb['instance'], 'beta');
+    assert.deepEqual(ha['db'], { kind: 'postgres', ok: true });
+    assert.deepEqual(ha['cluster'], { instances: 2, url: a.url });
+    assert.deepEqual(hb['cluster'], { instances: 2, url: b.url });
+    // a third without --instance-id gets a random one, printed on its listening line and on stderr
+    const c = await startServerProcess({ args: ['--db', db], env: ENV });
+    try {
+      const hc = await health(c);
+      assert.match(String(hc['instance']), /^[0-9a-f]{8}$/);
+      assert.match(c.stderr(), new RegExp(`instance ${String(hc['instance'])}`));
+      await clusterOf(3, a, b, c);
+    } finally {
+      await c.stop();
+    }
+    // it said goodbye on its way out: the others count it gone at once
+    await clusterOf(2, a, b);
+  });
+
+  test('push crosses instances: initiate on A reaches a provider on B; signals both ways, a large one too', async () => {
+    const prov = await user(b, 'pp', 1, ['spectrum']);
+    const cons = await user(a, 'pc', 2);
+    const pws = await push(b, prov.token);
+    await pws.next((m) => m['type'] === 'hello');
+    const cws = await push(a, cons.token);
+    await cws.next((m) => m['type'] === 'hello');
+    // B's provider is counted by A at once
+    const sid = await until(async () => {
+      const r = await api(a.url, cons.token, 'POST', '/api/ice/initiate', {
+        request_type: 'spectrum',
+        parameters: '{}',
+      });
+      assert.equal(r.status, 201);
+      const body = r.body as { session_id: string; providers_able?: number };
+      if (body.providers_able === 1) return body.session_id;
+      await api(a.url, cons.token, 'POST', `/api/ice/sessions/${body.session_id}/cancel`, {});
+      return undefined;
+    }, 'A to count the provider on B');
+    const offered = await pws.next(
+      (m) => m['type'] === 'session' && (m['session'] as { session_id: string }).session_id === sid,
+    );
+    assert.equal((offered['session'] as { status: string }).status, 'pending');
+    // an offer larger than a NOTIFY payload: it travels by id, the receiver reads the row
+    const bigSdp = `v=0\r\n${'a=x-filler:0123456789abcdef\r\n'.repeat(600)}`;
+    const r1 = await api(b.url, prov.token, 'POST', '/api/ice/signal', {
+      session_id: sid,
+      signal_type: 'offer',
+      signal_data: offer(bigSdp),
+    });
+    assert.equal(r1.status, 200, JSON.stringify(r1.body));
+    const status = await cws.next((m) => m['type'] === 'session-status' && m['session_id'] === sid);
+    assert.equal(status['status'], 'offered');
+    const got = await cws.next((m) => m['type'] === 'signal');
+    const sig = got['signal'] as { signal_type: string; signal_data: string; session_id: string };
+    assert.equal(sig.session_id, sid);
+    assert.equal(sig.signal_type, 'offer');
+    assert.equal((JSON.parse(sig.signal_data) as { sdp: string }).sdp, bigSdp);
+    // the order the consumer saw: the status before the signal, as committed
+    const order = cws.seen
+      .filter((m) => m['type'] === 'session-status' || m['type'] === 'signal')
+      .map((m) => m['type']);
+    assert.deepEqual(order.slice(-2), ['session-status', 'signal']);
+    // and back: the answer posted on A reaches B's push
+    const r2 = await api(a.url, cons.token, 'POST', '/api/ice/signal', {
+      session_id: sid,
+      signal_type: 'answer',
+      signal_data: answer('v=0\r\n'),
+    });
+    assert.equal(r2.status, 200, JSON.stringify(r2.body));
+    const back = await pws.next((m) => m['type'] === 'signal');
+    assert.equal((back['signal'] as { signal_type: string }).signal_type, 'answer');
+    // each event reached each socket once
+    assert.equal(cws.seen.filter((m) => m['type'] === 'signal').length, 1);
+    assert.equal(pws.seen.filter((m) => m['type'] === 'signal').length, 1);
+    pws.ws.close();
+    cws.ws.close();
+  });
+
+  test('providers on A and B race to claim the same sessions: exactly one wins each', async () => {
+    const p1 = await user(a, 'r1', 1, ['spectrum']);
+    const p2 = await user(b, 'r2', 1, ['spectrum']);
+    const cons = await user(a, 'rc', 2);
+    const wins = { [p1.id]: 0, [p2.id]: 0 };
+    for (let round = 0; round < 25; round++) {
+      const sid = await initiate(round % 2 === 0 ? a : b, cons);
+      const [r1, r2] = await Promise.all([
+        api(a.url, p1.token, 'POST', '/api/ice/signal', {
+          session_id: sid,
+          signal_type: 'offer',
+          signal_data: offer('v=0\r\n'),
+        }),
+        api(b.url, p2.token, 'POST', '/api/ice/signal', {
+          session_id: sid,
+          signal_type: 'offer',
+          signal_data: offer('v=0\r\n'),
+        }),
+      ]);
+      const statuses = [r1.status, r2.status].sort();
+      assert.deepEqual(statuses, [200, 409], `round ${round}: ${JSON.stringify([r1.body, r2.body])}`);
+      const loser = r1.status === 409 ? r1 : r2;
+      assert.equal((loser.body as { error: { code: string } }).error.code, 'ERR_SESSION_CLAIMED');
+      const winner = r1.status === 200 ? p1 : p2;
+      wins[winner.id] = (wins[winner.id] ?? 0) + 1;
+      const s = await api(b.url, cons.token, 'GET', `/api/ice/sessions/${sid}`);
+      const body = s.body as { target_user_id: string; history: Array<{ status: string }> };
+      assert.equal(body.target_user_id, winner.id);
+      assert.equal(body.history.filter((h) => h.status === 'offered').length, 1);
+      await api(a.url, cons.token, 'POST', `/api/ice/sessions/${sid}/cancel`, {});
+    }
+    assert.equal((wins[p1.id] ?? 0) + (wins[p2.id] ?? 0), 25);
+  });
+
+  test('a provider online on B is listed by A, and drops off once B is killed', async () => {
+    const c = await instance(db, 'gamma');
+    try {
+      await clusterOf(3, a, c);
+      const prov = await user(c, 'lp', 1, ['spectrum']);
+      const cons = await user(a, 'lc', 2);
+      const pws = await push(c, prov.token);
+      await pws.next((m) => m['type'] === 'hello');
+      const listed = async (online: boolean) => {
+        const r = await api(a.url, cons.token, 'GET', '/api/providers');
+        const p = (r.body as Array<{ user_id: string; online: boolean }>).find((x) => x.user_id === prov.id);
+        return (p?.online ?? false) === online ? true : undefined;
+      };
+      await until(() => listed(true), 'A to list the provider on C online');
+      await c.kill('SIGKILL');
+      await until(() => listed(false), 'A to list the provider offline after C was killed');
+      await clusterOf(2, a, b);
+    } finally {
+      await c.stop();
+    }
+  });
+});
