@@ -166,6 +166,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
       cluster = new Cluster({
         bus,
         storage,
+        owners: rawStorage.cluster,
         hub,
         providers,
         directory,

@@ -8,7 +8,12 @@
  * relay with the consumer and the provider on different instances.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { runRequestProcess, sha256Of, startProviderProcess } from '../helpers/agents.js';
 import { TEST_JWT_SECRET, postgresSkip, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { api, registerUser, startServerProcess, type ServerProcess } from '../helpers/server.js';
 import { openWs, type WsProbe } from '../helpers/ws-probe.js';
@@ -239,6 +244,59 @@ describe('several server instances on one PostgreSQL', { skip: postgresSkip() },
       await clusterOf(2, a, b);
     } finally {
       await c.stop();
+    }
+  });
+
+  test('relay across instances: consumer on A, provider on B, the file arrives verified, bytes counted once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sdrlink-cluster-'));
+    const prov = await user(b, 'xp', 1, ['spectrum']);
+    const cons = await user(a, 'xc', 2);
+    const provider = await startProviderProcess({
+      url: b.url,
+      token: prov.token,
+      dataDir: join(dir, 'pdata'),
+    });
+    try {
+      await provider.waitFor((e) => e['event'] === 'ready', 20_000);
+      const r = await runRequestProcess({
+        url: a.url,
+        token: cons.token,
+        type: 'spectrum',
+        params: { frequency_start: 100e6, frequency_end: 110e6, sample_rate: 2e6 },
+        out: join(dir, 'out'),
+        args: ['--transport', 'relay'],
+      });
+      assert.equal(r.code, 0, `${r.stderr}\nA: ${a.stderr()}\nB: ${b.stderr()}`);
+      assert.equal(r.result['verified'], true);
+      assert.equal(r.result['transport'], 'relay');
+      assert.equal(await sha256Of(r.result['path'] as string), r.result['sha256']);
+      const c = new pg.Client({ connectionString: db });
+      await c.connect();
+      try {
+        const row = await c.query<{
+          relay_instance: string;
+          relay_bytes: number;
+          bytes: number;
+          status: string;
+        }>(
+          `SELECT s.relay_instance, t.relay_bytes::int AS relay_bytes, t.bytes::int AS bytes, t.status
+           FROM ice_sessions s JOIN file_transfers t ON t.session_id = s.session_id WHERE s.session_id = $1`,
+          [r.result['session_id']],
+        );
+        const t = row.rows[0];
+        assert.ok(t !== undefined);
+        assert.equal(t.status, 'completed');
+        // the relay ran on one instance, and the side on the other was forwarded to it
+        assert.ok(['alpha', 'beta'].includes(t.relay_instance), t.relay_instance);
+        // counted once, by the owner: at least the file, and less than twice it
+        assert.ok(t.relay_bytes >= t.bytes && t.bytes > 0, JSON.stringify(t));
+        assert.ok(t.relay_bytes < 2 * t.bytes, `counted once: ${JSON.stringify(t)}`);
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await provider.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -20,7 +20,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { ClusterBus, SessionRecord, SessionStatus, Storage } from '../../storage/types.js';
+import type {
+  ClusterBus,
+  ClusterStorage,
+  RelayOwner,
+  SessionRecord,
+  SessionStatus,
+  Storage,
+} from '../../storage/types.js';
 import { decodePushServerMessage } from '../../wire/push.js';
 import { sessionToWire } from '../wire.js';
 import type { UserDirectory } from '../signaling/directory.js';
@@ -59,6 +66,8 @@ export interface PeerInfo {
 export interface ClusterDeps {
   readonly bus: ClusterBus;
   readonly storage: Storage;
+  /** Where a session's relay owner is recorded. */
+  readonly owners: ClusterStorage;
   readonly hub: SignalingHub;
   readonly providers: ProviderRegistry;
   readonly directory: UserDirectory;
@@ -153,6 +162,18 @@ export class Cluster implements RemotePresence {
     if (instanceId === this.instanceId) return true;
     const p = this.#peers.get(instanceId);
     return p !== undefined && this.#alive(p, this.#d.now());
+  }
+
+  /**
+   * The instance that runs a session's relay: this one when it is the first to ask (recorded in one
+   * conditional UPDATE, so two sides reaching two instances at once agree), or the one recorded — unless
+   * that one is gone, when this one takes it over. Undefined: no such session.
+   */
+  async relayOwner(sessionId: string): Promise<RelayOwner | undefined> {
+    const me = { instanceId: this.instanceId, url: this.#url };
+    const owner = await this.#d.owners.claimRelayOwner(sessionId, me);
+    if (owner === undefined || this.isAlive(owner.instanceId)) return owner;
+    return this.#d.owners.claimRelayOwner(sessionId, me, owner.instanceId);
   }
 
   #alive(p: Peer, now: number): boolean {

@@ -1,5 +1,6 @@
 /** `GET /api/relay/{session_id}` (docs/api.md §6): authenticate, admit, hand the socket to the relay hub. */
 import type { FastifyInstance } from 'fastify';
+import { forwardRelay } from '../cluster/relay-forward.js';
 import { ApiError, WS_CLOSE } from '../errors.js';
 import { UUID_PATTERN } from '../schemas.js';
 import { closeWith, upgradeRequired, wsCaller } from '../signaling/push.js';
@@ -45,6 +46,33 @@ export function registerRelayRoute(app: FastifyInstance, ctx: ServerContext, hea
         if (!admission.ok) {
           request.log.info({ session: sessionId, user: user.id, code: admission.closeCode }, 'relay refused');
           closeWith(ws, admission.closeCode, admission.reason);
+          return;
+        }
+        if (ws.readyState !== ws.OPEN) return;
+        // several instances: the relay runs on the instance its first side reached; a side that reached
+        // another one is piped there (src/server/cluster/relay-forward.ts)
+        const owner = await ctx.cluster?.relayOwner(admission.session.sessionId);
+        if (ctx.cluster !== undefined && owner !== undefined && owner.instanceId !== ctx.cluster.instanceId) {
+          request.log.info(
+            {
+              session: admission.session.sessionId,
+              user: user.id,
+              side: admission.side,
+              owner: owner.instanceId,
+            },
+            'relay forwarded to its instance',
+          );
+          await forwardRelay(ws, {
+            ownerUrl: owner.url,
+            ownerInstance: owner.instanceId,
+            sessionId: admission.session.sessionId,
+            userId: user.id,
+            clientType: user.clientType,
+            tokens: ctx.tokens,
+            windowBytes: ctx.options.relay.windowBytes,
+            maxMessageBytes: ctx.options.relay.maxMessageBytes,
+            onError: (err) => request.log.warn({ err }, 'relay forward failed'),
+          });
           return;
         }
         if (ws.readyState !== ws.OPEN) return;
