@@ -299,4 +299,82 @@ describe('several server instances on one PostgreSQL', { skip: postgresSkip() },
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  test('the expiry sweep and the claim-release pass on two instances fire once per session', async () => {
+    const edb = await pgs.createDatabase();
+    const args = ['--session-ttl', '1000', '--sweep-interval', '20', '--claim-timeout', '300ms'];
+    const e1 = await instance(edb, 'e1', args);
+    const e2 = await instance(edb, 'e2', args);
+    try {
+      await clusterOf(2, e1, e2);
+      const prov = await user(e2, 'ep', 1, ['spectrum']);
+      const cons = await user(e1, 'ec', 2);
+      const pws = await push(e2, prov.token);
+      await pws.next((m) => m['type'] === 'hello');
+      const cws = await push(e1, cons.token);
+      await cws.next((m) => m['type'] === 'hello');
+      await until(
+        async () =>
+          ((await health(e1))['cluster'] as { instances: number }).instances === 2 ? true : undefined,
+        'presence',
+      );
+      // expiry: open sessions nobody takes
+      const expiring: string[] = [];
+      for (let i = 0; i < 4; i++) expiring.push(await initiate(i % 2 === 0 ? e1 : e2, cons));
+      // claim release: sessions of an sdrlink consumer the provider claims and never connects
+      const released: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const sid = await initiate(e1, cons, { capabilities: ['sdrlink/1'] });
+        const r = await api(e2.url, prov.token, 'POST', '/api/ice/signal', {
+          session_id: sid,
+          signal_type: 'offer',
+          signal_data: offer('v=0\r\n'),
+        });
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        released.push(sid);
+      }
+      const statusOf = async (sid: string) =>
+        ((await api(e1.url, cons.token, 'GET', `/api/ice/sessions/${sid}`)).body as { status: string })
+          .status;
+      for (const sid of expiring)
+        await until(async () => ((await statusOf(sid)) === 'expired' ? true : undefined), `${sid} expired`);
+      for (const sid of released)
+        await until(async () => ((await statusOf(sid)) === 'failed' ? true : undefined), `${sid} released`);
+      // many more sweeps and release passes on both instances: nothing fires twice
+      await new Promise((r) => setTimeout(r, 600));
+      for (const sid of expiring) {
+        const h = await history(e2, cons, sid);
+        assert.equal(h.filter((x) => x.status === 'expired').length, 1, `${sid}: ${JSON.stringify(h)}`);
+        const told = cws.seen.filter((m) => m['type'] === 'session-status' && m['session_id'] === sid);
+        assert.deepEqual(
+          told.map((m) => m['status']),
+          ['expired'],
+          sid,
+        );
+        const withdrawn = pws.seen.filter((m) => m['type'] === 'session-claimed' && m['session_id'] === sid);
+        assert.equal(withdrawn.length, 1, `${sid}: the provider is told once`);
+      }
+      for (const sid of released) {
+        const h = await history(e1, cons, sid);
+        // created, released once (back to pending), then failed with no provider left (ERR_NO_PROVIDER)
+        const statuses = h.map((x) => x.status);
+        assert.equal(statuses.filter((x) => x === 'pending').length, 2, `${sid}: ${statuses.join(',')}`);
+        assert.equal(statuses.filter((x) => x === 'failed').length, 1, `${sid}: ${statuses.join(',')}`);
+        assert.equal(statuses.at(-1), 'failed');
+        const freed = pws.seen.filter((m) => m['type'] === 'claim-released' && m['session_id'] === sid);
+        assert.equal(freed.length, 1, `${sid}: one claim-released`);
+        const told = cws.seen.filter((m) => m['type'] === 'session-status' && m['session_id'] === sid);
+        assert.deepEqual(
+          told.map((m) => m['status']),
+          ['offered', 'pending', 'failed'],
+          sid,
+        );
+      }
+      pws.ws.close();
+      cws.ws.close();
+    } finally {
+      await e1.stop();
+      await e2.stop();
+    }
+  });
 });
