@@ -377,4 +377,46 @@ describe('several server instances on one PostgreSQL', { skip: postgresSkip() },
       await e2.stop();
     }
   });
+
+  test('after a PostgreSQL restart the bus reconnects by itself: push crosses instances again', async () => {
+    const own = await startPostgres();
+    const odb = await own.createDatabase();
+    const r1 = await instance(odb, 'r1');
+    const r2 = await instance(odb, 'r2');
+    try {
+      await clusterOf(2, r1, r2);
+      const prov = await user(r2, 'rp', 1, ['spectrum']);
+      const cons = await user(r1, 'rc', 2);
+      const pws = await push(r2, prov.token);
+      await pws.next((m) => m['type'] === 'hello');
+      await own.halt();
+      await own.resume();
+      // the pools and the buses reconnect by themselves; sessions created on r1 reach r2's provider again
+      await until(
+        async () => {
+          const r = await api(r1.url, cons.token, 'POST', '/api/ice/initiate', {
+            request_type: 'spectrum',
+            parameters: '{}',
+          });
+          if (r.status !== 201) return undefined;
+          const sid = (r.body as { session_id: string }).session_id;
+          const got = await pws
+            .next(
+              (m) => m['type'] === 'session' && (m['session'] as { session_id: string }).session_id === sid,
+              300,
+            )
+            .catch(() => undefined);
+          return got === undefined ? undefined : true;
+        },
+        'a session created on r1 to reach the provider on r2 after the restart',
+        100,
+      );
+      await clusterOf(2, r1, r2);
+      pws.ws.close();
+    } finally {
+      await r1.stop();
+      await r2.stop();
+      await own.stop();
+    }
+  });
 });
