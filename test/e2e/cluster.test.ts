@@ -5,7 +5,8 @@
  * instances for the same sessions (exactly one wins each); the expiry sweep and the claim-release pass
  * running on two instances fire once per session (one history row, one push); a provider connected to one
  * instance is listed online by another and drops off once its instance is killed; a file moved through the
- * relay with the consumer and the provider on different instances.
+ * relay with the consumer and the provider on different instances, and a relay side refused with 1011
+ * when the instance running its relay cannot be reached; the bus back by itself after a PostgreSQL restart.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -249,7 +250,7 @@ describe('several server instances on one PostgreSQL', { skip: postgresSkip() },
 
   test('relay across instances: consumer on A, provider on B, the file arrives verified, bytes counted once', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sdrlink-cluster-'));
-    const prov = await user(b, 'xp', 1, ['spectrum']);
+    const prov = await user(b, 'xp', 1, ['signal']);
     const cons = await user(a, 'xc', 2);
     const provider = await startProviderProcess({
       url: b.url,
@@ -261,8 +262,9 @@ describe('several server instances on one PostgreSQL', { skip: postgresSkip() },
       const r = await runRequestProcess({
         url: a.url,
         token: cons.token,
-        type: 'spectrum',
-        params: { frequency_start: 100e6, frequency_end: 110e6, sample_rate: 2e6 },
+        // 12 MB of IQ: more than the relay window, so both legs' backpressure is in play
+        type: 'signal',
+        params: { frequency: 100e6, sample_rate: 1e6, duration: 1.5 },
         out: join(dir, 'out'),
         args: ['--transport', 'relay'],
       });
@@ -289,7 +291,7 @@ describe('several server instances on one PostgreSQL', { skip: postgresSkip() },
         // the relay ran on one instance, and the side on the other was forwarded to it
         assert.ok(['alpha', 'beta'].includes(t.relay_instance), t.relay_instance);
         // counted once, by the owner: at least the file, and less than twice it
-        assert.ok(t.relay_bytes >= t.bytes && t.bytes > 0, JSON.stringify(t));
+        assert.ok(t.relay_bytes >= t.bytes && t.bytes > 12_000_000, JSON.stringify(t));
         assert.ok(t.relay_bytes < 2 * t.bytes, `counted once: ${JSON.stringify(t)}`);
       } finally {
         await c.end();
@@ -381,8 +383,8 @@ describe('several server instances on one PostgreSQL', { skip: postgresSkip() },
   test('after a PostgreSQL restart the bus reconnects by itself: push crosses instances again', async () => {
     const own = await startPostgres();
     const odb = await own.createDatabase();
-    const r1 = await instance(odb, 'r1');
-    const r2 = await instance(odb, 'r2');
+    const r1 = await instance(odb, 'r1', ['--log-level', 'info']);
+    const r2 = await instance(odb, 'r2', ['--log-level', 'info']);
     try {
       await clusterOf(2, r1, r2);
       const prov = await user(r2, 'rp', 1, ['spectrum']);
@@ -392,31 +394,66 @@ describe('several server instances on one PostgreSQL', { skip: postgresSkip() },
       await own.halt();
       await own.resume();
       // the pools and the buses reconnect by themselves; sessions created on r1 reach r2's provider again
+      // (one created while r2's listener is still away is missed: r2's provider catches up by polling)
+      const created = new Set<string>();
+      const reached = () =>
+        pws.seen.some(
+          (m) => m['type'] === 'session' && created.has((m['session'] as { session_id: string }).session_id),
+        );
       await until(
         async () => {
+          if (reached()) return true;
           const r = await api(r1.url, cons.token, 'POST', '/api/ice/initiate', {
             request_type: 'spectrum',
             parameters: '{}',
           });
-          if (r.status !== 201) return undefined;
-          const sid = (r.body as { session_id: string }).session_id;
-          const got = await pws
-            .next(
-              (m) => m['type'] === 'session' && (m['session'] as { session_id: string }).session_id === sid,
-              300,
-            )
-            .catch(() => undefined);
-          return got === undefined ? undefined : true;
+          if (r.status === 201) created.add((r.body as { session_id: string }).session_id);
+          await new Promise((res) => setTimeout(res, 250));
+          return reached() ? true : undefined;
         },
         'a session created on r1 to reach the provider on r2 after the restart',
         100,
-      );
+      ).catch((err: unknown) => {
+        const tail = (srv: ServerProcess) =>
+          srv
+            .stderr()
+            .split('\n')
+            .filter((l) => !l.includes('"presence"'))
+            .slice(-40)
+            .join('\n');
+        throw new Error(`${String(err)} (${created.size} created)\nr1: ${tail(r1)}\nr2: ${tail(r2)}`);
+      });
       await clusterOf(2, r1, r2);
       pws.ws.close();
     } finally {
       await r1.stop();
       await r2.stop();
       await own.stop();
+    }
+  });
+
+  test('a relay side whose owner instance cannot be reached is closed with 1011 ERR_RELAY_UNAVAILABLE', async () => {
+    const udb = await pgs.createDatabase();
+    // u1 advertises an address where nothing listens: the others cannot forward to it
+    const u1 = await instance(udb, 'u1', ['--advertise-url', 'http://127.0.0.1:1']);
+    const u2 = await instance(udb, 'u2');
+    try {
+      await clusterOf(2, u1, u2);
+      const prov = await user(u2, 'up', 1, ['spectrum']);
+      const cons = await user(u1, 'uc', 2);
+      const sid = await initiate(u1, cons);
+      const ws = (srv: ServerProcess, u: User) =>
+        openWs(`${srv.url.replace(/^http/, 'ws')}/api/relay/${sid}`, { authorization: `Bearer ${u.token}` });
+      const c = await ws(u1, cons);
+      assert.equal((await c.next())['type'], 'relay-waiting', 'the consumer waits on u1, the owner');
+      const p = await ws(u2, prov);
+      const closed = await p.closed();
+      assert.equal(closed.code, 1011);
+      assert.match(closed.reason, /^ERR_RELAY_UNAVAILABLE: instance u1 /);
+      c.ws.close();
+    } finally {
+      await u1.stop();
+      await u2.stop();
     }
   });
 });

@@ -41,6 +41,9 @@ import {
   type ClusterMessage,
 } from './codec.js';
 
+/** How long one received message may hold the next ones back. */
+const APPLY_TIMEOUT_MS = 5000;
+
 /** An instance missing this many heartbeats is gone (its providers are offline). */
 export const PEER_EXPIRY_BEATS = 3;
 
@@ -258,6 +261,7 @@ export class Cluster implements RemotePresence {
     }
     const msg = decoded.value;
     if (msg.i === this.instanceId) return;
+    this.#d.log.trace({ from: msg.i, t: msg.t }, 'cluster message');
     if (msg.t === 'presence') {
       // applied at once (not behind rows being read): presence is a snapshot
       this.#presence(msg);
@@ -266,10 +270,25 @@ export class Cluster implements RemotePresence {
     this.#enqueue(() => this.#apply(msg));
   }
 
+  /**
+   * Runs `fn` after the messages before it. One that takes longer than {@link APPLY_TIMEOUT_MS} (a row read
+   * stuck on a database that went away) stops holding the next ones back: delivery goes on.
+   */
   #enqueue(fn: () => Promise<void>): void {
-    this.#queue = this.#queue
-      .then(fn)
-      .catch((err: unknown) => this.#d.log.warn({ err }, 'cluster message not applied'));
+    this.#queue = this.#queue.then(() => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          this.#d.log.warn({ timeoutMs: APPLY_TIMEOUT_MS }, 'cluster message still applying: moving on');
+          resolve();
+        }, APPLY_TIMEOUT_MS);
+        timer.unref();
+      });
+      const run = fn()
+        .catch((err: unknown) => this.#d.log.warn({ err }, 'cluster message not applied'))
+        .finally(() => clearTimeout(timer));
+      return Promise.race([run, late]);
+    });
   }
 
   #presence(msg: Extract<ClusterMessage, { t: 'presence' }>): void {
@@ -348,8 +367,8 @@ export class Cluster implements RemotePresence {
 
   /** After the bus was lost: catalogs and declines read again, presence told at once. */
   async #resync(): Promise<void> {
+    void this.#beat();
     await this.#d.providers.load();
-    await this.#beat();
   }
 
   /** Tells the others this instance leaves (its providers go offline at once), and stops. */

@@ -24,6 +24,20 @@ import {
 export const CLUSTER_CHANNEL = 'sdrlink_cluster';
 
 const RECONNECT_MIN_MS = 100;
+const PUBLISH_TIMEOUT_MS = 5000;
+
+/** `p`, or StorageError('ERR_DB_UNAVAILABLE') after `ms`. */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new StorageError('ERR_DB_UNAVAILABLE', `cluster message not sent within ${ms} ms`)),
+      ms,
+    );
+    timer.unref();
+  });
+  return Promise.race([p.finally(() => clearTimeout(timer)), late]);
+}
 const RECONNECT_MAX_MS = 2000;
 
 export class PostgresCluster implements ClusterStorage {
@@ -144,8 +158,13 @@ class PostgresBus implements ClusterBus {
           `cluster message of ${Buffer.byteLength(payload)} bytes is too large`,
         ),
       );
+    // one after the other (each instance's messages arrive in its order); one stuck on a connection that
+    // went away stops holding the next ones back after PUBLISH_TIMEOUT_MS
     const sent = this.#sending.then(() =>
-      this.#pool.query('SELECT pg_notify($1, $2)', [CLUSTER_CHANNEL, payload]),
+      withTimeout(
+        this.#pool.query('SELECT pg_notify($1, $2)', [CLUSTER_CHANNEL, payload]),
+        PUBLISH_TIMEOUT_MS,
+      ),
     );
     this.#sending = sent.catch(() => undefined);
     return sent.then(() => undefined);
