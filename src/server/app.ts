@@ -26,6 +26,7 @@ import {
   type ServerOptions,
 } from './config.js';
 import { Cluster, newInstanceId } from './cluster/cluster.js';
+import { sessionToWire } from './wire.js';
 import type { ServerContext } from './context.js';
 import { ApiError, WS_CLOSE, apiErrorReply } from './errors.js';
 import { ServerMetrics } from './metrics.js';
@@ -223,6 +224,15 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     startedAt: now(),
     stun: { port: undefined },
   };
+  // after a loss of the bus, the providers connected here get their open sessions again (as on connect)
+  cluster?.onResync(async () => {
+    for (const id of hub.localProviders()) {
+      const u = await directory.get(id);
+      if (u === undefined) continue;
+      for (const s of await service.openSessionsFor(u))
+        hub.deliver({ kind: 'user', userId: id, message: { type: 'session', session: sessionToWire(s) } });
+    }
+  });
   cluster?.start(options.advertiseUrl ?? '');
   app.decorate('sdrlink', ctx);
   app.decorateRequest('user', null);

@@ -391,6 +391,19 @@ describe('several server instances on one PostgreSQL', { skip: postgresSkip() },
       const cons = await user(r1, 'rc', 2);
       const pws = await push(r2, prov.token);
       await pws.next((m) => m['type'] === 'hello');
+      const before = await until(async () => {
+        const r = await api(r1.url, cons.token, 'POST', '/api/ice/initiate', {
+          request_type: 'spectrum',
+          parameters: '{}',
+        });
+        const body = r.body as { session_id: string; providers_able: number };
+        return body.providers_able === 1 ? body.session_id : undefined;
+      }, 'r1 to count the provider on r2');
+      const offers = (sid: string) =>
+        pws.seen.filter(
+          (m) => m['type'] === 'session' && (m['session'] as { session_id: string }).session_id === sid,
+        ).length;
+      await until(async () => (offers(before) === 1 ? true : undefined), 'the session before the restart');
       await own.halt();
       await own.resume();
       // the pools and the buses reconnect by themselves; sessions created on r1 reach r2's provider again
@@ -423,6 +436,8 @@ describe('several server instances on one PostgreSQL', { skip: postgresSkip() },
             .join('\n');
         throw new Error(`${String(err)} (${created.size} created)\nr1: ${tail(r1)}\nr2: ${tail(r2)}`);
       });
+      // r2 lost its bus meanwhile: its provider was sent its open sessions again, the one from before too
+      await until(async () => (offers(before) >= 2 ? true : undefined), 'the open sessions sent again');
       await clusterOf(2, r1, r2);
       pws.ws.close();
     } finally {

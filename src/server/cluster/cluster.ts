@@ -15,8 +15,10 @@
  * Messages are applied one after the other, in the order they arrived (a message that needs a row read
  * holds the next ones back), so the order a client sees is the order the publishing instance committed.
  * When the bus's connection is lost and comes back, the messages in between are lost: the instance
- * re-reads catalogs and declines, sends its presence at once, and the others' next heartbeat refreshes
- * theirs; clients catch up as they do after any gap (their reconnect and poll read the database).
+ * re-reads catalogs and declines, sends its presence at once (the others' next heartbeat refreshes
+ * theirs), and sends its providers' push sockets their open sessions again (as on connect: a session may
+ * arrive twice); other clients catch up as they do after any gap (their reconnect and poll read the
+ * database).
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
@@ -89,6 +91,7 @@ export class Cluster implements RemotePresence {
   #lastBeat = 0;
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
+  readonly #resyncs: Array<() => Promise<void>> = [];
   /** Messages dropped because they failed the check (a newer or broken peer). */
   dropped = 0;
 
@@ -130,6 +133,11 @@ export class Cluster implements RemotePresence {
     void this.#beat();
     this.#timer = setInterval(() => void this.#beat(), this.#d.heartbeatMs);
     this.#timer.unref();
+  }
+
+  /** Calls `fn` after the bus came back from a loss (to re-send what this instance's clients may have missed). */
+  onResync(fn: () => Promise<void>): void {
+    this.#resyncs.push(fn);
   }
 
   /** Whether a provider has a push connection to another live instance. */
@@ -369,6 +377,7 @@ export class Cluster implements RemotePresence {
   async #resync(): Promise<void> {
     void this.#beat();
     await this.#d.providers.load();
+    for (const fn of this.#resyncs) await fn();
   }
 
   /** Tells the others this instance leaves (its providers go offline at once), and stops. */
