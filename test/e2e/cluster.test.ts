@@ -268,7 +268,11 @@ describe('several server instances on one PostgreSQL', { skip: postgresSkip() },
         out: join(dir, 'out'),
         args: ['--transport', 'relay'],
       });
-      assert.equal(r.code, 0, `${r.stderr}\nA: ${a.stderr()}\nB: ${b.stderr()}`);
+      assert.equal(
+        r.code,
+        0,
+        `${JSON.stringify(r.result)}\n${r.stderr}\nprovider: ${JSON.stringify(provider.events().slice(-10))}\nA: ${a.stderr()}\nB: ${b.stderr()}`,
+      );
       assert.equal(r.result['verified'], true);
       assert.equal(r.result['transport'], 'relay');
       assert.equal(await sha256Of(r.result['path'] as string), r.result['sha256']);

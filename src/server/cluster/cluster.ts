@@ -177,14 +177,22 @@ export class Cluster implements RemotePresence {
 
   /**
    * The instance that runs a session's relay: this one when it is the first to ask (recorded in one
-   * conditional UPDATE, so two sides reaching two instances at once agree), or the one recorded — unless
-   * that one is gone, when this one takes it over. Undefined: no such session.
+   * conditional UPDATE, so two sides reaching two instances at once agree), else the one recorded.
+   * Undefined: no such session.
    */
-  async relayOwner(sessionId: string): Promise<RelayOwner | undefined> {
+  relayOwner(sessionId: string): Promise<RelayOwner | undefined> {
+    return this.#d.owners.claimRelayOwner(sessionId, { instanceId: this.instanceId, url: this.#url });
+  }
+
+  /**
+   * Takes a session's relay over from `gone`, an owner that could not be reached and is not heard from
+   * (missed heartbeats): returns the owner recorded now (this one, or another that took it over first), or
+   * undefined when `gone` is still alive (it is only unreachable from here: nobody takes its relay).
+   */
+  async takeOverRelay(sessionId: string, gone: string): Promise<RelayOwner | undefined> {
+    if (this.isAlive(gone)) return undefined;
     const me = { instanceId: this.instanceId, url: this.#url };
-    const owner = await this.#d.owners.claimRelayOwner(sessionId, me);
-    if (owner === undefined || this.isAlive(owner.instanceId)) return owner;
-    return this.#d.owners.claimRelayOwner(sessionId, me, owner.instanceId);
+    return this.#d.owners.claimRelayOwner(sessionId, me, gone);
   }
 
   #alive(p: Peer, now: number): boolean {

@@ -45,11 +45,21 @@ export interface ForwardOptions {
   readonly onError: (err: unknown) => void;
 }
 
+/** Closes a client's relay socket: the instance running its relay cannot be reached. */
+export function relayUnavailable(client: WebSocket, ownerInstance: string, why: string): void {
+  if (client.isPaused) client.resume();
+  if (client.readyState === client.OPEN)
+    client.close(
+      WS_CLOSE.UNAVAILABLE,
+      `ERR_RELAY_UNAVAILABLE: instance ${ownerInstance} running this relay: ${why}`.slice(0, 120),
+    );
+}
+
 /**
- * Pipes a client's relay socket (paused, not yet read) to the owner instance; closes it with 1011
- * `ERR_RELAY_UNAVAILABLE` when the owner cannot be reached.
+ * Pipes a client's relay socket (paused, not yet read) to the owner instance. Resolves with undefined once
+ * piping, or with why the owner could not be reached (the client's socket is left as it was, paused).
  */
-export async function forwardRelay(client: WebSocket, o: ForwardOptions): Promise<void> {
+export async function forwardRelay(client: WebSocket, o: ForwardOptions): Promise<string | undefined> {
   const { token } = await o.tokens.issue(o.userId, o.clientType, FORWARD_TOKEN_TTL_S);
   const url = `${o.ownerUrl.replace(/^http/, 'ws')}/api/relay/${encodeURIComponent(o.sessionId)}`;
   const upstream = new WebSocket(url, {
@@ -58,21 +68,14 @@ export async function forwardRelay(client: WebSocket, o: ForwardOptions): Promis
     maxPayload: o.maxMessageBytes,
     handshakeTimeout: FORWARD_CONNECT_MS,
   });
-  const unavailable = (why: string) => {
-    if (client.isPaused) client.resume();
-    if (client.readyState === client.OPEN)
-      client.close(
-        WS_CLOSE.UNAVAILABLE,
-        `ERR_RELAY_UNAVAILABLE: instance ${o.ownerInstance} running this relay: ${why}`.slice(0, 120),
-      );
-  };
   let opened = false;
+  let failure: string | undefined;
   upstream.on('error', (err) => {
-    if (!opened) unavailable(err.message);
+    if (!opened) failure ??= err.message;
     else o.onError(err);
   });
   upstream.on('unexpected-response', (_req, res) => {
-    unavailable(`HTTP ${String(res.statusCode)}`);
+    failure ??= `HTTP ${String(res.statusCode)}`;
     upstream.terminate();
   });
   // the client leaving before the owner answered ends the attempt
@@ -83,11 +86,11 @@ export async function forwardRelay(client: WebSocket, o: ForwardOptions): Promis
     upstream.once('open', () => resolve());
     upstream.once('close', () => resolve());
   });
-  if (upstream.readyState !== upstream.OPEN) return;
+  if (upstream.readyState !== upstream.OPEN) return failure ?? 'closed before it opened';
   opened = true;
   if (client.readyState !== client.OPEN) {
     upstream.close(1000, 'peer left');
-    return;
+    return undefined;
   }
   pipe(client, upstream, o.windowBytes);
   pipe(upstream, client, o.windowBytes);
@@ -101,6 +104,7 @@ export async function forwardRelay(client: WebSocket, o: ForwardOptions): Promis
   });
   client.on('error', () => client.terminate());
   if (client.isPaused) client.resume();
+  return undefined;
 }
 
 /** Sends what `from` receives to `to`, pausing `from` while `to` has `windowBytes` unflushed. */

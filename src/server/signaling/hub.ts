@@ -67,7 +67,10 @@ export class SignalingHub {
     return [...new Set([...this.#providers].map((s) => s.userId))];
   }
 
-  /** An event another instance delivered there: delivered to this instance's sockets only. */
+  /**
+   * Delivers an event to this instance's sockets only, never publishing it: one another instance published,
+   * or a re-send after the bus was lost.
+   */
   deliver(event: HubEvent): void {
     switch (event.kind) {
       case 'created':
