@@ -25,6 +25,8 @@ import {
   type RelayOptions,
   type ServerOptions,
 } from './config.js';
+import { Cluster, newInstanceId } from './cluster/cluster.js';
+import { sessionToWire } from './wire.js';
 import type { ServerContext } from './context.js';
 import { ApiError, WS_CLOSE, apiErrorReply } from './errors.js';
 import { ServerMetrics } from './metrics.js';
@@ -155,8 +157,26 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
   const hub = new SignalingHub();
   const directory = new UserDirectory(storage, options.requestTypes, now);
   const providers = new ProviderRegistry(storage, directory, (id) => hub.connected(id), now);
+  const instanceId = options.instanceId ?? newInstanceId();
+  let cluster: Cluster | undefined;
   try {
     await providers.load();
+    // several instances on one PostgreSQL share the hub, presence and declines through its bus
+    if (rawStorage.cluster !== undefined) {
+      const bus = await rawStorage.cluster.openBus();
+      cluster = new Cluster({
+        bus,
+        storage,
+        owners: rawStorage.cluster,
+        hub,
+        providers,
+        directory,
+        log: app.log,
+        now,
+        instanceId,
+        heartbeatMs: options.clusterHeartbeatMs,
+      });
+    }
   } catch (err) {
     if (ownStorage) await rawStorage.close();
     throw err;
@@ -180,8 +200,8 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
         .catch((err: unknown) => app.log.error({ err }, 'relay bytes not recorded'));
     },
   });
-  hub.onSessionStatus((s) => {
-    metrics.session(s.status);
+  hub.onSessionStatus((s, local) => {
+    if (local) metrics.session(s.status);
     if (s.status !== 'pending') providers.forget(s.sessionId);
     if (FINAL_STATUSES.includes(s.status)) relay.sessionEnded(s.sessionId, s.status);
   });
@@ -198,10 +218,22 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     service,
     relay,
     metrics,
+    instanceId,
+    cluster,
     now,
     startedAt: now(),
     stun: { port: undefined },
   };
+  // after a loss of the bus, the providers connected here get their open sessions again (as on connect)
+  cluster?.onResync(async () => {
+    for (const id of hub.localProviders()) {
+      const u = await directory.get(id);
+      if (u === undefined) continue;
+      for (const s of await service.openSessionsFor(u))
+        hub.deliver({ kind: 'user', userId: id, message: { type: 'session', session: sessionToWire(s) } });
+    }
+  });
+  cluster?.start(options.advertiseUrl ?? '');
   app.decorate('sdrlink', ctx);
   app.decorateRequest('user', null);
   app.decorateRequest('credential', null);
@@ -349,6 +381,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     clearInterval(userPoll);
     clearInterval(sweeper);
     if (releaser !== undefined) clearInterval(releaser);
+    await cluster?.close();
     if (ownStorage) await rawStorage.close();
     throw err;
   }
@@ -377,6 +410,7 @@ export async function buildServer(input: BuildOptions = {}): Promise<FastifyInst
     if (retention !== undefined) clearInterval(retention);
     heartbeat.stop();
     ctx.watch.stop();
+    await cluster?.close();
     if (ownStorage) await storage.close();
   });
   return app;

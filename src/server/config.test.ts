@@ -66,6 +66,29 @@ describe('server configuration', () => {
     );
   });
 
+  it('reads the instance id, the advertised URL and the cluster heartbeat (several instances)', () => {
+    const d = loadConfig({}, {});
+    assert.equal(d.instanceId, undefined);
+    assert.equal(d.advertiseUrl, undefined);
+    assert.equal(d.clusterHeartbeatMs, 2000);
+    const o = loadConfig(
+      { instanceId: 'eu-1.a', advertiseUrl: 'https://10.0.0.11:8080/ignored/path' },
+      { SDRLINK_CLUSTER_HEARTBEAT_MS: '500' },
+    );
+    assert.equal(o.instanceId, 'eu-1.a');
+    assert.equal(o.advertiseUrl, 'https://10.0.0.11:8080');
+    assert.equal(o.clusterHeartbeatMs, 500);
+    assert.equal(loadConfig({}, { SDRLINK_INSTANCE_ID: 'b2' }).instanceId, 'b2');
+    assert.throws(() => loadConfig({ instanceId: 'a b' }, {}), /--instance-id: letters, digits/);
+    assert.throws(() => loadConfig({ instanceId: 'x'.repeat(65) }, {}), ConfigError);
+    assert.throws(() => loadConfig({ advertiseUrl: 'not a url' }, {}), /--advertise-url: not a URL/);
+    assert.throws(() => loadConfig({ advertiseUrl: 'ftp://h/' }, {}), /--advertise-url: must be an http/);
+    assert.throws(
+      () => loadConfig({}, { SDRLINK_CLUSTER_HEARTBEAT_MS: '5' }),
+      /SDRLINK_CLUSTER_HEARTBEAT_MS/,
+    );
+  });
+
   it('parses durations: units, bare seconds, off', () => {
     assert.equal(parseDurationMs('30d', 'x'), 30 * 86_400_000);
     assert.equal(parseDurationMs('2w', 'x'), 14 * 86_400_000);

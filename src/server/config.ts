@@ -111,7 +111,22 @@ export interface ServerOptions {
    * Absent: plain HTTP.
    */
   tls: ServerTlsConfig | undefined;
+  /**
+   * This instance's id among the servers on one PostgreSQL database (docs/architecture.md "Several
+   * instances"); undefined: a random short id made at start.
+   */
+  instanceId: string | undefined;
+  /**
+   * The URL the other instances reach this one at (relays are forwarded to it); undefined: the listening
+   * URL.
+   */
+  advertiseUrl: string | undefined;
+  /** How often an instance tells the others it is alive (its providers drop off after three missed). */
+  clusterHeartbeatMs: number;
 }
+
+/** An instance id: letters, digits, `_`, `.`, `-`, 1 to 64 characters. */
+export const INSTANCE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** `--tls` (self-signed) or `--tls-cert FILE --tls-key FILE`. */
 export type ServerTlsConfig = { kind: 'self-signed' } | { kind: 'files'; certFile: string; keyFile: string };
@@ -164,6 +179,9 @@ export function defaultOptions(): ServerOptions {
     turn: undefined,
     stunPort: 'http',
     tls: undefined,
+    instanceId: undefined,
+    advertiseUrl: undefined,
+    clusterHeartbeatMs: 2000,
   };
 }
 
@@ -199,6 +217,8 @@ export interface ConfigFlags {
   tls?: boolean | string;
   tlsCert?: string;
   tlsKey?: string;
+  instanceId?: string;
+  advertiseUrl?: string;
 }
 
 /** A configuration value that cannot be used; the message names the flag or variable. */
@@ -385,7 +405,8 @@ export function isDatabaseUrl(db: string): boolean {
  * SDRLINK_RELAY_WINDOW_BYTES, SDRLINK_RELAY_MAX, SDRLINK_RELAY_MAX_BYTES, SDRLINK_RELAY_USER_MAX_BYTES,
  * SDRLINK_RELAY_JOIN_TIMEOUT_MS, SDRLINK_TRUST_PROXY (1|0), SDRLINK_CORS_ORIGIN (comma list, or *),
  * SDRLINK_METRICS_TOKEN, SDRLINK_TURN_URL (comma list), SDRLINK_TURN_SECRET, SDRLINK_TURN_TTL,
- * SDRLINK_STUN_PORT (a port, or off), SDRLINK_TLS (1|0), SDRLINK_TLS_CERT, SDRLINK_TLS_KEY.
+ * SDRLINK_STUN_PORT (a port, or off), SDRLINK_TLS (1|0), SDRLINK_TLS_CERT, SDRLINK_TLS_KEY,
+ * SDRLINK_INSTANCE_ID, SDRLINK_ADVERTISE_URL, SDRLINK_CLUSTER_HEARTBEAT_MS.
  *
  * @throws ConfigError naming the flag or variable at fault.
  */
@@ -473,6 +494,24 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if ((s = pick(flags.stunPort, '--stun-port', env, 'SDRLINK_STUN_PORT')))
     o.stunPort = s.value.trim() === 'off' ? 'off' : int(s, 0, 65535);
   o.tls = loadTls(flags, env, o.db);
+  if ((s = pick(flags.instanceId, '--instance-id', env, 'SDRLINK_INSTANCE_ID'))) {
+    if (!INSTANCE_ID_PATTERN.test(s.value))
+      throw new ConfigError(`${s.name}: letters, digits, _ . - only, 1 to 64 characters`);
+    o.instanceId = s.value;
+  }
+  if ((s = pick(flags.advertiseUrl, '--advertise-url', env, 'SDRLINK_ADVERTISE_URL'))) {
+    let u: URL;
+    try {
+      u = new URL(s.value);
+    } catch {
+      throw new ConfigError(`${s.name}: not a URL (http://HOST:PORT)`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw new ConfigError(`${s.name}: must be an http:// or https:// URL`);
+    o.advertiseUrl = u.origin;
+  }
+  if ((s = pick(undefined, '', env, 'SDRLINK_CLUSTER_HEARTBEAT_MS')))
+    o.clusterHeartbeatMs = int(s, 50, 60_000);
   return o;
 }
 

@@ -10,6 +10,7 @@ import type { TokenService } from './auth/jwt.js';
 import type { LoginLimiter } from './auth/login-limiter.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ServerOptions } from './config.js';
+import type { Cluster } from './cluster/cluster.js';
 import type { RelayHub } from './relay/relay-hub.js';
 import type { UserDirectory } from './signaling/directory.js';
 import type { SignalingService } from './signaling/handlers.js';
@@ -33,6 +34,10 @@ export interface ServerContext {
   readonly relay: RelayHub;
   /** Prometheus instruments (`GET /metrics`). */
   readonly metrics: ServerMetrics;
+  /** This instance's id (`--instance-id`, or random at start), reported by `/healthz`. */
+  readonly instanceId: string;
+  /** The other instances on the same PostgreSQL database; undefined on SQLite (one instance). */
+  readonly cluster: Cluster | undefined;
   /** Clock in milliseconds. */
   readonly now: () => number;
   readonly startedAt: number;

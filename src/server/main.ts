@@ -1,6 +1,6 @@
 /**
  * Runs the signaling server: builds it, listens, and announces readiness with ONE JSON line on stdout,
- * `{"event":"listening","url":"http://127.0.0.1:PORT","port":PORT,"db":"/abs/path.sqlite","db_kind":"sqlite"}`
+ * `{"event":"listening","url":"http://127.0.0.1:PORT","port":PORT,"db":"/abs/path.sqlite","db_kind":"sqlite","instance":"ID"}`
  * (`db` is `postgres://USER@HOST:PORT/DB`, never the password, with `"db_kind":"postgres"`; `https://` and a
  * `"tls"` object under `--tls`) — the line
  * test helpers and other processes wait for (and a human line on stderr).
@@ -82,12 +82,17 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const url = `${tls === undefined ? 'http' : 'https'}://${urlHost(options.host)}:${port}`;
   const db = app.sdrlink.storage.location;
   const dbKind = app.sdrlink.storage.kind;
-  const line: Record<string, unknown> = { event: 'listening', url, port, db, db_kind: dbKind };
+  const instance = app.sdrlink.instanceId;
+  // the other instances reach this one here (relays): the listening URL unless one is advertised
+  if (options.advertiseUrl === undefined) app.sdrlink.cluster?.setUrl(url);
+  const line: Record<string, unknown> = { event: 'listening', url, port, db, db_kind: dbKind, instance };
   if (stun !== undefined) line['stun_port'] = stun.port;
   if (tls !== undefined)
     line['tls'] = { fingerprint256: tls.fingerprint256, cert: tls.certPath, created: tls.created };
   const stunText = stun === undefined ? 'no STUN' : `STUN on UDP ${stun.port}`;
-  err.write(`sdrlink server listening on ${url} (${dbKind} database ${db}; ${stunText})\n`);
+  err.write(
+    `sdrlink server listening on ${url} (${dbKind} database ${db}; instance ${instance}; ${stunText})\n`,
+  );
   if (tls !== undefined) {
     err.write(
       `sdrlink server: TLS certificate ${tls.certPath}${tls.created ? ' (generated now)' : ''}, SHA-256 fingerprint ${tls.fingerprint256}\n` +

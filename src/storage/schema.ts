@@ -55,6 +55,8 @@ export interface IceSessionsTable {
   claimed_at: string | null;
   claim_attempt: Generated<number>;
   named_user_id: number | null;
+  relay_instance: Generated<string | null>;
+  relay_url: Generated<string | null>;
 }
 
 export interface IceCandidatesTable {

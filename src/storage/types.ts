@@ -469,7 +469,47 @@ export interface Storage {
    * password).
    */
   readonly location: string;
+  /**
+   * What several server instances on one database share beyond the tables (docs/architecture.md "Several
+   * instances"): present on PostgreSQL only; SQLite is one instance's file and has none.
+   */
+  readonly cluster?: ClusterStorage;
   close(): Promise<void>;
+}
+
+/** The largest payload {@link ClusterBus.publish} carries (PostgreSQL's NOTIFY takes under 8000 bytes). */
+export const CLUSTER_PAYLOAD_MAX = 7900;
+
+/**
+ * Messages between the server instances on one database, in the order each instance published them. A
+ * message published while an instance's listening connection is down is lost to that instance: it is told
+ * when the connection is back ({@link onReconnect}) and re-syncs what it keeps in memory.
+ */
+export interface ClusterBus {
+  /** Sends a payload (at most {@link CLUSTER_PAYLOAD_MAX} bytes) to every instance, this one included. */
+  publish(payload: string): Promise<void>;
+  /** Calls `fn` with each payload received. */
+  onMessage(fn: (payload: string) => void): void;
+  /** Calls `fn` each time the listening connection is back after a loss (messages in between are lost). */
+  onReconnect(fn: () => void): void;
+  close(): Promise<void>;
+}
+
+/** The instance running a session's relay, and where the other instances reach it. */
+export interface RelayOwner {
+  readonly instanceId: string;
+  readonly url: string;
+}
+
+/** Storage for several server instances on one database (PostgreSQL). */
+export interface ClusterStorage {
+  /** Opens the bus: a connection of its own that listens (and reconnects by itself). */
+  openBus(): Promise<ClusterBus>;
+  /**
+   * Records `owner` as the relay owner of a session that has none (or whose owner is `replace`, an instance
+   * that is gone), in one conditional UPDATE; returns the owner recorded now (undefined: no such session).
+   */
+  claimRelayOwner(sessionId: string, owner: RelayOwner, replace?: string): Promise<RelayOwner | undefined>;
 }
 
 /** Every code a storage failure carries (docs/errors.md "Signaling server", outside HTTP). */

@@ -51,6 +51,8 @@ export const WS_CLOSE = {
   POLICY: 1008,
   /** The server is shutting down. */
   GOING_AWAY: 1001,
+  /** Several server instances: the instance running the session's relay cannot be reached now. */
+  UNAVAILABLE: 1011,
 } as const;
 
 /** A close reason split into the server's code and what follows it. */

@@ -119,7 +119,7 @@ describe('sdrlink server on PostgreSQL', { skip: postgresSkip() }, () => {
       const v = await c.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
       assert.deepEqual(
         v.rows.map((x) => x.version),
-        [1, 2, 3, 4, 5, 6, 7, 8],
+        [1, 2, 3, 4, 5, 6, 7, 8, 9],
       );
     } finally {
       await c.end();

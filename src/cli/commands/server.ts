@@ -102,6 +102,14 @@ export function serverCommand(): Command {
     )
     .option('--tls-cert <file>', 'serve HTTPS and WSS with this certificate, PEM (env SDRLINK_TLS_CERT)')
     .option('--tls-key <file>', "the certificate's private key, PEM, unencrypted (env SDRLINK_TLS_KEY)")
+    .option(
+      '--instance-id <id>',
+      "this server's id among the servers on one PostgreSQL database (env SDRLINK_INSTANCE_ID; default: a random short id)",
+    )
+    .option(
+      '--advertise-url <url>',
+      'the URL the other servers on the database reach this one at, for relays (env SDRLINK_ADVERTISE_URL; default: the listening URL)',
+    )
     .action(async (flags: Record<string, string | boolean | undefined>) => {
       const { loadConfig } = await import('../../server/config.js');
       const { startServer } = await import('../../server/main.js');

@@ -1,5 +1,9 @@
 /** `GET /api/relay/{session_id}` (docs/api.md §6): authenticate, admit, hand the socket to the relay hub. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { UserRecord } from '../../storage/types.js';
+import type { Cluster } from '../cluster/cluster.js';
+import { forwardRelay, relayUnavailable } from '../cluster/relay-forward.js';
 import { ApiError, WS_CLOSE } from '../errors.js';
 import { UUID_PATTERN } from '../schemas.js';
 import { closeWith, upgradeRequired, wsCaller } from '../signaling/push.js';
@@ -48,6 +52,22 @@ export function registerRelayRoute(app: FastifyInstance, ctx: ServerContext, hea
           return;
         }
         if (ws.readyState !== ws.OPEN) return;
+        // several instances: the relay runs on the instance its first side reached; a side that reached
+        // another one is piped there (src/server/cluster/relay-forward.ts)
+        if (
+          ctx.cluster !== undefined &&
+          !(await runsHere(
+            ctx,
+            ctx.cluster,
+            ws,
+            request.log,
+            user,
+            admission.session.sessionId,
+            admission.side,
+          ))
+        )
+          return;
+        if (ws.readyState !== ws.OPEN) return;
         request.log.info(
           { session: admission.session.sessionId, user: user.id, side: admission.side },
           'relay joined',
@@ -60,4 +80,50 @@ export function registerRelayRoute(app: FastifyInstance, ctx: ServerContext, hea
       });
     },
   });
+}
+
+/**
+ * Several instances: whether this side's relay runs here (true: join it here). Otherwise the side is piped
+ * to the instance that runs it (src/server/cluster/relay-forward.ts), or — that one unreachable — closed
+ * with 1011 `ERR_RELAY_UNAVAILABLE`, unless that one is gone (no heartbeat): then this instance takes the
+ * relay over and runs it (true). Returns false when the socket was handled.
+ */
+async function runsHere(
+  ctx: ServerContext,
+  cluster: Cluster,
+  ws: WebSocket,
+  log: FastifyBaseLogger,
+  user: UserRecord,
+  sessionId: string,
+  side: string,
+): Promise<boolean> {
+  const owner = await cluster.relayOwner(sessionId);
+  if (owner === undefined || owner.instanceId === cluster.instanceId) return true;
+  log.info(
+    { session: sessionId, user: user.id, side, owner: owner.instanceId },
+    'relay forwarded to its instance',
+  );
+  const failed = await forwardRelay(ws, {
+    ownerUrl: owner.url,
+    ownerInstance: owner.instanceId,
+    sessionId,
+    userId: user.id,
+    clientType: user.clientType,
+    tokens: ctx.tokens,
+    windowBytes: ctx.options.relay.windowBytes,
+    maxMessageBytes: ctx.options.relay.maxMessageBytes,
+    onError: (err) => log.warn({ err }, 'relay forward failed'),
+  });
+  if (failed === undefined) return false;
+  const now = await cluster.takeOverRelay(sessionId, owner.instanceId);
+  if (now?.instanceId === cluster.instanceId && ws.readyState === ws.OPEN) {
+    log.warn(
+      { session: sessionId, gone: owner.instanceId },
+      'relay taken over from an instance that is gone',
+    );
+    return true;
+  }
+  log.warn({ session: sessionId, owner: owner.instanceId, why: failed }, 'relay owner unreachable');
+  relayUnavailable(ws, owner.instanceId, failed);
+  return false;
 }

@@ -85,7 +85,7 @@ export function registerMeRoutes(app: FastifyInstance, ctx: ServerContext): void
         throw new ApiError('ERR_ROLE', 'only providers (client_type 1) declare request types');
       await ctx.storage.users.setRequestTypes(user.id, request.body.request_types);
       const updated = { ...user, requestTypes: request.body.request_types };
-      ctx.directory.remember(updated);
+      ctx.directory.changed(updated);
       const open = await ctx.service.openSessionsFor(updated);
       for (const s of open) ctx.hub.toUser(user.id, { type: 'session', session: sessionToWire(s) });
       return userToWire(updated);

@@ -14,7 +14,11 @@ export function registerHealthRoute(app: FastifyInstance, ctx: ServerContext): v
     const relay = ctx.relay.stats();
     return {
       status: 'ok',
+      instance: ctx.instanceId,
       db: { kind: ctx.storage.kind, ok: true },
+      ...(ctx.cluster === undefined
+        ? {}
+        : { cluster: { instances: ctx.cluster.peers().length + 1, url: ctx.cluster.url } }),
       uptime_s: Math.round((ctx.now() - ctx.startedAt) / 1000),
       push_connections: ctx.hub.size,
       relays: { active: relay.active, waiting: relay.waiting, buffered_bytes: relay.bufferedBytes },

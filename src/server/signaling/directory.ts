@@ -19,6 +19,7 @@ export class UserDirectory {
   #served = new Set<string>();
   #servedAt = -Infinity;
   readonly #now: () => number;
+  #changed: ((userId: number) => void) | undefined;
 
   constructor(storage: Storage, configuredTypes: readonly string[], now: () => number = Date.now) {
     this.#storage = storage;
@@ -84,6 +85,22 @@ export class UserDirectory {
       this.#idByName.set(key, u.id);
     }
     return u;
+  }
+
+  /** Announces to the other instances that a user's record changed ({@link changed}). */
+  join(changed: (userId: number) => void): void {
+    this.#changed = changed;
+  }
+
+  /** A user's record was updated here: cached fresh, and the other instances drop their copy. */
+  changed(u: UserRecord): void {
+    this.remember(u);
+    this.#changed?.(u.id);
+  }
+
+  /** Drops a user from the cache (another instance changed it): the next look-up reads the database. */
+  forget(id: number): void {
+    this.#users.delete(id);
   }
 
   /** Puts a fresh record in the cache (after create or update), and learns its request types. */

@@ -7,6 +7,11 @@
  * Catalogs and declines are stored (migration 004) and mirrored here, so the checks on the hot path
  * (every push fan-out) are synchronous. Presence is in memory only: a push connection open now, or a
  * call within {@link ONLINE_WINDOW_MS}.
+ *
+ * Several instances (src/server/cluster/): a change made here (a catalog, a decline) is announced through
+ * {@link ProviderChanges}, and the other instances read it again from storage ({@link reloadCatalog},
+ * {@link reloadDeclines}); the providers heard from on another instance come with its heartbeat
+ * ({@link seenAt}).
  */
 import type {
   CatalogRecord,
@@ -21,6 +26,12 @@ import { UserDirectory } from './directory.js';
 /** A provider heard from within this long (a poll, an announcement) counts as online. */
 export const ONLINE_WINDOW_MS = 30_000;
 
+/** What the other instances must read again after a change made on this one. */
+export interface ProviderChanges {
+  catalog(userId: number): void;
+  declines(sessionId: string): void;
+}
+
 interface StoredCatalog {
   catalog: Catalog;
   updatedAt: string;
@@ -34,6 +45,7 @@ export class ProviderRegistry {
   readonly #catalogs = new Map<number, StoredCatalog>();
   readonly #seen = new Map<number, number>();
   readonly #declines = new Map<string, Map<number, DeclineRecord>>();
+  #changes: ProviderChanges | undefined;
 
   constructor(
     storage: Storage,
@@ -45,6 +57,11 @@ export class ProviderRegistry {
     this.#directory = directory;
     this.#connected = connected;
     this.#now = now;
+  }
+
+  /** Announces this instance's changes to the others. */
+  join(changes: ProviderChanges): void {
+    this.#changes = changes;
   }
 
   /** Reads the stored catalogs and the declines of pending sessions (once, at start-up). */
@@ -72,6 +89,31 @@ export class ProviderRegistry {
     );
     this.#remember(r);
     this.seen(userId);
+    this.#changes?.catalog(userId);
+  }
+
+  /** Reads a provider's catalog again (another instance stored it). */
+  async reloadCatalog(userId: number): Promise<void> {
+    const r = await this.#storage.catalogs.get(userId);
+    if (r === undefined) this.#catalogs.delete(userId);
+    else this.#remember(r);
+  }
+
+  /** Reads a session's declines again (another instance recorded one). */
+  async reloadDeclines(sessionId: string): Promise<void> {
+    for (const d of await this.#storage.catalogs.declines(sessionId)) this.#addDecline(d);
+  }
+
+  /** Notes that a provider was heard from at `at` (ms) by another instance. */
+  seenAt(userId: number, at: number): void {
+    if ((this.#seen.get(userId) ?? -Infinity) < at) this.#seen.set(userId, at);
+  }
+
+  /** The providers heard from since `since` (ms) and when, for the other instances. */
+  seenSince(since: number): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    for (const [id, at] of this.#seen) if (at >= since) out.push([id, at]);
+    return out;
   }
 
   /** The catalog a provider announced, if any. */
@@ -95,6 +137,7 @@ export class ProviderRegistry {
   async decline(d: DeclineRecord): Promise<boolean> {
     const fresh = await this.#storage.catalogs.decline(d);
     this.#addDecline(d);
+    this.#changes?.declines(d.sessionId);
     return fresh;
   }
 
@@ -103,7 +146,8 @@ export class ProviderRegistry {
    * whose claim the server released is pending again, offered to those that did not decline it.
    */
   async reload(sessionId: string): Promise<void> {
-    for (const d of await this.#storage.catalogs.declines(sessionId)) this.#addDecline(d);
+    await this.reloadDeclines(sessionId);
+    this.#changes?.declines(sessionId);
   }
 
   /** A provider's decline of a session, if it declined it (kept while the session is pending). */

@@ -10,6 +10,7 @@ import { migration005 } from './005-api-keys.js';
 import { migration006 } from './006-outcomes.js';
 import { migration007 } from './007-user-hardening.js';
 import { migration008 } from './008-claim-release.js';
+import { migration009 } from './009-relay-owner.js';
 
 /** Every migration of the signaling server's database. */
 export const SIGNALING_MIGRATIONS: readonly Migration[] = [
@@ -21,4 +22,5 @@ export const SIGNALING_MIGRATIONS: readonly Migration[] = [
   migration006,
   migration007,
   migration008,
+  migration009,
 ];

@@ -17,6 +17,7 @@ import {
   StorageError,
   type ApiKeyRepository,
   type CatalogRepository,
+  type ClusterStorage,
   type SessionRepository,
   type SignalRepository,
   type Storage,
@@ -24,6 +25,7 @@ import {
   type UserRepository,
 } from '../types.js';
 import { isUnavailable, openPostgres, type PostgresHandle, type PostgresOptions } from './database.js';
+import { PostgresCluster } from './cluster.js';
 import { PostgresSessions } from './sessions.js';
 import { PostgresSignals } from './signals.js';
 import { PostgresTransfers } from './transfers.js';
@@ -71,6 +73,7 @@ class PostgresStorage implements Storage {
   readonly transfers: TransferRepository;
   readonly apiKeys: ApiKeyRepository;
   readonly catalogs: CatalogRepository;
+  readonly cluster: ClusterStorage;
   readonly location: string;
   readonly kind = 'postgres';
   readonly #handle: PostgresHandle<Database>;
@@ -86,6 +89,7 @@ class PostgresStorage implements Storage {
     this.transfers = guarded(new PostgresTransfers(db), this.location);
     this.apiKeys = guarded(new PostgresApiKeys(db), this.location);
     this.catalogs = guarded(new PostgresCatalogs(db), this.location);
+    this.cluster = guarded(new PostgresCluster(db, handle.pool), this.location);
   }
 
   async close(): Promise<void> {

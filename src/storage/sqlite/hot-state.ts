@@ -447,6 +447,9 @@ export class HotState {
       updated_at: now,
       claimed_at: null,
       claim_attempt: 0,
+      // a relay's owning instance (migration 009): PostgreSQL clusters only
+      relay_instance: null,
+      relay_url: null,
     };
     const transfer: TransferRow = {
       id: this.#nextTransferId++,
