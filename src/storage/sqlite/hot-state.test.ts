@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { createSqliteStorage } from './sqlite-storage.js';
-import { SIGNALS_KEPT, WRITE_BEHIND_MS } from './hot-state.js';
+import { FINAL_KEPT, SIGNALS_KEPT, WRITE_BEHIND_MS } from './hot-state.js';
 import { RETRY_MS } from './write-queue.js';
 import type { NewSession, Storage } from '../types.js';
 
@@ -300,6 +300,54 @@ describe('SQLite hot path: what memory holds', () => {
       );
     } finally {
       await b.close();
+    }
+  });
+
+  it('drops the oldest final sessions past its limit and reads them back from SQL, signals and all', async () => {
+    const path = join(dir, 'evict.sqlite');
+    const s = createSqliteStorage(path);
+    try {
+      const u = await users(s);
+      const ids: string[] = [];
+      for (let i = 0; i < FINAL_KEPT + 300; i++) {
+        const x = await s.sessions.create(newSession(u.c), at(i));
+        const posted = await s.signals.post(
+          {
+            sessionId: x.sessionId,
+            signalType: 'offer',
+            signalData: `{"i":${i}}`,
+            fromUserId: u.p,
+            toUserId: u.c,
+          },
+          at(i),
+          { claim: true },
+        );
+        assert.ok(posted.ok);
+        await s.sessions.transition(x.sessionId, ['offered'], 'cancelled', at(i), u.c);
+        ids.push(x.sessionId);
+        // let the log commit now and then, so that committed final sessions can be dropped
+        if (i % 500 === 0) await sleep(WRITE_BEHIND_MS * 3);
+      }
+      await sleep(WRITE_BEHIND_MS * 3);
+      const first = ids[0] as string;
+      const last = ids.at(-1) as string;
+      // marks behind memory's back: a session read from SQL shows it, one still in memory does not
+      const raw = new BetterSqlite3(path);
+      raw
+        .prepare("UPDATE file_transfers SET file_name = 'read-from-sql' WHERE session_id IN (?, ?)")
+        .run(first, last);
+      raw.close();
+      assert.equal((await s.transfers.get(first))?.fileName, 'read-from-sql', 'the oldest was dropped');
+      assert.equal((await s.transfers.get(last))?.fileName, 'f.npz', 'the newest is still in memory');
+      assert.equal((await s.sessions.get(first))?.status, 'cancelled');
+      const inbox = await s.signals.listFor(first, u.c, 0, 10);
+      assert.deepEqual(
+        inbox.map((x) => x.signalData),
+        ['{"i":0}'],
+      );
+      assert.equal(await s.sessions.countOpenByInitiator(u.c), 0);
+    } finally {
+      await s.close();
     }
   });
 });

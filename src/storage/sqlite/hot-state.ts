@@ -51,11 +51,11 @@ type SignalRow = Pick<
 >;
 
 /** Longest a change waits in memory before its batch is committed. */
-export const WRITE_BEHIND_MS = 20;
+export const WRITE_BEHIND_MS = 10;
 /** Signals of one session kept in memory; older ones are read from SQL. */
 export const SIGNALS_KEPT = 256;
 /** Final sessions kept in memory (for late reads of their signals and transfer) before the oldest go. */
-export const FINAL_KEPT = 20_000;
+export const FINAL_KEPT = 2_000;
 
 /** One session in memory. */
 interface Entry {
