@@ -16,7 +16,7 @@ import {
   type SessionRepository,
   type SessionStatus,
 } from '../types.js';
-import { toSession } from '../sqlite/session-state.js';
+import { newSessionRow, toSession } from '../sqlite/session-state.js';
 import { isPgUniqueViolation } from './database.js';
 import {
   claimSession,
@@ -43,20 +43,7 @@ export class PostgresSessions implements SessionRepository {
       return await this.#db.transaction().execute(async (trx) => {
         const row = await trx
           .insertInto('ice_sessions')
-          .values({
-            session_id: ns.sessionId,
-            initiator_user_id: ns.initiatorUserId,
-            target_user_id: ns.targetUserId,
-            named_user_id: ns.targetUserId,
-            initiator_client_type: 2,
-            target_client_type: 1,
-            status: 'pending',
-            request_type: ns.requestType,
-            parameters: ns.parameters,
-            capabilities: JSON.stringify(ns.capabilities),
-            created_at: now,
-            updated_at: now,
-          })
+          .values(newSessionRow(ns, now))
           .returningAll()
           .executeTakeFirstOrThrow();
         await trx

@@ -15,21 +15,9 @@ import {
   type SessionRecord,
   type SignalRecord,
   type SignalRepository,
-  type SignalType,
 } from '../types.js';
-import { toSession } from '../sqlite/session-state.js';
+import { toSession, toSignal, type SignalRow } from '../sqlite/session-state.js';
 import { claimSession, readSession, transitionSession, type Db } from './session-rows.js';
-
-interface SignalRow {
-  id: number;
-  session_id: string;
-  signal_type: string;
-  signal_data: string;
-  user_id: number;
-  to_user_id: number;
-  created_at: string;
-  claim_attempt: number;
-}
 
 const OPEN_SQL = sql.raw(`(${OPEN_STATUSES.map((s) => `'${s}'`).join(', ')})`);
 
@@ -173,18 +161,5 @@ function record(sig: NewSignal, row: Inserted, now: string): SignalRecord {
     fromUserId: sig.fromUserId,
     toUserId: sig.toUserId,
     createdAt: now,
-  };
-}
-
-function toSignal(r: SignalRow): SignalRecord {
-  return {
-    id: Number(r.id),
-    sessionId: r.session_id,
-    signalType: r.signal_type as SignalType,
-    signalData: r.signal_data,
-    fromUserId: r.user_id,
-    toUserId: r.to_user_id,
-    createdAt: r.created_at,
-    attempt: r.claim_attempt,
   };
 }

@@ -30,25 +30,13 @@ import {
   type SessionRecord,
   type SessionStatus,
   type SignalRecord,
-  type SignalType,
   type TransferPatch,
 } from '../types.js';
 import { param, prepare, type SqliteHandle } from './database.js';
-import type { Database, FileTransfersTable, IceCandidatesTable } from '../schema.js';
-import { toSession, type SessionRow } from './session-state.js';
+import type { Database, FileTransfersTable } from '../schema.js';
+import { newSessionRow, toSession, toSignal, type SessionRow, type SignalRow } from './session-state.js';
 
 export type TransferRow = Selectable<FileTransfersTable>;
-type SignalRow = Pick<
-  Selectable<IceCandidatesTable>,
-  | 'id'
-  | 'session_id'
-  | 'signal_type'
-  | 'signal_data'
-  | 'user_id'
-  | 'to_user_id'
-  | 'created_at'
-  | 'claim_attempt'
->;
 
 /** Longest a change waits in memory before its batch is committed. */
 export const WRITE_BEHIND_MS = 10;
@@ -348,7 +336,7 @@ export class HotState {
       row: { ...row },
       transfer: { ...transfer },
       signals: latest.map(toSignal),
-      floorId: latest.length === SIGNALS_KEPT ? (latest[0] as SignalRow).id - 1 : 0,
+      floorId: latest.length === SIGNALS_KEPT ? Number((latest[0] as SignalRow).id) - 1 : 0,
       stored: true,
       sessionDirty: false,
       transferDirty: false,
@@ -433,18 +421,7 @@ export class HotState {
         throw new StorageError('ERR_STORAGE', `no user ${id} (FOREIGN KEY constraint failed)`);
     const row: SessionRow = {
       id: this.#nextSessionId++,
-      session_id: ns.sessionId,
-      initiator_user_id: ns.initiatorUserId,
-      target_user_id: ns.targetUserId,
-      named_user_id: ns.targetUserId,
-      initiator_client_type: 2,
-      target_client_type: 1,
-      status: 'pending',
-      request_type: ns.requestType,
-      parameters: ns.parameters,
-      capabilities: JSON.stringify(ns.capabilities),
-      created_at: now,
-      updated_at: now,
+      ...newSessionRow(ns, now),
       claimed_at: null,
       claim_attempt: 0,
       // a relay's owning instance (migration 009): PostgreSQL clusters only
@@ -731,17 +708,4 @@ function recordOutcome(t: TransferRow, o: Outcome): void {
 
 function isOpen(status: string): boolean {
   return (OPEN_STATUSES as readonly string[]).includes(status);
-}
-
-function toSignal(r: SignalRow): SignalRecord {
-  return {
-    id: r.id,
-    sessionId: r.session_id,
-    signalType: r.signal_type as SignalType,
-    signalData: r.signal_data,
-    fromUserId: r.user_id,
-    toUserId: r.to_user_id,
-    createdAt: r.created_at,
-    attempt: r.claim_attempt,
-  };
 }
