@@ -27,6 +27,8 @@ const SIGNAL_64MIB = {
   sample_rate: 1_048_576,
   duration: 8,
 };
+/** 256 MiB: long enough over the relay that a kill timed on the first progress line lands mid-transfer. */
+const SIGNAL_256MIB = { ...SIGNAL_64MIB, duration: 32 };
 /** A spectrum that takes a while to compute: the provider is busy producing it when A is killed. */
 const SLOW_SPECTRUM = {
   frequency_start: 100_000_000,
@@ -47,6 +49,8 @@ interface RunningRequest {
   lines(): Array<Record<string, unknown>>;
   done: Promise<{ code: number | string | null; result: Record<string, unknown>; stderr: string }>;
   kill(): void;
+  /** Sends the request's process a signal (SIGSTOP/SIGCONT to hold it). */
+  signal(sig: NodeJS.Signals): void;
 }
 
 function startRequest(opts: {
@@ -120,6 +124,7 @@ function startRequest(opts: {
     lines: () => [...lines],
     done,
     kill: () => proc.kill('SIGKILL'),
+    signal: (sig) => proc.kill(sig),
     waitFor(pred, timeoutMs = 60_000) {
       const hit = lines.find(pred);
       if (hit !== undefined) return Promise.resolve(hit);
@@ -334,11 +339,15 @@ describe('agents fail over between server instances (--server A,B)', { skip: pos
       servers: list,
       token: consumerToken,
       type: 'signal',
-      params: SIGNAL_64MIB,
+      params: SIGNAL_256MIB,
       out: await fresh('out'),
       args: ['--transport', 'relay', '--retries', '2'],
     });
     try {
+      // A must die mid-transfer whatever the machine's speed: at the consumer's first progress line with
+      // bytes in (the lines come 250 ms apart) the consumer is held (SIGSTOP), A is killed, and the
+      // consumer let go — it reads what reached it (its verified prefix), loses the relay and asks again
+      // through B. 256 MiB, so that the transfer outlasts the first 250 ms even at 400 MB/s.
       await req.waitFor(
         (e) =>
           e['event'] === 'progress' &&
@@ -346,7 +355,12 @@ describe('agents fail over between server instances (--server A,B)', { skip: pos
           Number(e['received']) < Number(e['total']),
         90_000,
       );
-      assert.equal(await a.kill('SIGKILL'), 'SIGKILL');
+      req.signal('SIGSTOP');
+      try {
+        assert.equal(await a.kill('SIGKILL'), 'SIGKILL');
+      } finally {
+        req.signal('SIGCONT');
+      }
       const r = await assertCompleted(req, a.url, b.url);
       assert.equal(r['transport'], 'relay');
       assert.ok(Number(r['resumed_from']) > 0, `resumed from the verified prefix: ${JSON.stringify(r)}`);
