@@ -242,6 +242,7 @@ export class ServerMetrics {
         return storage.location;
       },
       kind: storage.kind,
+      sync: () => storage.sync(),
       close: () => storage.close(),
     };
   }

@@ -474,6 +474,12 @@ export interface Storage {
    * instances"): present on PostgreSQL only; SQLite is one instance's file and has none.
    */
   readonly cluster?: ClusterStorage;
+  /**
+   * Resolves once every change already acknowledged is committed to the database: SQLite's hot path
+   * writes behind (docs/architecture.md "The signaling hot path") and commits its log now; PostgreSQL
+   * writes through, so there is nothing to wait for. Rejects with the commit's error.
+   */
+  sync(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -314,7 +314,7 @@ describe('fuzz: HTTP routes (OpenAPI document, real socket)', () => {
     if (body.type !== undefined) headers['content-type'] = body.type;
     const method = c.method as string;
 
-    const before = srv.snapshot();
+    const before = await srv.snapshot();
     const a = await srv.send({
       method,
       path,
@@ -325,7 +325,7 @@ describe('fuzz: HTTP routes (OpenAPI document, real socket)', () => {
     assert.ok(a.status < 500, `5xx: ${what}`);
     if (a.status < 400) return;
     const code = assertErrorShape(a, documented, what);
-    assert.equal(srv.snapshot(), before, `a refused request changed rows: ${what}`);
+    assert.equal(await srv.snapshot(), before, `a refused request changed rows: ${what}`);
     // 401 before anything else on a token-only route, unless the URL or the request itself was refused
     // before any route was chosen
     if (route.needsToken && !sendsToken && queryToken === undefined && method === route.method) {
@@ -367,7 +367,7 @@ describe('fuzz: HTTP routes (OpenAPI document, real socket)', () => {
         fc.constantFrom('GET', 'POST', 'DELETE'),
         async (segs, method) => {
           const path = `/${segs.join('/')}`;
-          const before = srv.snapshot();
+          const before = await srv.snapshot();
           const a = await srv.send({
             method,
             path,
@@ -376,7 +376,7 @@ describe('fuzz: HTTP routes (OpenAPI document, real socket)', () => {
           assert.ok(a.status < 500, `${method} ${path} → ${a.status}`);
           if (a.status >= 400) {
             assertErrorShape(a, documented, `${method} ${path}`);
-            assert.equal(srv.snapshot(), before);
+            assert.equal(await srv.snapshot(), before);
           }
         },
       ),

@@ -50,7 +50,8 @@ export interface FuzzServer {
     body?: string | Buffer;
   }): Promise<HttpAnswer>;
   /** Every row of every table, as JSON text. */
-  snapshot(): string;
+  /** Every table's rows, once the server's acknowledged changes are committed. */
+  snapshot(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -210,11 +211,14 @@ export async function startFuzzServer(): Promise<FuzzServer> {
       .filter((c) => !(t === 'api_keys' && c === 'last_used_at'));
     return [t, db.prepare(`SELECT ${columns.map(quote).join(', ')} FROM ${quote(t)}`)] as const;
   });
-  const snapshot = () =>
-    JSON.stringify(
+  // every acknowledged change committed first: the SQLite hot path writes behind
+  const snapshot = async () => {
+    await app.sdrlink.storage.sync();
+    return JSON.stringify(
       reads.map(([t, s]) => [t, s.raw().all()]),
       (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? v.toString('hex') : v),
     );
+  };
 
   return {
     app,

@@ -200,7 +200,7 @@ describe('fuzz: WebSockets (push and relay, real socket)', () => {
         const fixed = frames.map((f) =>
           f.kind === 'text' ? { ...f, data: f.data.replace('SID', srv.claimedSession) } : f,
         );
-        const before = srv.snapshot();
+        const before = await srv.snapshot();
         const o = await session(`${base}/api/ws${a.query}`, a.headers, fixed);
         const what = `push as ${auth}, ${JSON.stringify(fixed).slice(0, 300)}`;
         checkOutcome(o, what);
@@ -211,7 +211,7 @@ describe('fuzz: WebSockets (push and relay, real socket)', () => {
         const answered = o.messages.some((m) => m['type'] === 'pong' && m['ref'] === 'last');
         const unauthenticated = o.close?.code === WS_CLOSE.UNAUTHENTICATED;
         if ((answered && !accepted) || unauthenticated)
-          assert.equal(srv.snapshot(), before, `${what}: rows changed`);
+          assert.equal(await srv.snapshot(), before, `${what}: rows changed`);
         if (['none', 'garbage', 'badquery', 'basic'].includes(auth))
           assert.equal(o.close?.code, WS_CLOSE.UNAUTHENTICATED, what);
       }),
@@ -229,7 +229,7 @@ describe('fuzz: WebSockets (push and relay, real socket)', () => {
       fc.asyncProperty(authArb(), sid, fc.array(frameArb, { maxLength: 3 }), async (auth, s, frames) => {
         const a = authOf(auth);
         const id = s === 'open' ? srv.openSession : s === 'claimed' ? srv.claimedSession : s;
-        const before = srv.snapshot();
+        const before = await srv.snapshot();
         const url = `${base}/api/relay/${id}${a.query}`;
         const o = await session(url, a.headers, frames);
         const what = `relay ${id.slice(0, 40)} as ${auth}, ${JSON.stringify(frames).slice(0, 200)}`;
@@ -241,7 +241,7 @@ describe('fuzz: WebSockets (push and relay, real socket)', () => {
         checkOutcome(o, what);
         // joining a relay claims an open session for a provider; nothing else may change
         if (!(s === 'open' && (auth === 'provider' || auth === 'query')))
-          assert.equal(srv.snapshot(), before, `${what}: rows changed`);
+          assert.equal(await srv.snapshot(), before, `${what}: rows changed`);
       }),
       fuzzParams(30, 0.1),
     );

@@ -92,6 +92,9 @@ class PostgresStorage implements Storage {
     this.cluster = guarded(new PostgresCluster(db, handle.pool), this.location);
   }
 
+  /** Every write is committed before it is acknowledged: nothing to wait for. */
+  async sync(): Promise<void> {}
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

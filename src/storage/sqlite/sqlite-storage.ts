@@ -76,6 +76,12 @@ class SqliteStorage implements Storage {
     this.catalogs = new SqliteCatalogs(handle, db, hot);
   }
 
+  async sync(): Promise<void> {
+    if (!this.#handle.raw.open) return;
+    this.#hot.sync();
+    if (this.#hot.pending) throw this.#queue.lastError;
+  }
+
   async close(): Promise<void> {
     if (!this.#handle.raw.open) return;
     this.#queue.flush();
